@@ -1,0 +1,1 @@
+//! Excel's financial functions (NPV, XNPV, IRR, XIRR, MIRR) in exact decimals.
