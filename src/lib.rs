@@ -6,4 +6,6 @@
 //! writes workbooks; `cli` turns arguments into a validated run configuration.
 
 pub mod cli;
+pub mod excel;
 pub mod finance;
+pub mod model;
