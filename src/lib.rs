@@ -6,6 +6,7 @@
 //! writes workbooks; `cli` turns arguments into a validated run configuration.
 
 pub mod cli;
+pub mod engine;
 pub mod excel;
 pub mod finance;
 pub mod model;

@@ -607,3 +607,16 @@ pub struct PriceProcess {
     pub jump_mean: Sourced<Decimal>,
     pub jump_spread: Sourced<Decimal>,
 }
+
+impl Scenario {
+    /// The name of the implicit base case.
+    pub const BASE: &'static str = "Base";
+
+    /// The base case: no overrides.
+    pub fn base() -> Self {
+        Scenario {
+            name: Sourced::bare(Self::BASE.to_string()),
+            overrides: Vec::new(),
+        }
+    }
+}

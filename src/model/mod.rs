@@ -6,6 +6,7 @@
 //! `Decimal`; every value read from a workbook remembers its cell (`Sourced`).
 
 mod deal;
+pub mod sample;
 mod source;
 
 pub use deal::*;

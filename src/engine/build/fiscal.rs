@@ -1,0 +1,315 @@
+//! Fiscal terms per host country: depreciation of capital costs from first production,
+//! company tax with losses carried forward, and the production tax credit (refunded in
+//! cash, or set against tax with the rest carried forward). Tax is computed twice where
+//! financing costs are deducted: as the project pays it, and unlevered (as if all equity)
+//! for the project's unlevered post-tax value.
+
+use super::{BuildError, Builder, PROJECT};
+use crate::engine::calc::{Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, min2, pos, sum};
+use crate::model::FiscalRegime;
+
+#[derive(Debug, Clone, Default)]
+pub struct Fiscal {
+    /// Ledger rows: tax paid, credits refunded.
+    pub tax_paid: Vec<RowId>,
+    pub refunds: Vec<RowId>,
+    /// Unlevered equivalents (the same rows where no financing costs are deducted).
+    pub tax_unlevered: Vec<RowId>,
+    pub refunds_unlevered: Vec<RowId>,
+}
+
+/// The tax rows of one country, levered or not.
+struct TaxRows {
+    paid: RowId,
+    refund: Option<RowId>,
+}
+
+impl Builder<'_> {
+    pub(super) fn build_fiscal(&mut self) -> Result<(), BuildError> {
+        self.c.section("Fiscal");
+        let deal = self.deal;
+        let home = deal
+            .tax_home_country
+            .as_ref()
+            .map(|c| c.value.clone())
+            .or_else(|| deal.facilities.first().map(|f| f.country.value.clone()))
+            .unwrap_or_default();
+        for (k, regime) in deal.fiscal.iter().enumerate() {
+            let country = regime.country.value.clone();
+            let facilities: Vec<usize> = deal
+                .facilities
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.country.value == country)
+                .map(|(i, _)| i)
+                .collect();
+            let is_home = country == home;
+            if facilities.is_empty() && !is_home {
+                continue;
+            }
+            let life = self.input(
+                regime.depreciation_years.value.into(),
+                "Fiscal",
+                k,
+                "Depreciation",
+            );
+            let mut income = Vec::new();
+            for &i in &facilities {
+                let fname = deal.facilities[i].name.value.clone();
+                let capital: Vec<Expr> =
+                    self.ops.capital[i].iter().map(|r| Expr::Row(*r)).collect();
+                if !capital.is_empty() {
+                    let capex =
+                        self.c
+                            .row(format!("{fname}: capital costs"), Unit::Money, sum(capital));
+                    let cumulative = self
+                        .c
+                        .reserve(format!("{fname}: cumulative capital costs"), Unit::Money);
+                    self.c
+                        .place(cumulative, Expr::Prev(cumulative) + Expr::Row(capex));
+                    let book = self
+                        .c
+                        .reserve(format!("{fname}: tax book value"), Unit::Money);
+                    let started = self.t.facilities[i].producing_started;
+                    let annual = if_(
+                        le(life.clone(), Expr::zero()),
+                        Expr::Prev(book) + Expr::Row(capex),
+                        div(Expr::Row(cumulative), life.clone()),
+                    );
+                    let depreciation = self.c.row(
+                        format!("{fname}: depreciation"),
+                        Unit::Money,
+                        if_(
+                            Expr::Row(started),
+                            min2(Expr::Prev(book) + Expr::Row(capex), annual),
+                            Expr::zero(),
+                        ),
+                    );
+                    self.c.place(
+                        book,
+                        Expr::Prev(book) + Expr::Row(capex) - Expr::Row(depreciation),
+                    );
+                    income.push(-Expr::Row(depreciation));
+                }
+                if let Some(r) = self.ops.revenue[i] {
+                    income.push(Expr::Row(r));
+                }
+                for r in self.ops.support[i].clone() {
+                    income.push(Expr::Row(r));
+                }
+                for r in self.ops.upside[i].clone() {
+                    income.push(-Expr::Row(r));
+                }
+                for r in self.ops.operating[i]
+                    .clone()
+                    .into_iter()
+                    .chain(self.ops.expensed[i].clone())
+                {
+                    income.push(-Expr::Row(r));
+                }
+                if let Some(r) = self.ops.royalty[i] {
+                    income.push(-Expr::Row(r));
+                }
+            }
+            let operating_income = self.c.row(
+                format!("{country}: taxable income before financing costs"),
+                Unit::Money,
+                sum(income),
+            );
+            let authority = self.party_index(&regime.tax_authority.value)?;
+            let credit = self.production_tax_credit(k, regime, &facilities)?;
+            let unlevered =
+                self.tax_chain(k, regime, &country, "unlevered", operating_income, credit)?;
+            let levered = if is_home && !self.fin.financing_costs.is_empty() {
+                let costs: Vec<Expr> = self
+                    .fin
+                    .financing_costs
+                    .iter()
+                    .map(|r| Expr::Row(*r))
+                    .collect();
+                let income = self.c.row(
+                    format!("{country}: taxable income after financing costs"),
+                    Unit::Money,
+                    Expr::Row(operating_income) - sum(costs),
+                );
+                Some(self.tax_chain(k, regime, &country, "", income, credit)?)
+            } else {
+                None
+            };
+            let (paid, refund) = match &levered {
+                Some(l) => (l.paid, l.refund),
+                None => (unlevered.paid, unlevered.refund),
+            };
+            let paid_flow = self.flow(
+                format!(
+                    "{country}: company tax paid to {}",
+                    regime.tax_authority.value
+                ),
+                Expr::Row(paid),
+                PROJECT,
+                authority,
+                FlowKind::Tax,
+            );
+            self.fiscal.tax_paid.push(paid_flow);
+            let refund_flow = refund.map(|r| {
+                self.flow(
+                    format!(
+                        "{country}: tax credit refunded by {}",
+                        regime.tax_authority.value
+                    ),
+                    Expr::Row(r),
+                    authority,
+                    PROJECT,
+                    FlowKind::TaxCredit,
+                )
+            });
+            self.fiscal.refunds.extend(refund_flow);
+            match levered {
+                Some(_) => {
+                    self.fiscal.tax_unlevered.push(unlevered.paid);
+                    self.fiscal.refunds_unlevered.extend(unlevered.refund);
+                }
+                None => {
+                    self.fiscal.tax_unlevered.push(paid_flow);
+                    self.fiscal.refunds_unlevered.extend(refund_flow);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The credit earned each year on eligible costs, if the country grants one.
+    fn production_tax_credit(
+        &mut self,
+        k: usize,
+        regime: &FiscalRegime,
+        facilities: &[usize],
+    ) -> Result<Option<(RowId, bool)>, BuildError> {
+        let Some(ptc) = &regime.production_tax_credit else {
+            return Ok(None);
+        };
+        let mut eligible = Vec::new();
+        for &i in facilities {
+            if !ptc
+                .facility_kinds
+                .value
+                .contains(&self.deal.facilities[i].kind.value)
+            {
+                continue;
+            }
+            for (category, row) in &self.ops.by_category[i] {
+                if ptc.categories.value.contains(category) {
+                    eligible.push(Expr::Row(*row));
+                }
+            }
+        }
+        if eligible.is_empty() {
+            return Ok(None);
+        }
+        let country = regime.country.value.clone();
+        let rate = self.input(ptc.rate.value, "Fiscal", k, "PTC rate");
+        let first = self.input(ptc.first_year.value.into(), "Fiscal", k, "PTC first year");
+        let last = self.input(ptc.last_year.value.into(), "Fiscal", k, "PTC last year");
+        let window = and(vec![ge(Expr::Year, first), le(Expr::Year, last)]);
+        let eligible = self.c.row(
+            format!("{country}: costs eligible for the production tax credit"),
+            Unit::Money,
+            sum(eligible),
+        );
+        let credit = self.c.row(
+            format!("{country}: production tax credit earned"),
+            Unit::Money,
+            rate * Expr::Row(eligible) * window,
+        );
+        Ok(Some((credit, ptc.refundable.value)))
+    }
+
+    /// Losses carried forward, tax, and the credit's use, for one measure of income.
+    fn tax_chain(
+        &mut self,
+        k: usize,
+        regime: &FiscalRegime,
+        country: &str,
+        variant: &str,
+        income: RowId,
+        credit: Option<(RowId, bool)>,
+    ) -> Result<TaxRows, BuildError> {
+        let tag = if variant.is_empty() {
+            String::new()
+        } else {
+            format!(" ({variant})")
+        };
+        let taxable = if regime.loss_carry_forward.value {
+            let losses = self.c.reserve(
+                format!("{country}: tax losses carried forward{tag}"),
+                Unit::Money,
+            );
+            let taxable = self.c.row(
+                format!("{country}: taxable income after losses{tag}"),
+                Unit::Money,
+                pos(Expr::Row(income) - Expr::Prev(losses)),
+            );
+            self.c
+                .place(losses, pos(Expr::Prev(losses) - Expr::Row(income)));
+            taxable
+        } else {
+            self.c.row(
+                format!("{country}: taxable income{tag}"),
+                Unit::Money,
+                pos(Expr::Row(income)),
+            )
+        };
+        let rate = self.input(regime.tax_rate.value, "Fiscal", k, "Tax rate");
+        let tax = self.c.row(
+            format!("{country}: company tax before credits{tag}"),
+            Unit::Money,
+            rate * Expr::Row(taxable),
+        );
+        Ok(match credit {
+            None => TaxRows {
+                paid: tax,
+                refund: None,
+            },
+            Some((credit, true)) => {
+                let paid = self.c.row(
+                    format!("{country}: company tax after credit{tag}"),
+                    Unit::Money,
+                    pos(Expr::Row(tax) - Expr::Row(credit)),
+                );
+                let refund = self.c.row(
+                    format!("{country}: credit refunded in cash{tag}"),
+                    Unit::Money,
+                    pos(Expr::Row(credit) - Expr::Row(tax)),
+                );
+                TaxRows {
+                    paid,
+                    refund: Some(refund),
+                }
+            }
+            Some((credit, false)) => {
+                let balance = self.c.reserve(
+                    format!("{country}: unused credits carried forward{tag}"),
+                    Unit::Money,
+                );
+                let available = self.c.row(
+                    format!("{country}: credits available{tag}"),
+                    Unit::Money,
+                    Expr::Prev(balance) + Expr::Row(credit),
+                );
+                let used = self.c.row(
+                    format!("{country}: credits used{tag}"),
+                    Unit::Money,
+                    min2(Expr::Row(tax), Expr::Row(available)),
+                );
+                self.c
+                    .place(balance, Expr::Row(available) - Expr::Row(used));
+                let paid = self.c.row(
+                    format!("{country}: company tax after credit{tag}"),
+                    Unit::Money,
+                    Expr::Row(tax) - Expr::Row(used),
+                );
+                TaxRows { paid, refund: None }
+            }
+        })
+    }
+}

@@ -1,0 +1,471 @@
+//! Builds one scenario's calculation from the deal: the deal's rules written as rows.
+//!
+//! The order of the parts is the order of the calculation in each period: timeline,
+//! production, prices, costs, revenue, royalties, financing costs, tax, cash flow, funding,
+//! the waterfall, balances, losses and guarantees, the ledger, metrics and checks. Each part
+//! lives in its own file; they share the `Builder` and record what they made in `Lines`,
+//! which the results and the writer read.
+
+mod financing;
+mod fiscal;
+mod ledger;
+mod operations;
+mod timeline;
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::calc::{Calc, Expr, FlowKind, InputAddr, InputField, RowId, ScalarId};
+use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
+
+pub use financing::SculptProfiles;
+
+/// The parties of the ledger: the project company, the outside world, then the deal's.
+#[derive(Debug, Clone)]
+pub struct LedgerParty {
+    pub name: String,
+    pub kind: LedgerPartyKind,
+    /// Index into `deal.parties` for the deal's own parties.
+    pub deal_index: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerPartyKind {
+    Project,
+    Market,
+    Suppliers,
+    FundingGap,
+    Deal(PartyKind),
+}
+
+impl LedgerPartyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            LedgerPartyKind::Project => "project",
+            LedgerPartyKind::Market => "market",
+            LedgerPartyKind::Suppliers => "suppliers",
+            LedgerPartyKind::FundingGap => "funding gap",
+            LedgerPartyKind::Deal(k) => k.label(),
+        }
+    }
+}
+
+pub const PROJECT: usize = 0;
+pub const MARKET: usize = 1;
+pub const SUPPLIERS: usize = 2;
+pub const FUNDING_GAP: usize = 3;
+
+/// The name of the outside parties the engine adds.
+pub const MARKET_NAME: &str = "Market";
+pub const SUPPLIERS_NAME: &str = "Suppliers";
+pub const FUNDING_GAP_NAME: &str = "Funding gap";
+
+/// Rows and scalars that results and metrics read, by what they mean.
+#[derive(Debug, Clone, Default)]
+pub struct Lines {
+    pub parties: Vec<PartyLines>,
+    pub project: ProjectLines,
+    pub tranches: Vec<TrancheLines>,
+    pub governments: Vec<GovernmentLines>,
+    pub checks: Vec<CheckLine>,
+    pub events: Vec<EventSource>,
+    pub facilities: Vec<FacilityLines>,
+    /// Market price per product in its own unit, for charts and price support.
+    pub prices: Vec<(String, RowId)>,
+    pub cfads: Option<RowId>,
+    pub cash: Option<RowId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FacilityLines {
+    pub name: String,
+    pub production: Option<RowId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartyLines {
+    pub net: RowId,
+    pub cumulative: RowId,
+    pub npv: ScalarId,
+    pub irr: ScalarId,
+    pub mirr: ScalarId,
+    pub payback: ScalarId,
+    pub money_multiple: ScalarId,
+    pub peak_exposure: ScalarId,
+    /// The party's rate in each period (after any scenario change).
+    pub rates: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectLines {
+    pub pre_tax: Option<RowId>,
+    pub post_tax: Option<RowId>,
+    pub npv_pre_tax: Option<ScalarId>,
+    pub irr_pre_tax: Option<ScalarId>,
+    pub npv_post_tax: Option<ScalarId>,
+    pub irr_post_tax: Option<ScalarId>,
+    pub risked_npv: Option<ScalarId>,
+    pub funding_gap: Option<ScalarId>,
+    pub overrun_equity: Option<ScalarId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrancheLines {
+    pub tranche: usize,
+    /// Outstanding (principal and arrears) at the end of each period.
+    pub balance: Option<RowId>,
+    pub draws: Option<RowId>,
+    pub dscr_min: Option<ScalarId>,
+    pub dscr_avg: Option<ScalarId>,
+    pub dscr: Option<RowId>,
+    pub llcr: Option<ScalarId>,
+    pub loss: Option<ScalarId>,
+    pub loss_pct: Option<ScalarId>,
+    pub loss_after_guarantee: Option<ScalarId>,
+    pub first_arrears_year: Option<ScalarId>,
+    pub disbursed: Option<ScalarId>,
+    pub calls: Option<ScalarId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GovernmentLines {
+    pub party: usize,
+    pub fiscal_npv: ScalarId,
+    pub net_outlay: ScalarId,
+    pub receipts: Vec<(FlowKind, ScalarId)>,
+    pub payments: Vec<(FlowKind, ScalarId)>,
+    pub cost_per_tonne: ScalarId,
+    pub secured_tonnes: ScalarId,
+    pub peak_exposure: ScalarId,
+    pub guarantee_calls: ScalarId,
+    pub floor_payout: ScalarId,
+    pub contingent_liability: RowId,
+    /// (loan tranche, subsidy cost as a share of disbursements).
+    pub loan_subsidy: Vec<(usize, ScalarId)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckLine {
+    pub name: String,
+    /// 1 when the check holds.
+    pub ok: ScalarId,
+    /// The largest deviation, for the detail text.
+    pub deviation: ScalarId,
+}
+
+/// Rows whose non-zero values are events of the log.
+#[derive(Debug, Clone)]
+pub struct EventSource {
+    pub kind: EventKind,
+    pub subject: String,
+    pub row: RowId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    FundingGap,
+    OverrunEquity,
+    Lockup,
+    Arrears,
+    DsraDraw,
+    WriteOff,
+    GuaranteeCall,
+    FloorPayout,
+}
+
+impl EventKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::FundingGap => "funding gap",
+            EventKind::OverrunEquity => "overrun equity",
+            EventKind::Lockup => "distribution lock-up",
+            EventKind::Arrears => "arrears",
+            EventKind::DsraDraw => "DSRA draw",
+            EventKind::WriteOff => "write-off",
+            EventKind::GuaranteeCall => "guarantee call",
+            EventKind::FloorPayout => "price floor payout",
+        }
+    }
+}
+
+/// A built calculation and the map of what is where.
+pub struct Built {
+    pub calc: Calc,
+    pub lines: Lines,
+    pub parties: Vec<LedgerParty>,
+    /// Every tranche's rows, for solvers that read the calculation back.
+    pub fin_rows: Vec<financing::TrancheRows>,
+}
+
+/// A build failure that is the deal's fault (the validator should have caught it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildError(pub String);
+
+pub(crate) struct Builder<'a> {
+    pub deal: &'a Deal,
+    pub scenario: &'a Scenario,
+    /// Record index on the Scenarios sheet of this scenario's first override, when the
+    /// scenario is one of the deal's (else overrides are constants).
+    scenario_record: Option<usize>,
+    pub c: Calc,
+    pub lines: Lines,
+    pub parties: Vec<LedgerParty>,
+    /// Ledger flows, in order (also in `c.rows[..].ledger`).
+    pub flows: Vec<RowId>,
+    pub t: timeline::Timeline,
+    pub ops: operations::Operations,
+    pub fin: financing::Financing,
+    pub fiscal: fiscal::Fiscal,
+    pub sculpt: &'a SculptProfiles,
+    /// Development sources: drawdowns, overrun equity and the gap (for the cash account).
+    pub dev_sources: Option<RowId>,
+    /// Each ledger party's net cash flow row.
+    pub party_nets: Vec<RowId>,
+}
+
+/// Builds the calculation of `scenario` on `deal`.
+pub fn build(
+    deal: &Deal,
+    scenario: &Scenario,
+    sculpt: &SculptProfiles,
+) -> Result<Built, BuildError> {
+    let first_year = deal.first_year();
+    let periods = deal.horizon_years.value as usize;
+    let mut parties = vec![
+        LedgerParty {
+            name: deal.project_name.value.clone(),
+            kind: LedgerPartyKind::Project,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: MARKET_NAME.into(),
+            kind: LedgerPartyKind::Market,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: SUPPLIERS_NAME.into(),
+            kind: LedgerPartyKind::Suppliers,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: FUNDING_GAP_NAME.into(),
+            kind: LedgerPartyKind::FundingGap,
+            deal_index: None,
+        },
+    ];
+    for (i, p) in deal.parties.iter().enumerate() {
+        parties.push(LedgerParty {
+            name: p.name.value.clone(),
+            kind: LedgerPartyKind::Deal(p.kind.value),
+            deal_index: Some(i),
+        });
+    }
+    let scenario_record = scenario_record(deal, scenario);
+    let mut b = Builder {
+        deal,
+        scenario,
+        scenario_record,
+        c: Calc::new(first_year, periods),
+        lines: Lines::default(),
+        parties,
+        flows: Vec::new(),
+        t: Default::default(),
+        ops: Default::default(),
+        fin: Default::default(),
+        fiscal: Default::default(),
+        sculpt,
+        dev_sources: None,
+        party_nets: Vec::new(),
+    };
+    b.build_timeline()?;
+    b.build_operations()?;
+    b.build_financing_costs()?;
+    b.build_fiscal()?;
+    b.build_cash_flow()?;
+    b.build_funding()?;
+    b.build_waterfall()?;
+    b.build_losses_and_guarantees()?;
+    b.build_ledger()?;
+    b.build_metrics()?;
+    b.build_checks()?;
+    Ok(Built {
+        calc: b.c,
+        lines: b.lines,
+        parties: b.parties,
+        fin_rows: b.fin.tranches,
+    })
+}
+
+/// Where a scenario's overrides start on the Scenarios sheet, if it is the deal's.
+fn scenario_record(deal: &Deal, scenario: &Scenario) -> Option<usize> {
+    let mut record = 0;
+    for s in &deal.scenarios {
+        if s == scenario {
+            return Some(record);
+        }
+        record += s.overrides.len();
+    }
+    None
+}
+
+impl<'a> Builder<'a> {
+    /// An input of the deal workbook at its canonical address.
+    pub fn input(
+        &mut self,
+        value: Decimal,
+        sheet: &'static str,
+        record: usize,
+        field: &'static str,
+    ) -> Expr {
+        self.c.input(
+            value,
+            InputAddr {
+                sheet,
+                record,
+                field: InputField::Name(field),
+            },
+        )
+    }
+
+    pub fn input_year(
+        &mut self,
+        value: Decimal,
+        sheet: &'static str,
+        record: usize,
+        year: i32,
+    ) -> Expr {
+        self.c.input(
+            value,
+            InputAddr {
+                sheet,
+                record,
+                field: InputField::Year(year),
+            },
+        )
+    }
+
+    /// A key of the Deal sheet.
+    pub fn deal_input(&mut self, value: Decimal, field: &'static str) -> Expr {
+        self.input(value, "Deal", 0, field)
+    }
+
+    /// The overrides of this scenario of one kind, with their record on the Scenarios sheet.
+    pub fn overrides(&self, kind: OverrideKind) -> Vec<(Option<usize>, &'a Override)> {
+        let scenario: &'a Scenario = self.scenario;
+        scenario
+            .overrides
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.kind.value == kind)
+            .map(|(i, o)| (self.scenario_record.map(|r| r + i), o))
+            .collect()
+    }
+
+    /// A field of an override: an input when the scenario is the deal's, else a constant.
+    pub fn override_input(
+        &mut self,
+        record: Option<usize>,
+        value: Decimal,
+        field: &'static str,
+    ) -> Expr {
+        match record {
+            Some(r) => self.input(value, "Scenarios", r, field),
+            None => Expr::Num(value),
+        }
+    }
+
+    /// Does an override with an optional target apply to `name`?
+    pub fn targets(target: &Option<Sourced<String>>, name: &str) -> bool {
+        target.as_ref().is_none_or(|t| t.value == name)
+    }
+
+    pub fn party_index(&self, name: &str) -> Result<usize, BuildError> {
+        self.parties
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| BuildError(format!("unknown party '{name}'")))
+    }
+
+    /// Adds a ledger flow row.
+    pub fn flow(
+        &mut self,
+        label: impl Into<String>,
+        expr: Expr,
+        payer: usize,
+        payee: usize,
+        kind: FlowKind,
+    ) -> RowId {
+        let r = self.c.flow(label, expr, payer, payee, kind);
+        self.flows.push(r);
+        r
+    }
+
+    /// Splits a tranche-level amount between the tranche's participants as ledger flows.
+    /// `inbound`: participants pay the project (draws); otherwise the project pays them.
+    pub fn split_flow(
+        &mut self,
+        tranche: usize,
+        label: &str,
+        amount: RowId,
+        inbound: bool,
+        kind: FlowKind,
+    ) -> Result<Vec<RowId>, BuildError> {
+        let t = &self.deal.tranches[tranche];
+        let mut rows = Vec::new();
+        let participants: Vec<(String, Decimal, usize)> = self.participant_records(tranche);
+        for (party, share, record) in participants {
+            let p = self.party_index(&party)?;
+            let share = self.input(share, "Participants", record, "Share");
+            let (payer, payee) = if inbound { (p, PROJECT) } else { (PROJECT, p) };
+            let name = if t.participants.len() == 1 {
+                format!("{label} — {party}")
+            } else {
+                format!("{label} — {party} share")
+            };
+            rows.push(self.flow(name, Expr::Row(amount) * share, payer, payee, kind));
+        }
+        Ok(rows)
+    }
+
+    /// (party, share, record on the Participants sheet) of a tranche.
+    pub fn participant_records(&self, tranche: usize) -> Vec<(String, Decimal, usize)> {
+        let start: usize = self.deal.tranches[..tranche]
+            .iter()
+            .map(|t| t.participants.len())
+            .sum();
+        self.deal.tranches[tranche]
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.party.value.clone(), p.share.value, start + k))
+            .collect()
+    }
+
+    /// The discount-rate change of this scenario that applies to a party (None: project).
+    pub fn rate_change(&mut self, party: Option<&str>) -> Expr {
+        let mut total = Expr::zero();
+        for (record, o) in self.overrides(OverrideKind::DiscountRateChange) {
+            let applies = match (&o.party, party) {
+                (None, _) => true,
+                (Some(t), Some(p)) => t.value == p,
+                (Some(_), None) => false,
+            };
+            if applies {
+                let v = self.override_input(record, o.value.value, "Value");
+                total = total + v;
+            }
+        }
+        total
+    }
+}
+
+/// Groups items by a key, keeping first-seen order of keys deterministic (sorted).
+pub fn group_by<K: Ord + Clone, T: Clone>(items: &[(K, T)]) -> BTreeMap<K, Vec<T>> {
+    let mut out: BTreeMap<K, Vec<T>> = BTreeMap::new();
+    for (k, v) in items {
+        out.entry(k.clone()).or_default().push(v.clone());
+    }
+    out
+}

@@ -1,0 +1,835 @@
+//! Operations: production (ramp-up, feed caps), prices (deck, escalation, FX, crashes,
+//! multipliers), costs by category and basis, revenue by offtake contract and at market,
+//! price-floor support and upside sharing, inter-facility transfers, royalties.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::{BuildError, Builder, MARKET, PROJECT, SUPPLIERS};
+use crate::engine::calc::{
+    Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, lt, max2, min2, pos, pow, safe_div, sum,
+};
+use crate::model::{
+    CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, Phase, PricingKind,
+    TransferPricing,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct Operations {
+    /// Facilities in calculation order (feed sources before the facilities they feed).
+    pub order: Vec<usize>,
+    pub production: Vec<Option<RowId>>,
+    pub sellable: Vec<Option<RowId>>,
+    pub feed_used: Vec<Option<RowId>>,
+    /// Market price in the product's unit and currency, per product index.
+    pub price_unit: Vec<RowId>,
+    /// Market price in the deal currency per tonne, per product index.
+    pub price_deal: Vec<RowId>,
+    /// Product unit × FX: converts a price in the product's unit to deal currency per tonne.
+    pub conversion: Vec<Expr>,
+    /// Sales value per facility (contracts, market, transfers out): the royalty base.
+    pub revenue: Vec<Option<RowId>>,
+    /// Per facility: floor support received, upside paid away.
+    pub support: Vec<Vec<RowId>>,
+    pub upside: Vec<Vec<RowId>>,
+    /// Per facility: operating costs deducted when incurred (incl. feed).
+    pub operating: Vec<Vec<RowId>>,
+    /// Per facility: capital costs (depreciated).
+    pub capital: Vec<Vec<RowId>>,
+    /// Per facility: other costs deducted when incurred (exploration, rehabilitation…).
+    pub expensed: Vec<Vec<RowId>>,
+    /// Per facility: (category, cost row) for tax-credit eligibility; feed transfers count as feed purchase.
+    pub by_category: Vec<Vec<(CostCategory, RowId)>>,
+    pub royalty: Vec<Option<RowId>>,
+    /// Ledger rows of money coming into the project from operations.
+    pub receipts: Vec<RowId>,
+    /// Ledger rows of money leaving the project for operations (costs, feed, upside).
+    pub payments: Vec<RowId>,
+    /// (offtake contract, tonnes taken).
+    pub taken: Vec<(usize, RowId)>,
+    /// (price support, its floor payout row, its maximum payout row).
+    pub floors: Vec<(usize, RowId, RowId)>,
+}
+
+fn flow_kind(category: CostCategory) -> FlowKind {
+    match category {
+        CostCategory::Exploration => FlowKind::Exploration,
+        CostCategory::DevelopmentCapex | CostCategory::SustainingCapex => FlowKind::Capex,
+        CostCategory::FixedOpex | CostCategory::VariableOpex => FlowKind::Opex,
+        CostCategory::FeedPurchase => FlowKind::FeedPurchase,
+        CostCategory::Environmental | CostCategory::ResidueHandling => FlowKind::Environmental,
+        CostCategory::Rehabilitation => FlowKind::Rehabilitation,
+    }
+}
+
+impl Builder<'_> {
+    pub(super) fn build_operations(&mut self) -> Result<(), BuildError> {
+        let n = self.deal.facilities.len();
+        self.ops.order = self.facility_order()?;
+        self.ops.production = vec![None; n];
+        self.ops.sellable = vec![None; n];
+        self.ops.feed_used = vec![None; n];
+        self.ops.revenue = vec![None; n];
+        self.ops.royalty = vec![None; n];
+        self.ops.support = vec![Vec::new(); n];
+        self.ops.upside = vec![Vec::new(); n];
+        self.ops.operating = vec![Vec::new(); n];
+        self.ops.capital = vec![Vec::new(); n];
+        self.ops.expensed = vec![Vec::new(); n];
+        self.ops.by_category = vec![Vec::new(); n];
+        self.build_production()?;
+        self.build_prices()?;
+        self.build_costs(false)?;
+        self.build_revenue()?;
+        self.build_costs(true)?;
+        self.build_royalties()?;
+        Ok(())
+    }
+
+    /// Facilities ordered so that every feed source comes before what it feeds.
+    fn facility_order(&self) -> Result<Vec<usize>, BuildError> {
+        let facilities = &self.deal.facilities;
+        let mut order = Vec::new();
+        let mut state = vec![0u8; facilities.len()];
+        fn visit(
+            i: usize,
+            b: &Builder<'_>,
+            state: &mut [u8],
+            order: &mut Vec<usize>,
+        ) -> Result<(), BuildError> {
+            match state[i] {
+                2 => return Ok(()),
+                1 => {
+                    return Err(BuildError(format!(
+                        "facility '{}' is part of a feed cycle",
+                        b.deal.facilities[i].name.value
+                    )));
+                }
+                _ => {}
+            }
+            state[i] = 1;
+            if let Some(feed) = &b.deal.facilities[i].feed
+                && let FeedSource::Facility { name, .. } = &feed.source
+            {
+                let j = b.facility_index(&name.value)?;
+                visit(j, b, state, order)?;
+            }
+            state[i] = 2;
+            order.push(i);
+            Ok(())
+        }
+        for i in 0..facilities.len() {
+            visit(i, self, &mut state, &mut order)?;
+        }
+        Ok(order)
+    }
+
+    pub fn facility_index(&self, name: &str) -> Result<usize, BuildError> {
+        self.deal
+            .facilities
+            .iter()
+            .position(|f| f.name.value == name)
+            .ok_or_else(|| BuildError(format!("unknown facility '{name}'")))
+    }
+
+    pub fn product_index(&self, name: &str) -> Result<usize, BuildError> {
+        self.deal
+            .products
+            .iter()
+            .position(|p| p.name.value == name)
+            .ok_or_else(|| BuildError(format!("unknown product '{name}'")))
+    }
+
+    /// The facility that sells a product, if any.
+    fn producer(&self, product: &str) -> Option<usize> {
+        self.deal
+            .facilities
+            .iter()
+            .position(|f| f.product.value == product)
+    }
+
+    fn build_production(&mut self) -> Result<(), BuildError> {
+        self.c.section("Production");
+        let deal = self.deal;
+        for &i in &self.ops.order.clone() {
+            let f = &deal.facilities[i];
+            let name = f.name.value.clone();
+            let tl = self.t.facilities[i].clone();
+            // Ramp multipliers of the scenario.
+            let mut ramp_mult = Expr::one();
+            for (record, o) in self.overrides(OverrideKind::RampMultiplier) {
+                if Self::targets(&o.facility, &name) {
+                    ramp_mult = ramp_mult * self.override_input(record, o.value.value, "Value");
+                }
+            }
+            let nameplate = self.input(f.nameplate.value, "Facilities", i, "Nameplate");
+            let ops_flag = tl
+                .flag(Phase::Operations)
+                .map(Expr::Row)
+                .unwrap_or_else(Expr::zero);
+            let utilisation = match tl.flag(Phase::RampUp) {
+                Some(ramp_flag) if !f.ramp.is_empty() => {
+                    const RAMP_FIELDS: [&str; 5] =
+                        ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
+                    let mut items = Vec::new();
+                    for (k, r) in f.ramp.iter().enumerate() {
+                        let field = RAMP_FIELDS.get(k).copied().ok_or_else(|| {
+                            BuildError(format!("facility '{name}' has more than 5 ramp-up years"))
+                        })?;
+                        items.push(self.input(r.value, "Facilities", i, field));
+                    }
+                    let index = Expr::Year - tl.start(Phase::RampUp) + Expr::one();
+                    let pct = Expr::Choose(Box::new(index), items) * ramp_mult;
+                    let ramp = self.c.row(
+                        format!("{name}: ramp-up % of nameplate"),
+                        Unit::Percent,
+                        if_(Expr::Row(ramp_flag), min2(Expr::one(), pct), Expr::zero()),
+                    );
+                    Expr::Row(ramp) + ops_flag
+                }
+                _ => ops_flag,
+            };
+            let capacity = self.c.row(
+                format!("{name}: capacity"),
+                Unit::Tonnes,
+                nameplate * utilisation,
+            );
+            let production = match &f.feed {
+                None => self.c.row(
+                    format!("{name}: production"),
+                    Unit::Tonnes,
+                    Expr::Row(capacity),
+                ),
+                Some(feed) => {
+                    let recovery = self.input(feed.recovery.value, "Facilities", i, "Recovery");
+                    let production = match &feed.source {
+                        FeedSource::Facility { name: source, .. } => {
+                            let j = self.facility_index(&source.value)?;
+                            let available = self.ops.production[j].ok_or_else(|| {
+                                BuildError(format!(
+                                    "feed source '{}' has no production",
+                                    source.value
+                                ))
+                            })?;
+                            self.c.row(
+                                format!("{name}: production (capacity capped by feed × recovery)"),
+                                Unit::Tonnes,
+                                min2(Expr::Row(capacity), Expr::Row(available) * recovery.clone()),
+                            )
+                        }
+                        FeedSource::Market { .. } => self.c.row(
+                            format!("{name}: production"),
+                            Unit::Tonnes,
+                            Expr::Row(capacity),
+                        ),
+                    };
+                    let used = self.c.row(
+                        format!("{name}: feed used"),
+                        Unit::Tonnes,
+                        safe_div(Expr::Row(production), recovery, Expr::zero()),
+                    );
+                    self.ops.feed_used[i] = Some(used);
+                    production
+                }
+            };
+            self.ops.production[i] = Some(production);
+            self.lines.facilities.push(super::FacilityLines {
+                name: name.clone(),
+                production: Some(production),
+            });
+        }
+        for i in 0..deal.facilities.len() {
+            let name = deal.facilities[i].name.value.clone();
+            let production = self.ops.production[i]
+                .ok_or_else(|| BuildError(format!("facility '{name}' has no production row")))?;
+            let transferred: Vec<Expr> = deal
+                .facilities
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| matches!(&g.feed, Some(feed) if matches!(&feed.source, FeedSource::Facility { name: s, .. } if s.value == name)))
+                .filter_map(|(j, _)| self.ops.feed_used[j].map(Expr::Row))
+                .collect();
+            let sellable = if transferred.is_empty() {
+                production
+            } else {
+                self.c.row(
+                    format!("{name}: sold (production less feed transferred)"),
+                    Unit::Tonnes,
+                    Expr::Row(production) - sum(transferred),
+                )
+            };
+            self.ops.sellable[i] = Some(sellable);
+        }
+        Ok(())
+    }
+
+    fn build_prices(&mut self) -> Result<(), BuildError> {
+        self.c.section("Prices");
+        let deal = self.deal;
+        for (p, product) in deal.products.iter().enumerate() {
+            let name = product.name.value.clone();
+            let mut points = Vec::new();
+            for (year, price) in &product.deck {
+                if let Expr::Input(id) = self.input_year(price.value, "Prices", p, *year) {
+                    points.push(id);
+                }
+            }
+            let first =
+                product.deck.first().map(|(y, _)| *y).ok_or_else(|| {
+                    BuildError(format!("product '{name}' has an empty price deck"))
+                })?;
+            let last = product.deck.last().map(|(y, _)| *y).unwrap_or(first);
+            let series = self.c.add_series(first, points);
+            let escalation = self.input(product.escalation.value, "Prices", p, "Escalation");
+            let deck = Expr::Lookup(series, Box::new(Expr::Year))
+                * pow(Expr::one() + escalation, pos(Expr::Year - Expr::num(last)));
+            let deck = self.c.row(
+                format!(
+                    "{name}: price deck ({} {})",
+                    product.currency.value,
+                    product.unit.value.label()
+                ),
+                Unit::Price,
+                deck,
+            );
+            let mut factor = Expr::one();
+            for (record, o) in self.overrides(OverrideKind::PriceCrash) {
+                if !Self::targets(&o.product, &name) {
+                    continue;
+                }
+                let crash = self.crash_multiplier(record, o);
+                let row = self
+                    .c
+                    .row(format!("{name}: crash multiplier"), Unit::Ratio, crash);
+                factor = factor * Expr::Row(row);
+            }
+            for (record, o) in self.overrides(OverrideKind::PriceMultiplier) {
+                if Self::targets(&o.product, &name) {
+                    factor = factor * self.override_input(record, o.value.value, "Value");
+                }
+            }
+            let market = self.c.row(
+                format!(
+                    "{name}: market price ({} {})",
+                    product.currency.value,
+                    product.unit.value.label()
+                ),
+                Unit::Price,
+                Expr::Row(deck) * factor,
+            );
+            let mut conversion = Expr::num(product.unit.value.per_tonne_factor());
+            if product.currency.value != deal.currency.value {
+                let (k, fx) = deal
+                    .fx
+                    .iter()
+                    .enumerate()
+                    .find(|(_, fx)| fx.currency.value == product.currency.value)
+                    .ok_or_else(|| {
+                        BuildError(format!("no FX rates for {}", product.currency.value))
+                    })?;
+                let mut points = Vec::new();
+                for (year, rate) in &fx.rates {
+                    if let Expr::Input(id) = self.input_year(rate.value, "FX", k, *year) {
+                        points.push(id);
+                    }
+                }
+                let first = fx
+                    .rates
+                    .first()
+                    .map(|(y, _)| *y)
+                    .unwrap_or(deal.first_year());
+                let series = self.c.add_series(first, points);
+                let fx_row = self.c.row(
+                    format!("FX: {} per {}", deal.currency.value, fx.currency.value),
+                    Unit::Ratio,
+                    Expr::Lookup(series, Box::new(Expr::Year)),
+                );
+                conversion = conversion * Expr::Row(fx_row);
+            }
+            let deal_price = self.c.row(
+                format!("{name}: market price ({} per t)", deal.currency.value),
+                Unit::PerTonne,
+                Expr::Row(market) * conversion.clone(),
+            );
+            self.ops.price_unit.push(market);
+            self.ops.price_deal.push(deal_price);
+            self.ops.conversion.push(conversion);
+            self.lines.prices.push((name, market));
+        }
+        Ok(())
+    }
+
+    /// The crash shape of DESIGN.md §4.3, as a multiplier by year: a linear fall over the
+    /// fall years to (1 − depth), the bottom for the bottom years, a linear recovery over
+    /// the recovery years to (1 − haircut), then (1 − haircut) for good.
+    fn crash_multiplier(&mut self, record: Option<usize>, o: &crate::model::Override) -> Expr {
+        let start = self.override_input(
+            record,
+            o.start_year
+                .as_ref()
+                .map(|s| Decimal::from(s.value))
+                .unwrap_or_default(),
+            "Start year",
+        );
+        let depth = self.override_input(record, o.value.value, "Value");
+        let fall = self.override_input(record, o.fall_years.value.into(), "Fall years");
+        let bottom = self.override_input(record, o.bottom_years.value.into(), "Bottom years");
+        let recovery = self.override_input(record, o.recovery_years.value.into(), "Recovery years");
+        let haircut = self.override_input(record, o.haircut.value, "Haircut");
+        let k = Expr::Year - start;
+        let trough = Expr::one() - depth.clone();
+        let falling = Expr::one() - depth.clone() * div(k.clone() + Expr::one(), fall.clone());
+        let recovering = trough.clone()
+            + (depth - haircut.clone())
+                * div(
+                    k.clone() - fall.clone() - bottom.clone() + Expr::one(),
+                    recovery.clone(),
+                );
+        if_(
+            lt(k.clone(), Expr::zero()),
+            Expr::one(),
+            if_(
+                lt(k.clone(), fall.clone()),
+                falling,
+                if_(
+                    lt(k.clone(), fall.clone() + bottom.clone()),
+                    trough,
+                    if_(
+                        lt(k, fall + bottom + recovery),
+                        recovering,
+                        Expr::one() - haircut,
+                    ),
+                ),
+            ),
+        )
+    }
+
+    /// Cost lines; `revenue_based` selects the % of revenue lines (built after revenue).
+    fn build_costs(&mut self, revenue_based: bool) -> Result<(), BuildError> {
+        self.c.section(if revenue_based {
+            "Costs on revenue"
+        } else {
+            "Costs"
+        });
+        let deal = self.deal;
+        for (l, line) in deal.costs.iter().enumerate() {
+            if (line.basis.value == CostBasis::PercentOfRevenue) != revenue_based {
+                continue;
+            }
+            let i = self.facility_index(&line.facility.value)?;
+            let fname = deal.facilities[i].name.value.clone();
+            let tl = self.t.facilities[i].clone();
+            let category = line.category.value;
+            let amount = self.input(line.amount.value, "Costs", l, "Amount");
+            let escalation = self.input(line.escalation.value, "Costs", l, "Escalation");
+            let base_year = match &line.base_year {
+                Some(y) => self.input(y.value.into(), "Costs", l, "Base year"),
+                None => Expr::FirstYear,
+            };
+            let esc = pow(Expr::one() + escalation, Expr::Year - base_year);
+            let mut mult = Expr::one();
+            if category == CostCategory::DevelopmentCapex {
+                for (record, o) in self.overrides(OverrideKind::CapexOverrun) {
+                    if Self::targets(&o.facility, &fname) {
+                        mult = mult + self.override_input(record, o.value.value, "Value");
+                    }
+                }
+            }
+            if category.is_operating() {
+                for (record, o) in self.overrides(OverrideKind::OpexMultiplier) {
+                    if Self::targets(&o.facility, &fname) {
+                        mult = mult * self.override_input(record, o.value.value, "Value");
+                    }
+                }
+            }
+            let phase = line.phase.as_ref().map(|p| p.value);
+            let flag = |phase: Phase| tl.flag(phase).map(Expr::Row).unwrap_or_else(Expr::zero);
+            let production = self.ops.production[i]
+                .map(Expr::Row)
+                .unwrap_or_else(Expr::zero);
+            let expr = match line.basis.value {
+                CostBasis::TotalOverPhase => {
+                    let p = phase.ok_or_else(|| {
+                        BuildError(format!("cost '{}' needs a phase", line.item.value))
+                    })?;
+                    let duration = tl.duration(p);
+                    if_(
+                        le(duration.clone(), Expr::zero()),
+                        Expr::zero(),
+                        div(amount, duration) * flag(p) * esc * mult,
+                    )
+                }
+                CostBasis::PerYear => {
+                    let p = phase.ok_or_else(|| {
+                        BuildError(format!("cost '{}' needs a phase", line.item.value))
+                    })?;
+                    amount * flag(p) * esc * mult
+                }
+                CostBasis::PerTonne => {
+                    let gate = phase.map(flag).unwrap_or_else(Expr::one);
+                    amount * production * gate * esc * mult
+                }
+                CostBasis::PercentOfRevenue => {
+                    let gate = phase.map(flag).unwrap_or_else(Expr::one);
+                    let revenue = self.ops.revenue[i]
+                        .map(Expr::Row)
+                        .unwrap_or_else(Expr::zero);
+                    amount * revenue * gate * mult
+                }
+            };
+            let label = format!("{fname}: {} ({})", line.item.value, category.label());
+            let row = self.flow(label, expr, PROJECT, SUPPLIERS, flow_kind(category));
+            self.ops.payments.push(row);
+            self.ops.by_category[i].push((category, row));
+            if category.is_capital() {
+                self.ops.capital[i].push(row);
+            } else if category.is_operating() {
+                self.ops.operating[i].push(row);
+            } else {
+                self.ops.expensed[i].push(row);
+            }
+        }
+        if !revenue_based {
+            // Feed bought at market.
+            for (i, f) in deal.facilities.iter().enumerate() {
+                let Some(feed) = &f.feed else { continue };
+                let FeedSource::Market { product } = &feed.source else {
+                    continue;
+                };
+                let p = self.product_index(&product.value)?;
+                let used = self.ops.feed_used[i].ok_or_else(|| {
+                    BuildError(format!("facility '{}' has no feed row", f.name.value))
+                })?;
+                let row = self.flow(
+                    format!(
+                        "{}: feed bought at market ({})",
+                        f.name.value, product.value
+                    ),
+                    Expr::Row(used) * Expr::Row(self.ops.price_deal[p]),
+                    PROJECT,
+                    MARKET,
+                    FlowKind::FeedPurchase,
+                );
+                self.ops.payments.push(row);
+                self.ops.operating[i].push(row);
+                self.ops.by_category[i].push((CostCategory::FeedPurchase, row));
+            }
+        }
+        Ok(())
+    }
+
+    fn build_revenue(&mut self) -> Result<(), BuildError> {
+        self.c.section("Revenue");
+        let deal = self.deal;
+        let mut sales: BTreeMap<usize, Vec<Expr>> = BTreeMap::new();
+        for (p, product) in deal.products.iter().enumerate() {
+            let Some(i) = self.producer(&product.name.value) else {
+                continue;
+            };
+            let sellable = self.ops.sellable[i].ok_or_else(|| {
+                BuildError(format!(
+                    "facility '{}' has no sales row",
+                    deal.facilities[i].name.value
+                ))
+            })?;
+            let conversion = self.ops.conversion[p].clone();
+            let market_unit = Expr::Row(self.ops.price_unit[p]);
+            let pname = product.name.value.clone();
+            let mut uptake = Expr::one();
+            for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
+                if Self::targets(&o.product, &pname) {
+                    uptake = uptake * self.override_input(record, o.value.value, "Value");
+                }
+            }
+            let mut taken_all = Vec::new();
+            for (c, contract) in deal.offtakes.iter().enumerate() {
+                if contract.product.value != pname {
+                    continue;
+                }
+                let cname = contract.name.value.clone();
+                let share = self.input(contract.share.value, "Offtake", c, "Share");
+                let start =
+                    self.input(contract.start_year.value.into(), "Offtake", c, "Start year");
+                let end = self.input(contract.end_year.value.into(), "Offtake", c, "End year");
+                let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
+                let volume = self.c.row(
+                    format!("{cname}: contracted volume"),
+                    Unit::Tonnes,
+                    Expr::Row(sellable) * share * active,
+                );
+                let (taken, paid) = if uptake.is_one() {
+                    (volume, volume)
+                } else {
+                    let taken = self.c.row(
+                        format!("{cname}: volume taken"),
+                        Unit::Tonnes,
+                        Expr::Row(volume) * uptake.clone(),
+                    );
+                    let top = self.input(contract.take_or_pay.value, "Offtake", c, "Take-or-pay");
+                    let paid = self.c.row(
+                        format!("{cname}: volume paid for (take-or-pay)"),
+                        Unit::Tonnes,
+                        max2(Expr::Row(taken), Expr::Row(volume) * top),
+                    );
+                    (taken, paid)
+                };
+                let discount = self.input(contract.discount.value, "Offtake", c, "Discount");
+                let discounted = market_unit.clone() * (Expr::one() - discount);
+                let price =
+                    match contract.pricing.value {
+                        PricingKind::Market => discounted,
+                        PricingKind::Fixed => {
+                            let v = contract.fixed_price.as_ref().map(|v| v.value).ok_or_else(
+                                || BuildError(format!("contract '{cname}' needs a fixed price")),
+                            )?;
+                            self.input(v, "Offtake", c, "Fixed price")
+                        }
+                        PricingKind::Floor => {
+                            let v = contract.floor.as_ref().map(|v| v.value).ok_or_else(|| {
+                                BuildError(format!("contract '{cname}' needs a floor"))
+                            })?;
+                            max2(self.input(v, "Offtake", c, "Floor"), discounted)
+                        }
+                        PricingKind::Collar => {
+                            let floor =
+                                contract.floor.as_ref().map(|v| v.value).ok_or_else(|| {
+                                    BuildError(format!("contract '{cname}' needs a floor"))
+                                })?;
+                            let cap = contract.cap.as_ref().map(|v| v.value).ok_or_else(|| {
+                                BuildError(format!("contract '{cname}' needs a cap"))
+                            })?;
+                            let floor = self.input(floor, "Offtake", c, "Floor");
+                            let cap = self.input(cap, "Offtake", c, "Cap");
+                            min2(cap, max2(floor, discounted))
+                        }
+                    };
+                let price = self.c.row(
+                    format!(
+                        "{cname}: contract price ({} {})",
+                        product.currency.value,
+                        product.unit.value.label()
+                    ),
+                    Unit::Price,
+                    price,
+                );
+                let buyer = self.party_index(&contract.buyer.value)?;
+                let revenue = self.flow(
+                    format!("{cname}: sales to {}", contract.buyer.value),
+                    Expr::Row(paid) * Expr::Row(price) * conversion.clone(),
+                    buyer,
+                    PROJECT,
+                    FlowKind::Sales,
+                );
+                self.ops.receipts.push(revenue);
+                self.ops.taken.push((c, taken));
+                sales.entry(i).or_default().push(Expr::Row(revenue));
+                taken_all.push(Expr::Row(taken));
+            }
+            let market_volume = if taken_all.is_empty() {
+                sellable
+            } else {
+                self.c.row(
+                    format!("{pname}: volume sold at market"),
+                    Unit::Tonnes,
+                    Expr::Row(sellable) - sum(taken_all),
+                )
+            };
+            let market = self.flow(
+                format!("{pname}: market sales"),
+                Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p]),
+                MARKET,
+                PROJECT,
+                FlowKind::Sales,
+            );
+            self.ops.receipts.push(market);
+            sales.entry(i).or_default().push(Expr::Row(market));
+
+            for (s, support) in deal.price_supports.iter().enumerate() {
+                if support.product.value != pname {
+                    continue;
+                }
+                let sname = support.name.value.clone();
+                let supporter = self.party_index(&support.supporter.value)?;
+                let share = self.input(
+                    support.covered_share.value,
+                    "Price support",
+                    s,
+                    "Covered share",
+                );
+                let start = self.input(
+                    support.start_year.value.into(),
+                    "Price support",
+                    s,
+                    "Start year",
+                );
+                let end = self.input(
+                    support.end_year.value.into(),
+                    "Price support",
+                    s,
+                    "End year",
+                );
+                let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
+                let covered = self.c.row(
+                    format!("{sname}: covered volume"),
+                    Unit::Tonnes,
+                    Expr::Row(sellable) * share * active,
+                );
+                let floor = self.input(support.floor.value, "Price support", s, "Floor");
+                let threshold = match &support.upside_threshold {
+                    Some(t) => self.input(t.value, "Price support", s, "Upside threshold"),
+                    None => floor.clone(),
+                };
+                let payout = self.flow(
+                    format!("{sname}: floor support from {}", support.supporter.value),
+                    pos(floor.clone() - market_unit.clone())
+                        * Expr::Row(covered)
+                        * conversion.clone(),
+                    supporter,
+                    PROJECT,
+                    FlowKind::FloorSupport,
+                );
+                let upside_share = self.input(
+                    support.upside_share.value,
+                    "Price support",
+                    s,
+                    "Upside share",
+                );
+                let upside = self.flow(
+                    format!("{sname}: upside share to {}", support.supporter.value),
+                    upside_share
+                        * pos(market_unit.clone() - threshold)
+                        * Expr::Row(covered)
+                        * conversion.clone(),
+                    PROJECT,
+                    supporter,
+                    FlowKind::UpsideShare,
+                );
+                let exposure = self.c.row(
+                    format!("{sname}: maximum payout this year (price at zero)"),
+                    Unit::Money,
+                    floor * Expr::Row(covered) * conversion.clone(),
+                );
+                self.ops.receipts.push(payout);
+                self.ops.payments.push(upside);
+                self.ops.support[i].push(payout);
+                self.ops.upside[i].push(upside);
+                self.ops.floors.push((s, payout, exposure));
+            }
+        }
+        // Transfers between facilities of the deal: revenue of the source, cost of the user
+        // (in feed order, so a chain's cost-based prices see upstream transfers).
+        for &i in &self.ops.order.clone() {
+            let f = &deal.facilities[i];
+            let Some(feed) = &f.feed else { continue };
+            let FeedSource::Facility {
+                name: source,
+                pricing,
+                price,
+            } = &feed.source
+            else {
+                continue;
+            };
+            let j = self.facility_index(&source.value)?;
+            let used = self.ops.feed_used[i].ok_or_else(|| {
+                BuildError(format!("facility '{}' has no feed row", f.name.value))
+            })?;
+            let unit_price = match pricing.value {
+                TransferPricing::Market => {
+                    let p = self.product_index(&deal.facilities[j].product.value)?;
+                    Expr::Row(self.ops.price_deal[p])
+                }
+                TransferPricing::Fixed => {
+                    let v = price.as_ref().map(|v| v.value).ok_or_else(|| {
+                        BuildError(format!(
+                            "facility '{}' needs a transfer price",
+                            f.name.value
+                        ))
+                    })?;
+                    self.input(v, "Facilities", i, "Transfer price")
+                }
+                TransferPricing::Cost => {
+                    let costs: Vec<Expr> = self.ops.operating[j]
+                        .iter()
+                        .map(|r| Expr::Row(*r))
+                        .collect();
+                    let production = self.ops.production[j]
+                        .map(Expr::Row)
+                        .unwrap_or_else(Expr::zero);
+                    let unit = self.c.row(
+                        format!("{}: cash cost per tonne", source.value),
+                        Unit::PerTonne,
+                        safe_div(sum(costs), production, Expr::zero()),
+                    );
+                    Expr::Row(unit)
+                }
+            };
+            let value = self.c.row(
+                format!(
+                    "Transfer: {} feed to {} ({})",
+                    source.value,
+                    f.name.value,
+                    pricing.value.label()
+                ),
+                Unit::Money,
+                Expr::Row(used) * unit_price,
+            );
+            sales.entry(j).or_default().push(Expr::Row(value));
+            self.ops.operating[i].push(value);
+            self.ops.by_category[i].push((CostCategory::FeedPurchase, value));
+        }
+        for (i, f) in deal.facilities.iter().enumerate() {
+            let items = sales.remove(&i).unwrap_or_default();
+            if items.is_empty() {
+                continue;
+            }
+            let row = self.c.row(
+                format!("{}: sales value", f.name.value),
+                Unit::Money,
+                sum(items),
+            );
+            self.ops.revenue[i] = Some(row);
+        }
+        Ok(())
+    }
+
+    fn build_royalties(&mut self) -> Result<(), BuildError> {
+        self.c.section("Royalties");
+        let deal = self.deal;
+        for (i, f) in deal.facilities.iter().enumerate() {
+            let Some(revenue) = self.ops.revenue[i] else {
+                continue;
+            };
+            let (k, regime) = deal
+                .fiscal
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.country.value == f.country.value)
+                .ok_or_else(|| BuildError(format!("no fiscal terms for {}", f.country.value)))?;
+            let rate = match f.kind.value {
+                FacilityKind::Refinery => {
+                    self.input(regime.royalty_refined.value, "Fiscal", k, "Royalty refined")
+                }
+                FacilityKind::Mine | FacilityKind::Concentrator => self.input(
+                    regime.royalty_concentrate.value,
+                    "Fiscal",
+                    k,
+                    "Royalty concentrate",
+                ),
+            };
+            let payee = self.party_index(&regime.royalty_payee.value)?;
+            let row = self.flow(
+                format!(
+                    "{}: royalty to {}",
+                    f.name.value, regime.royalty_payee.value
+                ),
+                rate * Expr::Row(revenue),
+                PROJECT,
+                payee,
+                FlowKind::Royalty,
+            );
+            self.ops.royalty[i] = Some(row);
+        }
+        Ok(())
+    }
+}

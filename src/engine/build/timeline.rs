@@ -1,0 +1,282 @@
+//! Timeline: each facility's phases back to back from its start year, scenario delays
+//! lengthening a phase and shifting the later ones; the project's financial close (first
+//! construction year), commercial operations (when every facility has finished
+//! construction) and the period flags everything else keys off.
+
+use rust_decimal::Decimal;
+
+use super::{BuildError, Builder};
+use crate::engine::calc::{Expr, RowId, Stage, Unit, and, eq, ge, lt, max, min};
+use crate::model::{OverrideKind, Phase};
+
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub facilities: Vec<FacilityTimeline>,
+    /// Financial close: the first year any facility builds.
+    pub fc: Expr,
+    /// Commercial operations: the first year after every facility's construction.
+    pub cod: Expr,
+    pub last_year: Expr,
+    /// Years before operations: construction and everything before it.
+    pub dev: RowId,
+    pub ops: RowId,
+    pub pre_fc: RowId,
+    pub fc_flag: RowId,
+    /// Debt is available: from financial close until operations.
+    pub debt_available: RowId,
+    pub last: RowId,
+    /// The last development year (when the initial DSRA is funded).
+    pub last_dev: RowId,
+    /// 1 in the first operating year, 2 in the next…
+    pub op_year: RowId,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FacilityTimeline {
+    /// Start year of each scheduled phase (Phase::SCHEDULED order), then the year after
+    /// closure.
+    pub starts: Vec<Expr>,
+    pub durations: Vec<Expr>,
+    /// Flag rows per scheduled phase (None where the phase never has years).
+    pub flags: Vec<Option<RowId>>,
+    pub production: RowId,
+    /// 1 from the first production year on (depreciation starts).
+    pub producing_started: RowId,
+}
+
+impl FacilityTimeline {
+    pub fn start(&self, phase: Phase) -> Expr {
+        self.starts[phase_index(phase)].clone()
+    }
+
+    pub fn duration(&self, phase: Phase) -> Expr {
+        match phase {
+            Phase::Production => {
+                self.durations[phase_index(Phase::RampUp)].clone()
+                    + self.durations[phase_index(Phase::Operations)].clone()
+            }
+            p => self.durations[phase_index(p)].clone(),
+        }
+    }
+
+    /// The flag row of a phase (production: ramp-up or operations).
+    pub fn flag(&self, phase: Phase) -> Option<RowId> {
+        match phase {
+            Phase::Production => Some(self.production),
+            p => self.flags[phase_index(p)],
+        }
+    }
+}
+
+pub fn phase_index(phase: Phase) -> usize {
+    Phase::SCHEDULED
+        .iter()
+        .position(|p| *p == phase)
+        .unwrap_or(0)
+}
+
+impl Builder<'_> {
+    pub(super) fn build_timeline(&mut self) -> Result<(), BuildError> {
+        self.c.section("Timeline");
+        let deal = self.deal;
+        for (i, f) in deal.facilities.iter().enumerate() {
+            let name = f.name.value.clone();
+            let mut durations = Vec::new();
+            for phase in Phase::SCHEDULED {
+                let base = match phase {
+                    Phase::Exploration => self.input(
+                        f.exploration_years.value.into(),
+                        "Facilities",
+                        i,
+                        "Exploration",
+                    ),
+                    Phase::Feasibility => self.input(
+                        f.feasibility_years.value.into(),
+                        "Facilities",
+                        i,
+                        "Feasibility",
+                    ),
+                    Phase::Permitting => self.input(
+                        f.permitting_years.value.into(),
+                        "Facilities",
+                        i,
+                        "Permitting",
+                    ),
+                    Phase::Construction => self.input(
+                        f.construction_years.value.into(),
+                        "Facilities",
+                        i,
+                        "Construction",
+                    ),
+                    Phase::RampUp => Expr::num(f.ramp.len() as u32),
+                    Phase::Operations => self.input(
+                        f.operations_years.value.into(),
+                        "Facilities",
+                        i,
+                        "Operations",
+                    ),
+                    Phase::Closure => {
+                        self.input(f.closure_years.value.into(), "Facilities", i, "Closure")
+                    }
+                    Phase::Production => Expr::zero(),
+                };
+                let mut d = base;
+                for (record, o) in self.overrides(OverrideKind::Delay) {
+                    if o.phase.as_ref().is_some_and(|p| p.value == phase)
+                        && Self::targets(&o.facility, &name)
+                    {
+                        d = d + self.override_input(record, o.value.value, "Value");
+                    }
+                }
+                durations.push(d);
+            }
+            let mut starts = Vec::new();
+            let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
+            let mut s = self.c.scalar(
+                format!("{name}: exploration starts"),
+                Unit::Year,
+                start,
+                Stage::Pre,
+            );
+            starts.push(Expr::Scalar(s));
+            for (k, phase) in Phase::SCHEDULED.iter().enumerate().skip(1) {
+                let expr = Expr::Scalar(s) + durations[k - 1].clone();
+                s = self.c.scalar(
+                    format!("{name}: {} starts", phase.label()),
+                    Unit::Year,
+                    expr,
+                    Stage::Pre,
+                );
+                starts.push(Expr::Scalar(s));
+            }
+            let end = self.c.scalar(
+                format!("{name}: closure ends (first year after)"),
+                Unit::Year,
+                Expr::Scalar(s) + durations[6].clone(),
+                Stage::Pre,
+            );
+            starts.push(Expr::Scalar(end));
+
+            let mut flags = Vec::new();
+            for (k, phase) in Phase::SCHEDULED.iter().enumerate() {
+                if durations[k].is_zero() {
+                    flags.push(None);
+                    continue;
+                }
+                let flag = and(vec![
+                    ge(Expr::Year, starts[k].clone()),
+                    lt(Expr::Year, starts[k + 1].clone()),
+                ]);
+                flags.push(Some(self.c.row(
+                    format!("{name}: {}", phase.label()),
+                    Unit::Flag,
+                    flag,
+                )));
+            }
+            let ramp = phase_index(Phase::RampUp);
+            let closure = phase_index(Phase::Closure);
+            let production = self.c.row(
+                format!("{name}: producing"),
+                Unit::Flag,
+                and(vec![
+                    ge(Expr::Year, starts[ramp].clone()),
+                    lt(Expr::Year, starts[closure].clone()),
+                ]),
+            );
+            let producing_started = self.c.row(
+                format!("{name}: production started"),
+                Unit::Flag,
+                ge(Expr::Year, starts[ramp].clone()),
+            );
+            self.t.facilities.push(FacilityTimeline {
+                starts,
+                durations,
+                flags,
+                production,
+                producing_started,
+            });
+        }
+
+        let construction = phase_index(Phase::Construction);
+        let ramp = phase_index(Phase::RampUp);
+        let fc_items: Vec<Expr> = self
+            .t
+            .facilities
+            .iter()
+            .map(|f| f.starts[construction].clone())
+            .collect();
+        let cod_items: Vec<Expr> = self
+            .t
+            .facilities
+            .iter()
+            .map(|f| f.starts[ramp].clone())
+            .collect();
+        let fc = self.c.scalar(
+            "Financial close (first construction year)",
+            Unit::Year,
+            min(fc_items),
+            Stage::Pre,
+        );
+        let cod = self.c.scalar(
+            "Commercial operations (first year after all construction)",
+            Unit::Year,
+            max(cod_items),
+            Stage::Pre,
+        );
+        let horizon = self.deal_input(deal.horizon_years.value.into(), "Horizon");
+        let last = self.c.scalar(
+            "Last period",
+            Unit::Year,
+            Expr::FirstYear + horizon - Expr::one(),
+            Stage::Pre,
+        );
+        self.t.fc = Expr::Scalar(fc);
+        self.t.cod = Expr::Scalar(cod);
+        self.t.last_year = Expr::Scalar(last);
+
+        self.t.dev = self.c.row(
+            "Development period",
+            Unit::Flag,
+            lt(Expr::Year, self.t.cod.clone()),
+        );
+        self.t.ops = self.c.row(
+            "Operating period",
+            Unit::Flag,
+            ge(Expr::Year, self.t.cod.clone()),
+        );
+        self.t.pre_fc = self.c.row(
+            "Before financial close",
+            Unit::Flag,
+            lt(Expr::Year, self.t.fc.clone()),
+        );
+        self.t.fc_flag = self.c.row(
+            "Financial close year",
+            Unit::Flag,
+            eq(Expr::Year, self.t.fc.clone()),
+        );
+        self.t.debt_available = self.c.row(
+            "Debt available",
+            Unit::Flag,
+            and(vec![
+                ge(Expr::Year, self.t.fc.clone()),
+                lt(Expr::Year, self.t.cod.clone()),
+            ]),
+        );
+        self.t.last_dev = self.c.row(
+            "Last development year",
+            Unit::Flag,
+            eq(Expr::Year, self.t.cod.clone() - Expr::one()),
+        );
+        self.t.last = self.c.row(
+            "Last period",
+            Unit::Flag,
+            eq(Expr::Year, self.t.last_year.clone()),
+        );
+        self.t.op_year = self.c.row(
+            "Operating year",
+            Unit::Count,
+            Expr::Year - self.t.cod.clone() + Expr::Num(Decimal::ONE),
+        );
+        Ok(())
+    }
+}

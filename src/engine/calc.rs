@@ -1,0 +1,1186 @@
+//! The calculation as data: rows of per-period expressions over inputs, scalars and other
+//! rows, which the engine evaluates in exact decimals and the results writer renders as
+//! Excel formulas. One description serves both, so the workbook's formulas and the engine's
+//! numbers cannot drift apart.
+//!
+//! FAST rules hold by construction: a row has one expression for every period (time runs
+//! across the columns); it may refer to inputs, scalars, rows above it in the same period,
+//! and any row in the previous period (`Prev`, 0 before the first period).
+//!
+//! Owns: expression types, the evaluator. Must not touch: files, workbooks, the clock.
+
+use std::collections::HashMap;
+use std::ops::{Add, Mul, Neg, Sub};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::MathematicalOps;
+
+use crate::finance;
+
+/// Differences this small (in currency units or ratios) count as zero in guards, so that a
+/// recomputation in floating point takes the same branch as the exact engine.
+pub const EPS: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
+
+pub type InputId = usize;
+pub type ScalarId = usize;
+pub type RowId = usize;
+pub type SeriesId = usize;
+
+/// Where an input value lives in the deal workbook's canonical layout: a sheet, the record
+/// (row of a table, key of a key/value sheet), and the field (column name or year).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InputAddr {
+    pub sheet: &'static str,
+    pub record: usize,
+    pub field: InputField,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InputField {
+    Name(&'static str),
+    Year(i32),
+}
+
+/// An input value and its address.
+#[derive(Debug, Clone)]
+pub struct InputDef {
+    pub value: Decimal,
+    pub addr: InputAddr,
+}
+
+/// A time series input (a price deck, FX rates, a rate schedule): consecutive years.
+#[derive(Debug, Clone)]
+pub struct SeriesDef {
+    pub first_year: i32,
+    /// One input per year from `first_year`.
+    pub points: Vec<InputId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    pub fn excel(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "<>",
+        }
+    }
+
+    fn holds(self, a: Decimal, b: Decimal) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+}
+
+/// An expression, evaluated per period for rows and once for scalars.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(Decimal),
+    /// No value ("n/a"): a ratio with nothing to divide by.
+    Na,
+    Input(InputId),
+    Scalar(ScalarId),
+    /// A row's value in the same period (the row must come earlier).
+    Row(RowId),
+    /// A row's value in the previous period; 0 in the first period.
+    Prev(RowId),
+    /// The period's label year.
+    Year,
+    /// The first period's label year.
+    FirstYear,
+    /// A value the engine solved (a sculpted repayment profile), shown as a value.
+    Solved(usize),
+    /// Square root (the mid-year discounting factor).
+    Sqrt(Box<Expr>),
+    Neg(Box<Expr>),
+    Add(Vec<Expr>),
+    Sub(Box<Expr>, Box<Expr>),
+    Mul(Vec<Expr>),
+    /// Division; a zero divisor is an error (guard with `If`).
+    Div(Box<Expr>, Box<Expr>),
+    /// Power with a whole-number exponent.
+    Pow(Box<Expr>, Box<Expr>),
+    Min(Vec<Expr>),
+    Max(Vec<Expr>),
+    Abs(Box<Expr>),
+    /// Lazy: only the branch taken is evaluated. A condition is true when non-zero.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    /// Excel's CHOOSE with the index clamped to 1..=n.
+    Choose(Box<Expr>, Vec<Expr>),
+    /// The series' value at the last year ≤ the key (the first year's value before it).
+    Lookup(SeriesId, Box<Expr>),
+    // Aggregates over whole rows, for scalars evaluated after the periods.
+    RowSum(RowId),
+    RowMin(RowId),
+    RowMax(RowId),
+    /// Sum of the row's values that are positive (`SumIfPos(true)`) or negative.
+    RowSumIf(RowId, bool),
+    /// The row's value at a 1-based period index (clamped to the horizon).
+    RowAt(RowId, Box<Expr>),
+    /// The smallest value of a row over the periods where a flag row is 1 (none if never).
+    RowMinWhere(RowId, RowId),
+    /// The average of a row over the periods where a flag row is 1 (none if never).
+    RowAvgWhere(RowId, RowId),
+    /// Excel NPV(rate, row): the first period is discounted one period.
+    Npv(Box<Expr>, RowId),
+    SumProduct(RowId, RowId),
+    /// Excel IRR(row, guess); no value when there is no rate.
+    Irr(RowId, Box<Expr>),
+    /// Excel MIRR(row, finance rate, reinvestment rate).
+    Mirr(RowId, Box<Expr>, Box<Expr>),
+    /// The label year of the first period whose value is 1; no value when none is.
+    FirstYearWhere(RowId),
+}
+
+impl Default for Expr {
+    fn default() -> Self {
+        Expr::zero()
+    }
+}
+
+impl Expr {
+    pub fn num(v: impl Into<Decimal>) -> Expr {
+        Expr::Num(v.into())
+    }
+
+    pub fn zero() -> Expr {
+        Expr::Num(Decimal::ZERO)
+    }
+
+    pub fn one() -> Expr {
+        Expr::Num(Decimal::ONE)
+    }
+
+    /// True when this is the literal 0 (lets builders drop empty terms).
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Expr::Num(v) if v.is_zero())
+    }
+
+    pub fn is_one(&self) -> bool {
+        matches!(self, Expr::Num(v) if *v == Decimal::ONE)
+    }
+}
+
+pub fn div(a: Expr, b: Expr) -> Expr {
+    if b.is_one() {
+        return a;
+    }
+    Expr::Div(Box::new(a), Box::new(b))
+}
+
+/// a / b, or `otherwise` when |b| ≤ EPS.
+pub fn safe_div(a: Expr, b: Expr, otherwise: Expr) -> Expr {
+    if_(le(abs(b.clone()), Expr::Num(EPS)), otherwise, div(a, b))
+}
+
+pub fn pow(base: Expr, exp: Expr) -> Expr {
+    if exp.is_zero() {
+        return Expr::one();
+    }
+    if exp.is_one() {
+        return base;
+    }
+    Expr::Pow(Box::new(base), Box::new(exp))
+}
+
+pub fn min(items: Vec<Expr>) -> Expr {
+    if items.len() == 1 {
+        return items.into_iter().next().unwrap_or_else(Expr::zero);
+    }
+    Expr::Min(items)
+}
+
+pub fn max(items: Vec<Expr>) -> Expr {
+    if items.len() == 1 {
+        return items.into_iter().next().unwrap_or_else(Expr::zero);
+    }
+    Expr::Max(items)
+}
+
+pub fn min2(a: Expr, b: Expr) -> Expr {
+    Expr::Min(vec![a, b])
+}
+
+pub fn max2(a: Expr, b: Expr) -> Expr {
+    Expr::Max(vec![a, b])
+}
+
+/// max(0, a)
+pub fn pos(a: Expr) -> Expr {
+    if a.is_zero() {
+        return a;
+    }
+    Expr::Max(vec![Expr::zero(), a])
+}
+
+pub fn abs(a: Expr) -> Expr {
+    Expr::Abs(Box::new(a))
+}
+
+pub fn if_(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
+    match &cond {
+        Expr::Num(v) if v.is_zero() => otherwise,
+        Expr::Num(_) => then,
+        _ if then == otherwise => then,
+        _ => Expr::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
+    }
+}
+
+fn cmp(op: CmpOp, a: Expr, b: Expr) -> Expr {
+    Expr::Cmp(op, Box::new(a), Box::new(b))
+}
+
+pub fn lt(a: Expr, b: Expr) -> Expr {
+    cmp(CmpOp::Lt, a, b)
+}
+pub fn le(a: Expr, b: Expr) -> Expr {
+    cmp(CmpOp::Le, a, b)
+}
+pub fn gt(a: Expr, b: Expr) -> Expr {
+    cmp(CmpOp::Gt, a, b)
+}
+pub fn ge(a: Expr, b: Expr) -> Expr {
+    cmp(CmpOp::Ge, a, b)
+}
+pub fn eq(a: Expr, b: Expr) -> Expr {
+    cmp(CmpOp::Eq, a, b)
+}
+
+pub fn and(items: Vec<Expr>) -> Expr {
+    let items: Vec<Expr> = items.into_iter().filter(|e| !e.is_one()).collect();
+    match items.len() {
+        0 => Expr::one(),
+        1 => items.into_iter().next().unwrap_or_else(Expr::one),
+        _ if items.iter().any(Expr::is_zero) => Expr::zero(),
+        _ => Expr::And(items),
+    }
+}
+
+pub fn or(items: Vec<Expr>) -> Expr {
+    let items: Vec<Expr> = items.into_iter().filter(|e| !e.is_zero()).collect();
+    match items.len() {
+        0 => Expr::zero(),
+        1 => items.into_iter().next().unwrap_or_else(Expr::zero),
+        _ => Expr::Or(items),
+    }
+}
+
+/// The sum of several terms, dropping literal zeros.
+pub fn sum(items: Vec<Expr>) -> Expr {
+    let mut items: Vec<Expr> = items.into_iter().filter(|e| !e.is_zero()).collect();
+    match items.len() {
+        0 => Expr::zero(),
+        1 => items.pop().unwrap_or_else(Expr::zero),
+        _ => Expr::Add(items),
+    }
+}
+
+impl Add for Expr {
+    type Output = Expr;
+    fn add(self, rhs: Expr) -> Expr {
+        if rhs.is_zero() {
+            return self;
+        }
+        if self.is_zero() {
+            return rhs;
+        }
+        match self {
+            Expr::Add(mut items) => {
+                items.push(rhs);
+                Expr::Add(items)
+            }
+            other => Expr::Add(vec![other, rhs]),
+        }
+    }
+}
+
+impl Sub for Expr {
+    type Output = Expr;
+    fn sub(self, rhs: Expr) -> Expr {
+        if rhs.is_zero() {
+            return self;
+        }
+        if self.is_zero() {
+            return -rhs;
+        }
+        Expr::Sub(Box::new(self), Box::new(rhs))
+    }
+}
+
+impl Mul for Expr {
+    type Output = Expr;
+    fn mul(self, rhs: Expr) -> Expr {
+        if self.is_zero() || rhs.is_zero() {
+            return Expr::zero();
+        }
+        if self.is_one() {
+            return rhs;
+        }
+        if rhs.is_one() {
+            return self;
+        }
+        match self {
+            Expr::Mul(mut items) => {
+                items.push(rhs);
+                Expr::Mul(items)
+            }
+            other => Expr::Mul(vec![other, rhs]),
+        }
+    }
+}
+
+impl Neg for Expr {
+    type Output = Expr;
+    fn neg(self) -> Expr {
+        match self {
+            Expr::Num(v) => Expr::Num(-v),
+            Expr::Neg(inner) => *inner,
+            other => Expr::Neg(Box::new(other)),
+        }
+    }
+}
+
+/// What a row or scalar measures, for number formats and the JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Money,
+    Tonnes,
+    /// Price or cost per tonne in the deal currency.
+    PerTonne,
+    /// A price in a product's own unit and currency.
+    Price,
+    Percent,
+    /// A ratio such as a DSCR or a multiplier.
+    Ratio,
+    /// 1 or 0.
+    Flag,
+    Year,
+    Count,
+}
+
+/// Who pays whom: a row that is a cash flow of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTag {
+    pub payer: usize,
+    pub payee: usize,
+    pub kind: FlowKind,
+}
+
+/// The kinds of flow, so that each party's receipts and payments can be told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    Sales,
+    FeedPurchase,
+    Capex,
+    Opex,
+    Exploration,
+    Environmental,
+    Rehabilitation,
+    Royalty,
+    Tax,
+    TaxCredit,
+    FloorSupport,
+    UpsideShare,
+    Equity,
+    Distribution,
+    Grant,
+    Disbursement,
+    Interest,
+    Principal,
+    Fees,
+    GuaranteeFee,
+    GuaranteeCall,
+    FundingGap,
+}
+
+impl FlowKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FlowKind::Sales => "sales",
+            FlowKind::FeedPurchase => "feed purchase",
+            FlowKind::Capex => "capex",
+            FlowKind::Opex => "opex",
+            FlowKind::Exploration => "exploration",
+            FlowKind::Environmental => "environmental",
+            FlowKind::Rehabilitation => "rehabilitation",
+            FlowKind::Royalty => "royalty",
+            FlowKind::Tax => "tax",
+            FlowKind::TaxCredit => "tax credit",
+            FlowKind::FloorSupport => "floor support",
+            FlowKind::UpsideShare => "upside share",
+            FlowKind::Equity => "equity",
+            FlowKind::Distribution => "distribution",
+            FlowKind::Grant => "grant",
+            FlowKind::Disbursement => "loan disbursement",
+            FlowKind::Interest => "interest",
+            FlowKind::Principal => "principal",
+            FlowKind::Fees => "fees",
+            FlowKind::GuaranteeFee => "guarantee fee",
+            FlowKind::GuaranteeCall => "guarantee call",
+            FlowKind::FundingGap => "funding gap",
+        }
+    }
+}
+
+/// A per-period line of the calculation.
+#[derive(Debug, Clone)]
+pub struct RowDef {
+    pub label: String,
+    pub unit: Unit,
+    pub section: usize,
+    pub expr: Expr,
+    pub ledger: Option<LedgerTag>,
+    /// Values the engine solved rather than a formula (written as values, styled apart).
+    pub solved: bool,
+}
+
+/// When a scalar is evaluated: before the periods (from inputs) or after (from rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Pre,
+    Post,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScalarDef {
+    pub label: String,
+    pub unit: Unit,
+    pub section: usize,
+    pub expr: Expr,
+    pub stage: Stage,
+}
+
+/// A value the engine solved, with what it is.
+#[derive(Debug, Clone)]
+pub struct SolvedDef {
+    pub label: String,
+    pub value: Decimal,
+}
+
+/// A titled group of rows and scalars (operations, fiscal, funding…).
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub title: String,
+}
+
+/// One scenario's calculation.
+#[derive(Debug, Clone, Default)]
+pub struct Calc {
+    pub first_year: i32,
+    pub periods: usize,
+    pub inputs: Vec<InputDef>,
+    pub series: Vec<SeriesDef>,
+    pub sections: Vec<Section>,
+    pub scalars: Vec<ScalarDef>,
+    pub rows: Vec<RowDef>,
+    pub solved: Vec<SolvedDef>,
+    /// The order rows are evaluated and shown in (ids are creation order; a row can be
+    /// reserved early so that others refer to its previous period, and placed later).
+    pub order: Vec<RowId>,
+    placed: Vec<bool>,
+    input_index: HashMap<InputAddr, InputId>,
+}
+
+/// An evaluation failure: which line, which year, what went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    pub line: String,
+    pub year: Option<i32>,
+    pub problem: &'static str,
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.year {
+            Some(y) => write!(f, "{} in '{}' in {}", self.problem, self.line, y),
+            None => write!(f, "{} in '{}'", self.problem, self.line),
+        }
+    }
+}
+
+/// The evaluated numbers of a calculation.
+#[derive(Debug, Clone)]
+pub struct Values {
+    pub periods: usize,
+    /// Row-major: row r, period t at `r * periods + t`.
+    pub rows: Vec<Decimal>,
+    /// None where a scalar has no value (an IRR with no root, no payback year).
+    pub scalars: Vec<Option<Decimal>>,
+}
+
+impl Values {
+    pub fn row(&self, r: RowId) -> &[Decimal] {
+        &self.rows[r * self.periods..(r + 1) * self.periods]
+    }
+
+    pub fn at(&self, r: RowId, t: usize) -> Decimal {
+        self.rows[r * self.periods + t]
+    }
+
+    pub fn scalar(&self, s: ScalarId) -> Option<Decimal> {
+        self.scalars.get(s).copied().flatten()
+    }
+}
+
+impl Calc {
+    pub fn new(first_year: i32, periods: usize) -> Self {
+        Calc {
+            first_year,
+            periods,
+            ..Default::default()
+        }
+    }
+
+    pub fn year_of(&self, t: usize) -> i32 {
+        self.first_year + t as i32
+    }
+
+    /// Registers an input (once per address) and returns its expression.
+    pub fn input(&mut self, value: Decimal, addr: InputAddr) -> Expr {
+        if let Some(&id) = self.input_index.get(&addr) {
+            return Expr::Input(id);
+        }
+        let id = self.inputs.len();
+        self.inputs.push(InputDef {
+            value,
+            addr: addr.clone(),
+        });
+        self.input_index.insert(addr, id);
+        Expr::Input(id)
+    }
+
+    pub fn solved(&mut self, label: impl Into<String>, value: Decimal) -> Expr {
+        self.solved.push(SolvedDef {
+            label: label.into(),
+            value,
+        });
+        Expr::Solved(self.solved.len() - 1)
+    }
+
+    pub fn add_series(&mut self, first_year: i32, points: Vec<InputId>) -> SeriesId {
+        self.series.push(SeriesDef { first_year, points });
+        self.series.len() - 1
+    }
+
+    pub fn section(&mut self, title: impl Into<String>) -> usize {
+        self.sections.push(Section {
+            title: title.into(),
+        });
+        self.sections.len() - 1
+    }
+
+    fn current_section(&self) -> usize {
+        self.sections.len().saturating_sub(1)
+    }
+
+    pub fn row(&mut self, label: impl Into<String>, unit: Unit, expr: Expr) -> RowId {
+        let r = self.reserve(label, unit);
+        self.place(r, expr);
+        r
+    }
+
+    /// Creates a row that later rows' `Prev` can refer to before its formula is known.
+    pub fn reserve(&mut self, label: impl Into<String>, unit: Unit) -> RowId {
+        let section = self.current_section();
+        self.rows.push(RowDef {
+            label: label.into(),
+            unit,
+            section,
+            expr: Expr::zero(),
+            ledger: None,
+            solved: false,
+        });
+        self.placed.push(false);
+        self.rows.len() - 1
+    }
+
+    /// Gives a reserved row its formula and its place: after every row placed so far, in
+    /// the current section.
+    pub fn place(&mut self, r: RowId, expr: Expr) {
+        let section = self.current_section();
+        let def = &mut self.rows[r];
+        def.expr = expr;
+        def.section = section;
+        if !self.placed[r] {
+            self.placed[r] = true;
+            self.order.push(r);
+        }
+    }
+
+    /// A row that is a cash flow from `payer` to `payee`.
+    pub fn flow(
+        &mut self,
+        label: impl Into<String>,
+        expr: Expr,
+        payer: usize,
+        payee: usize,
+        kind: FlowKind,
+    ) -> RowId {
+        let r = self.row(label, Unit::Money, expr);
+        self.rows[r].ledger = Some(LedgerTag { payer, payee, kind });
+        r
+    }
+
+    pub fn scalar(
+        &mut self,
+        label: impl Into<String>,
+        unit: Unit,
+        expr: Expr,
+        stage: Stage,
+    ) -> ScalarId {
+        let section = self.current_section();
+        self.scalars.push(ScalarDef {
+            label: label.into(),
+            unit,
+            section,
+            expr,
+            stage,
+        });
+        self.scalars.len() - 1
+    }
+
+    /// Evaluates the whole calculation: pre scalars, every period, then post scalars.
+    pub fn evaluate(&self) -> Result<Values, EvalError> {
+        let n = self.periods;
+        if let Some(r) = self.placed.iter().position(|p| !p) {
+            return Err(EvalError {
+                line: self.rows[r].label.clone(),
+                year: None,
+                problem: UNPLACED,
+            });
+        }
+        let mut position = vec![0usize; self.rows.len()];
+        for (k, r) in self.order.iter().enumerate() {
+            position[*r] = k;
+        }
+        let mut values = Values {
+            periods: n,
+            rows: vec![Decimal::ZERO; self.rows.len() * n],
+            scalars: vec![None; self.scalars.len()],
+        };
+        for (s, def) in self.scalars.iter().enumerate() {
+            if def.stage == Stage::Pre {
+                let ctx = Ctx {
+                    calc: self,
+                    values: &values,
+                    period: None,
+                    row: None,
+                    position: &position,
+                };
+                values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
+            }
+        }
+        for t in 0..n {
+            for &r in &self.order {
+                let def = &self.rows[r];
+                let ctx = Ctx {
+                    calc: self,
+                    values: &values,
+                    period: Some(t),
+                    row: Some(r),
+                    position: &position,
+                };
+                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                    line: def.label.clone(),
+                    year: Some(self.year_of(t)),
+                    problem: p,
+                })?;
+                values.rows[r * n + t] = v;
+            }
+        }
+        for (s, def) in self.scalars.iter().enumerate() {
+            if def.stage == Stage::Post {
+                let ctx = Ctx {
+                    calc: self,
+                    values: &values,
+                    period: None,
+                    row: None,
+                    position: &position,
+                };
+                values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
+            }
+        }
+        Ok(values)
+    }
+
+    fn err_scalar(&self, s: ScalarId, problem: &'static str) -> EvalError {
+        EvalError {
+            line: self.scalars[s].label.clone(),
+            year: None,
+            problem,
+        }
+    }
+}
+
+const OVERFLOW: &str = "an amount too large for exact arithmetic (overflow)";
+const DIV_ZERO: &str = "a division by zero";
+const NO_VALUE: &str =
+    "a value that does not exist (such as an IRR with no solution) used in arithmetic";
+const BAD_REF: &str =
+    "a reference to a line calculated later in the same period (an internal ordering error)";
+const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
+const UNPLACED: &str = "a line reserved but never given a formula (an internal error)";
+const ROW_AGG_IN_PERIOD: &str = "a whole-row aggregate used inside a period (an internal error)";
+
+struct Ctx<'a> {
+    calc: &'a Calc,
+    values: &'a Values,
+    period: Option<usize>,
+    row: Option<RowId>,
+    position: &'a [usize],
+}
+
+type EvalResult = Result<Decimal, &'static str>;
+
+impl Ctx<'_> {
+    /// Evaluates an expression that must have a value.
+    fn eval(&self, e: &Expr) -> EvalResult {
+        self.eval_opt(e)?.ok_or(NO_VALUE)
+    }
+
+    fn eval_all(&self, items: &[Expr]) -> Result<Vec<Decimal>, &'static str> {
+        items.iter().map(|e| self.eval(e)).collect()
+    }
+
+    fn row_values(&self, r: RowId) -> Result<&[Decimal], &'static str> {
+        if self.period.is_some() {
+            return Err(ROW_AGG_IN_PERIOD);
+        }
+        Ok(self.values.row(r))
+    }
+
+    /// Evaluates an expression that may legitimately have no value (IRR, payback year).
+    fn eval_opt(&self, e: &Expr) -> Result<Option<Decimal>, &'static str> {
+        let v = match e {
+            Expr::Num(v) => *v,
+            Expr::Na => return Ok(None),
+            Expr::Input(id) => self.calc.inputs[*id].value,
+            Expr::Scalar(id) => return Ok(self.values.scalars[*id]),
+            Expr::Row(r) => {
+                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+                if let Some(current) = self.row
+                    && self.position[*r] >= self.position[current]
+                {
+                    return Err(BAD_REF);
+                }
+                self.values.at(*r, t)
+            }
+            Expr::Prev(r) => {
+                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+                if t == 0 {
+                    Decimal::ZERO
+                } else {
+                    self.values.at(*r, t - 1)
+                }
+            }
+            Expr::Year => {
+                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+                Decimal::from(self.calc.year_of(t))
+            }
+            Expr::FirstYear => Decimal::from(self.calc.first_year),
+            Expr::Solved(id) => self.calc.solved[*id].value,
+            Expr::Sqrt(a) => {
+                let v = self.eval(a)?;
+                if v.is_sign_negative() && !v.is_zero() {
+                    return Err(BAD_POW);
+                }
+                v.sqrt().ok_or(OVERFLOW)?
+            }
+            Expr::Neg(a) => -self.eval(a)?,
+            Expr::Add(items) => {
+                let mut acc = Decimal::ZERO;
+                for item in items {
+                    acc = acc.checked_add(self.eval(item)?).ok_or(OVERFLOW)?;
+                }
+                acc
+            }
+            Expr::Sub(a, b) => self.eval(a)?.checked_sub(self.eval(b)?).ok_or(OVERFLOW)?,
+            Expr::Mul(items) => {
+                let mut acc = Decimal::ONE;
+                for item in items {
+                    acc = acc.checked_mul(self.eval(item)?).ok_or(OVERFLOW)?;
+                }
+                acc
+            }
+            Expr::Div(a, b) => {
+                let d = self.eval(b)?;
+                if d.is_zero() {
+                    return Err(DIV_ZERO);
+                }
+                self.eval(a)?.checked_div(d).ok_or(OVERFLOW)?
+            }
+            Expr::Pow(a, b) => {
+                let base = self.eval(a)?;
+                let exp = self.eval(b)?;
+                if !exp.fract().is_zero() {
+                    return Err(BAD_POW);
+                }
+                let k = i64::try_from(exp.trunc().mantissa()).map_err(|_| BAD_POW)?;
+                let k = k / 10i64.pow(exp.trunc().scale());
+                power(base, k).ok_or(OVERFLOW)?
+            }
+            Expr::Min(items) => {
+                let vs = self.eval_all(items)?;
+                vs.into_iter().min().ok_or(NO_VALUE)?
+            }
+            Expr::Max(items) => {
+                let vs = self.eval_all(items)?;
+                vs.into_iter().max().ok_or(NO_VALUE)?
+            }
+            Expr::Abs(a) => self.eval(a)?.abs(),
+            Expr::If(c, a, b) => {
+                if !self.eval(c)?.is_zero() {
+                    return self.eval_opt(a);
+                }
+                return self.eval_opt(b);
+            }
+            Expr::Cmp(op, a, b) => flag(op.holds(self.eval(a)?, self.eval(b)?)),
+            Expr::And(items) => {
+                for item in items {
+                    if self.eval(item)?.is_zero() {
+                        return Ok(Some(Decimal::ZERO));
+                    }
+                }
+                Decimal::ONE
+            }
+            Expr::Or(items) => {
+                for item in items {
+                    if !self.eval(item)?.is_zero() {
+                        return Ok(Some(Decimal::ONE));
+                    }
+                }
+                Decimal::ZERO
+            }
+            Expr::Choose(index, items) => {
+                let k = self.eval(index)?.trunc();
+                let n = items.len();
+                let i = if k < Decimal::ONE {
+                    0
+                } else if k >= Decimal::from(n) {
+                    n.saturating_sub(1)
+                } else {
+                    usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(0) - 1
+                };
+                return match items.get(i) {
+                    Some(item) => self.eval_opt(item),
+                    None => Err(NO_VALUE),
+                };
+            }
+            Expr::Lookup(s, key) => {
+                let series = &self.calc.series[*s];
+                let key = self.eval(key)?;
+                let first = Decimal::from(series.first_year);
+                let offset = if key <= first {
+                    0
+                } else {
+                    let d = (key - first).trunc();
+                    let d = i64::try_from(d.mantissa() / 10i128.pow(d.scale())).unwrap_or(i64::MAX);
+                    usize::try_from(d)
+                        .unwrap_or(usize::MAX)
+                        .min(series.points.len().saturating_sub(1))
+                };
+                let id = series.points.get(offset).ok_or(NO_VALUE)?;
+                self.calc.inputs[*id].value
+            }
+            Expr::RowSum(r) => {
+                let mut acc = Decimal::ZERO;
+                for v in self.row_values(*r)? {
+                    acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+                }
+                acc
+            }
+            Expr::RowMin(r) => self
+                .row_values(*r)?
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or_default(),
+            Expr::RowMax(r) => self
+                .row_values(*r)?
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or_default(),
+            Expr::RowSumIf(r, positive) => {
+                let mut acc = Decimal::ZERO;
+                for v in self.row_values(*r)? {
+                    if (*positive && v.is_sign_positive() && !v.is_zero())
+                        || (!*positive && v.is_sign_negative() && !v.is_zero())
+                    {
+                        acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+                    }
+                }
+                acc
+            }
+            Expr::RowAt(r, index) => {
+                let vals = self.row_values(*r)?;
+                let k = self.eval(index)?.trunc();
+                if vals.is_empty() {
+                    return Err(NO_VALUE);
+                }
+                let i = if k < Decimal::ONE {
+                    0
+                } else if k >= Decimal::from(vals.len()) {
+                    vals.len() - 1
+                } else {
+                    usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(1) - 1
+                };
+                vals[i]
+            }
+            Expr::RowMinWhere(r, f) => {
+                let (vals, flags) = (self.row_values(*r)?, self.row_values(*f)?);
+                return Ok(vals
+                    .iter()
+                    .zip(flags)
+                    .filter(|(_, f)| **f == Decimal::ONE)
+                    .map(|(v, _)| *v)
+                    .min());
+            }
+            Expr::RowAvgWhere(r, f) => {
+                let (vals, flags) = (self.row_values(*r)?, self.row_values(*f)?);
+                let mut acc = Decimal::ZERO;
+                let mut n = 0u32;
+                for (v, f) in vals.iter().zip(flags) {
+                    if *f == Decimal::ONE {
+                        acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    return Ok(None);
+                }
+                acc.checked_div(Decimal::from(n)).ok_or(OVERFLOW)?
+            }
+            Expr::Npv(rate, r) => {
+                let rate = self.eval(rate)?;
+                finance::npv(rate, self.row_values(*r)?).map_err(|_| OVERFLOW)?
+            }
+            Expr::SumProduct(a, b) => {
+                let (a, b) = (self.row_values(*a)?, self.row_values(*b)?);
+                let mut acc = Decimal::ZERO;
+                for (x, y) in a.iter().zip(b) {
+                    acc = acc
+                        .checked_add(x.checked_mul(*y).ok_or(OVERFLOW)?)
+                        .ok_or(OVERFLOW)?;
+                }
+                acc
+            }
+            Expr::Irr(r, guess) => {
+                let guess = self.eval(guess)?;
+                return Ok(finance::irr(self.row_values(*r)?, Some(guess)).ok());
+            }
+            Expr::Mirr(r, f, re) => {
+                let (f, re) = (self.eval(f)?, self.eval(re)?);
+                return Ok(finance::mirr(self.row_values(*r)?, f, re).ok());
+            }
+            Expr::FirstYearWhere(r) => {
+                let vals = self.row_values(*r)?;
+                return Ok(vals
+                    .iter()
+                    .position(|v| *v == Decimal::ONE)
+                    .map(|t| Decimal::from(self.calc.year_of(t))));
+            }
+        };
+        Ok(Some(v))
+    }
+}
+
+fn flag(b: bool) -> Decimal {
+    if b { Decimal::ONE } else { Decimal::ZERO }
+}
+
+/// base^k for a whole k (negative k divides), exact to Decimal precision; None on overflow
+/// or 0 to a negative power.
+pub fn power(base: Decimal, k: i64) -> Option<Decimal> {
+    if k < 0 {
+        let p = power(base, -k)?;
+        if p.is_zero() {
+            return None;
+        }
+        return Decimal::ONE.checked_div(p);
+    }
+    base.checked_powi(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn calc_with_rows() -> (Calc, RowId, RowId, RowId) {
+        let mut c = Calc::new(2030, 4);
+        c.section("Test");
+        let year = c.row("Year", Unit::Year, Expr::Year);
+        let flag = c.row(
+            "After 2031",
+            Unit::Flag,
+            ge(Expr::Row(year), Expr::num(2031)),
+        );
+        let bal = c.row(
+            "Balance",
+            Unit::Money,
+            Expr::Prev(2) + Expr::num(10) * Expr::Row(flag),
+        );
+        (c, year, flag, bal)
+    }
+
+    #[test]
+    fn rows_see_earlier_rows_this_period_and_any_row_last_period() {
+        let (c, _, flag, bal) = calc_with_rows();
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(v.row(flag), &[dec!(0), dec!(1), dec!(1), dec!(1)]);
+        assert_eq!(v.row(bal), &[dec!(0), dec!(10), dec!(20), dec!(30)]);
+    }
+
+    #[test]
+    fn a_reference_to_a_later_row_in_the_same_period_is_an_error_not_a_wrong_number() {
+        let mut c = Calc::new(2030, 2);
+        c.section("Test");
+        c.row("Uses later row", Unit::Money, Expr::Row(1));
+        c.row("Later", Unit::Money, Expr::num(1));
+        let err = c.evaluate().expect_err("must fail");
+        assert_eq!(err.line, "Uses later row");
+        assert_eq!(err.year, Some(2030));
+    }
+
+    #[test]
+    fn a_reserved_row_is_evaluated_where_it_is_placed() {
+        let mut c = Calc::new(2030, 3);
+        c.section("Test");
+        let balance = c.reserve("Balance", Unit::Money);
+        let interest = c.row(
+            "Interest",
+            Unit::Money,
+            Expr::Prev(balance) * Expr::num(dec!(0.1)),
+        );
+        c.place(
+            balance,
+            Expr::Prev(balance) + Expr::num(100) + Expr::Row(interest),
+        );
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(v.row(balance), &[dec!(100), dec!(210), dec!(331)]);
+        assert_eq!(c.order, vec![interest, balance]);
+    }
+
+    #[test]
+    fn division_by_zero_names_the_line_and_year() {
+        let mut c = Calc::new(2030, 3);
+        c.section("Test");
+        let y = c.row("Year", Unit::Year, Expr::Year);
+        c.row(
+            "Ratio",
+            Unit::Ratio,
+            div(Expr::one(), Expr::Row(y) - Expr::num(2031)),
+        );
+        let err = c.evaluate().expect_err("must fail");
+        assert_eq!(err.to_string(), "a division by zero in 'Ratio' in 2031");
+    }
+
+    #[test]
+    fn if_is_lazy_so_a_guarded_division_never_fails() {
+        let mut c = Calc::new(2030, 2);
+        c.section("Test");
+        c.row(
+            "Guarded",
+            Unit::Ratio,
+            safe_div(Expr::one(), Expr::zero(), Expr::num(7)),
+        );
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(v.row(0), &[dec!(7), dec!(7)]);
+    }
+
+    #[test]
+    fn choose_clamps_its_index_like_the_written_formula() {
+        let mut c = Calc::new(2030, 5);
+        c.section("Test");
+        let items = vec![Expr::num(10), Expr::num(20), Expr::num(30)];
+        c.row(
+            "Pick",
+            Unit::Money,
+            Expr::Choose(Box::new(Expr::Year - Expr::num(2030)), items),
+        );
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(
+            v.row(0),
+            &[dec!(10), dec!(10), dec!(20), dec!(30), dec!(30)]
+        );
+    }
+
+    #[test]
+    fn lookup_is_flat_before_and_after_the_series() {
+        let mut c = Calc::new(2029, 5);
+        c.section("Test");
+        let a = c.input(
+            dec!(100),
+            InputAddr {
+                sheet: "Prices",
+                record: 0,
+                field: InputField::Year(2030),
+            },
+        );
+        let b = c.input(
+            dec!(110),
+            InputAddr {
+                sheet: "Prices",
+                record: 0,
+                field: InputField::Year(2031),
+            },
+        );
+        let (Expr::Input(a), Expr::Input(b)) = (a, b) else {
+            panic!("inputs")
+        };
+        let s = c.add_series(2030, vec![a, b]);
+        c.row("Price", Unit::Price, Expr::Lookup(s, Box::new(Expr::Year)));
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(
+            v.row(0),
+            &[dec!(100), dec!(100), dec!(110), dec!(110), dec!(110)]
+        );
+    }
+
+    #[test]
+    fn powers_take_negative_whole_exponents_and_refuse_fractions() {
+        assert_eq!(power(dec!(1.1), -1), Some(Decimal::ONE / dec!(1.1)));
+        assert_eq!(power(dec!(2), 10), Some(dec!(1024)));
+        let mut c = Calc::new(2030, 1);
+        c.section("Test");
+        c.row("Bad", Unit::Ratio, pow(Expr::num(2), Expr::num(dec!(0.5))));
+        assert_eq!(c.evaluate().expect_err("fractional").problem, BAD_POW);
+    }
+
+    #[test]
+    fn inputs_are_registered_once_per_address() {
+        let mut c = Calc::new(2030, 1);
+        let addr = InputAddr {
+            sheet: "Deal",
+            record: 3,
+            field: InputField::Name("Horizon"),
+        };
+        let a = c.input(dec!(5), addr.clone());
+        let b = c.input(dec!(5), addr);
+        assert_eq!(a, b);
+        assert_eq!(c.inputs.len(), 1);
+    }
+}

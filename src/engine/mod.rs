@@ -1,0 +1,158 @@
+//! The pure cash-flow engine: a deal and a scenario in, exact results out (DESIGN.md §4).
+//!
+//! `build` writes the deal's rules as a calculation (`calc`): rows of per-period
+//! expressions. `calc` evaluates it in exact decimals; the results writer renders the same
+//! rows as Excel formulas. `results` gathers metrics, checks and events for the JSON and
+//! the workbook.
+//!
+//! Must not touch: files, workbooks, the clock or the environment.
+
+pub mod build;
+pub mod calc;
+pub mod results;
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+pub use build::SculptProfiles;
+pub use results::Results;
+
+use crate::model::{Deal, Repayment, Scenario};
+
+/// Why a run failed: a line item and year that overflowed or divided by zero, or a deal the
+/// engine cannot build (which validation should have caught).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineError {
+    Build {
+        scenario: String,
+        problem: String,
+    },
+    Arithmetic {
+        scenario: String,
+        error: calc::EvalError,
+    },
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Build { scenario, problem } => write!(
+                f,
+                "scenario '{scenario}': cannot build the calculation: {problem}"
+            ),
+            EngineError::Arithmetic { scenario, error } => {
+                write!(f, "scenario '{scenario}': {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Runs one scenario (solving any sculpted repayment on the base case first).
+pub fn run(deal: &Deal, scenario: &Scenario) -> Result<Results, EngineError> {
+    let profiles = sculpt_profiles(deal)?;
+    run_with(deal, scenario, &profiles)
+}
+
+/// Runs the base case and then each scenario, sharing the sculpting.
+pub fn run_all(deal: &Deal, scenarios: &[Scenario]) -> Result<Vec<Results>, EngineError> {
+    let profiles = sculpt_profiles(deal)?;
+    let mut out = vec![run_with(deal, &Scenario::base(), &profiles)?];
+    for s in scenarios {
+        out.push(run_with(deal, s, &profiles)?);
+    }
+    Ok(out)
+}
+
+/// Runs a scenario with given sculpted profiles.
+pub fn run_with(
+    deal: &Deal,
+    scenario: &Scenario,
+    profiles: &SculptProfiles,
+) -> Result<Results, EngineError> {
+    let name = scenario.name.value.clone();
+    let built = build::build(deal, scenario, profiles).map_err(|e| EngineError::Build {
+        scenario: name.clone(),
+        problem: e.0,
+    })?;
+    let values = built
+        .calc
+        .evaluate()
+        .map_err(|error| EngineError::Arithmetic {
+            scenario: name.clone(),
+            error,
+        })?;
+    Ok(results::assemble(deal, scenario, built, values))
+}
+
+/// Sculpted loans repay CFADS / target DSCR − interest in the base case; that profile (a
+/// share of the balance at the start of operations per repayment year) is then the
+/// contractual schedule in every scenario, as it would be in the loan agreement.
+pub fn sculpt_profiles(deal: &Deal) -> Result<SculptProfiles, EngineError> {
+    let sculpted: Vec<usize> = deal
+        .tranches
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind.value.is_loan() && t.repayment.value == Repayment::Sculpted)
+        .map(|(i, _)| i)
+        .collect();
+    let mut profiles = SculptProfiles::default();
+    if sculpted.is_empty() {
+        return Ok(profiles);
+    }
+    let base = Scenario::base();
+    let built = build::build(deal, &base, &profiles).map_err(|e| EngineError::Build {
+        scenario: base.name.value.clone(),
+        problem: e.0,
+    })?;
+    let values = built
+        .calc
+        .evaluate()
+        .map_err(|error| EngineError::Arithmetic {
+            scenario: base.name.value.clone(),
+            error,
+        })?;
+    let periods = built.calc.periods;
+    let op_year = built
+        .calc
+        .rows
+        .iter()
+        .position(|r| r.label == "Operating year");
+    for i in sculpted {
+        let t = &deal.tranches[i];
+        let rows = &built.fin_rows[i];
+        let (Some(start), Some(scheduled), Some(op_year)) =
+            (rows.start_balance, rows.scheduled, op_year)
+        else {
+            continue;
+        };
+        let n = t
+            .tenor_years
+            .value
+            .saturating_sub(t.grace_years.value)
+            .max(1) as usize;
+        let mut profile = vec![Decimal::ZERO; n];
+        let opening = values.at(start, periods - 1);
+        if !opening.is_zero() {
+            for p in 0..periods {
+                let j = values.at(op_year, p) - Decimal::from(t.grace_years.value);
+                if j >= Decimal::ONE && j <= Decimal::from(n as u64) {
+                    let k = j.trunc().mantissa() as usize / 10usize.pow(j.trunc().scale());
+                    if let Some(slot) = profile.get_mut(k - 1) {
+                        *slot = values
+                            .at(scheduled, p)
+                            .checked_div(opening)
+                            .unwrap_or_default();
+                    }
+                }
+            }
+        }
+        profiles.profiles.insert(i, profile);
+    }
+    Ok(profiles)
+}
+
+#[cfg(test)]
+mod tests;

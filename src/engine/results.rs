@@ -1,0 +1,457 @@
+//! What a run produces, gathered from the evaluated calculation: per-party metrics, the
+//! project's values, each government's fiscal position, tranche metrics, checks and the
+//! event log. Decimals are strings at full precision in the JSON.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::build::{Built, EventKind, LedgerParty, Lines};
+use super::calc::{Calc, EPS, ScalarId, Values};
+use crate::finance;
+use crate::model::{Deal, Scenario};
+
+/// A period of the model: its label year and dates.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Period {
+    pub label: String,
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum DiscountRate {
+    Flat(String),
+    Schedule(Vec<String>),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PartyResult {
+    pub name: String,
+    pub kind: String,
+    pub discount_rate: DiscountRate,
+    pub cash_flows: Vec<String>,
+    pub npv: String,
+    pub irr: Option<String>,
+    pub irr_roots: Vec<String>,
+    pub mirr: Option<String>,
+    pub payback_year: Option<String>,
+    pub money_multiple: Option<String>,
+    pub peak_exposure: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProjectResult {
+    pub name: String,
+    pub discount_rate: String,
+    pub unlevered_pre_tax_cash_flows: Vec<String>,
+    pub unlevered_post_tax_cash_flows: Vec<String>,
+    pub npv_pre_tax: String,
+    pub irr_pre_tax: Option<String>,
+    pub npv_post_tax: String,
+    pub irr_post_tax: Option<String>,
+    pub risked_npv: String,
+    pub cfads: Vec<String>,
+    pub funding_gap: String,
+    pub overrun_equity: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoanSubsidy {
+    pub tranche: String,
+    pub subsidy_cost: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GovernmentResult {
+    pub name: String,
+    pub fiscal_npv: String,
+    pub net_outlay: String,
+    pub receipts: BTreeMap<String, String>,
+    pub payments: BTreeMap<String, String>,
+    pub peak_exposure: String,
+    pub guarantee_calls: String,
+    pub floor_payout: String,
+    pub contingent_liability: Vec<String>,
+    pub secured_tonnes: String,
+    pub cost_per_tonne: Option<String>,
+    pub loan_subsidy: Vec<LoanSubsidy>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ParticipantResult {
+    pub party: String,
+    pub share: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrancheResult {
+    pub name: String,
+    pub kind: String,
+    pub rank: u32,
+    pub participants: Vec<ParticipantResult>,
+    pub balance: Vec<String>,
+    pub dscr_min: Option<String>,
+    pub dscr_avg: Option<String>,
+    pub llcr: Option<String>,
+    pub loss: Option<String>,
+    pub loss_pct: Option<String>,
+    pub loss_after_guarantee: Option<String>,
+    pub first_arrears_year: Option<String>,
+    pub guarantee_calls: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckResult {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    pub year: i32,
+    pub kind: EventKind,
+    pub subject: String,
+    pub amount: String,
+    pub detail: String,
+}
+
+/// One scenario's results, with the calculation behind them (for the workbook).
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub scenario: String,
+    pub periods: Vec<Period>,
+    pub parties: Vec<PartyResult>,
+    pub project: ProjectResult,
+    pub governments: Vec<GovernmentResult>,
+    pub tranches: Vec<TrancheResult>,
+    pub checks: Vec<CheckResult>,
+    pub events: Vec<Event>,
+    pub calc: Calc,
+    pub values: Values,
+    pub lines: Lines,
+    pub ledger_parties: Vec<LedgerParty>,
+}
+
+impl Results {
+    /// Every check held.
+    pub fn all_checks_pass(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    pub fn party(&self, name: &str) -> Option<&PartyResult> {
+        self.parties.iter().find(|p| p.name == name)
+    }
+
+    pub fn tranche(&self, name: &str) -> Option<&TrancheResult> {
+        self.tranches.iter().find(|t| t.name == name)
+    }
+
+    pub fn government(&self, name: &str) -> Option<&GovernmentResult> {
+        self.governments.iter().find(|g| g.name == name)
+    }
+}
+
+/// The text of a decimal in the JSON: its own digits, nothing rounded.
+pub fn text(d: Decimal) -> String {
+    d.to_string()
+}
+
+fn texts(values: &[Decimal]) -> Vec<String> {
+    values.iter().map(|v| text(*v)).collect()
+}
+
+fn year_text(d: Decimal) -> String {
+    d.trunc().to_string()
+}
+
+pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: Values) -> Results {
+    let Built {
+        calc,
+        lines,
+        parties,
+        ..
+    } = built;
+    let scalar = |s: ScalarId| values.scalar(s);
+    let scalar_text = |s: ScalarId| scalar(s).map(text);
+    let zero_text = |s: Option<ScalarId>| {
+        s.and_then(scalar)
+            .map(text)
+            .unwrap_or_else(|| "0".to_string())
+    };
+
+    let periods = periods(deal);
+    let mut party_results = Vec::new();
+    for (p, party) in parties.iter().enumerate() {
+        let pl = &lines.parties[p];
+        let flows = values.row(pl.net);
+        let discount_rate = discount_rate_of(deal, scenario, party, &calc, &values);
+        party_results.push(PartyResult {
+            name: party.name.clone(),
+            kind: party.kind.label().to_string(),
+            discount_rate,
+            cash_flows: texts(flows),
+            npv: zero_text(Some(pl.npv)),
+            irr: scalar_text(pl.irr),
+            irr_roots: finance::irr_roots(flows)
+                .map(|r| texts(&r))
+                .unwrap_or_default(),
+            mirr: scalar_text(pl.mirr),
+            payback_year: scalar(pl.payback).map(year_text),
+            money_multiple: scalar_text(pl.money_multiple),
+            peak_exposure: zero_text(Some(pl.peak_exposure)),
+        });
+    }
+
+    let pj = &lines.project;
+    let row_texts = |r: Option<usize>| r.map(|r| texts(values.row(r))).unwrap_or_default();
+    let project = ProjectResult {
+        name: deal.project_name.value.clone(),
+        discount_rate: text(deal.discount_rate.value),
+        unlevered_pre_tax_cash_flows: row_texts(pj.pre_tax),
+        unlevered_post_tax_cash_flows: row_texts(pj.post_tax),
+        npv_pre_tax: zero_text(pj.npv_pre_tax),
+        irr_pre_tax: pj.irr_pre_tax.and_then(scalar_text),
+        npv_post_tax: zero_text(pj.npv_post_tax),
+        irr_post_tax: pj.irr_post_tax.and_then(scalar_text),
+        risked_npv: zero_text(pj.risked_npv),
+        cfads: row_texts(lines.cfads),
+        funding_gap: zero_text(pj.funding_gap),
+        overrun_equity: zero_text(pj.overrun_equity),
+    };
+
+    let governments = lines
+        .governments
+        .iter()
+        .map(|g| GovernmentResult {
+            name: parties[g.party].name.clone(),
+            fiscal_npv: zero_text(Some(g.fiscal_npv)),
+            net_outlay: zero_text(Some(g.net_outlay)),
+            receipts: g
+                .receipts
+                .iter()
+                .map(|(k, s)| (k.label().to_string(), zero_text(Some(*s))))
+                .collect(),
+            payments: g
+                .payments
+                .iter()
+                .map(|(k, s)| (k.label().to_string(), zero_text(Some(*s))))
+                .collect(),
+            peak_exposure: zero_text(Some(g.peak_exposure)),
+            guarantee_calls: zero_text(Some(g.guarantee_calls)),
+            floor_payout: zero_text(Some(g.floor_payout)),
+            contingent_liability: texts(values.row(g.contingent_liability)),
+            secured_tonnes: zero_text(Some(g.secured_tonnes)),
+            cost_per_tonne: scalar_text(g.cost_per_tonne),
+            loan_subsidy: g
+                .loan_subsidy
+                .iter()
+                .map(|(t, s)| LoanSubsidy {
+                    tranche: deal.tranches[*t].name.value.clone(),
+                    subsidy_cost: scalar_text(*s),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let tranches = lines
+        .tranches
+        .iter()
+        .map(|tl| {
+            let t = &deal.tranches[tl.tranche];
+            TrancheResult {
+                name: t.name.value.clone(),
+                kind: t.kind.value.label().to_string(),
+                rank: t.rank.value,
+                participants: t
+                    .participants
+                    .iter()
+                    .map(|p| ParticipantResult {
+                        party: p.party.value.clone(),
+                        share: text(p.share.value),
+                    })
+                    .collect(),
+                balance: row_texts(tl.balance),
+                dscr_min: tl.dscr_min.and_then(scalar_text),
+                dscr_avg: tl.dscr_avg.and_then(scalar_text),
+                llcr: tl.llcr.and_then(scalar_text),
+                loss: tl.loss.and_then(scalar_text),
+                loss_pct: tl.loss_pct.and_then(scalar_text),
+                loss_after_guarantee: tl.loss_after_guarantee.and_then(scalar_text),
+                first_arrears_year: tl.first_arrears_year.and_then(scalar).map(year_text),
+                guarantee_calls: tl.calls.and_then(scalar_text),
+            }
+        })
+        .collect();
+
+    let checks = lines
+        .checks
+        .iter()
+        .map(|c| {
+            let deviation = scalar(c.deviation).unwrap_or_default();
+            CheckResult {
+                name: c.name.clone(),
+                ok: scalar(c.ok) == Some(Decimal::ONE),
+                detail: format!("largest deviation {}", deviation.round_dp(6).normalize()),
+            }
+        })
+        .collect();
+
+    let mut events = Vec::new();
+    for source in &lines.events {
+        for (t, v) in values.row(source.row).iter().enumerate() {
+            if *v <= EPS {
+                continue;
+            }
+            let year = calc.year_of(t);
+            let amount = if source.kind == EventKind::Lockup {
+                Decimal::ZERO
+            } else {
+                *v
+            };
+            let detail = match source.kind {
+                EventKind::Lockup => {
+                    "distributions locked up: a DSCR below its lock-up ratio or arrears outstanding"
+                        .to_string()
+                }
+                kind => format!(
+                    "{} of {} on {}",
+                    kind.label(),
+                    amount.round_dp(2),
+                    source.subject
+                ),
+            };
+            events.push(Event {
+                year,
+                kind: source.kind,
+                subject: source.subject.clone(),
+                amount: text(amount),
+                detail,
+            });
+        }
+    }
+    events.sort_by(|a, b| (a.year, a.kind, &a.subject).cmp(&(b.year, b.kind, &b.subject)));
+
+    Results {
+        scenario: scenario.name.value.clone(),
+        periods,
+        parties: party_results,
+        project,
+        governments,
+        tranches,
+        checks,
+        events,
+        calc,
+        values,
+        lines,
+        ledger_parties: parties,
+    }
+}
+
+/// The model's periods: period t runs from the (t−1)th anniversary of the start date to
+/// the day before the t-th.
+pub fn periods(deal: &Deal) -> Vec<Period> {
+    let start = deal.start_date.value;
+    (0..deal.horizon_years.value)
+        .map(|t| {
+            let from = start
+                .checked_add_months(chrono::Months::new(12 * t))
+                .unwrap_or(start);
+            let to = start
+                .checked_add_months(chrono::Months::new(12 * (t + 1)))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(start);
+            Period {
+                label: (deal.first_year() + t as i32).to_string(),
+                start: from.to_string(),
+                end: to.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn discount_rate_of(
+    deal: &Deal,
+    scenario: &Scenario,
+    party: &LedgerParty,
+    _calc: &Calc,
+    _values: &Values,
+) -> DiscountRate {
+    let change: Decimal = scenario
+        .overrides
+        .iter()
+        .filter(|o| o.kind.value == crate::model::OverrideKind::DiscountRateChange)
+        .filter(|o| match (&o.party, party.deal_index) {
+            (None, _) => true,
+            (Some(t), Some(_)) => t.value == party.name,
+            (Some(_), None) => false,
+        })
+        .map(|o| o.value.value)
+        .sum();
+    match party.deal_index.map(|k| &deal.parties[k]) {
+        Some(p) if !p.rate_schedule.is_empty() => {
+            let first = p.rate_schedule.first().map(|(y, _)| *y).unwrap_or_default();
+            let rates = (0..deal.horizon_years.value as i32)
+                .map(|t| {
+                    let year = deal.first_year() + t;
+                    let k = (year - first).clamp(0, p.rate_schedule.len() as i32 - 1) as usize;
+                    text(p.rate_schedule[k].1.value + change)
+                })
+                .collect();
+            DiscountRate::Schedule(rates)
+        }
+        Some(p) => DiscountRate::Flat(text(p.discount_rate.value + change)),
+        None => DiscountRate::Flat(text(deal.discount_rate.value + change)),
+    }
+}
+
+/// The JSON document of a run: the deal, its periods and every scenario's results.
+#[derive(Serialize)]
+struct JsonScenario<'a> {
+    name: &'a str,
+    parties: &'a [PartyResult],
+    project: &'a ProjectResult,
+    governments: &'a [GovernmentResult],
+    tranches: &'a [TrancheResult],
+    checks: &'a [CheckResult],
+    events: &'a [Event],
+}
+
+#[derive(Serialize)]
+struct JsonRun<'a> {
+    deal: &'a str,
+    currency: &'a str,
+    discounting: &'a str,
+    periods: &'a [Period],
+    scenarios: Vec<JsonScenario<'a>>,
+}
+
+/// The complete, exact JSON of a run (deterministic: fields and lists in a fixed order).
+pub fn to_json(deal: &Deal, runs: &[Results]) -> String {
+    let periods = periods(deal);
+    let doc = JsonRun {
+        deal: &deal.name.value,
+        currency: &deal.currency.value,
+        discounting: deal.discounting.value.label(),
+        periods: &periods,
+        scenarios: runs
+            .iter()
+            .map(|r| JsonScenario {
+                name: &r.scenario,
+                parties: &r.parties,
+                project: &r.project,
+                governments: &r.governments,
+                tranches: &r.tranches,
+                checks: &r.checks,
+                events: &r.events,
+            })
+            .collect(),
+    };
+    let mut out =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}
