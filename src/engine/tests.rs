@@ -97,3 +97,490 @@ fn one_mine_no_debt_can_be_checked_on_paper() {
         ]
     );
 }
+
+/// The values of a row found by its label.
+fn row(r: &Results, label: &str) -> Vec<Decimal> {
+    let id = r
+        .calc
+        .rows
+        .iter()
+        .position(|d| d.label == label)
+        .unwrap_or_else(|| panic!("no row '{label}'"));
+    r.values.row(id).to_vec()
+}
+
+fn close(a: Decimal, b: Decimal, tol: Decimal) -> bool {
+    (a - b).abs() <= tol
+}
+
+fn assert_rows_close(got: &[Decimal], want: &[Decimal], tol: Decimal, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (t, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            close(*g, *w, tol),
+            "{what}: period {t}: got {g}, want {w}\n got  {got:?}\n want {want:?}"
+        );
+    }
+}
+
+#[test]
+fn a_crash_falls_linearly_sits_at_the_bottom_recovers_and_keeps_its_haircut() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(8);
+    let mut crash = override_of(OverrideKind::PriceCrash, "0.6");
+    crash.start_year = Some(Sourced::bare(2031));
+    crash.fall_years = Sourced::bare(2);
+    crash.bottom_years = Sourced::bare(1);
+    crash.recovery_years = Sourced::bare(2);
+    crash.haircut = Sourced::bare(dec!(0.2));
+    let r = run(&deal, &scenario("Crash", vec![crash])).expect("runs");
+    // 2030 before; 2031–32 fall over two years to 0.4; 2033 bottom; 2034–35 recover to 0.8.
+    let want = [
+        dec!(1),
+        dec!(0.7),
+        dec!(0.4),
+        dec!(0.4),
+        dec!(0.6),
+        dec!(0.8),
+        dec!(0.8),
+        dec!(0.8),
+    ];
+    assert_rows_close(
+        &row(&r, "Ore: crash multiplier"),
+        &want,
+        Decimal::ZERO,
+        "crash multiplier",
+    );
+    let prices: Vec<Decimal> = want.iter().map(|m| m * dec!(100)).collect();
+    assert_rows_close(
+        &row(&r, "Ore: market price (USD per t)"),
+        &prices,
+        Decimal::ZERO,
+        "market price",
+    );
+}
+
+#[test]
+fn a_permitting_delay_shifts_construction_and_production() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(8);
+    deal.facilities[0].permitting_years = Sourced::bare(1);
+    let mut delay = override_of(OverrideKind::Delay, "2");
+    delay.phase = Some(Sourced::bare(Phase::Permitting));
+    let base = run(&deal, &Scenario::base()).expect("base");
+    let late = run(&deal, &scenario("Delay", vec![delay])).expect("delay");
+    let z = Decimal::ZERO;
+    let k = dec!(1000);
+    assert_eq!(row(&base, "Mine: production"), vec![z, z, k, k, k, k, z, z]);
+    assert_eq!(row(&late, "Mine: production"), vec![z, z, z, z, k, k, k, k]);
+    assert_eq!(
+        row(&late, "Mine: construction"),
+        vec![z, z, z, Decimal::ONE, z, z, z, z]
+    );
+}
+
+#[test]
+fn ramp_up_follows_the_profile_then_runs_at_nameplate() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(7);
+    deal.facilities[0].ramp = vec![Sourced::bare(dec!(0.5)), Sourced::bare(dec!(0.8))];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert_eq!(
+        row(&r, "Mine: production"),
+        vec![
+            dec!(0),
+            dec!(500),
+            dec!(800),
+            dec!(1000),
+            dec!(1000),
+            dec!(1000),
+            dec!(1000)
+        ]
+    );
+    // A slower ramp multiplies the ramp-up percentages only.
+    let slow = run(
+        &deal,
+        &scenario(
+            "Slow",
+            vec![override_of(OverrideKind::RampMultiplier, "0.5")],
+        ),
+    )
+    .expect("runs");
+    assert_eq!(
+        row(&slow, "Mine: production"),
+        vec![
+            dec!(0),
+            dec!(250),
+            dec!(400),
+            dec!(1000),
+            dec!(1000),
+            dec!(1000),
+            dec!(1000)
+        ]
+    );
+}
+
+#[test]
+fn tax_deducts_depreciation_and_carries_losses_forward() {
+    let mut deal = one_mine_all_equity();
+    deal.fiscal[0].tax_rate = Sourced::bare(dec!(0.3));
+    // Expensed in 2030: a 50,000 tax loss carried into 2031.
+    deal.costs.push(cost(
+        "Mine",
+        "Studies",
+        CostCategory::Exploration,
+        CostBasis::TotalOverPhase,
+        Some(Phase::Construction),
+        "50000",
+    ));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // Depreciation 150,000 / 4 from 2031. Income 2031: 80,000 − 37,500 = 42,500 against the
+    // 50,000 loss: no tax, 7,500 carried. 2032: 42,500 − 7,500 = 35,000 taxed at 30%.
+    assert_eq!(
+        row(&r, "Mine: depreciation"),
+        vec![
+            dec!(0),
+            dec!(37500),
+            dec!(37500),
+            dec!(37500),
+            dec!(37500),
+            dec!(0)
+        ]
+    );
+    assert_eq!(
+        row(&r, "Testland: tax losses carried forward"),
+        vec![dec!(50000), dec!(7500), dec!(0), dec!(0), dec!(0), dec!(0)]
+    );
+    assert_eq!(
+        row(&r, "Testland: company tax before credits"),
+        vec![
+            dec!(0),
+            dec!(0),
+            dec!(10500),
+            dec!(12750),
+            dec!(12750),
+            dec!(0)
+        ]
+    );
+    assert_eq!(
+        flows(&r, "Government"),
+        vec![
+            dec!(0),
+            dec!(0),
+            dec!(10500),
+            dec!(12750),
+            dec!(12750),
+            dec!(0)
+        ]
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_refundable_production_tax_credit_is_paid_in_cash_beyond_tax() {
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].kind = Sourced::bare(FacilityKind::Refinery);
+    deal.fiscal[0].tax_rate = Sourced::bare(dec!(0.3));
+    deal.fiscal[0].production_tax_credit = Some(ProductionTaxCredit {
+        rate: Sourced::bare(dec!(0.1)),
+        categories: Sourced::bare(vec![CostCategory::VariableOpex]),
+        facility_kinds: Sourced::bare(vec![FacilityKind::Refinery]),
+        first_year: Sourced::bare(2031),
+        last_year: Sourced::bare(2032),
+        refundable: Sourced::bare(true),
+    });
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // Credit: 10% of 20,000 opex in 2031–32 = 2,000 a year, against tax of 12,750.
+    assert_eq!(
+        row(&r, "Testland: production tax credit earned"),
+        vec![dec!(0), dec!(2000), dec!(2000), dec!(0), dec!(0), dec!(0)]
+    );
+    assert_eq!(
+        row(&r, "Testland: company tax after credit"),
+        vec![
+            dec!(0),
+            dec!(10750),
+            dec!(10750),
+            dec!(12750),
+            dec!(12750),
+            dec!(0)
+        ]
+    );
+}
+
+fn financed(loan_commitment: &str, repayment: Repayment) -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.tranches = vec![
+        equity("Equity", "150000", &[("Sponsor", "1")]),
+        loan(
+            "Senior",
+            TrancheKind::SeniorDebt,
+            1,
+            loan_commitment,
+            1,
+            "0.1",
+            4,
+            repayment,
+            &[("Bank", "1")],
+        ),
+    ];
+    deal.tranches[0].draw_priority = Sourced::bare(2);
+    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
+    deal
+}
+
+#[test]
+fn an_annuity_pays_equal_debt_service_and_repays_in_full() {
+    let deal = financed("100000", Repayment::Annuity);
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let interest = row(&r, "Senior: interest paid");
+    let principal = row(&r, "Senior: principal paid");
+    let payment = dec!(100000) * dec!(0.1) / (Decimal::ONE - Decimal::ONE / dec!(1.1).powi(4));
+    for t in 1..=4 {
+        assert!(
+            close(interest[t] + principal[t], payment, dec!(0.000001)),
+            "year {t}: {} + {} vs {payment}",
+            interest[t],
+            principal[t]
+        );
+    }
+    assert_eq!(
+        row(&r, "Senior: outstanding (principal and arrears)")[4],
+        Decimal::ZERO
+    );
+    assert_eq!(
+        r.tranche("Senior").and_then(|t| t.loss.clone()).as_deref(),
+        Some("0")
+    );
+    // The bank's flows: −100,000 in 2030, then the annuity.
+    let bank = flows(&r, "Bank");
+    assert_eq!(bank[0], dec!(-100000));
+    assert!(close(bank[1], payment, dec!(0.000001)));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_sculpted_loan_holds_its_dscr_at_the_target_every_year() {
+    // Sized so that CFADS / 2 amortises it exactly: 40,000 a year for 4 years at 10%.
+    let size = dec!(40000) * (Decimal::ONE - Decimal::ONE / dec!(1.1).powi(4)) / dec!(0.1);
+    let mut deal = financed(&size.to_string(), Repayment::Sculpted);
+    deal.tranches[1].target_dscr = Some(Sourced::bare(dec!(2)));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let dscr = row(&r, "Senior: DSCR");
+    for (t, d) in dscr.iter().enumerate().take(5).skip(1) {
+        assert!(close(*d, dec!(2), dec!(0.000000001)), "year {t}: DSCR {d}");
+    }
+    assert!(close(
+        row(&r, "Senior: outstanding (principal and arrears)")[4],
+        Decimal::ZERO,
+        dec!(0.000001)
+    ));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_guarantee_pays_coverage_times_the_loss_up_to_its_cap() {
+    // Prices collapse after 2031: the bullet loan cannot be repaid at maturity.
+    let mut deal = financed("100000", Repayment::Bullet);
+    deal.products[0].deck = vec![
+        (2030, Sourced::bare(dec!(100))),
+        (2031, Sourced::bare(dec!(100))),
+        (2032, Sourced::bare(dec!(30))),
+    ];
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    for (cap, want) in [("1000000", None), ("20000", Some(dec!(20000)))] {
+        let mut deal = deal.clone();
+        deal.tranches.push(guarantee(
+            "Cover",
+            "Senior",
+            cap,
+            "0.8",
+            &[("Treasury", "1")],
+        ));
+        let r = run(&deal, &Scenario::base()).expect("runs");
+        let loss = num(&r.tranche("Senior").and_then(|t| t.loss.clone()));
+        assert!(loss > Decimal::ZERO, "the loan must lose money");
+        let calls = num(&r.tranche("Cover").and_then(|t| t.guarantee_calls.clone()));
+        let want = want.unwrap_or(dec!(0.8) * loss);
+        assert_eq!(calls, want, "cap {cap}: loss {loss}");
+        assert_eq!(
+            r.government("Treasury").map(|g| g.guarantee_calls.clone()),
+            Some(want.to_string())
+        );
+        assert!(r.all_checks_pass(), "{:?}", r.checks);
+    }
+}
+
+#[test]
+fn a_lock_up_traps_cash_while_dscr_is_low_and_releases_it_when_it_recovers() {
+    let mut deal = financed("100000", Repayment::Annuity);
+    deal.horizon_years = Sourced::bare(6);
+    deal.tranches[1].lockup_dscr = Some(Sourced::bare(dec!(1.5)));
+    // 2032 dips to 60: CFADS 40,000 against 31,547 of debt service (DSCR 1.27 < 1.5).
+    deal.products[0].deck = vec![
+        (2030, Sourced::bare(dec!(100))),
+        (2031, Sourced::bare(dec!(100))),
+        (2032, Sourced::bare(dec!(60))),
+        (2033, Sourced::bare(dec!(100))),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let locked = row(
+        &r,
+        "Distributions locked up (DSCR below lock-up or arrears)",
+    );
+    assert_eq!(
+        locked,
+        vec![dec!(0), dec!(0), dec!(1), dec!(0), dec!(0), dec!(0)]
+    );
+    let dist = row(&r, "Distributions to equity");
+    let cash = row(&r, "Project cash (unrestricted and trapped)");
+    let service = dec!(100000) * dec!(0.1) / (Decimal::ONE - Decimal::ONE / dec!(1.1).powi(4));
+    assert_eq!(dist[2], Decimal::ZERO);
+    assert!(
+        close(cash[2], dec!(40000) - service, dec!(0.000001)),
+        "trapped {}",
+        cash[2]
+    );
+    assert!(
+        close(dist[3], dec!(80000) - service + cash[2], dec!(0.000001)),
+        "released {}",
+        dist[3]
+    );
+    assert_eq!(cash[3], Decimal::ZERO);
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.year == 2032 && e.kind == build::EventKind::Lockup)
+    );
+}
+
+#[test]
+fn a_dsra_is_funded_in_construction_and_drawn_on_a_shortfall() {
+    let mut deal = financed("100000", Repayment::StraightLine);
+    deal.tranches[1].dsra_months = Sourced::bare(dec!(6));
+    deal.tranches[0].commitment = Sourced::bare(dec!(200000));
+    // 2032 price 20: CFADS 0, so the DSRA pays what it can.
+    deal.products[0].deck = vec![
+        (2030, Sourced::bare(dec!(100))),
+        (2031, Sourced::bare(dec!(100))),
+        (2032, Sourced::bare(dec!(20))),
+        (2033, Sourced::bare(dec!(100))),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let dsra = row(&r, "Senior: DSRA balance");
+    // Funded in 2030 on next year's service: 6/12 × (10% × 100,000 + 25,000) = 17,500.
+    assert_eq!(dsra[0], dec!(17500));
+    let drawn = row(&r, "Senior: DSRA drawn");
+    assert!(
+        drawn[2] > Decimal::ZERO,
+        "DSRA drawn in the bad year: {drawn:?}"
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.year == 2032 && e.kind == build::EventKind::DsraDraw)
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn offtake_prices_and_a_price_floor_with_upside_sharing() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(4);
+    deal.products[0].deck = vec![
+        (2030, Sourced::bare(dec!(100))),
+        (2031, Sourced::bare(dec!(100))),
+        (2032, Sourced::bare(dec!(150))),
+    ];
+    deal.parties
+        .push(party("Buyer", PartyKind::Offtaker, "0.1"));
+    deal.offtakes.push(Offtake {
+        name: Sourced::bare("Fixed".into()),
+        product: Sourced::bare("Ore".into()),
+        buyer: Sourced::bare("Buyer".into()),
+        share: Sourced::bare(dec!(0.5)),
+        start_year: Sourced::bare(2031),
+        end_year: Sourced::bare(2040),
+        pricing: Sourced::bare(PricingKind::Fixed),
+        discount: Sourced::bare(Decimal::ZERO),
+        fixed_price: Some(Sourced::bare(dec!(120))),
+        floor: None,
+        cap: None,
+        take_or_pay: Sourced::bare(Decimal::ZERO),
+    });
+    deal.price_supports.push(PriceSupport {
+        name: Sourced::bare("Floor".into()),
+        product: Sourced::bare("Ore".into()),
+        supporter: Sourced::bare("Government".into()),
+        floor: Sourced::bare(dec!(110)),
+        covered_share: Sourced::bare(Decimal::ONE),
+        upside_share: Sourced::bare(dec!(0.3)),
+        upside_threshold: None,
+        start_year: Sourced::bare(2031),
+        end_year: Sourced::bare(2040),
+    });
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // Buyer takes 500 t at 120; the rest sells at market.
+    assert_eq!(
+        flows(&r, "Buyer"),
+        vec![dec!(0), dec!(-60000), dec!(-60000), dec!(-60000)]
+    );
+    assert_eq!(
+        flows(&r, "Market"),
+        vec![dec!(0), dec!(-50000), dec!(-75000), dec!(-75000)]
+    );
+    // Floor: (110 − 100) × 1,000 t in 2031; upside 30% × (150 − 110) × 1,000 t after.
+    assert_eq!(
+        flows(&r, "Government"),
+        vec![dec!(0), dec!(-10000), dec!(12000), dec!(12000)]
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_refinery_is_capped_by_its_mines_feed_and_pays_for_it_at_cost() {
+    let mut deal = one_mine_all_equity();
+    deal.products.push(product("Oxide", &[(2030, "2000")]));
+    let mut refinery = facility(
+        "Refinery",
+        FacilityKind::Refinery,
+        "Oxide",
+        "150",
+        2030,
+        [0, 0, 0, 1],
+        &[],
+        4,
+        0,
+    );
+    refinery.feed = Some(Feed {
+        source: FeedSource::Facility {
+            name: Sourced::bare("Mine".into()),
+            pricing: Sourced::bare(TransferPricing::Cost),
+            price: None,
+        },
+        recovery: Sourced::bare(dec!(0.1)),
+    });
+    deal.facilities.push(refinery);
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // Capacity 150 t but 1,000 t of feed × 10% recovery gives 100 t; all the ore is used.
+    assert_eq!(
+        row(
+            &r,
+            "Refinery: production (capacity capped by feed × recovery)"
+        )[1],
+        dec!(100)
+    );
+    assert_eq!(row(&r, "Refinery: feed used")[1], dec!(1000));
+    assert_eq!(
+        row(&r, "Mine: sold (production less feed transferred)")[1],
+        dec!(0)
+    );
+    // At cost: the mine's 20/t opex. Inside the project the transfer nets out.
+    assert_eq!(
+        row(&r, "Transfer: Mine feed to Refinery (cost)")[1],
+        dec!(20000)
+    );
+    assert_eq!(flows(&r, "Market")[1], dec!(-200000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}

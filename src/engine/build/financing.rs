@@ -934,8 +934,13 @@ impl Builder<'_> {
                 let di = Expr::Row(due_interest[&i]);
                 let dp = Expr::Row(due_principal[&i]);
                 let pic = Expr::Row(from_cash_interest[&i]);
+                let ppc_label = if r.dsra.is_some() {
+                    format!("{name}: principal paid from cash")
+                } else {
+                    format!("{name}: principal paid")
+                };
                 let ppc = self.c.row(
-                    format!("{name}: principal paid from cash"),
+                    ppc_label,
                     Unit::Money,
                     dp.clone() * min2(Expr::one(), Expr::Row(principal_share)),
                 );

@@ -118,9 +118,11 @@ impl Builder<'_> {
             );
             let authority = self.party_index(&regime.tax_authority.value)?;
             let credit = self.production_tax_credit(k, regime, &facilities)?;
+            let has_financing = is_home && !self.fin.financing_costs.is_empty();
+            let variant = if has_financing { "unlevered" } else { "" };
             let unlevered =
-                self.tax_chain(k, regime, &country, "unlevered", operating_income, credit)?;
-            let levered = if is_home && !self.fin.financing_costs.is_empty() {
+                self.tax_chain(k, regime, &country, variant, operating_income, credit)?;
+            let levered = if has_financing {
                 let costs: Vec<Expr> = self
                     .fin
                     .financing_costs
