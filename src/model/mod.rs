@@ -7,7 +7,7 @@
 
 mod deal;
 pub mod sample;
-mod source;
+pub mod source;
 
 pub use deal::*;
 pub use source::{CellRef, Sourced};

@@ -1,0 +1,579 @@
+//! Renders the engine's expressions as Excel formulas: the same description the engine
+//! evaluates in exact decimals becomes FAST-style formulas (one formula per row, the same
+//! in every period column), so a recalculation in Excel or LibreOffice reproduces the
+//! engine's numbers.
+//!
+//! Owns: formula text. Knows where things are only through `Placement` (this sheet's rows
+//! and scalar cells) and `Inputs` (where each input cell of the deal lives).
+
+use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+
+use crate::engine::calc::{Calc, Expr, InputAddr};
+use crate::model::CellRef;
+use crate::model::source::column_letters;
+
+/// Where the rows and cells of one calculation sheet are.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The sheet's name, for references from other sheets.
+    pub sheet: String,
+    /// Zero-based worksheet row of each calculation row (by RowId).
+    pub row_of: Vec<u32>,
+    /// Zero-based (row, column) of each scalar (by ScalarId).
+    pub scalar_at: Vec<(u32, u32)>,
+    /// Zero-based (row, column) of each engine-solved value.
+    pub solved_at: Vec<(u32, u32)>,
+    /// Zero-based column of the first period; the column before it is the opening column.
+    pub first_col: u32,
+    /// Zero-based row holding each period's label year.
+    pub year_row: u32,
+    pub periods: usize,
+}
+
+/// Finds the cell of an input of the deal workbook.
+pub trait Inputs {
+    fn cell(&self, addr: &InputAddr) -> Option<CellRef>;
+}
+
+/// A reference to render that has no place: an internal inconsistency, reported not hidden.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderError(pub String);
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A1 reference, optionally absolute in row and column.
+pub fn a1(row: u32, col: u32, abs_col: bool, abs_row: bool) -> String {
+    format!(
+        "{}{}{}{}",
+        if abs_col { "$" } else { "" },
+        column_letters(col),
+        if abs_row { "$" } else { "" },
+        row + 1
+    )
+}
+
+/// A sheet name as formulas quote it.
+pub fn quote_sheet(name: &str) -> String {
+    format!("'{}'", name.replace('\'', "''"))
+}
+
+/// An absolute reference to a cell of another sheet.
+pub fn external(cell: &CellRef) -> String {
+    format!(
+        "{}!{}",
+        quote_sheet(&cell.sheet),
+        a1(cell.row, cell.col, true, true)
+    )
+}
+
+/// The text of a number in a formula.
+pub fn number(v: Decimal) -> String {
+    let v = v.normalize();
+    if v.is_sign_negative() && !v.is_zero() {
+        format!("({v})")
+    } else {
+        v.to_string()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    /// A number is wanted: booleans become 1 or 0.
+    Value,
+    /// A condition is wanted (IF, AND, OR): booleans stay booleans.
+    Condition,
+}
+
+pub struct Renderer<'a> {
+    pub calc: &'a Calc,
+    pub place: &'a Placement,
+    pub inputs: &'a dyn Inputs,
+}
+
+impl Renderer<'_> {
+    /// The formula of a row in period `t` (0-based), without the leading '='.
+    pub fn row_formula(&self, expr: &Expr, t: usize) -> Result<String, RenderError> {
+        let mut out = String::new();
+        self.render(expr, Some(t), Ctx::Value, &mut out)?;
+        Ok(out)
+    }
+
+    /// The formula of a scalar cell.
+    pub fn scalar_formula(&self, expr: &Expr) -> Result<String, RenderError> {
+        let mut out = String::new();
+        self.render(expr, None, Ctx::Value, &mut out)?;
+        Ok(out)
+    }
+
+    fn period_col(&self, t: usize) -> u32 {
+        self.place.first_col + t as u32
+    }
+
+    fn row_range(&self, r: usize) -> Result<String, RenderError> {
+        let row = *self
+            .place
+            .row_of
+            .get(r)
+            .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
+        let first = self.place.first_col;
+        let last = first + self.place.periods as u32 - 1;
+        Ok(format!(
+            "{}:{}",
+            a1(row, first, true, true),
+            a1(row, last, true, true)
+        ))
+    }
+
+    fn year_range(&self) -> String {
+        let first = self.place.first_col;
+        let last = first + self.place.periods as u32 - 1;
+        format!(
+            "{}:{}",
+            a1(self.place.year_row, first, true, true),
+            a1(self.place.year_row, last, true, true)
+        )
+    }
+
+    fn input(&self, id: usize) -> Result<String, RenderError> {
+        let def = self
+            .calc
+            .inputs
+            .get(id)
+            .ok_or_else(|| RenderError(format!("input {id} unknown")))?;
+        let cell = self
+            .inputs
+            .cell(&def.addr)
+            .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.addr)))?;
+        Ok(external(&cell))
+    }
+
+    /// Children of arithmetic are parenthesised unless they are atoms.
+    fn operand(&self, e: &Expr, t: Option<usize>, out: &mut String) -> Result<(), RenderError> {
+        let atomic = match e {
+            Expr::Num(v) => !v.is_sign_negative() || v.is_zero(),
+            Expr::Input(_)
+            | Expr::Scalar(_)
+            | Expr::Row(_)
+            | Expr::Prev(_)
+            | Expr::Year
+            | Expr::FirstYear
+            | Expr::Solved(_) => true,
+            Expr::Add(_)
+            | Expr::Sub(..)
+            | Expr::Mul(_)
+            | Expr::Div(..)
+            | Expr::Pow(..)
+            | Expr::Neg(_) => false,
+            // Functions (and IF-wrapped booleans) are atoms.
+            _ => true,
+        };
+        if atomic {
+            self.render(e, t, Ctx::Value, out)
+        } else {
+            out.push('(');
+            self.render(e, t, Ctx::Value, out)?;
+            out.push(')');
+            Ok(())
+        }
+    }
+
+    fn list(
+        &self,
+        name: &str,
+        items: &[Expr],
+        t: Option<usize>,
+        ctx: Ctx,
+        out: &mut String,
+    ) -> Result<(), RenderError> {
+        out.push_str(name);
+        out.push('(');
+        for (k, item) in items.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            self.render(item, t, ctx, out)?;
+        }
+        out.push(')');
+        Ok(())
+    }
+
+    fn period(t: Option<usize>) -> Result<usize, RenderError> {
+        t.ok_or_else(|| RenderError("a per-period reference in a scalar".into()))
+    }
+
+    fn render(
+        &self,
+        e: &Expr,
+        t: Option<usize>,
+        ctx: Ctx,
+        out: &mut String,
+    ) -> Result<(), RenderError> {
+        let is_boolean = matches!(e, Expr::Cmp(..) | Expr::And(_) | Expr::Or(_));
+        if is_boolean && ctx == Ctx::Value {
+            out.push_str("IF(");
+            self.render(e, t, Ctx::Condition, out)?;
+            out.push_str(",1,0)");
+            return Ok(());
+        }
+        match e {
+            Expr::Num(v) => out.push_str(&number(*v)),
+            Expr::Na => out.push_str("\"n/a\""),
+            Expr::Input(id) => out.push_str(&self.input(*id)?),
+            Expr::Scalar(id) => {
+                let (r, c) = *self
+                    .place
+                    .scalar_at
+                    .get(*id)
+                    .ok_or_else(|| RenderError(format!("scalar {id} has no place")))?;
+                out.push_str(&a1(r, c, true, true));
+            }
+            Expr::Solved(id) => {
+                let (r, c) = *self
+                    .place
+                    .solved_at
+                    .get(*id)
+                    .ok_or_else(|| RenderError(format!("solved value {id} has no place")))?;
+                out.push_str(&a1(r, c, true, true));
+            }
+            Expr::Row(r) => {
+                let t = Self::period(t)?;
+                let row = *self
+                    .place
+                    .row_of
+                    .get(*r)
+                    .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
+                out.push_str(&a1(row, self.period_col(t), false, false));
+            }
+            Expr::Prev(r) => {
+                let t = Self::period(t)?;
+                let row = *self
+                    .place
+                    .row_of
+                    .get(*r)
+                    .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
+                out.push_str(&a1(row, self.period_col(t) - 1, false, false));
+            }
+            Expr::Year => {
+                let t = Self::period(t)?;
+                out.push_str(&a1(self.place.year_row, self.period_col(t), false, true));
+            }
+            Expr::FirstYear => {
+                out.push_str(&a1(self.place.year_row, self.place.first_col, true, true))
+            }
+            Expr::Neg(a) => {
+                out.push('-');
+                self.operand(a, t, out)?;
+            }
+            Expr::Add(items) => {
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push('+');
+                    }
+                    self.operand(item, t, out)?;
+                }
+            }
+            Expr::Sub(a, b) => {
+                self.operand(a, t, out)?;
+                out.push('-');
+                self.operand(b, t, out)?;
+            }
+            Expr::Mul(items) => {
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push('*');
+                    }
+                    self.operand(item, t, out)?;
+                }
+            }
+            Expr::Div(a, b) => {
+                self.operand(a, t, out)?;
+                out.push('/');
+                self.operand(b, t, out)?;
+            }
+            Expr::Pow(a, b) => {
+                self.operand(a, t, out)?;
+                out.push('^');
+                self.operand(b, t, out)?;
+            }
+            Expr::Sqrt(a) => {
+                self.list("SQRT", std::slice::from_ref(a.as_ref()), t, Ctx::Value, out)?
+            }
+            Expr::Min(items) => self.list("MIN", items, t, Ctx::Value, out)?,
+            Expr::Max(items) => self.list("MAX", items, t, Ctx::Value, out)?,
+            Expr::Abs(a) => {
+                self.list("ABS", std::slice::from_ref(a.as_ref()), t, Ctx::Value, out)?
+            }
+            Expr::If(c, a, b) => {
+                out.push_str("IF(");
+                self.render(c, t, Ctx::Condition, out)?;
+                out.push(',');
+                self.render(a, t, Ctx::Value, out)?;
+                out.push(',');
+                self.render(b, t, Ctx::Value, out)?;
+                out.push(')');
+            }
+            Expr::Cmp(op, a, b) => {
+                self.operand(a, t, out)?;
+                out.push_str(op.excel());
+                self.operand(b, t, out)?;
+            }
+            Expr::And(items) => self.list("AND", items, t, Ctx::Condition, out)?,
+            Expr::Or(items) => self.list("OR", items, t, Ctx::Condition, out)?,
+            Expr::Choose(index, items) => {
+                // The engine clamps the index to 1..=n; so does the formula.
+                let _ = write!(out, "CHOOSE(MAX(1,MIN({},INT(", items.len());
+                self.render(index, t, Ctx::Value, out)?;
+                out.push_str("))),");
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    self.render(item, t, Ctx::Value, out)?;
+                }
+                out.push(')');
+            }
+            Expr::Lookup(s, key) => {
+                let series = self
+                    .calc
+                    .series
+                    .get(*s)
+                    .ok_or_else(|| RenderError(format!("series {s} unknown")))?;
+                let (first, last) = match (series.points.first(), series.points.last()) {
+                    (Some(f), Some(l)) => (*f, *l),
+                    _ => return Err(RenderError(format!("series {s} is empty"))),
+                };
+                let cell = |id: usize| -> Result<CellRef, RenderError> {
+                    let def = &self.calc.inputs[id];
+                    self.inputs
+                        .cell(&def.addr)
+                        .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.addr)))
+                };
+                let (a, b) = (cell(first)?, cell(last)?);
+                let sheet = quote_sheet(&a.sheet);
+                let values = format!(
+                    "{sheet}!{}:{}",
+                    a1(a.row, a.col, true, true),
+                    a1(b.row, b.col, true, true)
+                );
+                // Canonical time series keep their years in the header row (row 1).
+                let years = format!(
+                    "{sheet}!{}:{}",
+                    a1(0, a.col, true, true),
+                    a1(0, b.col, true, true)
+                );
+                out.push_str("INDEX(");
+                out.push_str(&values);
+                out.push_str(",MATCH(MAX(");
+                self.render(key, t, Ctx::Value, out)?;
+                let _ = write!(out, ",{}),{years},1))", series.first_year);
+            }
+            Expr::RowSum(r) => {
+                let _ = write!(out, "SUM({})", self.row_range(*r)?);
+            }
+            Expr::RowMin(r) => {
+                let _ = write!(out, "MIN({})", self.row_range(*r)?);
+            }
+            Expr::RowMax(r) => {
+                let _ = write!(out, "MAX({})", self.row_range(*r)?);
+            }
+            Expr::RowSumIf(r, positive) => {
+                let _ = write!(
+                    out,
+                    "SUMIF({},\"{}0\")",
+                    self.row_range(*r)?,
+                    if *positive { ">" } else { "<" }
+                );
+            }
+            Expr::RowAt(r, index) => {
+                let _ = write!(
+                    out,
+                    "INDEX({},MAX(1,MIN({},INT(",
+                    self.row_range(*r)?,
+                    self.place.periods
+                );
+                self.render(index, t, Ctx::Value, out)?;
+                out.push_str("))))");
+            }
+            Expr::RowMinWhere(r, f) => {
+                let (vals, flags) = (self.row_range(*r)?, self.row_range(*f)?);
+                let _ = write!(
+                    out,
+                    "IF(COUNTIF({flags},1)=0,\"n/a\",MINIFS({vals},{flags},1))"
+                );
+            }
+            Expr::RowAvgWhere(r, f) => {
+                let (vals, flags) = (self.row_range(*r)?, self.row_range(*f)?);
+                let _ = write!(
+                    out,
+                    "IF(COUNTIF({flags},1)=0,\"n/a\",AVERAGEIF({flags},1,{vals}))"
+                );
+            }
+            Expr::Npv(rate, r) => {
+                out.push_str("NPV(");
+                self.render(rate, t, Ctx::Value, out)?;
+                let _ = write!(out, ",{})", self.row_range(*r)?);
+            }
+            Expr::SumProduct(a, b) => {
+                let _ = write!(
+                    out,
+                    "SUMPRODUCT({},{})",
+                    self.row_range(*a)?,
+                    self.row_range(*b)?
+                );
+            }
+            Expr::Irr(r, guess) => {
+                let _ = write!(out, "IFERROR(IRR({},", self.row_range(*r)?);
+                self.render(guess, t, Ctx::Value, out)?;
+                out.push_str("),\"n/a\")");
+            }
+            Expr::Mirr(r, f, re) => {
+                let _ = write!(out, "IFERROR(MIRR({},", self.row_range(*r)?);
+                self.render(f, t, Ctx::Value, out)?;
+                out.push(',');
+                self.render(re, t, Ctx::Value, out)?;
+                out.push_str("),\"n/a\")");
+            }
+            Expr::FirstYearWhere(r) => {
+                let _ = write!(
+                    out,
+                    "IFERROR(INDEX({},MATCH(1,{},0)),\"n/a\")",
+                    self.year_range(),
+                    self.row_range(*r)?
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::calc::{CmpOp, InputField, Unit, and, ge, if_, lt, max2};
+    use rust_decimal_macros::dec;
+
+    struct Fixed;
+    impl Inputs for Fixed {
+        fn cell(&self, addr: &InputAddr) -> Option<CellRef> {
+            match &addr.field {
+                InputField::Name(_) => Some(CellRef::new(addr.sheet, addr.record as u32 + 1, 4)),
+                InputField::Year(y) => Some(CellRef::new(
+                    addr.sheet,
+                    addr.record as u32 + 1,
+                    (y - 2025) as u32 + 3,
+                )),
+            }
+        }
+    }
+
+    fn setup() -> (Calc, Placement) {
+        let mut c = Calc::new(2030, 3);
+        c.section("Test");
+        let rate = c.input(
+            dec!(0.1),
+            InputAddr {
+                sheet: "Financing",
+                record: 2,
+                field: InputField::Name("Interest rate"),
+            },
+        );
+        let bal = c.reserve("Balance", Unit::Money);
+        let int = c.row("Interest", Unit::Money, rate * Expr::Prev(bal));
+        c.place(bal, Expr::Prev(bal) + Expr::num(100) - Expr::Row(int));
+        c.row(
+            "Flag",
+            Unit::Flag,
+            and(vec![
+                ge(Expr::Year, Expr::num(2031)),
+                lt(Expr::Year, Expr::num(2033)),
+            ]),
+        );
+        c.row(
+            "Guarded",
+            Unit::Money,
+            if_(
+                Expr::Cmp(CmpOp::Gt, Box::new(Expr::Row(int)), Box::new(Expr::num(0))),
+                max2(Expr::Row(int), Expr::num(dec!(-2.5))),
+                -Expr::Row(bal),
+            ),
+        );
+        let place = Placement {
+            sheet: "Calc Base".into(),
+            row_of: vec![11, 10, 12, 13],
+            scalar_at: vec![],
+            solved_at: vec![],
+            first_col: 4,
+            year_row: 1,
+            periods: 3,
+        };
+        (c, place)
+    }
+
+    #[test]
+    fn rows_render_as_one_formula_per_row_shifting_with_the_column() {
+        let (c, place) = setup();
+        let r = Renderer {
+            calc: &c,
+            place: &place,
+            inputs: &Fixed,
+        };
+        let cases = [
+            (1, 0, "'Financing'!$E$4*D12"),
+            (1, 2, "'Financing'!$E$4*F12"),
+            (0, 1, "(E12+100)-F11"),
+            (2, 0, "IF(AND(E$2>=2031,E$2<2033),1,0)"),
+            (3, 0, "IF(E11>0,MAX(E11,(-2.5)),-E12)"),
+        ];
+        for (row, t, want) in cases {
+            let got = r.row_formula(&c.rows[row].expr, t).expect("renders");
+            assert_eq!(got, want, "row {row} period {t}");
+        }
+    }
+
+    #[test]
+    fn lookups_use_index_match_over_the_inputs_own_years() {
+        let mut c = Calc::new(2030, 2);
+        c.section("Test");
+        let ids: Vec<usize> = (2028..=2031)
+            .map(|y| {
+                match c.input(
+                    dec!(1),
+                    InputAddr {
+                        sheet: "Prices",
+                        record: 0,
+                        field: InputField::Year(y),
+                    },
+                ) {
+                    Expr::Input(id) => id,
+                    _ => unreachable!(),
+                }
+            })
+            .collect();
+        let s = c.add_series(2028, ids);
+        c.row("Deck", Unit::Price, Expr::Lookup(s, Box::new(Expr::Year)));
+        let place = Placement {
+            sheet: "S".into(),
+            row_of: vec![5],
+            scalar_at: vec![],
+            solved_at: vec![],
+            first_col: 4,
+            year_row: 1,
+            periods: 2,
+        };
+        let r = Renderer {
+            calc: &c,
+            place: &place,
+            inputs: &Fixed,
+        };
+        assert_eq!(
+            r.row_formula(&c.rows[0].expr, 1).expect("renders"),
+            "INDEX('Prices'!$G$2:$J$2,MATCH(MAX(F$2,2028),'Prices'!$G$1:$J$1,1))"
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Properties that must hold for any deal and scenario: the ledger balances every period,
+//! the project's cash never goes negative, sources equal uses, and every tranche's balance
+//! and reserve corkscrew closes. Deals are drawn at random (a fixed seed: reproducible).
+
+use lodestone::engine;
+use lodestone::model::sample::*;
+use lodestone::model::*;
+use rust_decimal::Decimal;
+
+/// A small deterministic generator (xorshift64*), so failures reproduce from the case number.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A decimal in [lo, hi) with `dp` decimal places.
+    fn dec(&mut self, lo: i64, hi: i64, dp: u32) -> Decimal {
+        let scale = 10i64.pow(dp);
+        let span = ((hi - lo) * scale) as u64;
+        Decimal::new(lo * scale + self.below(span.max(1)) as i64, dp)
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn s<T>(v: T) -> Sourced<T> {
+    Sourced::bare(v)
+}
+
+fn random_deal(rng: &mut Rng) -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(12 + rng.below(10) as u32);
+    let construction = 1 + rng.below(3) as u32;
+    let permitting = rng.below(3) as u32;
+    let ramp: Vec<&str> = ["0.4", "0.7", "0.9"][..rng.below(4) as usize].to_vec();
+    deal.facilities = vec![facility(
+        "Mine",
+        FacilityKind::Mine,
+        "Ore",
+        "1000",
+        2030,
+        [0, 0, permitting, construction],
+        &ramp,
+        5 + rng.below(4) as u32,
+        rng.below(2) as u32,
+    )];
+    deal.facilities[0].gates.permitting = s(rng.dec(0, 1, 2));
+    let deck: Vec<(i32, Sourced<Decimal>)> =
+        (0..6).map(|k| (2030 + k, s(rng.dec(60, 160, 1)))).collect();
+    deal.products[0].deck = deck;
+    deal.products[0].escalation = s(rng.dec(0, 1, 2) / Decimal::from(20));
+    deal.costs = vec![
+        cost(
+            "Mine",
+            "Build",
+            CostCategory::DevelopmentCapex,
+            CostBasis::TotalOverPhase,
+            Some(Phase::Construction),
+            &rng.dec(100_000, 400_000, 0).to_string(),
+        ),
+        cost(
+            "Mine",
+            "Run",
+            CostCategory::VariableOpex,
+            CostBasis::PerTonne,
+            None,
+            &rng.dec(10, 50, 2).to_string(),
+        ),
+        cost(
+            "Mine",
+            "Site",
+            CostCategory::FixedOpex,
+            CostBasis::PerYear,
+            Some(Phase::Production),
+            &rng.dec(0, 20_000, 0).to_string(),
+        ),
+        cost(
+            "Mine",
+            "Permits",
+            CostCategory::Exploration,
+            CostBasis::PerYear,
+            Some(Phase::Permitting),
+            &rng.dec(0, 10_000, 0).to_string(),
+        ),
+        cost(
+            "Mine",
+            "Rehab",
+            CostCategory::Rehabilitation,
+            CostBasis::TotalOverPhase,
+            Some(Phase::Closure),
+            &rng.dec(0, 50_000, 0).to_string(),
+        ),
+    ];
+    deal.costs[1].escalation = s(rng.dec(0, 5, 2) / Decimal::from(100));
+    deal.fiscal[0].tax_rate = s(rng.dec(0, 40, 0) / Decimal::from(100));
+    deal.fiscal[0].royalty_concentrate = s(rng.dec(0, 8, 1) / Decimal::from(100));
+    deal.fiscal[0].loss_carry_forward = s(rng.below(2) == 0);
+    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    deal.parties
+        .push(party("Ally", PartyKind::Government, "0.02"));
+    let repayments = [
+        Repayment::Annuity,
+        Repayment::StraightLine,
+        Repayment::Bullet,
+        Repayment::Sculpted,
+    ];
+    let mut tranches = vec![equity(
+        "Equity",
+        &rng.dec(50_000, 300_000, 0).to_string(),
+        &[("Sponsor", "0.7"), ("Treasury", "0.3")],
+    )];
+    tranches[0].draw_priority = s(rng.below(2) as u32 + 1);
+    tranches[0].overrun_cap = s(rng.dec(0, 100_000, 0));
+    let mut senior = loan(
+        "Senior",
+        TrancheKind::SeniorDebt,
+        1,
+        &rng.dec(0, 250_000, 0).to_string(),
+        1 + rng.below(2) as u32,
+        &(rng.dec(2, 12, 1) / Decimal::from(100)).to_string(),
+        3 + rng.below(6) as u32,
+        rng.pick(&repayments),
+        &[("Bank", "1")],
+    );
+    senior.grace_years = s(rng.below(2) as u32);
+    senior.target_dscr = Some(s(rng.dec(1, 3, 2)));
+    senior.dsra_months = s(Decimal::from(rng.pick(&[0u32, 6, 12])));
+    if rng.below(2) == 0 {
+        senior.lockup_dscr = Some(s(rng.dec(1, 2, 2)));
+    }
+    senior.capitalise_interest = s(rng.below(2) == 0);
+    senior.upfront_fee = s(rng.dec(0, 2, 2) / Decimal::from(100));
+    senior.commitment_fee = s(rng.dec(0, 1, 2) / Decimal::from(100));
+    tranches.push(senior);
+    let mut joint = loan(
+        "Joint",
+        TrancheKind::ConcessionalLoan,
+        1 + rng.below(2) as u32,
+        &rng.dec(0, 150_000, 0).to_string(),
+        2,
+        "0.02",
+        4 + rng.below(6) as u32,
+        rng.pick(&[
+            Repayment::Annuity,
+            Repayment::StraightLine,
+            Repayment::Bullet,
+        ]),
+        &[("Treasury", "0.4"), ("Ally", "0.6")],
+    );
+    joint.funds_overruns = s(rng.below(3) == 0);
+    tranches.push(joint);
+    tranches.push(loan(
+        "First loss",
+        TrancheKind::FirstLoss,
+        3,
+        &rng.dec(0, 60_000, 0).to_string(),
+        2,
+        "0.01",
+        6,
+        Repayment::Bullet,
+        &[("Treasury", "1")],
+    ));
+    if rng.below(2) == 0 {
+        tranches.push(guarantee(
+            "Cover",
+            "Senior",
+            &rng.dec(0, 200_000, 0).to_string(),
+            &rng.dec(0, 1, 2).to_string(),
+            &[("Ally", "1")],
+        ));
+    }
+    deal.tranches = tranches;
+    if rng.below(2) == 0 {
+        deal.price_supports.push(PriceSupport {
+            name: s("Floor".into()),
+            product: s("Ore".into()),
+            supporter: s("Treasury".into()),
+            floor: s(rng.dec(50, 120, 0)),
+            covered_share: s(rng.dec(0, 1, 2)),
+            upside_share: s(rng.dec(0, 1, 2)),
+            upside_threshold: None,
+            start_year: s(2031),
+            end_year: s(2038),
+        });
+    }
+    deal
+}
+
+fn random_scenario(rng: &mut Rng) -> Scenario {
+    let mut overrides = Vec::new();
+    if rng.below(2) == 0 {
+        let mut crash = override_of(OverrideKind::PriceCrash, &rng.dec(0, 1, 2).to_string());
+        crash.start_year = Some(s(2030 + rng.below(8) as i32));
+        crash.fall_years = s(1 + rng.below(2) as u32);
+        crash.bottom_years = s(rng.below(3) as u32);
+        crash.recovery_years = s(rng.below(4) as u32);
+        crash.haircut = s(rng.dec(0, 30, 0) / Decimal::from(100));
+        overrides.push(crash);
+    }
+    if rng.below(2) == 0 {
+        overrides.push(override_of(
+            OverrideKind::CapexOverrun,
+            &rng.dec(0, 1, 2).to_string(),
+        ));
+    }
+    if rng.below(3) == 0 {
+        let mut delay = override_of(OverrideKind::Delay, &rng.below(3).to_string());
+        delay.phase = Some(s(Phase::Construction));
+        overrides.push(delay);
+    }
+    if rng.below(3) == 0 {
+        overrides.push(override_of(
+            OverrideKind::OpexMultiplier,
+            &rng.dec(1, 2, 2).to_string(),
+        ));
+    }
+    scenario("Random", overrides)
+}
+
+#[test]
+fn the_ledger_and_every_corkscrew_hold_for_random_deals_and_scenarios() {
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    for case in 0..150 {
+        let deal = random_deal(&mut rng);
+        let scenario = random_scenario(&mut rng);
+        let results = engine::run(&deal, &scenario).unwrap_or_else(|e| panic!("case {case}: {e}"));
+        for check in &results.checks {
+            assert!(
+                check.ok,
+                "case {case}: check '{}' failed: {}",
+                check.name, check.detail
+            );
+        }
+        // The ledger balances to Decimal's own precision (28 significant digits), far
+        // inside the checks' tolerance: the residue is rounding of the 28th digit.
+        for t in 0..results.periods.len() {
+            let flows: Vec<Decimal> = results
+                .parties
+                .iter()
+                .map(|p| p.cash_flows[t].parse::<Decimal>().unwrap_or_default())
+                .collect();
+            let total: Decimal = flows.iter().sum();
+            let scale = flows
+                .iter()
+                .map(|f| f.abs())
+                .max()
+                .unwrap_or_default()
+                .max(Decimal::ONE);
+            assert!(
+                total.abs() <= scale * Decimal::new(1, 20),
+                "case {case}: period {t}: parties sum to {total}"
+            );
+        }
+    }
+}
