@@ -2,6 +2,8 @@
 //! reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
 //! The only code that touches calamine or rust_xlsxwriter.
 
+pub mod inputs;
 pub mod read;
 pub mod schema;
+pub mod template;
 pub mod value;
