@@ -328,9 +328,14 @@ pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
     let mut record = 0;
     for s in &deal.scenarios {
         let Scenario { name, overrides } = s;
-        for o in overrides {
+        for (i, o) in overrides.iter().enumerate() {
             let mut r = Rec::new(&mut out, schema::SCENARIOS.name, record);
-            r.text("Scenario", name);
+            // The name is read from the scenario's first row; later rows repeat it.
+            if i == 0 {
+                r.text("Scenario", name);
+            } else {
+                r.derived("Scenario", CellValue::Text(name.value.clone()));
+            }
             override_values(o, &mut r);
             record += 1;
         }

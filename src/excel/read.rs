@@ -94,16 +94,36 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// calamine's reason a file is not a workbook, in a user's words.
-fn open_reason(e: &calamine::Error) -> String {
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    if lower.contains("zip") || lower.contains("central directory") || lower.contains("eocd") {
-        format!("a damaged or truncated archive: {text}")
-    } else if lower.contains("cannot detect file format") {
-        "the file format is not recognised".to_string()
+/// Why a file that calamine cannot open is not a workbook, in a user's words, from what
+/// its first bytes say it is.
+fn open_reason(path: &Path, e: &calamine::Error) -> String {
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let detail = e
+        .to_string()
+        .replace("Xlsx error: ", "")
+        .replace("Xls error: ", "")
+        .replace("Ods error: ", "")
+        .replace("Zip error: ", "");
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        if detail.to_lowercase().contains("zip") {
+            format!("a damaged or truncated zip archive: {detail}")
+        } else {
+            format!("a zip archive whose workbook cannot be read: {detail}")
+        }
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        format!("a damaged Excel 97-2003 file: {detail}")
+    } else if !head.is_empty()
+        && head
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+    {
+        "a text file; save it from Excel or LibreOffice as .xlsx".to_string()
     } else {
-        text
+        "an unknown format".to_string()
     }
 }
 
@@ -115,7 +135,7 @@ fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
                 file,
                 format!(
                     "not a spreadsheet ({}; expected an .xlsx, .xlsm, .xls or .ods file)",
-                    open_reason(&e)
+                    open_reason(path, &e)
                 ),
             ));
         }
@@ -133,9 +153,13 @@ fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
                 log.sheet_error(
                     sheet.name,
                     format!(
-                        "missing sheet '{}' (a required sheet: {})",
+                        "missing sheet '{}' (a required sheet; the workbook has {})",
                         sheet.name,
-                        lower_first(sheet.purpose)
+                        if names.is_empty() {
+                            "no sheets".to_string()
+                        } else {
+                            names.join(", ")
+                        }
                     ),
                 );
             }
@@ -214,6 +238,7 @@ fn list_sheet(list: NameList) -> &'static str {
         NameList::Fiscal => schema::FISCAL.name,
         NameList::Parties => schema::PARTIES.name,
         NameList::Tranches => schema::FINANCING.name,
+        NameList::Participants => schema::PARTICIPANTS.name,
         NameList::Offtakes => schema::OFFTAKE.name,
         NameList::Supports => schema::PRICE_SUPPORT.name,
         NameList::Scenarios => schema::SCENARIOS.name,
@@ -362,7 +387,7 @@ impl Problem {
 
 fn expectation(field: &Field) -> String {
     match field.value_type {
-        ValueType::Text => "text".to_string(),
+        ValueType::Text => format!("text: {}", lower_first(field.meaning.trim_end_matches('.'))),
         ValueType::Number if field.unit.is_empty() => "a number".to_string(),
         ValueType::Number => format!("a number ({})", field.unit),
         ValueType::Percent => "a percentage such as 5% or 0.05".to_string(),
@@ -725,7 +750,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// Reports a value that is there but must not be.
-    fn unwanted(&self, log: &mut Log, name: &'static str, why: &str) {
+    fn unwanted(&self, log: &mut Log, name: &'static str, why: &str, because: &str) {
         if !self.is_blank(name) {
             let cell = self.cell(log, name);
             let data = self
@@ -735,7 +760,7 @@ impl<'s, 'g> Rec<'s, 'g> {
             log.cell_error(
                 self.sheet.schema.name,
                 cell,
-                format!("{name} is given but {why} (found {data}, expected a blank)"),
+                format!("{name} is given but {why} (found {data}, expected a blank: {because})"),
             );
         }
     }
@@ -1036,7 +1061,7 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
                     grid.name,
                     header + 1,
                     f.header(),
-                    lower_first(f.meaning)
+                    lower_first(f.meaning.trim_end_matches('.'))
                 ),
             );
         }
@@ -1262,7 +1287,12 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             "Transfer pricing",
             "Transfer price",
         ] {
-            r.unwanted(log, field, "Feed source is blank (a mine takes no feed)");
+            r.unwanted(
+                log,
+                field,
+                "Feed source is blank",
+                "without a feed source a facility takes no feed",
+            );
         }
         return None;
     };
@@ -1272,7 +1302,8 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             r.unwanted(
                 log,
                 field,
-                "the feed is bought at market (transfer pricing applies to feed from a facility of the deal)",
+                "Feed source is market",
+                "transfer pricing applies only to feed from a facility of the deal",
             );
         }
         let product = match r.optional(log, "Feed product") {
@@ -1377,7 +1408,12 @@ fn read_fiscal(r: Rec, log: &mut Log) -> FiscalRegime {
     let production_tax_credit = match r.optional::<Decimal>(log, "PTC rate") {
         None => {
             for field in PTC_FIELDS {
-                r.unwanted(log, field, "PTC rate is blank (no production tax credit)");
+                r.unwanted(
+                    log,
+                    field,
+                    "PTC rate is blank",
+                    "without a PTC rate there is no production tax credit",
+                );
             }
             None
         }

@@ -33,6 +33,7 @@ pub enum NameList {
     Fiscal,
     Parties,
     Tranches,
+    Participants,
     Offtakes,
     Supports,
     Scenarios,
@@ -1214,6 +1215,9 @@ impl<'a> Checker<'a> {
                     for c in &active {
                         finding = finding.with(c.share);
                     }
+                    finding = finding
+                        .with(&self.deal.start_date)
+                        .with(&self.deal.horizon_years);
                     self.push(finding.uses(if noun == "contracts" {
                         NameList::Offtakes
                     } else {
@@ -1551,12 +1555,15 @@ impl<'a> Checker<'a> {
     fn participants(&mut self, t: &super::Tranche) {
         let name = &t.name.value;
         if t.participants.is_empty() {
-            self.push(Finding::at(
-                &t.name.cell,
-                format!(
-                    "tranche '{name}' has no participants (expected rows on the Participants sheet whose shares sum to 100%)"
-                ),
-            ));
+            self.push(
+                Finding::at(
+                    &t.name.cell,
+                    format!(
+                        "tranche '{name}' has no participants (expected rows on the Participants sheet whose shares sum to 100%)"
+                    ),
+                )
+                .uses(NameList::Participants),
+            );
             return;
         }
         let mut seen: HashMap<String, &Sourced<String>> = HashMap::new();
@@ -1607,7 +1614,7 @@ impl<'a> Checker<'a> {
             for p in &t.participants {
                 finding = finding.with(&p.share);
             }
-            self.push(finding);
+            self.push(finding.uses(NameList::Participants));
         }
     }
 
