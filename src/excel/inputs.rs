@@ -38,6 +38,9 @@ pub enum CellValue {
     Blank,
     Text(String),
     Number(Decimal),
+    /// A number in a mixed column that is a fraction here, shown as a percentage (a crash
+    /// depth or an overrun in Scenarios' Value, a % of revenue cost amount).
+    Fraction(Decimal),
     Date(NaiveDate),
     YesNo(bool),
 }
@@ -254,7 +257,11 @@ pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
         r.choice("Category", category, |c| c.label());
         r.choice("Basis", basis, |b| b.label());
         r.opt_choice("Phase", phase, |p| p.label());
-        r.number("Amount", amount);
+        if basis.value == CostBasis::PercentOfRevenue {
+            r.put("Amount", amount, |d| CellValue::Fraction(*d), true);
+        } else {
+            r.number("Amount", amount);
+        }
         r.number("Escalation", escalation);
         r.opt_year("Base year", base_year);
     }
@@ -657,7 +664,18 @@ fn override_values<'d>(o: &'d Override, r: &mut Rec<'_, 'd>) {
     r.opt_text("Facility", facility);
     r.opt_choice("Phase", phase, |p| p.label());
     r.opt_text("Party", party);
-    r.number("Value", value);
+    let fraction = matches!(
+        kind.value,
+        OverrideKind::PriceCrash
+            | OverrideKind::CapexOverrun
+            | OverrideKind::OfftakeUptake
+            | OverrideKind::DiscountRateChange
+    );
+    if fraction {
+        r.put("Value", value, |d| CellValue::Fraction(*d), true);
+    } else {
+        r.number("Value", value);
+    }
     r.opt_year("Start year", start_year);
     for (field, v, default) in [
         ("Fall years", fall_years, 1),
@@ -852,7 +870,9 @@ impl Styles {
             (_, CellValue::Date(_)) | (Some(ValueType::Date), _) => {
                 base.set_num_format("yyyy-mm-dd")
             }
-            (Some(ValueType::Percent), _) => base.set_num_format("0.0##%"),
+            (Some(ValueType::Percent), _) | (_, CellValue::Fraction(_)) => {
+                base.set_num_format("0.0##%")
+            }
             (Some(ValueType::Integer | ValueType::Year), _) => base.set_num_format("0"),
             (_, CellValue::Number(d)) if d.is_integer() => base.set_num_format("#,##0"),
             (_, CellValue::Number(_)) => base.set_num_format("#,##0.0#########"),
@@ -922,7 +942,7 @@ fn write_value(
     match value {
         CellValue::Blank => ws.write_blank(row, col, format)?,
         CellValue::Text(s) => ws.write_string_with_format(row, col, s, format)?,
-        CellValue::Number(d) => match value::f64_for_cell(*d) {
+        CellValue::Number(d) | CellValue::Fraction(d) => match value::f64_for_cell(*d) {
             Some(x) => ws.write_number_with_format(row, col, x, format)?,
             // More digits than an f64 keeps: stored as text, which the reader reads exactly.
             None => ws.write_string_with_format(row, col, d.to_string(), format)?,
@@ -948,7 +968,7 @@ fn display_len(value: &CellValue) -> usize {
     match value {
         CellValue::Blank => 0,
         CellValue::Text(s) => s.chars().count(),
-        CellValue::Number(d) => {
+        CellValue::Number(d) | CellValue::Fraction(d) => {
             let s = d.normalize().to_string();
             s.len() + s.len() / 3
         }
@@ -957,11 +977,44 @@ fn display_len(value: &CellValue) -> usize {
     }
 }
 
-fn dropdown(field: &Field) -> Option<Result<DataValidation, XlsxError>> {
+/// Columns that name a record of another sheet: their dropdown lists that sheet's names.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("Deal", "Tax home country", "Fiscal"),
+    ("Facilities", "Country", "Fiscal"),
+    ("Facilities", "Feed product", "Prices"),
+    ("Costs", "Facility", "Facilities"),
+    ("Fiscal", "Royalty payee", "Parties"),
+    ("Fiscal", "Tax authority", "Parties"),
+    ("Discount rates", "Party", "Parties"),
+    ("Offtake", "Product", "Prices"),
+    ("Offtake", "Buyer", "Parties"),
+    ("Price support", "Product", "Prices"),
+    ("Price support", "Supporter", "Parties"),
+    ("Financing", "Covers", "Financing"),
+    ("Participants", "Tranche", "Financing"),
+    ("Participants", "Party", "Parties"),
+    ("Scenarios", "Product", "Prices"),
+    ("Scenarios", "Facility", "Facilities"),
+    ("Scenarios", "Party", "Parties"),
+];
+
+/// A dropdown for a field: its labels, yes/no, or the names of the sheet it refers to
+/// (a warning, not a stop, for names not yet typed there).
+fn dropdown(sheet: &str, field: &Field) -> Option<Result<DataValidation, XlsxError>> {
     match field.value_type {
         ValueType::Choice(labels) => Some(DataValidation::new().allow_list_strings(&labels())),
         ValueType::YesNo => Some(DataValidation::new().allow_list_strings(&["yes", "no"])),
-        _ => None,
+        _ => {
+            let (_, _, target) = REFERENCES
+                .iter()
+                .find(|(s, f, _)| *s == sheet && *f == field.name)?;
+            let formula = format!("='{target}'!$A$2:$A${}", INPUT_ROWS + 1);
+            Some(Ok(DataValidation::new()
+                .allow_list_formula(rust_xlsxwriter::Formula::new(formula))
+                .set_error_style(
+                    rust_xlsxwriter::DataValidationErrorStyle::Warning,
+                )))
+        }
     }
 }
 
@@ -990,7 +1043,7 @@ fn write_key_value(
             .map(|v| v.value.clone())
             .unwrap_or(CellValue::Blank);
         write_value(ws, row, 1, &value, &Styles::input(Some(field), &value))?;
-        if let Some(dv) = dropdown(field) {
+        if let Some(dv) = dropdown(schema.name, field) {
             ws.add_data_validation(row, 1, row, 1, &dv?)?;
         }
         ws.write_string(row, 2, field.unit)?;
@@ -1036,7 +1089,7 @@ fn write_table(
         ws.write_string_with_format(0, col, &header, &styles.header)?;
         ws.insert_note(0, col, &header_note(field))?;
         ws.set_column_format(col, &Styles::input(Some(field), &CellValue::Blank))?;
-        if let Some(dv) = dropdown(field) {
+        if let Some(dv) = dropdown(schema.name, field) {
             ws.add_data_validation(1, col, INPUT_ROWS, col, &dv?)?;
         }
     }
@@ -1113,4 +1166,71 @@ fn write_table(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_names_a_schema_field_and_a_table_sheet() {
+        for (sheet, field, target) in REFERENCES {
+            let schema = SHEETS.iter().find(|s| s.name == *sheet);
+            assert!(
+                schema.is_some_and(|s| s.field(field).is_some()),
+                "{sheet}.{field} is not a schema field"
+            );
+            let target = SHEETS.iter().find(|s| s.name == *target);
+            assert!(
+                target.is_some_and(|t| t.layout != Layout::KeyValue),
+                "{sheet}.{field} refers to a sheet without a name column"
+            );
+        }
+    }
+
+    #[test]
+    fn input_cell_follows_the_canonical_layout() {
+        let deal = crate::examples::example("ndpr-joint-facility").expect("example");
+        let cases = [
+            ("Deal", 0, FieldKey::Name("Horizon"), Some("'Deal'!B5")),
+            ("Deal", 1, FieldKey::Name("Horizon"), None),
+            (
+                "Facilities",
+                0,
+                FieldKey::Name("Nameplate"),
+                Some("'Facilities'!E2"),
+            ),
+            (
+                "Facilities",
+                1,
+                FieldKey::Name("Ramp 3"),
+                Some("'Facilities'!R3"),
+            ),
+            ("Facilities", 2, FieldKey::Name("Nameplate"), None),
+            ("Prices", 0, FieldKey::Year(2026), Some("'Prices'!E2")),
+            ("Prices", 0, FieldKey::Year(2035), Some("'Prices'!N2")),
+            ("Prices", 0, FieldKey::Year(2036), None),
+            (
+                "Participants",
+                4,
+                FieldKey::Name("Share"),
+                Some("'Participants'!C6"),
+            ),
+            (
+                "Scenarios",
+                4,
+                FieldKey::Name("Value"),
+                Some("'Scenarios'!G6"),
+            ),
+            ("Financing", 0, FieldKey::Name("No such field"), None),
+            ("No such sheet", 0, FieldKey::Name("Facility"), None),
+        ];
+        for (sheet, record, field, want) in cases {
+            let got = input_cell(&deal, sheet, record, field).map(|c| c.to_string());
+            assert_eq!(got.as_deref(), want, "case {sheet} {record} {field:?}");
+        }
+        assert_eq!(participant_record(&deal, 2, 2), Some(4));
+        assert_eq!(override_record(&deal, 3, 1), Some(4));
+        assert_eq!(rate_schedule_record(&deal, 0), None);
+    }
 }
