@@ -212,3 +212,20 @@ fn several_errors_are_all_reported_sorted_by_sheet_then_cell() {
         .join("\n")
     );
 }
+
+#[test]
+fn optional_sheets_may_be_absent() {
+    let dir = TempDir::new("optional");
+    let deal = examples::blank();
+    let bytes =
+        lodestone::excel::template::template_bytes(&deal, &Default::default()).expect("bytes");
+    let mut x = Xlsx::open(&bytes);
+    for sheet in SHEETS.iter().filter(|s| !s.required) {
+        x.remove_sheet(sheet.name);
+    }
+    x.remove_sheet("About");
+    let path = dir.write("lean.xlsx", &x.bytes());
+    let read = read_deal(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read.facilities.len(), 1);
+    assert!(read.scenarios.is_empty() && read.offtakes.is_empty() && read.fx.is_empty());
+}

@@ -108,6 +108,18 @@ fn pct(d: Decimal) -> String {
     }
 }
 
+/// A sum of shares that cannot overflow: past Decimal's range it saturates, which is far
+/// beyond 100% and reported as such.
+fn sum(values: impl Iterator<Item = Decimal>) -> Decimal {
+    values.fold(Decimal::ZERO, |acc, v| {
+        acc.checked_add(v).unwrap_or(if v < Decimal::ZERO {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        })
+    })
+}
+
 fn num(d: Decimal) -> String {
     d.normalize().to_string()
 }
@@ -772,7 +784,7 @@ impl<'a> Checker<'a> {
     fn consecutive_years<T>(&mut self, what: &str, series: &[(i32, Sourced<T>)]) {
         for pair in series.windows(2) {
             let (prev, next) = (&pair[0], &pair[1]);
-            if next.0 != prev.0 + 1 {
+            if next.0 as i64 != prev.0 as i64 + 1 {
                 self.push(
                     Finding::at(
                         &next.1.cell,
@@ -780,7 +792,7 @@ impl<'a> Checker<'a> {
                             "{what} has non-consecutive years (found {} after {}, expected {})",
                             next.0,
                             prev.0,
-                            prev.0 + 1
+                            prev.0 as i64 + 1
                         ),
                     )
                     .with(&prev.1),
@@ -1197,7 +1209,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .filter(|c| c.start <= year && year <= c.end)
                     .collect();
-                let total: Decimal = active.iter().map(|c| c.share.value).sum();
+                let total = sum(active.iter().map(|c| c.share.value));
                 if total > Decimal::ONE {
                     let parts: Vec<String> = active
                         .iter()
@@ -1589,7 +1601,7 @@ impl<'a> Checker<'a> {
                 seen.insert(name_key(&p.party.value), &p.party);
             }
         }
-        let total: Decimal = t.participants.iter().map(|p| p.share.value).sum();
+        let total = sum(t.participants.iter().map(|p| p.share.value));
         if total != Decimal::ONE {
             let parts: Vec<String> = t
                 .participants
@@ -1677,7 +1689,7 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let total: Decimal = given.iter().map(|s| s.value).sum();
+        let total = sum(given.iter().map(|s| s.value));
         if given.len() == equity.len() && total != Decimal::ONE {
             let parts: Vec<String> = equity
                 .iter()
@@ -2043,4 +2055,100 @@ fn feed_source_cell(f: &Facility) -> Option<CellRef> {
 fn is_smallest_name(path: &[&Facility]) -> bool {
     let first = &path[0].name.value;
     path.iter().all(|f| f.name.value >= *first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples;
+    use crate::model::Scenario;
+
+    fn messages(deal: &Deal) -> Vec<String> {
+        validate(deal).iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn the_examples_and_the_blank_deal_are_valid() {
+        for name in examples::EXAMPLES {
+            let deal = examples::example(name).expect("example");
+            assert_eq!(messages(&deal), Vec::<String>::new(), "example {name}");
+        }
+        assert_eq!(messages(&examples::blank()), Vec::<String>::new(), "blank");
+    }
+
+    /// Deals built in code have no cells: the messages still name what is wrong.
+    #[test]
+    fn rules_name_the_problem_without_cells() {
+        type Change = fn(&mut Deal);
+        let cases: Vec<(&str, Change, &str)> = vec![
+            (
+                "no facility",
+                |d| d.facilities.clear(),
+                "the deal has no facility (expected at least one row on the Facilities sheet)",
+            ),
+            (
+                "six ramp years",
+                |d| {
+                    let r = d.facilities[0].ramp[0].clone();
+                    d.facilities[0].ramp = vec![r; 6];
+                    d.facilities[0].operations_years.value = 10;
+                },
+                "'Mine' ramps up over 6 years (expected at most 5: the Facilities sheet has Ramp 1 to Ramp 5)",
+            ),
+            (
+                "sum overflows",
+                |d| {
+                    let mut p = d.tranches[0].participants[0].clone();
+                    p.share.value = Decimal::MAX;
+                    d.tranches[0].participants.push(p.clone());
+                    d.tranches[0].participants.push(p);
+                },
+                "participant shares of tranche 'Sponsor equity' sum to",
+            ),
+            (
+                "scenario without overrides",
+                |d| {
+                    d.scenarios.push(Scenario {
+                        name: Sourced::bare("Empty".into()),
+                        overrides: Vec::new(),
+                    })
+                },
+                "scenario 'Empty' changes nothing (expected at least one override)",
+            ),
+            (
+                "zero depreciation",
+                |d| d.fiscal[0].depreciation_years.value = 0,
+                "the depreciation life of Australia is 0 years (expected 1 year or more)",
+            ),
+            (
+                "lower-case currency",
+                |d| d.currency.value = "usd".into(),
+                "the deal currency is not an ISO currency code (found 'usd', expected three capital letters such as USD)",
+            ),
+            (
+                "unknown fiscal country",
+                |d| d.facilities[0].country.value = "Austraila".into(),
+                "'Mine' is in 'Austraila', which has no row on the Fiscal sheet (expected one of 'Australia')",
+            ),
+            (
+                "year overflow",
+                |d| {
+                    d.products[0].deck = vec![
+                        (i32::MAX, Sourced::bare(Decimal::ONE)),
+                        (i32::MIN, Sourced::bare(Decimal::ONE)),
+                    ]
+                },
+                "the price deck of 'Concentrate' has non-consecutive years (found -2147483648 after 2147483647, expected 2147483648)",
+            ),
+        ];
+        for (case, change, want) in cases {
+            let mut deal = examples::blank();
+            change(&mut deal);
+            let got = messages(&deal);
+            assert!(
+                got.iter().any(|m| m.starts_with(want)),
+                "case {case}: want a message starting {want:?}, got {got:#?}"
+            );
+        }
+    }
 }
