@@ -2,14 +2,20 @@
 //! funded by sponsor equity, commercial senior debt, a joint US–Japan–Australia concessional
 //! loan and an Australian first-loss tranche, with a US price floor on NdPr.
 //!
-//! Calibration (nominal US$, costs escalated 2%/yr): capex about US$1.45bn (mine US$520m and
-//! refinery US$780m in 2034 dollars, plus US$125m of studies and approvals); revenue about
-//! US$590m/yr at nameplate (4,400 t of NdPr oxide at US$125/kg in 2035, +2%/yr after);
-//! opex about US$330m/yr by 2039. Debt US$1.25bn: senior US$650m at 8.5% over 12 years,
-//! joint facility US$450m at 3% over 15, first-loss US$150m at 4% over 15; equity US$450m
-//! with US$750m of completion (overrun) support. Base-case DSCR about 1.5; the crash with a
-//! 60% overrun leaves CFADS near zero for several years, so arrears build and the most
-//! junior money (first-loss) is the first to lose.
+//! Calibration (nominal US$, costs escalated 2%/yr from 2026; worked by hand, to be checked
+//! against the engine): capex about US$1.45bn (mine US$520m and refinery US$780m in 2034
+//! dollars, US$105m of studies and approvals before); revenue about US$595m in 2039 at
+//! nameplate (4,400 t of NdPr oxide at US$125/kg in 2035, +2%/yr after); cash costs about
+//! US$315m (sustaining capex included), royalties about US$20m and the US upside share
+//! about US$16m, so CFADS near US$250m. Debt US$1.2bn: senior US$600m at 8.5% (annuity
+//! over 10 years after 2 of grace, about US$103m a year with capitalised interest), joint
+//! facility US$450m at 3% (about US$47m) and first-loss US$150m at 4% (about US$19m):
+//! base-case DSCR about 1.5 on all debt (about 2.4 on senior debt alone) once repayments
+//! start, rising as prices escalate. In the first ramp-up year (40%) CFADS covers only about
+//! half the senior interest; the six-month DSRA funded at completion bridges the rest.
+//! Equity US$500m, with US$750m of completion support for overruns. The crash with a 60%
+//! overrun leaves CFADS near zero from 2038 to 2040 on a larger debt: arrears build and the
+//! most junior money (the first-loss) is the first to lose.
 
 use super::*;
 use crate::excel::schema;
@@ -277,11 +283,21 @@ fn costs() -> Vec<CostLine> {
         ),
         cost(
             MINE,
+            "Site fixed costs during ramp-up",
+            FixedOpex,
+            PerYear,
+            Some(Phase::RampUp),
+            "30000000",
+            "2",
+            Some(2026),
+        ),
+        cost(
+            MINE,
             "Site fixed costs (labour, camp, power)",
             FixedOpex,
             PerYear,
-            Some(Phase::Production),
-            "45000000",
+            Some(Phase::Operations),
+            "40000000",
             "2",
             Some(2026),
         ),
@@ -357,10 +373,20 @@ fn costs() -> Vec<CostLine> {
         ),
         cost(
             REFINERY,
+            "Refinery fixed costs during ramp-up",
+            FixedOpex,
+            PerYear,
+            Some(Phase::RampUp),
+            "45000000",
+            "2",
+            Some(2026),
+        ),
+        cost(
+            REFINERY,
             "Refinery fixed costs",
             FixedOpex,
             PerYear,
-            Some(Phase::Production),
+            Some(Phase::Operations),
             "60000000",
             "2",
             Some(2026),
@@ -371,7 +397,7 @@ fn costs() -> Vec<CostLine> {
             VariableOpex,
             PerTonne,
             Some(Phase::Production),
-            "18000",
+            "15000",
             "2",
             Some(2026),
         ),
@@ -414,7 +440,7 @@ fn tranches() -> Vec<Tranche> {
             draw_priority: s(1),
             overrun_cap: num("750000000"),
             participants: participants(&[("Sponsor", "100")]),
-            ..tranche("Sponsor equity", TrancheKind::Equity, 4, "450000000")
+            ..tranche("Sponsor equity", TrancheKind::Equity, 4, "500000000")
         },
         Tranche {
             draw_priority: s(2),
@@ -428,7 +454,7 @@ fn tranches() -> Vec<Tranche> {
             dsra_months: num("6"),
             lockup_dscr: Some(num("1.2")),
             participants: participants(&[("Senior banks", "100")]),
-            ..tranche("Senior debt", TrancheKind::SeniorDebt, 1, "650000000")
+            ..tranche("Senior debt", TrancheKind::SeniorDebt, 1, "600000000")
         },
         Tranche {
             draw_priority: s(2),
@@ -535,6 +561,7 @@ pub fn notes() -> Notes {
         "WA environmental approval and native title agreements [12].",
         "Mine, beneficiation plant, roads, power and water [12].",
         "",
+        "The workforce and contracts build up over the ramp-up [12].",
         "",
         "Per tonne of concentrate [12].",
         "",
@@ -543,6 +570,7 @@ pub fn notes() -> Notes {
         "Licence under the Radiation Safety Act for thorium-bearing residue [12].",
         "Cracking and leaching, solvent extraction, product finishing [12].",
         "",
+        "Lower while the plant ramps up [12].",
         "",
         "Acid, caustic, solvent, power and gas, per tonne of NdPr oxide [12].",
         "Radioactive (thorium and uranium-bearing) residue: handling and on-site storage, per tonne of NdPr oxide [12].",
@@ -599,12 +627,12 @@ pub fn notes() -> Notes {
     n.row(
         schema::FINANCING.name,
         0,
-        "Equity draws first; up to US$750m more as completion support for overruns.",
+        "US$500m, drawn first; up to US$750m more as completion support for overruns.",
     );
     n.row(
         schema::FINANCING.name,
         1,
-        "Commercial banks, 12-year annuity after construction, 2 years' grace [12].",
+        "Commercial banks: US$600m, annuity over the 10 years after 2 years' grace [12].",
     );
     n.row(
         schema::FINANCING.name,
