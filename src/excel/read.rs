@@ -962,7 +962,12 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
             };
             let label = header_text(grid.data(row, col));
             let key = label.as_deref().map(header_key).unwrap_or_default();
-            if key == "item" {
+            // A header row: "Item | Value | …" (or any label above a "Value" column).
+            let next = header_text(grid.data(row, col + 1))
+                .as_deref()
+                .map(header_key)
+                .unwrap_or_default();
+            if key == "item" || next == "value" {
                 continue;
             }
             match by_key.get(&key) {
@@ -1448,7 +1453,10 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
         (party, series)
     });
     for (party, series) in rows {
-        let cell = party.cell.clone().unwrap_or_default_cell();
+        let cell = party
+            .cell
+            .clone()
+            .unwrap_or_else(|| log.phantom(schema::DISCOUNT_RATES.name));
         if let Some(first) = first_at.get(&party.value) {
             log.cell_error(
                 schema::DISCOUNT_RATES.name,
@@ -1480,16 +1488,6 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
                 );
             }
         }
-    }
-}
-
-trait OrPhantom {
-    fn unwrap_or_default_cell(self) -> CellRef;
-}
-
-impl OrPhantom for Option<CellRef> {
-    fn unwrap_or_default_cell(self) -> CellRef {
-        self.unwrap_or_else(|| CellRef::new("(missing)", u32::MAX, u32::MAX))
     }
 }
 
@@ -1564,7 +1562,10 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
         match tranches.iter_mut().find(|t| t.name.value == tranche.value) {
             Some(t) => t.participants.push(participant),
             None => {
-                let cell = tranche.cell.clone().unwrap_or_default_cell();
+                let cell = tranche
+                    .cell
+                    .clone()
+                    .unwrap_or_else(|| log.phantom(schema::PARTICIPANTS.name));
                 if financing_broken || log.failed.contains(&cell) {
                     continue;
                 }
