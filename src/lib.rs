@@ -3,10 +3,12 @@
 //! The crate is split the way the data flows (see `../shared/DESIGN.md` §2):
 //! `finance` holds Excel's financial functions computed in `Decimal`; `model` the deal as
 //! plain types; `engine` the pure cash-flow engine; `excel` the only code that reads or
-//! writes workbooks; `cli` turns arguments into a validated run configuration.
+//! writes workbooks; `examples` the bundled deals (pure constructors); `cli` turns
+//! arguments into a validated run configuration.
 
 pub mod cli;
 pub mod engine;
+pub mod examples;
 pub mod excel;
 pub mod finance;
 pub mod model;

@@ -1,5 +1,10 @@
-//! The edges that know about workbooks: the input layout (`schema`), reading deals, and
-//! writing templates and results. The only code that touches calamine or rust_xlsxwriter.
+//! The edges that know about workbooks: the input layout (`schema`), cell values (`value`),
+//! reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
+//! The only code that touches calamine or rust_xlsxwriter.
 
 pub mod formula;
+pub mod inputs;
+pub mod read;
 pub mod schema;
+pub mod template;
+pub mod value;

@@ -2,10 +2,11 @@
 //! meaning and default. One source for the reader (which headers to look for), the template
 //! writer (headers, notes, dropdowns) and the README's tables.
 //!
-//! Conventions (DESIGN.md §3): key/value sheets have the label in column A, the value in B
-//! and a note in C. Tables have one header row (row 1), one record per row; headers match
-//! case-insensitively on the text before any " (unit)"; blank rows are ignored; extra
-//! columns (notes) are allowed. Time series have fixed columns, then calendar years across.
+//! Conventions (DESIGN.md §3): key/value sheets have the label in column A, the value in B,
+//! the unit in C and a note in D. Tables have one header row (the first row holding
+//! anything), one record per row; headers match case-insensitively on the text before any
+//! " (unit)"; blank rows are ignored; extra columns (notes) are allowed. Time series have
+//! fixed columns, then one column per calendar year.
 
 use crate::model::{
     CostBasis, CostCategory, Discounting, FacilityKind, OverrideKind, PartyKind, Phase, PriceUnit,
@@ -15,7 +16,7 @@ use crate::model::{
 /// How a sheet is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// Label in A, value in B, note in C.
+    /// Label in A, value in B, unit in C, note in D.
     KeyValue,
     /// Header row 1, one record per row below.
     Table,
@@ -961,6 +962,61 @@ pub const SHEETS: &[SheetSchema] = &[
     PARTICIPANTS,
     SCENARIOS,
 ];
+
+/// The sheets as Markdown, one table per sheet (field, unit, meaning, default): the README's
+/// "The deal workbook" section is this text, checked by `tests/readme.rs`.
+pub fn markdown_tables() -> String {
+    let mut out = String::new();
+    for sheet in SHEETS {
+        let (required, layout) = (
+            if sheet.required {
+                "required"
+            } else {
+                "optional"
+            },
+            match sheet.layout {
+                Layout::KeyValue => "item in column A, value in B, unit in C, notes in D",
+                Layout::Table => "a header row, then one record per row",
+                Layout::TimeSeries => {
+                    "a header row of these fields then calendar years, one series per row"
+                }
+            },
+        );
+        out.push_str(&format!(
+            "### {} ({required}; {layout})\n\n{}\n\n",
+            sheet.name, sheet.purpose
+        ));
+        out.push_str("| Field | Unit | Meaning | Default |\n|---|---|---|---|\n");
+        for f in sheet.fields {
+            let meaning = match f.value_type {
+                ValueType::Choice(labels) => {
+                    format!("{} One of: {}.", f.meaning, labels().join(", "))
+                }
+                ValueType::ChoiceList(labels) => {
+                    format!("{} Any of: {}.", f.meaning, labels().join(", "))
+                }
+                _ => f.meaning.to_string(),
+            };
+            let default = if f.required {
+                "*required*".to_string()
+            } else if f.default.is_empty() {
+                "blank".to_string()
+            } else {
+                f.default.to_string()
+            };
+            let cell = |t: &str| t.replace('|', "\\|");
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                cell(f.name),
+                cell(f.unit),
+                cell(&meaning),
+                cell(&default)
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

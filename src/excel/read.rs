@@ -1,0 +1,1692 @@
+//! Reads a deal workbook (xlsx, xlsm, xls, ods) into a validated `Deal`, or every problem
+//! with it at once, each naming its file, sheet and cell.
+//!
+//! Owns the input layout as it is read: which cell holds which field (always through
+//! `schema`), blank rows, extra columns, defaults, formulas without saved values, and the
+//! suppression of follow-on errors (an "unknown facility" is not reported while the
+//! Facilities sheet itself has errors). Must not write anything: the input file is only ever
+//! opened for reading. Cell values become exact values only through `value`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use calamine::{Data, Range, Reader};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::schema::{self, Field, Layout, SHEETS, SheetSchema, ValueType};
+use super::value::{self, Rejected};
+use crate::model::validate::{NameList, findings};
+use crate::model::*;
+
+/// Everything wrong with a workbook, ready to print one problem per line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadErrors {
+    /// The file as the user named it.
+    pub file: String,
+    /// Sorted by sheet (in schema order), then row, then column.
+    pub errors: Vec<InputError>,
+}
+
+impl fmt::Display for ReadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}: {e}", self.file)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ReadErrors {}
+
+impl ReadErrors {
+    fn file_level(file: &str, message: impl Into<String>) -> Self {
+        ReadErrors {
+            file: file.to_string(),
+            errors: vec![InputError::new(None, message)],
+        }
+    }
+}
+
+/// Reads and validates a deal. Never panics, whatever the file holds, and never modifies it.
+pub fn read_deal(path: &Path) -> Result<Deal, ReadErrors> {
+    let file = path.display().to_string();
+    match std::fs::metadata(path) {
+        Err(e) => {
+            return Err(ReadErrors::file_level(
+                &file,
+                format!("cannot open the file ({})", io_reason(&e)),
+            ));
+        }
+        Ok(m) if m.is_dir() => {
+            return Err(ReadErrors::file_level(
+                &file,
+                "is a folder, not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
+            ));
+        }
+        Ok(m) if m.len() == 0 => {
+            return Err(ReadErrors::file_level(
+                &file,
+                "empty file (0 bytes), not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
+            ));
+        }
+        Ok(_) => {}
+    }
+    // A reader bug on malformed data must not take the program down with a backtrace.
+    match std::panic::catch_unwind(|| read_workbook(path, &file)) {
+        Ok(result) => result,
+        Err(_) => Err(ReadErrors::file_level(
+            &file,
+            "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
+        )),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Why a file that calamine cannot open is not a workbook, in a user's words, from what
+/// its first bytes say it is.
+fn open_reason(path: &Path, e: &calamine::Error) -> String {
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let detail = e
+        .to_string()
+        .replace("Xlsx error: ", "")
+        .replace("Xls error: ", "")
+        .replace("Ods error: ", "")
+        .replace("Zip error: ", "");
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        if detail.to_lowercase().contains("zip") {
+            format!("a damaged or truncated zip archive: {detail}")
+        } else {
+            format!("a zip archive whose workbook cannot be read: {detail}")
+        }
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        format!("a damaged Excel 97-2003 file: {detail}")
+    } else if !head.is_empty()
+        && head
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+    {
+        "a text file; save it from Excel or LibreOffice as .xlsx".to_string()
+    } else {
+        "an unknown format".to_string()
+    }
+}
+
+fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
+    let mut book = match calamine::open_workbook_auto(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(ReadErrors::file_level(
+                file,
+                format!(
+                    "not a spreadsheet ({}; expected an .xlsx, .xlsm, .xls or .ods file)",
+                    open_reason(path, &e)
+                ),
+            ));
+        }
+    };
+    let mut log = Log::default();
+    let names = book.sheet_names();
+    let mut grids: HashMap<&'static str, Grid> = HashMap::new();
+    for sheet in SHEETS {
+        let Some(actual) = names
+            .iter()
+            .find(|n| n.trim().eq_ignore_ascii_case(sheet.name))
+        else {
+            log.broken.insert(sheet.name);
+            if sheet.required {
+                log.sheet_error(
+                    sheet.name,
+                    format!(
+                        "missing sheet '{}' (a required sheet; the workbook has {})",
+                        sheet.name,
+                        if names.is_empty() {
+                            "no sheets".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                );
+            }
+            continue;
+        };
+        let values = match book.worksheet_range(actual) {
+            Ok(r) => r,
+            Err(e) => {
+                log.broken.insert(sheet.name);
+                log.sheet_error(
+                    sheet.name,
+                    format!("'{actual}': cannot read the sheet ({e})"),
+                );
+                continue;
+            }
+        };
+        // Formulas only matter where a cell has no saved value; a failure to read them
+        // leaves the values to speak for themselves.
+        let formulas = book.worksheet_formula(actual).ok();
+        grids.insert(
+            sheet.name,
+            Grid {
+                name: actual.clone(),
+                values,
+                formulas,
+            },
+        );
+    }
+    log.actual_names = grids.iter().map(|(k, g)| (g.name.clone(), *k)).collect();
+    let deal = build_deal(&grids, &mut log);
+    finish(file, deal, log)
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Adds the semantic checks to the reading errors, drops checks that only echo a reading
+/// error, sorts, and decides.
+fn finish(file: &str, deal: Deal, mut log: Log) -> Result<Deal, ReadErrors> {
+    for f in findings(&deal) {
+        let echoes_failed_cell = f.cells.iter().any(|c| log.failed.contains(c));
+        let echoes_broken_sheet = f.lists.iter().any(|l| log.broken.contains(list_sheet(*l)));
+        if echoes_failed_cell || echoes_broken_sheet {
+            continue;
+        }
+        let key = log.sort_key(f.error.cell.as_ref());
+        log.errors.push((key, f.error));
+    }
+    if log.errors.is_empty() {
+        return Ok(deal);
+    }
+    let mut errors = log.errors;
+    errors.sort_by_key(|a| a.0);
+    let mut seen = HashSet::new();
+    let errors: Vec<InputError> = errors
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| seen.insert(e.clone()))
+        .collect();
+    Err(ReadErrors {
+        file: file.to_string(),
+        errors,
+    })
+}
+
+fn list_sheet(list: NameList) -> &'static str {
+    match list {
+        NameList::Facilities => schema::FACILITIES.name,
+        NameList::Products => schema::PRICES.name,
+        NameList::Fx => schema::FX.name,
+        NameList::Fiscal => schema::FISCAL.name,
+        NameList::Parties => schema::PARTIES.name,
+        NameList::Tranches => schema::FINANCING.name,
+        NameList::Participants => schema::PARTICIPANTS.name,
+        NameList::Offtakes => schema::OFFTAKE.name,
+        NameList::Supports => schema::PRICE_SUPPORT.name,
+        NameList::Scenarios => schema::SCENARIOS.name,
+    }
+}
+
+fn sheet_index(name: &str) -> usize {
+    SHEETS
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap_or(SHEETS.len())
+}
+
+/// A sheet as calamine read it: values and formulas, both at absolute positions.
+struct Grid {
+    name: String,
+    values: Range<Data>,
+    formulas: Option<Range<String>>,
+}
+
+static EMPTY: Data = Data::Empty;
+
+impl Grid {
+    fn data(&self, row: u32, col: u32) -> &Data {
+        self.values.get_value((row, col)).unwrap_or(&EMPTY)
+    }
+
+    fn formula(&self, row: u32, col: u32) -> Option<&str> {
+        self.formulas
+            .as_ref()
+            .and_then(|f| f.get_value((row, col)))
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Blank: nothing saved and no formula.
+    fn is_blank(&self, row: u32, col: u32) -> bool {
+        is_blank(self.data(row, col)) && self.formula(row, col).is_none()
+    }
+
+    /// The rows and columns that hold anything (values or formulas), absolute.
+    fn extent(&self) -> Option<((u32, u32), (u32, u32))> {
+        let mut ext: Option<((u32, u32), (u32, u32))> = None;
+        let mut add = |start: Option<(u32, u32)>, end: Option<(u32, u32)>| {
+            if let (Some(s), Some(e)) = (start, end) {
+                ext = Some(match ext {
+                    None => (s, e),
+                    Some((a, b)) => ((a.0.min(s.0), a.1.min(s.1)), (b.0.max(e.0), b.1.max(e.1))),
+                });
+            }
+        };
+        add(self.values.start(), self.values.end());
+        if let Some(f) = &self.formulas {
+            add(f.start(), f.end());
+        }
+        ext
+    }
+
+    fn cell(&self, row: u32, col: u32) -> CellRef {
+        CellRef::new(self.name.clone(), row, col)
+    }
+}
+
+fn is_blank(d: &Data) -> bool {
+    match d {
+        Data::Empty => true,
+        Data::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// The reading errors so far, the cells that failed (their values are placeholders), and
+/// the sheets with any error (checks consulting their name lists are not trusted).
+#[derive(Default)]
+struct Log {
+    errors: Vec<((usize, u32, u32), InputError)>,
+    failed: HashSet<CellRef>,
+    broken: HashSet<&'static str>,
+    /// Actual sheet name → schema sheet name.
+    actual_names: HashMap<String, &'static str>,
+}
+
+impl Log {
+    fn sort_key(&self, cell: Option<&CellRef>) -> (usize, u32, u32) {
+        match cell {
+            Some(c) => {
+                let schema_name = self
+                    .actual_names
+                    .get(&c.sheet)
+                    .copied()
+                    .unwrap_or(c.sheet.as_str());
+                (sheet_index(schema_name), c.row.saturating_add(1), c.col)
+            }
+            None => (usize::MAX, 0, 0),
+        }
+    }
+
+    fn sheet_error(&mut self, sheet: &'static str, message: String) {
+        self.broken.insert(sheet);
+        self.errors
+            .push(((sheet_index(sheet), 0, 0), InputError::new(None, message)));
+    }
+
+    fn cell_error(&mut self, sheet: &'static str, cell: CellRef, message: String) {
+        self.broken.insert(sheet);
+        self.failed.insert(cell.clone());
+        let key = self.sort_key(Some(&cell));
+        self.errors.push((key, InputError::at(cell, message)));
+    }
+
+    /// A value that could not be read at all (its sheet or column is missing): a cell no
+    /// one will see, marked failed so that checks using the placeholder stay quiet.
+    fn phantom(&mut self, sheet: &'static str) -> CellRef {
+        let cell = CellRef::new(format!("{sheet} (missing)"), u32::MAX, u32::MAX);
+        self.failed.insert(cell.clone());
+        cell
+    }
+}
+
+// ----- Reading one cell as a type ---------------------------------------------------------
+
+/// Why a cell did not read as its type.
+struct Problem {
+    /// "is not a number".
+    what: String,
+    /// "a number (t/yr)".
+    expected: String,
+    /// Appended after the expectation: "; currency marks are not read …".
+    hint: Option<String>,
+}
+
+impl Problem {
+    fn new(what: &str, expected: String) -> Self {
+        Problem {
+            what: what.to_string(),
+            expected,
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+fn expectation(field: &Field) -> String {
+    match field.value_type {
+        ValueType::Text => format!("text: {}", lower_first(field.meaning.trim_end_matches('.'))),
+        ValueType::Number if field.unit.is_empty() => "a number".to_string(),
+        ValueType::Number => format!("a number ({})", field.unit),
+        ValueType::Percent => "a percentage such as 5% or 0.05".to_string(),
+        ValueType::Integer => "a whole number of 0 or more".to_string(),
+        ValueType::Year => "a year such as 2031".to_string(),
+        ValueType::Date => "a date such as 2027-01-01".to_string(),
+        ValueType::YesNo => "yes or no".to_string(),
+        ValueType::Choice(labels) => format!("one of: {}", labels().join(", ")),
+        ValueType::ChoiceList(labels) => {
+            format!("a comma-separated list of: {}", labels().join(", "))
+        }
+    }
+}
+
+/// A type a cell can be read as.
+trait FromCell: Sized {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem>;
+    /// Stands in for a value that could not be read.
+    fn placeholder() -> Self;
+}
+
+fn decimal_from_data(data: &Data, field: &Field) -> Result<Decimal, Problem> {
+    let what = match field.value_type {
+        ValueType::Percent => "is not a percentage",
+        _ => "is not a number",
+    };
+    let exp = || expectation(field);
+    match data {
+        Data::Float(x) => value::decimal_from_f64(*x)
+            .map_err(|e| Problem::new("cannot be held exactly", exp()).hint(e)),
+        Data::Int(i) => Ok(Decimal::from(*i)),
+        Data::String(s) => value::number_from_text(s).map_err(|Rejected(reason)| {
+            let p = Problem::new(what, exp());
+            if reason == "is not a number" {
+                p
+            } else {
+                p.hint(reason)
+            }
+        }),
+        Data::DateTime(_) | Data::DateTimeIso(_) => Err(Problem::new(what, exp())
+            .hint("the cell is formatted as a date; format it as a number")),
+        _ => Err(Problem::new(what, exp())),
+    }
+}
+
+impl FromCell for Decimal {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        decimal_from_data(data, field)
+    }
+    fn placeholder() -> Self {
+        Decimal::ZERO
+    }
+}
+
+impl FromCell for u32 {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let exp = expectation(field);
+        if let Data::String(s) = data
+            && s.contains('%')
+        {
+            return Err(Problem::new("is not a whole number", exp));
+        }
+        let d = decimal_from_data(data, field).map_err(|p| Problem {
+            what: "is not a whole number".into(),
+            ..p
+        })?;
+        if !d.is_integer() {
+            return Err(Problem::new("is not a whole number", exp));
+        }
+        if d < Decimal::ZERO {
+            return Err(Problem::new("is negative", exp));
+        }
+        u32::try_from(d).map_err(|_| Problem::new("is too large", exp))
+    }
+    fn placeholder() -> Self {
+        0
+    }
+}
+
+impl FromCell for i32 {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let exp = expectation(field);
+        if let Data::String(s) = data
+            && s.contains('%')
+        {
+            return Err(Problem::new("is not a year", exp));
+        }
+        let d = decimal_from_data(data, field).map_err(|p| Problem {
+            what: "is not a year".into(),
+            ..p
+        })?;
+        value::year_from_decimal(d).ok_or_else(|| {
+            Problem::new("is not a year", exp).hint("years are whole numbers from 1900 to 2200")
+        })
+    }
+    fn placeholder() -> Self {
+        0
+    }
+}
+
+impl FromCell for NaiveDate {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let exp = || expectation(field);
+        let fail =
+            |reason: String| Problem::new("is not a date", exp()).hint(format!("it {reason}"));
+        match data {
+            Data::DateTime(dt) => value::date_from_excel(dt).map_err(fail),
+            Data::DateTimeIso(s) => value::date_from_iso(s).map_err(fail),
+            Data::String(s) => {
+                value::date_from_iso(s).map_err(|_| Problem::new("is not a date", exp()))
+            }
+            Data::Float(x) => {
+                let d = value::decimal_from_f64(*x)
+                    .map_err(|_| Problem::new("is not a date", exp()))?;
+                value::date_from_serial(d).map_err(|reason| {
+                    fail(format!(
+                        "is the date serial {} and {reason}",
+                        value::shortest(*x)
+                    ))
+                })
+            }
+            Data::Int(i) => value::date_from_serial(Decimal::from(*i)).map_err(fail),
+            _ => Err(Problem::new("is not a date", exp())),
+        }
+    }
+    fn placeholder() -> Self {
+        NaiveDate::default()
+    }
+}
+
+impl FromCell for bool {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let fail = || Problem::new("is not yes or no", expectation(field));
+        match data {
+            Data::Bool(b) => Ok(*b),
+            Data::String(s) => value::yes_no_from_text(s).ok_or_else(fail),
+            Data::Float(x) if *x == 1.0 => Ok(true),
+            Data::Float(x) if *x == 0.0 => Ok(false),
+            Data::Int(1) => Ok(true),
+            Data::Int(0) => Ok(false),
+            _ => Err(fail()),
+        }
+    }
+    fn placeholder() -> Self {
+        false
+    }
+}
+
+impl FromCell for String {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        match data {
+            Data::String(s) => Ok(s.trim().to_string()),
+            Data::Float(x) => Ok(value::shortest(*x)),
+            Data::Int(i) => Ok(i.to_string()),
+            _ => Err(Problem::new("is not text", expectation(field))),
+        }
+    }
+    fn placeholder() -> Self {
+        String::new()
+    }
+}
+
+/// The labelled enums are read by their label, forgiving case and `-`/`_`/space.
+macro_rules! choice_from_cell {
+    ($($t:ty),+) => {$(
+        impl FromCell for $t {
+            fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+                let what = format!("is not a recognised {}", field.name.to_lowercase());
+                match data {
+                    Data::String(s) => <$t>::parse(s).ok_or_else(|| Problem::new(&what, expectation(field))),
+                    _ => Err(Problem::new(&what, expectation(field))),
+                }
+            }
+            fn placeholder() -> Self {
+                <$t>::ALL[0]
+            }
+        }
+
+        impl FromCell for Vec<$t> {
+            fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+                let Data::String(s) = data else {
+                    return Err(Problem::new("is not a list", expectation(field)));
+                };
+                let mut out = Vec::new();
+                for part in s.split(',') {
+                    if part.trim().is_empty() {
+                        continue;
+                    }
+                    match <$t>::parse(part) {
+                        Some(v) if !out.contains(&v) => out.push(v),
+                        Some(_) => {}
+                        None => {
+                            return Err(Problem::new(
+                                &format!("names an unknown {} '{}'", field.name.to_lowercase(), part.trim()),
+                                expectation(field),
+                            ))
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            fn placeholder() -> Self {
+                Vec::new()
+            }
+        }
+    )+};
+}
+
+choice_from_cell!(
+    Discounting,
+    FacilityKind,
+    Phase,
+    TransferPricing,
+    PriceUnit,
+    CostCategory,
+    CostBasis,
+    PartyKind,
+    PricingKind,
+    TrancheKind,
+    Repayment,
+    OverrideKind
+);
+
+/// What reading one field gave.
+enum Slot<T> {
+    Value(Sourced<T>),
+    /// Nothing there; the cell, when the field has a place on the sheet.
+    Blank(Option<CellRef>),
+    /// Could not be read (already reported).
+    Failed(CellRef),
+}
+
+/// One sheet's layout as found: where each field is.
+struct Sheet<'g> {
+    grid: &'g Grid,
+    schema: &'static SheetSchema,
+    /// Table: field name → column. Key/value: field name → (row, value column).
+    columns: HashMap<&'static str, u32>,
+    items: HashMap<&'static str, (u32, u32)>,
+    /// Time series: (year, column), in column order.
+    years: Vec<(i32, u32)>,
+    /// The rows holding records, in order.
+    rows: Vec<u32>,
+}
+
+/// One record (a table row, or the whole of a key/value sheet).
+#[derive(Clone, Copy)]
+struct Rec<'s, 'g> {
+    sheet: &'s Sheet<'g>,
+    row: Option<u32>,
+}
+
+impl<'s, 'g> Rec<'s, 'g> {
+    fn field(&self, name: &str) -> &'static Field {
+        // Names are the schema's own constants; an unknown one is a bug caught by tests.
+        self.sheet
+            .schema
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or(&UNKNOWN_FIELD)
+    }
+
+    fn position(&self, name: &'static str) -> Option<(u32, u32)> {
+        match self.row {
+            Some(row) => self.sheet.columns.get(name).map(|c| (row, *c)),
+            None => self.sheet.items.get(name).copied(),
+        }
+    }
+
+    fn is_blank(&self, name: &'static str) -> bool {
+        match self.position(name) {
+            Some((r, c)) => self.sheet.grid.is_blank(r, c),
+            None => true,
+        }
+    }
+
+    fn read<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Slot<T> {
+        let field = self.field(name);
+        let Some((row, col)) = self.position(name) else {
+            return Slot::Blank(None);
+        };
+        read_cell(self.sheet, log, row, col, field, field.name)
+    }
+
+    /// A field that must be filled.
+    fn required<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
+        match self.read(log, name) {
+            Slot::Value(v) => v,
+            Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
+            Slot::Blank(Some(cell)) => {
+                let field = self.field(name);
+                log.cell_error(
+                    self.sheet.schema.name,
+                    cell.clone(),
+                    format!(
+                        "{} is missing (found a blank, expected {})",
+                        field.name,
+                        expectation(field)
+                    ),
+                );
+                Sourced::new(T::placeholder(), cell)
+            }
+            Slot::Blank(None) => {
+                // The whole column or item is missing; reported once for the sheet.
+                let cell = log.phantom(self.sheet.schema.name);
+                Sourced::new(T::placeholder(), cell)
+            }
+        }
+    }
+
+    /// A field whose blank means the schema's default.
+    fn defaulted<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
+        match self.read(log, name) {
+            Slot::Value(v) => v,
+            Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
+            Slot::Blank(cell) => {
+                let field = self.field(name);
+                let value = match T::from_cell(&Data::String(field.default.to_string()), field) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        log.sheet_error(
+                            self.sheet.schema.name,
+                            format!(
+                                "internal: the default of {} ('{}') cannot be read; please report this",
+                                field.name, field.default
+                            ),
+                        );
+                        T::placeholder()
+                    }
+                };
+                Sourced { value, cell }
+            }
+        }
+    }
+
+    /// A field whose blank means "another value" that the schema describes in words.
+    fn or<T: FromCell>(&self, log: &mut Log, name: &'static str, blank: T) -> Sourced<T> {
+        match self.read(log, name) {
+            Slot::Value(v) => v,
+            Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
+            Slot::Blank(cell) => Sourced { value: blank, cell },
+        }
+    }
+
+    fn optional<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Option<Sourced<T>> {
+        match self.read(log, name) {
+            Slot::Value(v) => Some(v),
+            Slot::Failed(cell) => Some(Sourced::new(T::placeholder(), cell)),
+            Slot::Blank(_) => None,
+        }
+    }
+
+    /// The cell of a field, for messages about it (a phantom when it has no place).
+    fn cell(&self, log: &mut Log, name: &'static str) -> CellRef {
+        match self.position(name) {
+            Some((r, c)) => self.sheet.grid.cell(r, c),
+            None => log.phantom(self.sheet.schema.name),
+        }
+    }
+
+    /// Reports a value that is there but must not be.
+    fn unwanted(&self, log: &mut Log, name: &'static str, why: &str, because: &str) {
+        if !self.is_blank(name) {
+            let cell = self.cell(log, name);
+            let data = self
+                .position(name)
+                .map(|(r, c)| value::describe(self.sheet.grid.data(r, c)))
+                .unwrap_or_default();
+            log.cell_error(
+                self.sheet.schema.name,
+                cell,
+                format!("{name} is given but {why} (found {data}, expected a blank: {because})"),
+            );
+        }
+    }
+
+    /// The series of a time-series row: every filled year column.
+    fn series(&self, log: &mut Log, series_field: &'static Field) -> Vec<(Year, Sourced<Decimal>)> {
+        let Some(row) = self.row else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (year, col) in &self.sheet.years {
+            let label = format!("the {} for {year}", series_field.name);
+            match read_cell(self.sheet, log, row, *col, series_field, &label) {
+                Slot::Value(v) => out.push((*year, v)),
+                Slot::Failed(cell) => out.push((*year, Sourced::new(Decimal::ZERO, cell))),
+                Slot::Blank(_) => {}
+            }
+        }
+        out
+    }
+}
+
+static UNKNOWN_FIELD: Field = Field {
+    name: "(unknown field)",
+    unit: "",
+    value_type: ValueType::Text,
+    required: false,
+    default: "",
+    meaning: "",
+};
+
+/// The pseudo-fields of time-series year columns.
+static PRICE_CELL: Field = Field {
+    name: "price",
+    unit: "product unit",
+    value_type: ValueType::Number,
+    required: false,
+    default: "",
+    meaning: "",
+};
+static FX_CELL: Field = Field {
+    name: "rate",
+    unit: "deal currency per unit",
+    value_type: ValueType::Number,
+    required: false,
+    default: "",
+    meaning: "",
+};
+static RATE_CELL: Field = Field {
+    name: "discount rate",
+    unit: "%",
+    value_type: ValueType::Percent,
+    required: false,
+    default: "",
+    meaning: "",
+};
+
+fn read_cell<T: FromCell>(
+    sheet: &Sheet,
+    log: &mut Log,
+    row: u32,
+    col: u32,
+    field: &Field,
+    label: &str,
+) -> Slot<T> {
+    let grid = sheet.grid;
+    let cell = grid.cell(row, col);
+    let data = grid.data(row, col);
+    if let Data::Error(e) = data {
+        log.cell_error(
+            sheet.schema.name,
+            cell.clone(),
+            format!(
+                "{label} holds an Excel error (found {e}, expected {}; fix the formula or the cell it refers to)",
+                expectation(field)
+            ),
+        );
+        return Slot::Failed(cell);
+    }
+    if matches!(data, Data::Empty) {
+        if let Some(formula) = grid.formula(row, col) {
+            log.cell_error(
+                sheet.schema.name,
+                cell.clone(),
+                format!(
+                    "{label} is a formula with no saved value (found ={}, expected {}; open the file in Excel or LibreOffice, recalculate and save it)",
+                    short(formula),
+                    expectation(field)
+                ),
+            );
+            return Slot::Failed(cell);
+        }
+        return Slot::Blank(Some(cell));
+    }
+    if is_blank(data) {
+        return Slot::Blank(Some(cell));
+    }
+    match T::from_cell(data, field) {
+        Ok(v) => Slot::Value(Sourced::new(v, cell)),
+        Err(p) => {
+            let hint = p.hint.map(|h| format!("; {h}")).unwrap_or_default();
+            log.cell_error(
+                sheet.schema.name,
+                cell.clone(),
+                format!(
+                    "{label} {} (found {}, expected {}{hint})",
+                    p.what,
+                    value::describe(data),
+                    p.expected
+                ),
+            );
+            Slot::Failed(cell)
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    let shown: String = s.chars().take(60).collect();
+    if s.chars().count() > 60 {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+/// A header or label as matched: the text before any " (unit)", lower-cased, spaces folded.
+fn header_key(text: &str) -> String {
+    let before = text.split('(').next().unwrap_or("");
+    before
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn header_text(d: &Data) -> Option<String> {
+    match d {
+        Data::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// A year column's header: a whole number 1900–2200 (as a number or text).
+fn header_year(d: &Data) -> Option<i32> {
+    let dec = match d {
+        Data::Float(x) => value::decimal_from_f64(*x).ok()?,
+        Data::Int(i) => Decimal::from(*i),
+        Data::String(s) => value::exact_decimal(s.trim()).ok()?,
+        _ => return None,
+    };
+    value::year_from_decimal(dec)
+}
+
+/// Finds a sheet's fields: the header row of a table, or the labels of a key/value sheet.
+fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sheet<'g> {
+    let mut sheet = Sheet {
+        grid,
+        schema,
+        columns: HashMap::new(),
+        items: HashMap::new(),
+        years: Vec::new(),
+        rows: Vec::new(),
+    };
+    let Some(((r0, c0), (r1, c1))) = grid.extent() else {
+        // An empty optional sheet means "none of these".
+        if schema.required {
+            let expected = match schema.layout {
+                Layout::KeyValue => {
+                    "rows of an item in column A and its value in column B".to_string()
+                }
+                _ => format!(
+                    "a header row ({}) and one row per record",
+                    schema
+                        .fields
+                        .iter()
+                        .filter(|f| f.required)
+                        .map(|f| f.header())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            log.sheet_error(
+                schema.name,
+                format!("'{}': the sheet is empty (expected {expected})", grid.name),
+            );
+        }
+        return sheet;
+    };
+    let by_key: HashMap<String, &'static Field> = schema
+        .fields
+        .iter()
+        .map(|f| (header_key(f.name), f))
+        .collect();
+    if schema.layout == Layout::KeyValue {
+        let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
+        for row in r0..=r1 {
+            let Some(col) = (c0..=c1).find(|c| !grid.is_blank(row, *c)) else {
+                continue;
+            };
+            let label = header_text(grid.data(row, col));
+            let key = label.as_deref().map(header_key).unwrap_or_default();
+            // A header row: "Item | Value | …" (or any label above a "Value" column).
+            let next = header_text(grid.data(row, col + 1))
+                .as_deref()
+                .map(header_key)
+                .unwrap_or_default();
+            if key == "item" || next == "value" {
+                continue;
+            }
+            match by_key.get(&key) {
+                Some(f) => {
+                    if let Some(first) = first_at.get(f.name) {
+                        log.cell_error(
+                            schema.name,
+                            grid.cell(row, col),
+                            format!(
+                                "'{}' is given twice (first at {first}, expected each item once)",
+                                f.name
+                            ),
+                        );
+                    } else {
+                        first_at.insert(f.name, grid.cell(row, col));
+                        sheet.items.insert(f.name, (row, col + 1));
+                    }
+                }
+                None => {
+                    let known: Vec<&str> = schema.fields.iter().map(|f| f.name).collect();
+                    log.cell_error(
+                        schema.name,
+                        grid.cell(row, col),
+                        format!(
+                            "unknown item (found {}, expected one of: {}; put notes in the Notes column)",
+                            value::describe(grid.data(row, col)),
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        for f in schema.fields.iter().filter(|f| f.required) {
+            if !sheet.items.contains_key(f.name) {
+                log.sheet_error(
+                    schema.name,
+                    format!(
+                        "'{}': no '{}' item (a required item; expected a row with '{}' in column A and its value in column B)",
+                        grid.name,
+                        f.name,
+                        f.header()
+                    ),
+                );
+            }
+        }
+        return sheet;
+    }
+    // Tables and time series: the first row holding anything is the header row.
+    let Some(header) = (r0..=r1).find(|r| (c0..=c1).any(|c| !grid.is_blank(*r, c))) else {
+        return sheet;
+    };
+    let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
+    let mut year_at: HashMap<i32, CellRef> = HashMap::new();
+    for col in c0..=c1 {
+        let data = grid.data(header, col);
+        if schema.layout == Layout::TimeSeries
+            && let Some(year) = header_year(data)
+        {
+            if let Some(first) = year_at.get(&year) {
+                log.cell_error(
+                    schema.name,
+                    grid.cell(header, col),
+                    format!("the year {year} is a column twice (first at {first}, expected each year once)"),
+                );
+            } else {
+                year_at.insert(year, grid.cell(header, col));
+                sheet.years.push((year, col));
+            }
+            continue;
+        }
+        let Some(text) = header_text(data) else {
+            continue;
+        };
+        if let Some(f) = by_key.get(&header_key(&text)) {
+            if let Some(first) = first_at.get(f.name) {
+                log.cell_error(
+                    schema.name,
+                    grid.cell(header, col),
+                    format!(
+                        "the column '{}' appears twice (first at {first}, expected each column once)",
+                        f.name
+                    ),
+                );
+            } else {
+                first_at.insert(f.name, grid.cell(header, col));
+                sheet.columns.insert(f.name, col);
+            }
+        }
+    }
+    for f in schema.fields.iter().filter(|f| f.required) {
+        if !sheet.columns.contains_key(f.name) {
+            log.sheet_error(
+                schema.name,
+                format!(
+                    "'{}': the header row (row {}) has no '{}' column (a required column: {})",
+                    grid.name,
+                    header + 1,
+                    f.header(),
+                    lower_first(f.meaning.trim_end_matches('.'))
+                ),
+            );
+        }
+    }
+    let watched: Vec<u32> = sheet
+        .columns
+        .values()
+        .copied()
+        .chain(sheet.years.iter().map(|(_, c)| *c))
+        .collect();
+    sheet.rows = (header + 1..=r1)
+        .filter(|r| watched.iter().any(|c| !grid.is_blank(*r, *c)))
+        .collect();
+    sheet
+}
+
+// ----- The deal, sheet by sheet ------------------------------------------------------------
+
+fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
+    let sheet =
+        |s: &'static SheetSchema, log: &mut Log| grids.get(s.name).map(|g| layout(g, s, log));
+    let deal_sheet = sheet(&schema::DEAL, log);
+    let facilities_sheet = sheet(&schema::FACILITIES, log);
+    let prices_sheet = sheet(&schema::PRICES, log);
+    let fx_sheet = sheet(&schema::FX, log);
+    let costs_sheet = sheet(&schema::COSTS, log);
+    let fiscal_sheet = sheet(&schema::FISCAL, log);
+    let parties_sheet = sheet(&schema::PARTIES, log);
+    let rates_sheet = sheet(&schema::DISCOUNT_RATES, log);
+    let offtake_sheet = sheet(&schema::OFFTAKE, log);
+    let support_sheet = sheet(&schema::PRICE_SUPPORT, log);
+    let financing_sheet = sheet(&schema::FINANCING, log);
+    let participants_sheet = sheet(&schema::PARTICIPANTS, log);
+    let scenarios_sheet = sheet(&schema::SCENARIOS, log);
+
+    let head = read_deal_sheet(deal_sheet.as_ref(), log);
+    let facilities = records(facilities_sheet.as_ref(), log, read_facility);
+    check_feed_products(facilities_sheet.as_ref(), &facilities, log);
+    let products = records(prices_sheet.as_ref(), log, |r, log| {
+        read_product(r, log, &head.currency.value)
+    });
+    let fx = records(fx_sheet.as_ref(), log, |r, log| FxSeries {
+        currency: r.required(log, "Currency"),
+        rates: r.series(log, &FX_CELL),
+    });
+    let costs = records(costs_sheet.as_ref(), log, read_cost);
+    let fiscal = records(fiscal_sheet.as_ref(), log, read_fiscal);
+    let mut parties = records(parties_sheet.as_ref(), log, |r, log| Party {
+        name: r.required(log, "Party"),
+        kind: r.required(log, "Kind"),
+        country: r.optional(log, "Country"),
+        discount_rate: r.required(log, "Discount rate"),
+        rate_schedule: Vec::new(),
+    });
+    attach_rate_schedules(rates_sheet.as_ref(), &mut parties, log);
+    let offtakes = records(offtake_sheet.as_ref(), log, read_offtake);
+    let price_supports = records(support_sheet.as_ref(), log, read_support);
+    let mut tranches = records(financing_sheet.as_ref(), log, read_tranche);
+    attach_participants(participants_sheet.as_ref(), &mut tranches, log);
+    let scenarios = read_scenarios(scenarios_sheet.as_ref(), log);
+
+    Deal {
+        name: head.name,
+        currency: head.currency,
+        start_date: head.start_date,
+        horizon_years: head.horizon_years,
+        discounting: head.discounting,
+        discount_rate: head.discount_rate,
+        project_name: head.project_name,
+        financial_close_year: head.financial_close_year,
+        tax_home_country: head.tax_home_country,
+        facilities,
+        products,
+        fx,
+        costs,
+        fiscal,
+        parties,
+        offtakes,
+        price_supports,
+        tranches,
+        scenarios,
+        monte_carlo: None,
+    }
+}
+
+fn records<T>(
+    sheet: Option<&Sheet>,
+    log: &mut Log,
+    mut read: impl FnMut(Rec, &mut Log) -> T,
+) -> Vec<T> {
+    let Some(sheet) = sheet else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(sheet.rows.len());
+    for row in &sheet.rows {
+        out.push(read(
+            Rec {
+                sheet,
+                row: Some(*row),
+            },
+            log,
+        ));
+    }
+    out
+}
+
+/// The Deal sheet's values.
+struct Head {
+    name: Sourced<String>,
+    currency: Sourced<String>,
+    start_date: Sourced<NaiveDate>,
+    horizon_years: Sourced<u32>,
+    discounting: Sourced<Discounting>,
+    discount_rate: Sourced<Rate>,
+    project_name: Sourced<String>,
+    financial_close_year: Option<Sourced<Year>>,
+    tax_home_country: Option<Sourced<String>>,
+}
+
+fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
+    let Some(sheet) = sheet else {
+        let p = |log: &mut Log| log.phantom(schema::DEAL.name);
+        return Head {
+            name: Sourced::new(String::new(), p(log)),
+            currency: Sourced::new(String::new(), p(log)),
+            start_date: Sourced::new(NaiveDate::default(), p(log)),
+            horizon_years: Sourced::new(0, p(log)),
+            discounting: Sourced::new(Discounting::EndOfYear, p(log)),
+            discount_rate: Sourced::new(Decimal::ZERO, p(log)),
+            project_name: Sourced::new("Project".to_string(), p(log)),
+            financial_close_year: None,
+            tax_home_country: None,
+        };
+    };
+    let r = Rec { sheet, row: None };
+    Head {
+        name: r.required(log, "Deal name"),
+        currency: r.required(log, "Currency"),
+        start_date: r.required(log, "Model start date"),
+        horizon_years: r.required(log, "Horizon"),
+        discounting: r.defaulted(log, "Discounting"),
+        discount_rate: r.required(log, "Project discount rate"),
+        project_name: r.defaulted(log, "Project company"),
+        financial_close_year: r.optional(log, "Financial close year"),
+        tax_home_country: r.optional(log, "Tax home country"),
+    }
+}
+
+const RAMP_FIELDS: [&str; 5] = ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
+
+fn read_facility(r: Rec, log: &mut Log) -> Facility {
+    let name: Sourced<String> = r.required(log, "Facility");
+    let kind = r.required(log, "Kind");
+    let country = r.required(log, "Country");
+    let product = r.required(log, "Product");
+    let nameplate = r.required(log, "Nameplate");
+    let feed = read_feed(r, log);
+    let start_year = r.required(log, "Start year");
+    let exploration_years = r.defaulted(log, "Exploration");
+    let feasibility_years = r.defaulted(log, "Feasibility");
+    let permitting_years = r.defaulted(log, "Permitting");
+    let construction_years = r.required(log, "Construction");
+    let mut ramp = Vec::new();
+    let mut gap: Option<&'static str> = None;
+    for field in RAMP_FIELDS {
+        match r.optional::<Decimal>(log, field) {
+            Some(v) => {
+                if let Some(blank) = gap {
+                    let cell = v
+                        .cell
+                        .clone()
+                        .unwrap_or_else(|| log.phantom(schema::FACILITIES.name));
+                    log.cell_error(
+                        schema::FACILITIES.name,
+                        cell,
+                        format!(
+                            "{field} is given but {blank} is blank (found a gap in the ramp-up, expected ramp-up years filled from Ramp 1 without gaps)"
+                        ),
+                    );
+                }
+                ramp.push(v);
+            }
+            None => {
+                if gap.is_none() {
+                    gap = Some(field);
+                }
+            }
+        }
+    }
+    let operations_years = r.required(log, "Operations");
+    let closure_years = r.defaulted(log, "Closure");
+    let gates = StageGates {
+        exploration: r.defaulted(log, "P exploration"),
+        feasibility: r.defaulted(log, "P feasibility"),
+        permitting: r.defaulted(log, "P permitting"),
+        construction: r.defaulted(log, "P construction"),
+    };
+    Facility {
+        name,
+        kind,
+        country,
+        product,
+        nameplate,
+        feed,
+        start_year,
+        exploration_years,
+        feasibility_years,
+        permitting_years,
+        construction_years,
+        ramp,
+        operations_years,
+        closure_years,
+        gates,
+    }
+}
+
+fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
+    let source: Option<Sourced<String>> = r.optional(log, "Feed source");
+    let Some(source) = source else {
+        for field in [
+            "Feed product",
+            "Recovery",
+            "Transfer pricing",
+            "Transfer price",
+        ] {
+            r.unwanted(
+                log,
+                field,
+                "Feed source is blank",
+                "without a feed source a facility takes no feed",
+            );
+        }
+        return None;
+    };
+    let recovery = r.defaulted(log, "Recovery");
+    let source = if source.value.eq_ignore_ascii_case("market") {
+        for field in ["Transfer pricing", "Transfer price"] {
+            r.unwanted(
+                log,
+                field,
+                "Feed source is market",
+                "transfer pricing applies only to feed from a facility of the deal",
+            );
+        }
+        let product = match r.optional(log, "Feed product") {
+            Some(p) => p,
+            None => {
+                let cell = r.cell(log, "Feed product");
+                log.cell_error(
+                    schema::FACILITIES.name,
+                    cell.clone(),
+                    "Feed product is missing (found a blank, expected the product bought at market: a product of the Prices sheet)".to_string(),
+                );
+                Sourced::new(String::new(), cell)
+            }
+        };
+        FeedSource::Market { product }
+    } else {
+        FeedSource::Facility {
+            name: source,
+            pricing: r.defaulted(log, "Transfer pricing"),
+            price: r.optional(log, "Transfer price"),
+        }
+    };
+    Some(Feed { source, recovery })
+}
+
+/// A Feed product given with feed from a facility must be that facility's product (the
+/// model takes it from the source, so anything else would be silently ignored).
+fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut Log) {
+    let Some(sheet) = sheet else { return };
+    let Some(col) = sheet.columns.get("Feed product") else {
+        return;
+    };
+    for (row, f) in sheet.rows.iter().zip(facilities) {
+        let Some(Feed {
+            source: FeedSource::Facility { name, .. },
+            ..
+        }) = &f.feed
+        else {
+            continue;
+        };
+        if sheet.grid.is_blank(*row, *col) {
+            continue;
+        }
+        let Some(source) = facilities.iter().find(|s| s.name.value == name.value) else {
+            continue;
+        };
+        let given = value::describe(sheet.grid.data(*row, *col));
+        let matches = matches!(sheet.grid.data(*row, *col), Data::String(s) if s.trim() == source.product.value);
+        if !matches {
+            log.cell_error(
+                schema::FACILITIES.name,
+                sheet.grid.cell(*row, *col),
+                format!(
+                    "Feed product differs from what '{}' produces (found {given}, expected '{}' or a blank)",
+                    source.name.value, source.product.value
+                ),
+            );
+        }
+    }
+}
+
+fn read_product(r: Rec, log: &mut Log, deal_currency: &str) -> Product {
+    Product {
+        name: r.required(log, "Product"),
+        unit: r.required(log, "Unit"),
+        currency: r.or(log, "Currency", deal_currency.to_string()),
+        escalation: r.defaulted(log, "Escalation"),
+        deck: r.series(log, &PRICE_CELL),
+    }
+}
+
+fn read_cost(r: Rec, log: &mut Log) -> CostLine {
+    CostLine {
+        facility: r.required(log, "Facility"),
+        item: r.required(log, "Item"),
+        category: r.required(log, "Category"),
+        basis: r.required(log, "Basis"),
+        phase: r.optional(log, "Phase"),
+        amount: r.required(log, "Amount"),
+        escalation: r.defaulted(log, "Escalation"),
+        base_year: r.optional(log, "Base year"),
+    }
+}
+
+const PTC_FIELDS: [&str; 5] = [
+    "PTC categories",
+    "PTC facilities",
+    "PTC first year",
+    "PTC last year",
+    "PTC refundable",
+];
+
+fn read_fiscal(r: Rec, log: &mut Log) -> FiscalRegime {
+    let country = r.required(log, "Country");
+    let royalty_concentrate = r.defaulted(log, "Royalty concentrate");
+    let royalty_refined = r.defaulted(log, "Royalty refined");
+    let royalty_payee = r.required(log, "Royalty payee");
+    let tax_rate = r.defaulted(log, "Tax rate");
+    let tax_authority = r.required(log, "Tax authority");
+    let depreciation_years = r.defaulted(log, "Depreciation");
+    let loss_carry_forward = r.defaulted(log, "Loss carry-forward");
+    let production_tax_credit = match r.optional::<Decimal>(log, "PTC rate") {
+        None => {
+            for field in PTC_FIELDS {
+                r.unwanted(
+                    log,
+                    field,
+                    "PTC rate is blank",
+                    "without a PTC rate there is no production tax credit",
+                );
+            }
+            None
+        }
+        Some(rate) => Some(ProductionTaxCredit {
+            rate,
+            categories: r.defaulted(log, "PTC categories"),
+            facility_kinds: r.defaulted(log, "PTC facilities"),
+            first_year: r.required(log, "PTC first year"),
+            last_year: r.required(log, "PTC last year"),
+            refundable: r.defaulted(log, "PTC refundable"),
+        }),
+    };
+    FiscalRegime {
+        country,
+        royalty_concentrate,
+        royalty_refined,
+        royalty_payee,
+        tax_rate,
+        tax_authority,
+        depreciation_years,
+        loss_carry_forward,
+        production_tax_credit,
+    }
+}
+
+fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut Log) {
+    let parties_broken = log.broken.contains(schema::PARTIES.name);
+    let mut first_at: HashMap<String, CellRef> = HashMap::new();
+    let rows = records(sheet, log, |r, log| {
+        let party: Sourced<String> = r.required(log, "Party");
+        let series = r.series(log, &RATE_CELL);
+        (party, series)
+    });
+    for (party, series) in rows {
+        let cell = party
+            .cell
+            .clone()
+            .unwrap_or_else(|| log.phantom(schema::DISCOUNT_RATES.name));
+        if let Some(first) = first_at.get(&party.value) {
+            log.cell_error(
+                schema::DISCOUNT_RATES.name,
+                cell,
+                format!(
+                    "'{}' has two discount rate rows (first at {first}, expected one row per party)",
+                    party.value
+                ),
+            );
+            continue;
+        }
+        first_at.insert(party.value.clone(), cell.clone());
+        match parties.iter_mut().find(|p| p.name.value == party.value) {
+            Some(p) => p.rate_schedule = series,
+            None if parties_broken || log.failed.contains(&cell) => {}
+            None => {
+                let known: Vec<String> = parties
+                    .iter()
+                    .map(|p| format!("'{}'", p.name.value))
+                    .collect();
+                log.cell_error(
+                    schema::DISCOUNT_RATES.name,
+                    cell,
+                    format!(
+                        "unknown party '{}' (expected a party of the Parties sheet: {})",
+                        party.value,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn read_offtake(r: Rec, log: &mut Log) -> Offtake {
+    Offtake {
+        name: r.required(log, "Contract"),
+        product: r.required(log, "Product"),
+        buyer: r.required(log, "Buyer"),
+        share: r.required(log, "Share"),
+        start_year: r.required(log, "Start year"),
+        end_year: r.required(log, "End year"),
+        pricing: r.required(log, "Pricing"),
+        discount: r.defaulted(log, "Discount"),
+        fixed_price: r.optional(log, "Fixed price"),
+        floor: r.optional(log, "Floor"),
+        cap: r.optional(log, "Cap"),
+        take_or_pay: r.defaulted(log, "Take-or-pay"),
+    }
+}
+
+fn read_support(r: Rec, log: &mut Log) -> PriceSupport {
+    PriceSupport {
+        name: r.required(log, "Support"),
+        product: r.required(log, "Product"),
+        supporter: r.required(log, "Supporter"),
+        floor: r.required(log, "Floor"),
+        covered_share: r.defaulted(log, "Covered share"),
+        upside_share: r.defaulted(log, "Upside share"),
+        upside_threshold: r.optional(log, "Upside threshold"),
+        start_year: r.required(log, "Start year"),
+        end_year: r.required(log, "End year"),
+    }
+}
+
+fn read_tranche(r: Rec, log: &mut Log) -> Tranche {
+    Tranche {
+        name: r.required(log, "Tranche"),
+        kind: r.required(log, "Kind"),
+        rank: r.required(log, "Rank"),
+        commitment: r.required(log, "Commitment"),
+        draw_priority: r.defaulted(log, "Draw priority"),
+        interest_rate: r.defaulted(log, "Interest rate"),
+        upfront_fee: r.defaulted(log, "Upfront fee"),
+        commitment_fee: r.defaulted(log, "Commitment fee"),
+        capitalise_interest: r.defaulted(log, "Capitalise interest"),
+        grace_years: r.defaulted(log, "Grace"),
+        tenor_years: r.or(log, "Tenor", 0),
+        repayment: r.defaulted(log, "Repayment"),
+        target_dscr: r.optional(log, "Target DSCR"),
+        dsra_months: r.defaulted(log, "DSRA"),
+        lockup_dscr: r.optional(log, "Lock-up DSCR"),
+        funds_overruns: r.defaulted(log, "Funds overruns"),
+        overrun_cap: r.defaulted(log, "Overrun cap"),
+        covers: r.optional(log, "Covers"),
+        coverage: r.defaulted(log, "Coverage"),
+        shareholding: r.optional(log, "Shareholding"),
+        participants: Vec::new(),
+    }
+}
+
+fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mut Log) {
+    let financing_broken = log.broken.contains(schema::FINANCING.name);
+    let rows = records(sheet, log, |r, log| {
+        let tranche: Sourced<String> = r.required(log, "Tranche");
+        let participant = Participant {
+            party: r.required(log, "Party"),
+            share: r.required(log, "Share"),
+        };
+        (tranche, participant)
+    });
+    for (tranche, participant) in rows {
+        match tranches.iter_mut().find(|t| t.name.value == tranche.value) {
+            Some(t) => t.participants.push(participant),
+            None => {
+                let cell = tranche
+                    .cell
+                    .clone()
+                    .unwrap_or_else(|| log.phantom(schema::PARTICIPANTS.name));
+                if financing_broken || log.failed.contains(&cell) {
+                    continue;
+                }
+                let known: Vec<String> = tranches
+                    .iter()
+                    .map(|t| format!("'{}'", t.name.value))
+                    .collect();
+                let hint = match tranches
+                    .iter()
+                    .find(|t| t.name.value.eq_ignore_ascii_case(&tranche.value))
+                {
+                    Some(t) => format!("did you mean '{}'? names must match exactly", t.name.value),
+                    None => format!(
+                        "expected a tranche of the Financing sheet: {}",
+                        known.join(", ")
+                    ),
+                };
+                log.cell_error(
+                    schema::PARTICIPANTS.name,
+                    cell,
+                    format!("unknown tranche '{}' ({hint})", tranche.value),
+                );
+            }
+        }
+    }
+}
+
+fn read_scenarios(sheet: Option<&Sheet>, log: &mut Log) -> Vec<Scenario> {
+    let rows = records(sheet, log, |r, log| {
+        let name: Sourced<String> = r.required(log, "Scenario");
+        let o = Override {
+            kind: r.required(log, "Override"),
+            product: r.optional(log, "Product"),
+            facility: r.optional(log, "Facility"),
+            phase: r.optional(log, "Phase"),
+            party: r.optional(log, "Party"),
+            value: r.required(log, "Value"),
+            start_year: r.optional(log, "Start year"),
+            fall_years: r.defaulted(log, "Fall years"),
+            bottom_years: r.defaulted(log, "Bottom years"),
+            recovery_years: r.defaulted(log, "Recovery years"),
+            haircut: r.defaulted(log, "Haircut"),
+        };
+        (name, o)
+    });
+    // Rows with the same name make one scenario, in the order names first appear.
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for (name, o) in rows {
+        match scenarios.iter_mut().find(|s| s.name.value == name.value) {
+            Some(s) => s.overrides.push(o),
+            None => scenarios.push(Scenario {
+                name,
+                overrides: vec![o],
+            }),
+        }
+    }
+    scenarios
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_on_the_text_before_the_unit() {
+        for (header, want) in [
+            ("Nameplate (t/yr)", "nameplate"),
+            ("nameplate", "nameplate"),
+            ("  NAMEPLATE  ", "nameplate"),
+            ("Take-or-pay (%)", "take-or-pay"),
+            ("P  exploration(%)", "p exploration"),
+        ] {
+            assert_eq!(header_key(header), want, "case {header}");
+        }
+    }
+
+    #[test]
+    fn every_schema_default_is_readable_or_described_in_words() {
+        // Defaults the reader cannot parse are descriptions, handled by `or`/`optional`.
+        let described = [
+            "first construction year",
+            "first facility's country",
+            "none (a mine)",
+            "the source's product",
+            "deal currency",
+            "production (for per tonne and % of revenue)",
+            "the model's first year",
+            "0% (none)",
+            "the floor",
+            "pro rata to commitment",
+            "all products",
+            "all facilities",
+            "every party",
+        ];
+        for sheet in SHEETS {
+            for f in sheet
+                .fields
+                .iter()
+                .filter(|f| !f.required && !f.default.is_empty())
+            {
+                let data = Data::String(f.default.to_string());
+                let ok = match f.value_type {
+                    ValueType::Text => true,
+                    ValueType::Number | ValueType::Percent => Decimal::from_cell(&data, f).is_ok(),
+                    ValueType::Integer => u32::from_cell(&data, f).is_ok(),
+                    ValueType::Year => i32::from_cell(&data, f).is_ok(),
+                    ValueType::Date => NaiveDate::from_cell(&data, f).is_ok(),
+                    ValueType::YesNo => bool::from_cell(&data, f).is_ok(),
+                    ValueType::Choice(labels) => labels().contains(&f.default),
+                    ValueType::ChoiceList(labels) => {
+                        f.default.split(',').all(|p| labels().contains(&p.trim()))
+                    }
+                };
+                assert!(
+                    ok || described.contains(&f.default),
+                    "{}: default of {} ('{}') is neither readable nor a known description",
+                    sheet.name,
+                    f.name,
+                    f.default
+                );
+            }
+        }
+    }
+}

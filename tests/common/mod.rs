@@ -1,0 +1,295 @@
+//! Test helpers: unique temporary folders that clean up after themselves, and an xlsx
+//! patcher that edits cells of a generated workbook to make bad ones.
+
+#![allow(dead_code)]
+
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lodestone::examples;
+use lodestone::excel::template::template_bytes;
+use lodestone::model::CellRef;
+
+/// A folder under the system temp dir, unique per test and process, removed on drop.
+pub struct TempDir(PathBuf);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path =
+            std::env::temp_dir().join(format!("lodestone-test-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The template bytes of an example.
+pub fn example_bytes(name: &str) -> Vec<u8> {
+    let deal = examples::example(name).expect("example");
+    let notes = examples::example_notes(name).expect("notes");
+    template_bytes(&deal, &notes).expect("template bytes")
+}
+
+/// What to put in a cell.
+pub enum Patch<'a> {
+    /// An inline string.
+    Text(&'a str),
+    /// An error value with the formula that made it.
+    Error(&'a str),
+    /// A formula whose value was never saved.
+    FormulaWithoutValue(&'a str),
+    Number(&'a str),
+    /// A formula with its saved value.
+    Formula(&'a str, &'a str),
+}
+
+/// An xlsx file opened as its parts, so that tests can edit the XML.
+pub struct Xlsx {
+    parts: Vec<(String, Vec<u8>)>,
+}
+
+impl Xlsx {
+    pub fn open(bytes: &[u8]) -> Xlsx {
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
+        let mut parts = Vec::new();
+        for i in 0..archive.len() {
+            let mut file = archive.by_index(i).expect("zip entry");
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).expect("read entry");
+            let name = file.name().expect("entry name").to_string();
+            parts.push((name, data));
+        }
+        Xlsx { parts }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in &self.parts {
+            writer
+                .start_file(name.as_str(), options)
+                .expect("start entry");
+            writer.write_all(data).expect("write entry");
+        }
+        writer.finish().expect("finish zip").into_inner()
+    }
+
+    pub fn part(&self, name: &str) -> String {
+        let data = &self
+            .parts
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no part {name}"))
+            .1;
+        String::from_utf8(data.clone()).expect("utf-8 part")
+    }
+
+    pub fn set_part(&mut self, name: &str, text: String) {
+        let entry = self
+            .parts
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no part {name}"));
+        entry.1 = text.into_bytes();
+    }
+
+    /// The worksheet part of a sheet, through workbook.xml and its relationships.
+    pub fn sheet_part(&self, sheet: &str) -> String {
+        let workbook = self.part("xl/workbook.xml");
+        let tag = format!("<sheet name=\"{sheet}\"");
+        let start = workbook
+            .find(&tag)
+            .unwrap_or_else(|| panic!("no sheet {sheet}"));
+        let rest = &workbook[start..];
+        let rid = attr(rest, "r:id").expect("r:id");
+        let rels = self.part("xl/_rels/workbook.xml.rels");
+        let at = rels.find(&format!("Id=\"{rid}\"")).expect("relationship");
+        let rel_start = rels[..at]
+            .rfind("<Relationship")
+            .expect("relationship start");
+        let target = attr(&rels[rel_start..], "Target").expect("target");
+        format!("xl/{target}")
+    }
+
+    pub fn set_cell(&mut self, sheet: &str, a1: &str, patch: Patch) {
+        let part = self.sheet_part(sheet);
+        let xml = self.part(&part);
+        let (start, end) = find_cell(&xml, a1).unwrap_or_else(|| panic!("no cell {a1} on {sheet}"));
+        let style = attr(&xml[start..end], "s")
+            .map(|s| format!(" s=\"{s}\""))
+            .unwrap_or_default();
+        let cell = match patch {
+            Patch::Text(t) => format!(
+                "<c r=\"{a1}\"{style} t=\"inlineStr\"><is><t>{}</t></is></c>",
+                escape(t)
+            ),
+            Patch::Error(e) => format!(
+                "<c r=\"{a1}\"{style} t=\"e\"><f>1/0</f><v>{}</v></c>",
+                escape(e)
+            ),
+            Patch::FormulaWithoutValue(f) => {
+                format!("<c r=\"{a1}\"{style}><f>{}</f></c>", escape(f))
+            }
+            Patch::Number(n) => format!("<c r=\"{a1}\"{style}><v>{n}</v></c>"),
+            Patch::Formula(f, v) => {
+                format!("<c r=\"{a1}\"{style}><f>{}</f><v>{v}</v></c>", escape(f))
+            }
+        };
+        let patched = format!("{}{cell}{}", &xml[..start], &xml[end..]);
+        self.set_part(&part, patched);
+    }
+
+    /// Takes a sheet out of the workbook's sheet list (its part stays, unreferenced).
+    pub fn remove_sheet(&mut self, sheet: &str) {
+        let xml = self.part("xl/workbook.xml");
+        let tag = format!("<sheet name=\"{sheet}\"");
+        let start = xml.find(&tag).unwrap_or_else(|| panic!("no sheet {sheet}"));
+        let end = start + xml[start..].find("/>").expect("sheet end") + 2;
+        let patched = format!("{}{}", &xml[..start], &xml[end..]);
+        self.set_part("xl/workbook.xml", patched);
+    }
+
+    /// Every cell of a sheet holding a number (no `t` attribute, a `<v>`), below row 1.
+    pub fn numeric_cells(&self, sheet: &str) -> Vec<CellRef> {
+        let xml = self.part(&self.sheet_part(sheet));
+        let mut out = Vec::new();
+        let mut rest = xml.as_str();
+        while let Some(i) = rest.find("<c ") {
+            rest = &rest[i..];
+            let tag_end = rest.find('>').expect("tag end");
+            let tag = &rest[..tag_end];
+            let self_closing = tag.ends_with('/');
+            let body_end = if self_closing {
+                tag_end
+            } else {
+                rest.find("</c>").expect("cell end")
+            };
+            let body = &rest[..body_end];
+            if !self_closing && attr(tag, "t").is_none() && body.contains("<v>") {
+                let a1 = attr(tag, "r").expect("r");
+                let cell = parse_a1(sheet, &a1);
+                if cell.row > 0 {
+                    out.push(cell);
+                }
+            }
+            rest = &rest[tag_end..];
+        }
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The value of `name="…"` in the first tag of `text`.
+fn attr(text: &str, name: &str) -> Option<String> {
+    let tag_end = text.find('>').unwrap_or(text.len());
+    let tag = &text[..tag_end];
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let j = tag[i..].find('"')? + i;
+    Some(tag[i..j].to_string())
+}
+
+/// The byte span of the `<c r="A1" …>…</c>` (or self-closing) element.
+fn find_cell(xml: &str, a1: &str) -> Option<(usize, usize)> {
+    let key = format!("<c r=\"{a1}\"");
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&key) {
+        let start = from + i;
+        let next = xml.as_bytes().get(start + key.len()).copied();
+        if matches!(next, Some(b' ' | b'>' | b'/')) {
+            let tag_end = start + xml[start..].find('>')?;
+            if xml[..tag_end].ends_with('/') {
+                return Some((start, tag_end + 1));
+            }
+            let end = start + xml[start..].find("</c>")? + 4;
+            return Some((start, end));
+        }
+        from = start + key.len();
+    }
+    None
+}
+
+/// `B7` on `sheet` as a zero-based CellRef.
+pub fn parse_a1(sheet: &str, a1: &str) -> CellRef {
+    let letters: String = a1.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let digits = &a1[letters.len()..];
+    let col = letters
+        .bytes()
+        .fold(0u32, |acc, b| acc * 26 + (b - b'A' + 1) as u32)
+        - 1;
+    let row: u32 = digits.parse::<u32>().expect("row") - 1;
+    CellRef::new(sheet, row, col)
+}
+
+/// A cell's content as calamine read it, to rebuild workbooks in other layouts.
+pub type Grid = Vec<(u32, u32, calamine::Data)>;
+
+/// Every sheet of a workbook as (name, cells).
+pub fn read_grids(path: &Path) -> Vec<(String, Grid)> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto(path).expect("open");
+    let mut out = Vec::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).expect("range");
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let cells = range
+            .used_cells()
+            .map(|(r, c, d)| (r as u32 + r0, c as u32 + c0, d.clone()))
+            .collect();
+        out.push((name, cells));
+    }
+    out
+}
+
+/// Writes sheets of cells back as an xlsx (numbers, text, booleans; dates as dates).
+pub fn write_grids(sheets: &[(String, Grid)]) -> Vec<u8> {
+    use calamine::Data;
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (name, cells) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).expect("name");
+        for (r, c, d) in cells {
+            let c = *c as u16;
+            match d {
+                Data::Float(x) => ws.write_number(*r, c, *x).map(|_| ()),
+                Data::Int(i) => ws.write_number(*r, c, *i as f64).map(|_| ()),
+                Data::String(s) => ws.write_string(*r, c, s).map(|_| ()),
+                Data::Bool(b) => ws.write_boolean(*r, c, *b).map(|_| ()),
+                Data::DateTime(dt) => ws
+                    .write_number_with_format(*r, c, dt.as_f64(), &date)
+                    .map(|_| ()),
+                _ => Ok(()),
+            }
+            .expect("write cell");
+        }
+    }
+    wb.save_to_buffer().expect("save")
+}
