@@ -12,3 +12,4 @@ pub mod examples;
 pub mod excel;
 pub mod finance;
 pub mod model;
+pub mod report;

@@ -8,10 +8,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lodestone::cli::{Cli, Command};
+use lodestone::engine;
 use lodestone::examples::{self, EXAMPLES};
 use lodestone::excel::read::read_deal;
 use lodestone::excel::template::save_template;
-use lodestone::model::Deal;
+use lodestone::excel::template::write_atomically;
+use lodestone::excel::write::{results_bytes, same_file};
+use lodestone::model::{Deal, Scenario};
+use lodestone::report;
 
 const BAD_INPUT: u8 = 1;
 const USAGE: u8 = 2;
@@ -21,10 +25,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Template { output, example } => template(&output, example.as_deref()),
         Command::Check { file } => check(&file),
-        Command::Run { .. } => {
-            eprintln!("lodestone: this command is not built yet");
-            ExitCode::from(USAGE)
-        }
+        Command::Run {
+            file,
+            output,
+            json,
+            scenarios,
+        } => run(&file, &output, json.as_deref(), &scenarios),
     }
 }
 
@@ -96,4 +102,105 @@ fn summary(deal: &Deal) -> String {
         deal.first_year(),
         deal.last_year()
     )
+}
+
+/// Runs the base case and the scenarios; writes the workbook and (optionally) the JSON only
+/// once both are complete, never over the input.
+fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> ExitCode {
+    for target in std::iter::once(output).chain(json) {
+        if same_file(target, file) {
+            eprintln!(
+                "lodestone: {}: refusing to write results over the input deal; choose another output file",
+                target.display()
+            );
+            return ExitCode::from(USAGE);
+        }
+    }
+    if json.is_some_and(|j| same_file(j, output)) {
+        eprintln!("lodestone: the workbook and the JSON must be different files");
+        return ExitCode::from(USAGE);
+    }
+    let deal = match read_deal(file) {
+        Ok(deal) => deal,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let mut selected: Vec<Scenario> = Vec::new();
+    if names.is_empty() {
+        selected = deal.scenarios.clone();
+    } else {
+        for name in names {
+            if name == Scenario::BASE {
+                continue;
+            }
+            match deal.scenarios.iter().find(|s| &s.name.value == name) {
+                Some(s) => selected.push(s.clone()),
+                None => {
+                    let known: Vec<&str> = deal
+                        .scenarios
+                        .iter()
+                        .map(|s| s.name.value.as_str())
+                        .collect();
+                    eprintln!(
+                        "lodestone: {}: no scenario named '{name}' (the deal has: Base, {})",
+                        file.display(),
+                        known.join(", ")
+                    );
+                    return ExitCode::from(USAGE);
+                }
+            }
+        }
+    }
+    let runs = match engine::run_all(&deal, &selected) {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("lodestone: {}: {e}", file.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let workbook = match results_bytes(&deal, &runs) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("lodestone: {}: {e}", output.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let text = json.map(|_| engine::results::to_json(&deal, &runs));
+    if let Err(e) = write_atomically(output, &workbook) {
+        eprintln!("lodestone: {e}");
+        return ExitCode::from(BAD_INPUT);
+    }
+    if let (Some(path), Some(text)) = (json, text)
+        && let Err(e) = write_atomically(path, text.as_bytes())
+    {
+        eprintln!("lodestone: {e}");
+        return ExitCode::from(BAD_INPUT);
+    }
+    print!("{}", report::table(&runs, &deal.currency.value));
+    let failed: Vec<String> = runs
+        .iter()
+        .flat_map(|r| {
+            r.checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(move |c| format!("{}: {} ({})", r.scenario, c.name, c.detail))
+        })
+        .collect();
+    if failed.is_empty() {
+        println!(
+            "{}: written; every check holds in every scenario",
+            output.display()
+        );
+    } else {
+        println!("{}: written; CHECKS FAILED:", output.display());
+        for f in failed {
+            println!("  {f}");
+        }
+    }
+    if let Some(path) = json {
+        println!("{}: written", path.display());
+    }
+    ExitCode::SUCCESS
 }

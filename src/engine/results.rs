@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::build::{Built, EventKind, LedgerParty, Lines};
+use super::build::{Built, EventKind, LedgerParty, LedgerPartyKind, Lines};
 use super::calc::{Calc, EPS, ScalarId, Values};
 use crate::finance;
 use crate::model::{Deal, Scenario};
@@ -56,6 +56,7 @@ pub struct ProjectResult {
     pub cfads: Vec<String>,
     pub funding_gap: String,
     pub overrun_equity: String,
+    pub equity_deficit_support: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -196,9 +197,15 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
             cash_flows: texts(flows),
             npv: zero_text(Some(pl.npv)),
             irr: scalar_text(pl.irr),
-            irr_roots: finance::irr_roots(flows)
-                .map(|r| texts(&r))
-                .unwrap_or_default(),
+            // Every root, where the party invests (several when its flows change sign
+            // more than once).
+            irr_roots: if matches!(party.kind, LedgerPartyKind::Deal(_)) {
+                finance::irr_roots(flows)
+                    .map(|r| texts(&r))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             mirr: scalar_text(pl.mirr),
             payback_year: scalar(pl.payback).map(year_text),
             money_multiple: scalar_text(pl.money_multiple),
@@ -221,6 +228,7 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         cfads: row_texts(lines.cfads),
         funding_gap: zero_text(pj.funding_gap),
         overrun_equity: zero_text(pj.overrun_equity),
+        equity_deficit_support: zero_text(pj.deficit_support),
     };
 
     let governments = lines

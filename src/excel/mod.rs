@@ -8,3 +8,4 @@ pub mod read;
 pub mod schema;
 pub mod template;
 pub mod value;
+pub mod write;

@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Chart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Note, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Chart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder,
+    Formula, Note, Workbook, Worksheet, XlsxError,
+};
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
 use super::inputs::{self, FieldKey, Notes};
@@ -34,7 +37,10 @@ pub enum WriteError {
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::SameAsInput(p) => write!(f, "{p}: refusing to write the results over the input deal; choose another output file"),
+            WriteError::SameAsInput(p) => write!(
+                f,
+                "{p}: refusing to write the results over the input deal; choose another output file"
+            ),
             WriteError::Xlsx(e) => write!(f, "could not build the results workbook: {e}"),
             WriteError::Formula(e) => write!(f, "could not write a formula: {e}"),
             WriteError::Io(e) => f.write_str(e),
@@ -64,7 +70,12 @@ impl Inputs for DealInputs<'_> {
 }
 
 /// Writes the results workbook to `output` whole or not at all, never over `input`.
-pub fn write_results(output: &Path, input: Option<&Path>, deal: &Deal, runs: &[Results]) -> Result<(), WriteError> {
+pub fn write_results(
+    output: &Path,
+    input: Option<&Path>,
+    deal: &Deal,
+    runs: &[Results],
+) -> Result<(), WriteError> {
     if let Some(input) = input
         && same_file(output, input)
     {
@@ -74,7 +85,8 @@ pub fn write_results(output: &Path, input: Option<&Path>, deal: &Deal, runs: &[R
     write_atomically(output, &bytes).map_err(|e| WriteError::Io(e.to_string()))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether two paths name the same file (by canonical path where both exist).
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
@@ -107,10 +119,22 @@ impl Styles {
         let num = |f: &str| base.clone().set_num_format(f);
         Styles {
             title: base.clone().set_bold().set_font_size(14),
-            header: base.clone().set_bold().set_border_bottom(FormatBorder::Thin).set_background_color(Color::RGB(0xDDEBF7)).set_align(FormatAlign::Center),
-            section: base.clone().set_bold().set_background_color(Color::RGB(0xF2F2F2)).set_border_top(FormatBorder::Thin),
+            header: base
+                .clone()
+                .set_bold()
+                .set_border_bottom(FormatBorder::Thin)
+                .set_background_color(Color::RGB(0xDDEBF7))
+                .set_align(FormatAlign::Center),
+            section: base
+                .clone()
+                .set_bold()
+                .set_background_color(Color::RGB(0xF2F2F2))
+                .set_border_top(FormatBorder::Thin),
             label: base.clone(),
-            unit: base.clone().set_font_color(Color::RGB(0x595959)).set_align(FormatAlign::Center),
+            unit: base
+                .clone()
+                .set_font_color(Color::RGB(0x595959))
+                .set_align(FormatAlign::Center),
             money: num("#,##0;[Red]-#,##0"),
             tonnes: num("#,##0"),
             price: num("#,##0.00"),
@@ -118,7 +142,9 @@ impl Styles {
             ratio: num("0.00\"x\""),
             flag: num("0"),
             year: num("0"),
-            solved: num("0.000000").set_background_color(Color::RGB(0xFCE4D6)).set_font_color(Color::RGB(0x833C0B)),
+            solved: num("0.000000")
+                .set_background_color(Color::RGB(0xFCE4D6))
+                .set_font_color(Color::RGB(0x833C0B)),
             opening: num("0").set_font_color(Color::RGB(0xA6A6A6)),
             text: base.clone(),
             ok: base.clone().set_bold(),
@@ -163,14 +189,20 @@ fn cached_opt(v: Option<Decimal>) -> String {
 
 /// A valid, unique worksheet name from a prefix and a free-text name.
 fn sheet_name(prefix: &str, name: &str, taken: &mut BTreeSet<String>) -> String {
-    let clean: String = name.chars().map(|c| if "[]:*?/\\'".contains(c) { '-' } else { c }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| if "[]:*?/\\'".contains(c) { '-' } else { c })
+        .collect();
     let mut base: String = format!("{prefix}{clean}").chars().take(31).collect();
     base = base.trim().to_string();
     let mut candidate = base.clone();
     let mut k = 2;
     while taken.contains(&candidate.to_lowercase()) {
         let suffix = format!(" {k}");
-        candidate = format!("{}{suffix}", base.chars().take(31 - suffix.len()).collect::<String>());
+        candidate = format!(
+            "{}{suffix}",
+            base.chars().take(31 - suffix.len()).collect::<String>()
+        );
         k += 1;
     }
     taken.insert(candidate.to_lowercase());
@@ -194,24 +226,57 @@ struct CalcSheet {
 pub fn results_bytes(deal: &Deal, runs: &[Results]) -> Result<Vec<u8>, WriteError> {
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
-    wb.set_properties(&DocProperties::new().set_creation_datetime(&created).set_title(&format!("Lodestone results: {}", deal.name.value)));
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_title(format!("Lodestone results: {}", deal.name.value)),
+    );
     let styles = Styles::new();
     let inputs = DealInputs(deal);
 
     // Sheet names first: every reference needs them.
-    let mut taken: BTreeSet<String> = crate::excel::schema::SHEETS.iter().map(|s| s.name.to_lowercase()).collect();
-    for fixed in ["Summary", "Charts", "Scenario comparison", "Checks", "Log", "About"] {
+    let mut taken: BTreeSet<String> = crate::excel::schema::SHEETS
+        .iter()
+        .map(|s| s.name.to_lowercase())
+        .collect();
+    for fixed in [
+        "Summary",
+        "Charts",
+        "Scenario comparison",
+        "Checks",
+        "Log",
+        "About",
+    ] {
         taken.insert(fixed.to_lowercase());
     }
-    let calc_names: Vec<String> = runs.iter().map(|r| sheet_name("Calc ", &r.scenario, &mut taken)).collect();
+    let calc_names: Vec<String> = runs
+        .iter()
+        .map(|r| sheet_name("Calc ", &r.scenario, &mut taken))
+        .collect();
     let governments: Vec<(usize, String)> = runs
         .first()
-        .map(|r| r.ledger_parties.iter().enumerate().filter(|(_, p)| p.kind == LedgerPartyKind::Deal(PartyKind::Government)).map(|(i, p)| (i, p.name.clone())).collect())
+        .map(|r| {
+            r.ledger_parties
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.kind == LedgerPartyKind::Deal(PartyKind::Government))
+                .map(|(i, p)| (i, p.name.clone()))
+                .collect()
+        })
         .unwrap_or_default();
-    let gov_names: Vec<String> = governments.iter().map(|(_, n)| sheet_name("Gov ", n, &mut taken)).collect();
+    let gov_names: Vec<String> = governments
+        .iter()
+        .map(|(_, n)| sheet_name("Gov ", n, &mut taken))
+        .collect();
 
     // Placements are computed before writing so Summary (written first) can refer to them.
-    let sheets: Vec<CalcSheet> = runs.iter().zip(&calc_names).map(|(r, name)| CalcSheet { place: placement(r, name) }).collect();
+    let sheets: Vec<CalcSheet> = runs
+        .iter()
+        .zip(&calc_names)
+        .map(|(r, name)| CalcSheet {
+            place: placement(r, name),
+        })
+        .collect();
 
     write_summary(wb.add_worksheet(), deal, runs, &sheets, &styles)?;
     let charts = wb.add_worksheet();
@@ -220,7 +285,15 @@ pub fn results_bytes(deal: &Deal, runs: &[Results]) -> Result<Vec<u8>, WriteErro
         write_calc_sheet(wb.add_worksheet(), deal, run, &sheets[k], &inputs, &styles)?;
     }
     for (g, (party, _)) in governments.iter().enumerate() {
-        write_government(wb.add_worksheet(), &gov_names[g], deal, runs, &sheets, *party, &styles)?;
+        write_government(
+            wb.add_worksheet(),
+            &gov_names[g],
+            deal,
+            runs,
+            &sheets,
+            *party,
+            &styles,
+        )?;
     }
     write_comparison(wb.add_worksheet(), deal, runs, &sheets, &styles)?;
     write_checks(wb.add_worksheet(), runs, &sheets, &styles)?;
@@ -261,7 +334,15 @@ fn placement(run: &Results, sheet: &str) -> Placement {
             r += 1;
         }
     }
-    Placement { sheet: sheet.to_string(), row_of, scalar_at, solved_at, first_col: FIRST_PERIOD_COL as u32, year_row: YEAR_ROW, periods: calc.periods }
+    Placement {
+        sheet: sheet.to_string(),
+        row_of,
+        scalar_at,
+        solved_at,
+        first_col: FIRST_PERIOD_COL as u32,
+        year_row: YEAR_ROW,
+        periods: calc.periods,
+    }
 }
 
 fn render_err(e: super::formula::RenderError) -> WriteError {
@@ -275,7 +356,11 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
             Expr::Prev(r) => {
                 out.insert(*r);
             }
-            Expr::Neg(a) | Expr::Abs(a) | Expr::Sqrt(a) | Expr::Lookup(_, a) | Expr::RowAt(_, a) => walk(a, out),
+            Expr::Neg(a)
+            | Expr::Abs(a)
+            | Expr::Sqrt(a)
+            | Expr::Lookup(_, a)
+            | Expr::RowAt(_, a) => walk(a, out),
             Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
                 walk(a, out);
                 walk(b, out);
@@ -285,7 +370,12 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
                 walk(b, out);
                 walk(c, out);
             }
-            Expr::Add(v) | Expr::Mul(v) | Expr::Min(v) | Expr::Max(v) | Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| walk(x, out)),
+            Expr::Add(v)
+            | Expr::Mul(v)
+            | Expr::Min(v)
+            | Expr::Max(v)
+            | Expr::And(v)
+            | Expr::Or(v) => v.iter().for_each(|x| walk(x, out)),
             Expr::Choose(i, v) => {
                 walk(i, out);
                 v.iter().for_each(|x| walk(x, out));
@@ -300,26 +390,60 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
     out
 }
 
-fn write_calc_sheet(ws: &mut Worksheet, deal: &Deal, run: &Results, sheet: &CalcSheet, inputs: &DealInputs, styles: &Styles) -> Result<(), WriteError> {
+fn write_calc_sheet(
+    ws: &mut Worksheet,
+    deal: &Deal,
+    run: &Results,
+    sheet: &CalcSheet,
+    inputs: &DealInputs,
+    styles: &Styles,
+) -> Result<(), WriteError> {
     let place = &sheet.place;
     let calc = &run.calc;
     let values = &run.values;
     let currency = &deal.currency.value;
     ws.set_name(&place.sheet)?;
-    ws.write_string_with_format(0, LABEL_COL, format!("{} — scenario: {}", deal.name.value, run.scenario), &styles.title)?;
+    ws.write_string_with_format(
+        0,
+        LABEL_COL,
+        format!("{} — scenario: {}", deal.name.value, run.scenario),
+        &styles.title,
+    )?;
     ws.write_string_with_format(0, VALUE_COL, format!("Amounts in {currency}"), &styles.unit)?;
-    for (col, text) in [(LABEL_COL, "Line"), (UNIT_COL, "Unit"), (VALUE_COL, "Total / value"), (OPENING_COL, "Opening")] {
+    for (col, text) in [
+        (LABEL_COL, "Line"),
+        (UNIT_COL, "Unit"),
+        (VALUE_COL, "Total / value"),
+        (OPENING_COL, "Opening"),
+    ] {
         ws.write_string_with_format(YEAR_ROW, col, text, &styles.header)?;
     }
     let start = inputs
-        .cell(&InputAddr { sheet: "Deal", record: 0, field: InputField::Name("Model start date") })
+        .cell(&InputAddr {
+            sheet: "Deal",
+            record: 0,
+            field: InputField::Name("Model start date"),
+        })
         .ok_or_else(|| WriteError::Formula("no cell for the model start date".into()))?;
     for t in 0..calc.periods {
         let col = FIRST_PERIOD_COL + t as u16;
-        let formula = if t == 0 { format!("=YEAR({})", external(&start)) } else { format!("={}+1", a1(YEAR_ROW, col as u32 - 1, false, false)) };
-        ws.write_formula_with_format(YEAR_ROW, col, Formula::new(formula).set_result(calc.year_of(t).to_string()), &styles.header)?;
+        let formula = if t == 0 {
+            format!("=YEAR({})", external(&start))
+        } else {
+            format!("={}+1", a1(YEAR_ROW, col as u32 - 1, false, false))
+        };
+        ws.write_formula_with_format(
+            YEAR_ROW,
+            col,
+            Formula::new(formula).set_result(calc.year_of(t).to_string()),
+            &styles.header,
+        )?;
     }
-    let renderer = Renderer { calc, place, inputs };
+    let renderer = Renderer {
+        calc,
+        place,
+        inputs,
+    };
     let opening = rows_read_as_previous(run);
     let mut r = YEAR_ROW + 2;
     for (s, section) in calc.sections.iter().enumerate() {
@@ -334,8 +458,21 @@ fn write_calc_sheet(ws: &mut Worksheet, deal: &Deal, run: &Results, sheet: &Calc
             }
             let (row, col) = place.scalar_at[k];
             ws.write_string_with_format(row, LABEL_COL, &def.label, &styles.label)?;
-            ws.write_string_with_format(row, UNIT_COL, unit_text(def.unit, currency), &styles.unit)?;
-            let text = renderer.scalar_formula(&def.expr).map_err(render_err)?;
+            ws.write_string_with_format(
+                row,
+                UNIT_COL,
+                unit_text(def.unit, currency),
+                &styles.unit,
+            )?;
+            // Excel's IRR starts from a guess; starting it at the engine's root makes it
+            // settle on the same root when the flows have several.
+            let expr = match (&def.expr, values.scalar(k)) {
+                (Expr::Irr(r, _), Some(root)) => {
+                    Expr::Irr(*r, Box::new(Expr::Num(root.round_dp(6))))
+                }
+                (e, _) => e.clone(),
+            };
+            let text = renderer.scalar_formula(&expr).map_err(render_err)?;
             let formula = Formula::new(format!("={text}")).set_result(cached_opt(values.scalar(k)));
             ws.write_formula_with_format(row, col as u16, formula, styles.for_unit(def.unit))?;
             r = row + 1;
@@ -347,27 +484,59 @@ fn write_calc_sheet(ws: &mut Worksheet, deal: &Deal, run: &Results, sheet: &Calc
             }
             let row = place.row_of[id];
             ws.write_string_with_format(row, LABEL_COL, &def.label, &styles.label)?;
-            ws.write_string_with_format(row, UNIT_COL, unit_text(def.unit, currency), &styles.unit)?;
+            ws.write_string_with_format(
+                row,
+                UNIT_COL,
+                unit_text(def.unit, currency),
+                &styles.unit,
+            )?;
             let format = styles.for_unit(def.unit);
             let vals = values.row(id);
             if matches!(def.unit, Unit::Money | Unit::Tonnes) {
-                let range = format!("{}:{}", a1(row, FIRST_PERIOD_COL as u32, false, false), a1(row, FIRST_PERIOD_COL as u32 + calc.periods as u32 - 1, false, false));
-                let total: Decimal = vals.iter().copied().fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
-                ws.write_formula_with_format(row, VALUE_COL, Formula::new(format!("=SUM({range})")).set_result(cached(total)), format)?;
+                let range = format!(
+                    "{}:{}",
+                    a1(row, FIRST_PERIOD_COL as u32, false, false),
+                    a1(
+                        row,
+                        FIRST_PERIOD_COL as u32 + calc.periods as u32 - 1,
+                        false,
+                        false
+                    )
+                );
+                let total: Decimal = vals
+                    .iter()
+                    .copied()
+                    .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
+                ws.write_formula_with_format(
+                    row,
+                    VALUE_COL,
+                    Formula::new(format!("=SUM({range})")).set_result(cached(total)),
+                    format,
+                )?;
             }
             if opening.contains(&id) {
                 ws.write_number_with_format(row, OPENING_COL, 0.0, &styles.opening)?;
             }
             for (t, v) in vals.iter().enumerate() {
                 let text = renderer.row_formula(&def.expr, t).map_err(render_err)?;
-                ws.write_formula_with_format(row, FIRST_PERIOD_COL + t as u16, Formula::new(format!("={text}")).set_result(cached(*v)), format)?;
+                ws.write_formula_with_format(
+                    row,
+                    FIRST_PERIOD_COL + t as u16,
+                    Formula::new(format!("={text}")).set_result(cached(*v)),
+                    format,
+                )?;
             }
             r = row + 1;
         }
         r += 1;
     }
     if !calc.solved.is_empty() {
-        ws.write_string_with_format(r, LABEL_COL, "Engine-solved values (checked by the formulas above)", &styles.section)?;
+        ws.write_string_with_format(
+            r,
+            LABEL_COL,
+            "Engine-solved values (checked by the formulas above)",
+            &styles.section,
+        )?;
         for (k, def) in calc.solved.iter().enumerate() {
             let (row, col) = place.solved_at[k];
             ws.write_string_with_format(row, LABEL_COL, &def.label, &styles.label)?;
@@ -392,47 +561,114 @@ fn write_calc_sheet(ws: &mut Worksheet, deal: &Deal, run: &Results, sheet: &Calc
 /// A reference to a scalar of a scenario's calculation sheet.
 fn scalar_ref(sheet: &CalcSheet, s: usize) -> String {
     let (r, c) = sheet.place.scalar_at[s];
-    format!("{}!{}", quote_sheet(&sheet.place.sheet), a1(r, c, true, true))
+    format!(
+        "{}!{}",
+        quote_sheet(&sheet.place.sheet),
+        a1(r, c, true, true)
+    )
 }
 
 fn row_range_ref(sheet: &CalcSheet, row: usize) -> String {
     let r = sheet.place.row_of[row];
     let first = sheet.place.first_col;
     let last = first + sheet.place.periods as u32 - 1;
-    format!("{}!{}:{}", quote_sheet(&sheet.place.sheet), a1(r, first, true, true), a1(r, last, true, true))
+    format!(
+        "{}!{}:{}",
+        quote_sheet(&sheet.place.sheet),
+        a1(r, first, true, true),
+        a1(r, last, true, true)
+    )
 }
 
 /// A labelled row of one metric across the scenarios.
-fn metric_row(ws: &mut Worksheet, row: u32, label: &str, runs: &[Results], sheets: &[CalcSheet], pick: impl Fn(&Results) -> Option<usize>, format: &Format) -> Result<(), WriteError> {
+fn metric_row(
+    ws: &mut Worksheet,
+    row: u32,
+    label: &str,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    pick: impl Fn(&Results) -> Option<usize>,
+    format: &Format,
+) -> Result<(), WriteError> {
     ws.write_string(row, 0, label)?;
     for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
         if let Some(id) = pick(run) {
-            link(ws, row, 1 + k as u16, scalar_ref(sheet, id), run.values.scalar(id), format)?;
+            link(
+                ws,
+                row,
+                1 + k as u16,
+                scalar_ref(sheet, id),
+                run.values.scalar(id),
+                format,
+            )?;
         }
     }
     Ok(())
 }
 
 /// Writes a formula cell referring to a scalar, with its cached value.
-fn link(ws: &mut Worksheet, row: u32, col: u16, formula: String, value: Option<Decimal>, format: &Format) -> Result<(), WriteError> {
-    ws.write_formula_with_format(row, col, Formula::new(format!("={formula}")).set_result(cached_opt(value)), format)?;
+fn link(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    formula: String,
+    value: Option<Decimal>,
+    format: &Format,
+) -> Result<(), WriteError> {
+    ws.write_formula_with_format(
+        row,
+        col,
+        Formula::new(format!("={formula}")).set_result(cached_opt(value)),
+        format,
+    )?;
     Ok(())
 }
 
-fn write_summary(ws: &mut Worksheet, deal: &Deal, runs: &[Results], sheets: &[CalcSheet], styles: &Styles) -> Result<(), WriteError> {
+fn write_summary(
+    ws: &mut Worksheet,
+    deal: &Deal,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    styles: &Styles,
+) -> Result<(), WriteError> {
     ws.set_name("Summary")?;
-    ws.write_string_with_format(0, 0, format!("{} — results", deal.name.value), &styles.title)?;
-    ws.write_string_with_format(1, 0, format!("Amounts in {}; NPVs valued at {} ({} discounting).", deal.currency.value, deal.start_date.value, deal.discounting.value.label()), &styles.text)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{} — results", deal.name.value),
+        &styles.title,
+    )?;
+    ws.write_string_with_format(
+        1,
+        0,
+        format!(
+            "Amounts in {}; NPVs valued at {} ({} discounting).",
+            deal.currency.value,
+            deal.start_date.value,
+            deal.discounting.value.label()
+        ),
+        &styles.text,
+    )?;
     // Master check.
     let all: Vec<String> = runs
         .iter()
         .zip(sheets)
-        .flat_map(|(run, sheet)| run.lines.checks.iter().map(move |c| format!("{}=1", scalar_ref(sheet, c.ok))))
+        .flat_map(|(run, sheet)| {
+            run.lines
+                .checks
+                .iter()
+                .map(move |c| format!("{}=1", scalar_ref(sheet, c.ok)))
+        })
         .collect();
     let ok = runs.iter().all(|r| r.all_checks_pass());
     ws.write_string_with_format(2, 0, "Every check of every scenario", &styles.ok)?;
     let verdict = if ok { "OK" } else { "FAILED" };
-    ws.write_formula_with_format(2, 1, Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", all.join(","))).set_result(verdict), &styles.ok)?;
+    ws.write_formula_with_format(
+        2,
+        1,
+        Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", all.join(","))).set_result(verdict),
+        &styles.ok,
+    )?;
 
     let mut row = 4u32;
     let header = |ws: &mut Worksheet, row: u32, title: &str| -> Result<(), WriteError> {
@@ -442,47 +678,133 @@ fn write_summary(ws: &mut Worksheet, deal: &Deal, runs: &[Results], sheets: &[Ca
         }
         Ok(())
     };
-    let Some(first) = runs.first() else { return Ok(()) };
+    let Some(first) = runs.first() else {
+        return Ok(());
+    };
 
     // The decisions first: project, lenders, governments.
     header(ws, row, "Decision numbers")?;
     row += 1;
     type Pick = fn(&Results) -> Option<usize>;
     let project_lines: [(&str, Pick, &Format); 4] = [
-        ("Project: unlevered NPV after tax", |r| r.lines.project.npv_post_tax, &styles.money),
-        ("Project: unlevered IRR after tax", |r| r.lines.project.irr_post_tax, &styles.percent),
-        ("Project: risked NPV (stage gates)", |r| r.lines.project.risked_npv, &styles.money),
-        ("Project: unfunded gap", |r| r.lines.project.funding_gap, &styles.money),
+        (
+            "Project: unlevered NPV after tax",
+            |r| r.lines.project.npv_post_tax,
+            &styles.money,
+        ),
+        (
+            "Project: unlevered IRR after tax",
+            |r| r.lines.project.irr_post_tax,
+            &styles.percent,
+        ),
+        (
+            "Project: risked NPV (stage gates)",
+            |r| r.lines.project.risked_npv,
+            &styles.money,
+        ),
+        (
+            "Project: unfunded gap",
+            |r| r.lines.project.funding_gap,
+            &styles.money,
+        ),
     ];
     for (label, pick, format) in project_lines {
-        metric_row(ws, row, label, runs, sheets, |r| pick(r), format)?;
+        metric_row(ws, row, label, runs, sheets, pick, format)?;
         row += 1;
     }
     for (i, t) in deal.tranches.iter().enumerate() {
         let name = &t.name.value;
         if t.kind.value.is_loan() {
-            metric_row(ws, row, &format!("{name}: minimum DSCR"), runs, sheets, |r| r.lines.tranches[i].dscr_min, &styles.ratio)?;
+            metric_row(
+                ws,
+                row,
+                &format!("{name}: minimum DSCR"),
+                runs,
+                sheets,
+                |r| r.lines.tranches[i].dscr_min,
+                &styles.ratio,
+            )?;
             row += 1;
-            metric_row(ws, row, &format!("{name}: loss"), runs, sheets, |r| r.lines.tranches[i].loss, &styles.money)?;
+            metric_row(
+                ws,
+                row,
+                &format!("{name}: loss"),
+                runs,
+                sheets,
+                |r| r.lines.tranches[i].loss,
+                &styles.money,
+            )?;
             row += 1;
         }
         if first.lines.tranches[i].calls.is_some() {
-            metric_row(ws, row, &format!("{name}: guarantee calls"), runs, sheets, |r| r.lines.tranches[i].calls, &styles.money)?;
+            metric_row(
+                ws,
+                row,
+                &format!("{name}: guarantee calls"),
+                runs,
+                sheets,
+                |r| r.lines.tranches[i].calls,
+                &styles.money,
+            )?;
             row += 1;
         }
     }
     for (g, gl) in first.lines.governments.iter().enumerate() {
         let name = &first.ledger_parties[gl.party].name;
-        metric_row(ws, row, &format!("{name}: fiscal NPV"), runs, sheets, |r| Some(r.lines.governments[g].fiscal_npv), &styles.money)?;
-        metric_row(ws, row + 1, &format!("{name}: peak exposure"), runs, sheets, |r| Some(r.lines.governments[g].peak_exposure), &styles.money)?;
-        metric_row(ws, row + 2, &format!("{name}: price floor paid"), runs, sheets, |r| Some(r.lines.governments[g].floor_payout), &styles.money)?;
-        metric_row(ws, row + 3, &format!("{name}: guarantee calls paid"), runs, sheets, |r| Some(r.lines.governments[g].guarantee_calls), &styles.money)?;
+        metric_row(
+            ws,
+            row,
+            &format!("{name}: fiscal NPV"),
+            runs,
+            sheets,
+            |r| Some(r.lines.governments[g].fiscal_npv),
+            &styles.money,
+        )?;
+        metric_row(
+            ws,
+            row + 1,
+            &format!("{name}: peak exposure"),
+            runs,
+            sheets,
+            |r| Some(r.lines.governments[g].peak_exposure),
+            &styles.money,
+        )?;
+        metric_row(
+            ws,
+            row + 2,
+            &format!("{name}: price floor paid"),
+            runs,
+            sheets,
+            |r| Some(r.lines.governments[g].floor_payout),
+            &styles.money,
+        )?;
+        metric_row(
+            ws,
+            row + 3,
+            &format!("{name}: guarantee calls paid"),
+            runs,
+            sheets,
+            |r| Some(r.lines.governments[g].guarantee_calls),
+            &styles.money,
+        )?;
         row += 4;
-        ws.write_string_with_format(row, 0, format!("{name}: peak contingent liability"), &styles.label)?;
+        ws.write_string_with_format(
+            row,
+            0,
+            format!("{name}: peak contingent liability"),
+            &styles.label,
+        )?;
         for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
             let r = run.lines.governments[g].contingent_liability;
             let peak = run.values.row(r).iter().copied().max();
-            link(ws, row, 1 + k as u16, format!("MAX({})", row_range_ref(sheet, r)), peak, &styles.money)?;
+            link(
+                ws,
+                row,
+                1 + k as u16,
+                format!("MAX({})", row_range_ref(sheet, r)),
+                peak,
+                &styles.money,
+            )?;
         }
         row += 1;
     }
@@ -493,20 +815,41 @@ fn write_summary(ws: &mut Worksheet, deal: &Deal, runs: &[Results], sheets: &[Ca
         .ledger_parties
         .iter()
         .enumerate()
-        .filter(|(_, p)| !matches!(p.kind, LedgerPartyKind::Market | LedgerPartyKind::Suppliers | LedgerPartyKind::FundingGap))
+        .filter(|(_, p)| {
+            !matches!(
+                p.kind,
+                LedgerPartyKind::Market | LedgerPartyKind::Suppliers | LedgerPartyKind::FundingGap
+            )
+        })
         .map(|(i, p)| (i, p.name.clone()))
         .collect();
     header(ws, row, "NPV by party")?;
     row += 1;
     for (p, name) in &shown {
-        metric_row(ws, row, name, runs, sheets, |r| Some(r.lines.parties[*p].npv), &styles.money)?;
+        metric_row(
+            ws,
+            row,
+            name,
+            runs,
+            sheets,
+            |r| Some(r.lines.parties[*p].npv),
+            &styles.money,
+        )?;
         row += 1;
     }
     row += 1;
     header(ws, row, "IRR by party")?;
     row += 1;
     for (p, name) in &shown {
-        metric_row(ws, row, name, runs, sheets, |r| Some(r.lines.parties[*p].irr), &styles.percent)?;
+        metric_row(
+            ws,
+            row,
+            name,
+            runs,
+            sheets,
+            |r| Some(r.lines.parties[*p].irr),
+            &styles.percent,
+        )?;
         row += 1;
     }
     ws.set_column_width(0, 52)?;
@@ -517,18 +860,48 @@ fn write_summary(ws: &mut Worksheet, deal: &Deal, runs: &[Results], sheets: &[Ca
     Ok(())
 }
 
-fn write_government(ws: &mut Worksheet, name: &str, deal: &Deal, runs: &[Results], sheets: &[CalcSheet], party: usize, styles: &Styles) -> Result<(), WriteError> {
+fn write_government(
+    ws: &mut Worksheet,
+    name: &str,
+    deal: &Deal,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    party: usize,
+    styles: &Styles,
+) -> Result<(), WriteError> {
     ws.set_name(name)?;
-    let party_name = runs.first().map(|r| r.ledger_parties[party].name.clone()).unwrap_or_default();
-    ws.write_string_with_format(0, 0, format!("{party_name}: its own ledger, by scenario (+ received, − paid)"), &styles.title)?;
+    let party_name = runs
+        .first()
+        .map(|r| r.ledger_parties[party].name.clone())
+        .unwrap_or_default();
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{party_name}: its own ledger, by scenario (+ received, − paid)"),
+        &styles.title,
+    )?;
     let periods = runs.first().map(|r| r.calc.periods).unwrap_or(0);
     let mut row = 2u32;
     for (run, sheet) in runs.iter().zip(sheets) {
-        ws.write_string_with_format(row, 0, format!("Scenario: {}", run.scenario), &styles.section)?;
+        ws.write_string_with_format(
+            row,
+            0,
+            format!("Scenario: {}", run.scenario),
+            &styles.section,
+        )?;
         for t in 0..periods {
             let col = FIRST_PERIOD_COL + t as u16;
-            let year = format!("{}!{}", quote_sheet(&sheet.place.sheet), a1(YEAR_ROW, col as u32, false, true));
-            ws.write_formula_with_format(row, col, Formula::new(format!("={year}")).set_result(run.calc.year_of(t).to_string()), &styles.header)?;
+            let year = format!(
+                "{}!{}",
+                quote_sheet(&sheet.place.sheet),
+                a1(YEAR_ROW, col as u32, false, true)
+            );
+            ws.write_formula_with_format(
+                row,
+                col,
+                Formula::new(format!("={year}")).set_result(run.calc.year_of(t).to_string()),
+                &styles.header,
+            )?;
         }
         row += 1;
         // Net flows by kind.
@@ -552,13 +925,22 @@ fn write_government(ws: &mut Worksheet, name: &str, deal: &Deal, runs: &[Results
                 let mut text = String::new();
                 let mut value = Decimal::ZERO;
                 for (id, inbound) in items {
-                    let cell = format!("{}!{}", quote_sheet(&sheet.place.sheet), a1(sheet.place.row_of[*id], col, false, false));
+                    let cell = format!(
+                        "{}!{}",
+                        quote_sheet(&sheet.place.sheet),
+                        a1(sheet.place.row_of[*id], col, false, false)
+                    );
                     text.push(if *inbound { '+' } else { '-' });
                     text.push_str(&cell);
                     let v = run.values.at(*id, t);
                     value = if *inbound { value + v } else { value - v };
                 }
-                ws.write_formula_with_format(row, col as u16, Formula::new(format!("={text}")).set_result(cached(value)), &styles.money)?;
+                ws.write_formula_with_format(
+                    row,
+                    col as u16,
+                    Formula::new(format!("={text}")).set_result(cached(value)),
+                    &styles.money,
+                )?;
             }
             row += 1;
         }
@@ -568,13 +950,39 @@ fn write_government(ws: &mut Worksheet, name: &str, deal: &Deal, runs: &[Results
         ws.write_string_with_format(cum_row, 0, "Cumulative net position", &styles.ok)?;
         let net = run.values.row(run.lines.parties[party].net);
         let mut cumulative = Decimal::ZERO;
-        for t in 0..periods {
+        for (t, value) in net.iter().enumerate() {
             let col = FIRST_PERIOD_COL as u32 + t as u32;
-            let text = if by_kind.is_empty() { "0".to_string() } else { format!("SUM({}:{})", a1(first_kind_row, col, false, false), a1(net_row - 1, col, false, false)) };
-            ws.write_formula_with_format(net_row, col as u16, Formula::new(format!("={text}")).set_result(cached(net[t])), &styles.money)?;
-            cumulative += net[t];
-            let cum = if t == 0 { a1(net_row, col, false, false) } else { format!("{}+{}", a1(cum_row, col - 1, false, false), a1(net_row, col, false, false)) };
-            ws.write_formula_with_format(cum_row, col as u16, Formula::new(format!("={cum}")).set_result(cached(cumulative)), &styles.money)?;
+            let text = if by_kind.is_empty() {
+                "0".to_string()
+            } else {
+                format!(
+                    "SUM({}:{})",
+                    a1(first_kind_row, col, false, false),
+                    a1(net_row - 1, col, false, false)
+                )
+            };
+            ws.write_formula_with_format(
+                net_row,
+                col as u16,
+                Formula::new(format!("={text}")).set_result(cached(*value)),
+                &styles.money,
+            )?;
+            cumulative += *value;
+            let cum = if t == 0 {
+                a1(net_row, col, false, false)
+            } else {
+                format!(
+                    "{}+{}",
+                    a1(cum_row, col - 1, false, false),
+                    a1(net_row, col, false, false)
+                )
+            };
+            ws.write_formula_with_format(
+                cum_row,
+                col as u16,
+                Formula::new(format!("={cum}")).set_result(cached(cumulative)),
+                &styles.money,
+            )?;
         }
         row = cum_row + 2;
     }
@@ -585,14 +993,22 @@ fn write_government(ws: &mut Worksheet, name: &str, deal: &Deal, runs: &[Results
     Ok(())
 }
 
-fn write_comparison(ws: &mut Worksheet, _deal: &Deal, runs: &[Results], sheets: &[CalcSheet], styles: &Styles) -> Result<(), WriteError> {
+fn write_comparison(
+    ws: &mut Worksheet,
+    _deal: &Deal,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    styles: &Styles,
+) -> Result<(), WriteError> {
     ws.set_name("Scenario comparison")?;
     ws.write_string_with_format(0, 0, "Every metric of every scenario", &styles.title)?;
     ws.write_string_with_format(1, 0, "Metric", &styles.header)?;
     for (k, run) in runs.iter().enumerate() {
         ws.write_string_with_format(1, 1 + k as u16, &run.scenario, &styles.header)?;
     }
-    let Some(first) = runs.first() else { return Ok(()) };
+    let Some(first) = runs.first() else {
+        return Ok(());
+    };
     let mut row = 2u32;
     for (s, def) in first.calc.scalars.iter().enumerate() {
         if def.stage != crate::engine::calc::Stage::Post {
@@ -601,7 +1017,14 @@ fn write_comparison(ws: &mut Worksheet, _deal: &Deal, runs: &[Results], sheets: 
         ws.write_string_with_format(row, 0, &def.label, &styles.label)?;
         for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
             if s < run.calc.scalars.len() && run.calc.scalars[s].label == def.label {
-                link(ws, row, 1 + k as u16, scalar_ref(sheet, s), run.values.scalar(s), styles.for_unit(def.unit))?;
+                link(
+                    ws,
+                    row,
+                    1 + k as u16,
+                    scalar_ref(sheet, s),
+                    run.values.scalar(s),
+                    styles.for_unit(def.unit),
+                )?;
             }
         }
         row += 1;
@@ -612,9 +1035,19 @@ fn write_comparison(ws: &mut Worksheet, _deal: &Deal, runs: &[Results], sheets: 
     Ok(())
 }
 
-fn write_checks(ws: &mut Worksheet, runs: &[Results], sheets: &[CalcSheet], styles: &Styles) -> Result<(), WriteError> {
+fn write_checks(
+    ws: &mut Worksheet,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    styles: &Styles,
+) -> Result<(), WriteError> {
     ws.set_name("Checks")?;
-    ws.write_string_with_format(0, 0, "Checks: every one must hold in every scenario", &styles.title)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        "Checks: every one must hold in every scenario",
+        &styles.title,
+    )?;
     let mut refs = Vec::new();
     let mut row = 3u32;
     ws.write_string_with_format(row, 0, "Check", &styles.header)?;
@@ -623,22 +1056,48 @@ fn write_checks(ws: &mut Worksheet, runs: &[Results], sheets: &[CalcSheet], styl
         ws.write_string_with_format(row, 2 + 2 * k as u16, "largest deviation", &styles.header)?;
     }
     row += 1;
-    let Some(first) = runs.first() else { return Ok(()) };
+    let Some(first) = runs.first() else {
+        return Ok(());
+    };
     for (c, check) in first.lines.checks.iter().enumerate() {
         ws.write_string_with_format(row, 0, &check.name, &styles.label)?;
         for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
-            let Some(line) = run.lines.checks.get(c) else { continue };
+            let Some(line) = run.lines.checks.get(c) else {
+                continue;
+            };
             let ok_ref = scalar_ref(sheet, line.ok);
             refs.push(format!("{ok_ref}=1"));
             let ok = run.values.scalar(line.ok) == Some(Decimal::ONE);
-            ws.write_formula_with_format(row, 1 + 2 * k as u16, Formula::new(format!("=IF({ok_ref}=1,\"OK\",\"FAILED\")")).set_result(if ok { "OK" } else { "FAILED" }), &styles.ok)?;
-            link(ws, row, 2 + 2 * k as u16, scalar_ref(sheet, line.deviation), run.values.scalar(line.deviation), &styles.price)?;
+            ws.write_formula_with_format(
+                row,
+                1 + 2 * k as u16,
+                Formula::new(format!("=IF({ok_ref}=1,\"OK\",\"FAILED\")")).set_result(if ok {
+                    "OK"
+                } else {
+                    "FAILED"
+                }),
+                &styles.ok,
+            )?;
+            link(
+                ws,
+                row,
+                2 + 2 * k as u16,
+                scalar_ref(sheet, line.deviation),
+                run.values.scalar(line.deviation),
+                &styles.price,
+            )?;
         }
         row += 1;
     }
     let all_ok = runs.iter().all(|r| r.all_checks_pass());
     ws.write_string_with_format(1, 0, "Master check", &styles.ok)?;
-    ws.write_formula_with_format(1, 1, Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", refs.join(","))).set_result(if all_ok { "OK" } else { "FAILED" }), &styles.ok)?;
+    ws.write_formula_with_format(
+        1,
+        1,
+        Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", refs.join(",")))
+            .set_result(if all_ok { "OK" } else { "FAILED" }),
+        &styles.ok,
+    )?;
     ws.set_column_width(0, 62)?;
     ws.set_column_range_width(1, 2 * runs.len() as u16, 16)?;
     Ok(())
@@ -647,7 +1106,10 @@ fn write_checks(ws: &mut Worksheet, runs: &[Results], sheets: &[CalcSheet], styl
 fn write_log(ws: &mut Worksheet, runs: &[Results], styles: &Styles) -> Result<(), WriteError> {
     ws.set_name("Log")?;
     ws.write_string_with_format(0, 0, "Event log: lock-ups, arrears, DSRA draws, write-offs, guarantee calls, floor payouts, funding gaps", &styles.title)?;
-    for (col, h) in ["Scenario", "Year", "Event", "Subject", "Amount", "Detail"].iter().enumerate() {
+    for (col, h) in ["Scenario", "Year", "Event", "Subject", "Amount", "Detail"]
+        .iter()
+        .enumerate()
+    {
         ws.write_string_with_format(2, col as u16, *h, &styles.header)?;
     }
     let mut row = 3u32;
@@ -663,44 +1125,102 @@ fn write_log(ws: &mut Worksheet, runs: &[Results], styles: &Styles) -> Result<()
             row += 1;
         }
     }
-    for (col, w) in [(0u16, 24.0), (1, 8.0), (2, 22.0), (3, 30.0), (4, 16.0), (5, 80.0)] {
+    for (col, w) in [
+        (0u16, 24.0),
+        (1, 8.0),
+        (2, 22.0),
+        (3, 30.0),
+        (4, 16.0),
+        (5, 80.0),
+    ] {
         ws.set_column_width(col, w)?;
     }
     ws.set_freeze_panes(3, 0)?;
     Ok(())
 }
 
-fn write_charts(wb: &mut Workbook, deal: &Deal, runs: &[Results], sheets: &[CalcSheet], gov_names: &[String], governments: &[(usize, String)]) -> Result<(), WriteError> {
-    let Some(first) = runs.first() else { return Ok(()) };
+fn write_charts(
+    wb: &mut Workbook,
+    deal: &Deal,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+    gov_names: &[String],
+    governments: &[(usize, String)],
+) -> Result<(), WriteError> {
+    let Some(first) = runs.first() else {
+        return Ok(());
+    };
     let periods = first.calc.periods as u32;
-    let years = |sheet: &CalcSheet| (sheet.place.sheet.clone(), YEAR_ROW, FIRST_PERIOD_COL, YEAR_ROW, FIRST_PERIOD_COL + periods as u16 - 1);
-    let series_of = |sheet: &CalcSheet, row: usize| (sheet.place.sheet.clone(), sheet.place.row_of[row], FIRST_PERIOD_COL, sheet.place.row_of[row], FIRST_PERIOD_COL + periods as u16 - 1);
+    let years = |sheet: &CalcSheet| {
+        (
+            sheet.place.sheet.clone(),
+            YEAR_ROW,
+            FIRST_PERIOD_COL,
+            YEAR_ROW,
+            FIRST_PERIOD_COL + periods as u16 - 1,
+        )
+    };
+    let series_of = |sheet: &CalcSheet, row: usize| {
+        (
+            sheet.place.sheet.clone(),
+            sheet.place.row_of[row],
+            FIRST_PERIOD_COL,
+            sheet.place.row_of[row],
+            FIRST_PERIOD_COL + periods as u16 - 1,
+        )
+    };
     let mut charts = Vec::new();
 
     // 1. Each product's price: the deck (base case) against every scenario.
     for (p, (product, _)) in first.lines.prices.iter().enumerate() {
         let mut chart = Chart::new(ChartType::Line);
-        chart.title().set_name(&format!("{product}: market price by scenario"));
+        chart
+            .title()
+            .set_name(&format!("{product}: market price by scenario"));
         for (run, sheet) in runs.iter().zip(sheets) {
-            let Some((_, row)) = run.lines.prices.get(p) else { continue };
+            let Some((_, row)) = run.lines.prices.get(p) else {
+                continue;
+            };
             let (ys, yr, yc, _, yc2) = years(sheet);
             let (s, r, c, r2, c2) = series_of(sheet, *row);
-            chart.add_series().set_name(&run.scenario).set_categories((ys.as_str(), yr, yc, yr, yc2)).set_values((s.as_str(), r, c, r2, c2));
+            chart
+                .add_series()
+                .set_name(&run.scenario)
+                .set_categories((ys.as_str(), yr, yc, yr, yc2))
+                .set_values((s.as_str(), r, c, r2, c2));
         }
-        chart.y_axis().set_name(&format!("{} per {}", deal.products.get(p).map(|x| x.currency.value.clone()).unwrap_or_default(), deal.products.get(p).map(|x| x.unit.value.label().trim_start_matches("per ").to_string()).unwrap_or_default()));
+        chart.y_axis().set_name(&format!(
+            "{} per {}",
+            deal.products
+                .get(p)
+                .map(|x| x.currency.value.clone())
+                .unwrap_or_default(),
+            deal.products
+                .get(p)
+                .map(|x| x.unit.value.label().trim_start_matches("per ").to_string())
+                .unwrap_or_default()
+        ));
         charts.push(chart);
     }
     // 2. The project's annual cash flow (bars) and cumulative position (line), base case.
     if let (Some(sheet), Some(post)) = (sheets.first(), first.lines.project.post_tax) {
         let mut bars = Chart::new(ChartType::Column);
-        bars.title().set_name("Project: unlevered cash flow after tax (base case)");
+        bars.title()
+            .set_name("Project: unlevered cash flow after tax (base case)");
         let (ys, yr, yc, _, yc2) = years(sheet);
         let (s, r, c, r2, c2) = series_of(sheet, post);
-        bars.add_series().set_name("Annual").set_categories((ys.as_str(), yr, yc, yr, yc2)).set_values((s.as_str(), r, c, r2, c2));
+        bars.add_series()
+            .set_name("Annual")
+            .set_categories((ys.as_str(), yr, yc, yr, yc2))
+            .set_values((s.as_str(), r, c, r2, c2));
         let project_cum = first.lines.parties[PROJECT].cumulative;
         let mut line = Chart::new(ChartType::Line);
         let (s, r, c, r2, c2) = series_of(sheet, project_cum);
-        line.add_series().set_name("Project company: cumulative net cash flow").set_categories((ys.as_str(), yr, yc, yr, yc2)).set_values((s.as_str(), r, c, r2, c2)).set_secondary_axis(true);
+        line.add_series()
+            .set_name("Project company: cumulative net cash flow")
+            .set_categories((ys.as_str(), yr, yc, yr, yc2))
+            .set_values((s.as_str(), r, c, r2, c2))
+            .set_secondary_axis(true);
         bars.combine(&line);
         charts.push(bars);
     }
@@ -709,11 +1229,17 @@ fn write_charts(wb: &mut Workbook, deal: &Deal, runs: &[Results], sheets: &[Calc
         let Some(dscr) = tl.dscr else { continue };
         let name = &deal.tranches[tl.tranche].name.value;
         let mut chart = Chart::new(ChartType::Line);
-        chart.title().set_name(&format!("{name}: DSCR by scenario (0 where no debt service)"));
+        chart.title().set_name(&format!(
+            "{name}: DSCR by scenario (0 where no debt service)"
+        ));
         for (run, sheet) in runs.iter().zip(sheets) {
             let (ys, yr, yc, _, yc2) = years(sheet);
             let (s, r, c, r2, c2) = series_of(sheet, dscr);
-            chart.add_series().set_name(&run.scenario).set_categories((ys.as_str(), yr, yc, yr, yc2)).set_values((s.as_str(), r, c, r2, c2));
+            chart
+                .add_series()
+                .set_name(&run.scenario)
+                .set_categories((ys.as_str(), yr, yc, yr, yc2))
+                .set_values((s.as_str(), r, c, r2, c2));
         }
         chart.y_axis().set_name("x");
         charts.push(chart);
@@ -721,17 +1247,27 @@ fn write_charts(wb: &mut Workbook, deal: &Deal, runs: &[Results], sheets: &[Calc
     // 4. Each government's cumulative net position, by scenario.
     for (g, (party, pname)) in governments.iter().enumerate() {
         let mut chart = Chart::new(ChartType::Line);
-        chart.title().set_name(&format!("{pname}: cumulative net position by scenario"));
+        chart
+            .title()
+            .set_name(&format!("{pname}: cumulative net position by scenario"));
         for (run, sheet) in runs.iter().zip(sheets) {
             let (ys, yr, yc, _, yc2) = years(sheet);
             let (s, r, c, r2, c2) = series_of(sheet, run.lines.parties[*party].cumulative);
-            chart.add_series().set_name(&run.scenario).set_categories((ys.as_str(), yr, yc, yr, yc2)).set_values((s.as_str(), r, c, r2, c2));
+            chart
+                .add_series()
+                .set_name(&run.scenario)
+                .set_categories((ys.as_str(), yr, yc, yr, yc2))
+                .set_values((s.as_str(), r, c, r2, c2));
         }
         let _ = &gov_names[g];
         charts.push(chart);
     }
     let ws = wb.worksheet_from_name("Charts")?;
-    ws.write_string(0, 0, "Charts (they read the calculation sheets, so they follow any change of inputs)")?;
+    ws.write_string(
+        0,
+        0,
+        "Charts (they read the calculation sheets, so they follow any change of inputs)",
+    )?;
     for (k, chart) in charts.iter_mut().enumerate() {
         chart.set_width(900).set_height(380);
         ws.insert_chart(2 + 20 * k as u32, 0, chart)?;
@@ -740,19 +1276,39 @@ fn write_charts(wb: &mut Workbook, deal: &Deal, runs: &[Results], sheets: &[Calc
 }
 
 /// Names for the key inputs and outputs, so that formulas and readers can say what they mean.
-fn define_names(wb: &mut Workbook, deal: &Deal, runs: &[Results], sheets: &[CalcSheet]) -> Result<(), WriteError> {
+fn define_names(
+    wb: &mut Workbook,
+    deal: &Deal,
+    runs: &[Results],
+    sheets: &[CalcSheet],
+) -> Result<(), WriteError> {
     let inputs = DealInputs(deal);
-    for (name, field) in [("ModelStartDate", "Model start date"), ("Horizon", "Horizon"), ("ProjectDiscountRate", "Project discount rate")] {
-        if let Some(cell) = inputs.cell(&InputAddr { sheet: "Deal", record: 0, field: InputField::Name(field) }) {
+    for (name, field) in [
+        ("ModelStartDate", "Model start date"),
+        ("Horizon", "Horizon"),
+        ("ProjectDiscountRate", "Project discount rate"),
+    ] {
+        if let Some(cell) = inputs.cell(&InputAddr {
+            sheet: "Deal",
+            record: 0,
+            field: InputField::Name(field),
+        }) {
             wb.define_name(name, &format!("={}", external(&cell)))?;
         }
     }
     for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
         let tag = format!("S{}", k + 1);
         let pj = &run.lines.project;
-        for (label, id) in [("ProjectNPV", pj.npv_post_tax), ("ProjectIRR", pj.irr_post_tax), ("RiskedNPV", pj.risked_npv)] {
+        for (label, id) in [
+            ("ProjectNPV", pj.npv_post_tax),
+            ("ProjectIRR", pj.irr_post_tax),
+            ("RiskedNPV", pj.risked_npv),
+        ] {
             if let Some(id) = id {
-                wb.define_name(&format!("{tag}_{label}"), &format!("={}", scalar_ref(sheet, id)))?;
+                wb.define_name(
+                    format!("{tag}_{label}"),
+                    &format!("={}", scalar_ref(sheet, id)),
+                )?;
             }
         }
     }

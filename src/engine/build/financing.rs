@@ -80,7 +80,7 @@ pub struct Financing {
     pub idc_cash: Option<RowId>,
     pub dsra_init_total: Option<RowId>,
     pub dev_gap: Option<RowId>,
-    pub ops_gap: Option<RowId>,
+    pub deficit_support: Option<RowId>,
     pub distribution: Option<RowId>,
     pub locked: Option<RowId>,
     /// (loan tranche index) in waterfall order.
@@ -1318,15 +1318,18 @@ impl Builder<'_> {
                 ops.clone() * pos(Expr::Row(available)),
             ),
         );
-        let ops_gap = self.c.row(
-            "Operating shortfall (unfunded)",
+        // A cash deficit in operations (closure costs after revenue ends, costs above
+        // revenue in a crash) is met by the equity holders, by shareholding: the owners'
+        // obligation, not the lenders'.
+        let support = self.c.row(
+            "Equity support for cash deficits",
             Unit::Money,
             ops.clone() * pos(-Expr::Row(available)),
         );
         self.lines.events.push(EventSource {
-            kind: EventKind::FundingGap,
-            subject: "operations".into(),
-            row: ops_gap,
+            kind: EventKind::EquitySupport,
+            subject: "equity holders".into(),
+            row: support,
         });
         let cash = self
             .fin
@@ -1346,7 +1349,7 @@ impl Builder<'_> {
             ),
         );
         self.fin.distribution = Some(distribution);
-        self.fin.ops_gap = Some(ops_gap);
+        self.fin.deficit_support = Some(support);
         self.fin.locked = Some(locked);
         self.lines.cash = Some(cash);
 
@@ -1380,7 +1383,7 @@ impl Builder<'_> {
             let paid = self.c.row(
                 format!("{name}: distributions"),
                 Unit::Money,
-                Expr::Row(distribution) * share,
+                Expr::Row(distribution) * share.clone(),
             );
             let flows = self.split_flow(
                 i,
@@ -1390,15 +1393,24 @@ impl Builder<'_> {
                 FlowKind::Distribution,
             )?;
             self.record_flows(i, &flows, FlowKind::Distribution);
+            let put_in = self.c.row(
+                format!("{name}: support for cash deficits"),
+                Unit::Money,
+                Expr::Row(support) * share,
+            );
+            let flows = self.split_flow(
+                i,
+                &format!("{name}: deficit support"),
+                put_in,
+                true,
+                FlowKind::Equity,
+            )?;
+            self.record_flows(i, &flows, FlowKind::Equity);
         }
-        let gap = self.c.row(
-            "Funding gap (unfunded)",
-            Unit::Money,
-            Self::row_of(self.fin.dev_gap) + Expr::Row(ops_gap),
-        );
+        let gap = Self::row_of(self.fin.dev_gap);
         self.flow(
             "Funding gap met outside the deal",
-            Expr::Row(gap),
+            gap,
             FUNDING_GAP,
             PROJECT,
             FlowKind::FundingGap,

@@ -186,17 +186,28 @@ impl Builder<'_> {
                 self.npv_of(&discount, net),
                 Stage::Post,
             );
+            // The project company's, the market's and suppliers' flows are not an
+            // investment: no rate of return.
+            let investor = matches!(self.parties[p].kind, LedgerPartyKind::Deal(_));
             let irr = self.c.scalar(
                 format!("{name}: IRR"),
                 Unit::Percent,
-                Expr::Irr(net, Box::new(Expr::num(Decimal::new(1, 1)))),
+                if investor {
+                    Expr::Irr(net, Box::new(Expr::num(Decimal::new(1, 1))))
+                } else {
+                    Expr::Na
+                },
                 Stage::Post,
             );
             let rate = self.single_rate(&discount);
             let mirr = self.c.scalar(
                 format!("{name}: MIRR"),
                 Unit::Percent,
-                Expr::Mirr(net, Box::new(rate.clone()), Box::new(rate)),
+                if investor {
+                    Expr::Mirr(net, Box::new(rate.clone()), Box::new(rate))
+                } else {
+                    Expr::Na
+                },
                 Stage::Post,
             );
             let payback = self.c.scalar(
@@ -337,13 +348,21 @@ impl Builder<'_> {
             sum(terms),
             Stage::Post,
         ));
-        if let Some(gap) = self.fin.dev_gap.zip(self.fin.ops_gap) {
-            let total = Expr::RowSum(gap.0) + Expr::RowSum(gap.1);
-            self.lines.project.funding_gap =
-                Some(
-                    self.c
-                        .scalar("Project: unfunded gap", Unit::Money, total, Stage::Post),
-                );
+        if let Some(gap) = self.fin.dev_gap {
+            self.lines.project.funding_gap = Some(self.c.scalar(
+                "Project: unfunded gap",
+                Unit::Money,
+                Expr::RowSum(gap),
+                Stage::Post,
+            ));
+        }
+        if let Some(support) = self.fin.deficit_support {
+            self.lines.project.deficit_support = Some(self.c.scalar(
+                "Project: equity support for cash deficits",
+                Unit::Money,
+                Expr::RowSum(support),
+                Stage::Post,
+            ));
         }
         let overrun: Vec<Expr> = self
             .fin

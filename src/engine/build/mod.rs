@@ -108,6 +108,7 @@ pub struct ProjectLines {
     pub risked_npv: Option<ScalarId>,
     pub funding_gap: Option<ScalarId>,
     pub overrun_equity: Option<ScalarId>,
+    pub deficit_support: Option<ScalarId>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +168,7 @@ pub struct EventSource {
 pub enum EventKind {
     FundingGap,
     OverrunEquity,
+    EquitySupport,
     Lockup,
     Arrears,
     DsraDraw,
@@ -180,6 +182,7 @@ impl EventKind {
         match self {
             EventKind::FundingGap => "funding gap",
             EventKind::OverrunEquity => "overrun equity",
+            EventKind::EquitySupport => "equity support for a cash deficit",
             EventKind::Lockup => "distribution lock-up",
             EventKind::Arrears => "arrears",
             EventKind::DsraDraw => "DSRA draw",
