@@ -50,7 +50,7 @@ pub fn deal() -> Deal {
                 feasibility_years: s(2),
                 permitting_years: s(2),
                 construction_years: s(3),
-                ramp: vec![pct("40"), pct("70"), pct("90")],
+                ramp: vec![pct("50"), pct("80"), pct("95")],
                 operations_years: s(20),
                 closure_years: s(3),
                 gates: StageGates {
@@ -79,7 +79,7 @@ pub fn deal() -> Deal {
                 feasibility_years: s(2),
                 permitting_years: s(2),
                 construction_years: s(3),
-                ramp: vec![pct("40"), pct("70"), pct("90")],
+                ramp: vec![pct("50"), pct("80"), pct("95")],
                 operations_years: s(20),
                 closure_years: s(3),
                 gates: StageGates {
@@ -224,7 +224,7 @@ pub fn deal() -> Deal {
 /// −70% over two years from the second production year, two years at the bottom, a
 /// five-year recovery to 80% of the deck: the 2022–24 fall, replayed.
 fn ndpr_crash() -> Override {
-    crash(NDPR, "70", 2037, 2, 2, 5, "20")
+    crash(NDPR, "70", 2037, 2, 2, 4, "20")
 }
 
 fn costs() -> Vec<CostLine> {

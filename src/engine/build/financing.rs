@@ -49,6 +49,7 @@ pub struct TrancheRows {
     pub interest_paid: Option<RowId>,
     pub principal_paid: Option<RowId>,
     pub write_off: Option<RowId>,
+    pub principal_write_off: Option<RowId>,
     pub dsra: Option<RowId>,
     pub dsra_init: Option<RowId>,
     pub dsra_draw: Option<RowId>,
@@ -414,7 +415,6 @@ impl Builder<'_> {
             safe_div(Expr::Row(need), Expr::Row(total), Expr::zero()),
         );
         let mut draws = BTreeMap::new();
-        let mut drawn = Vec::new();
         for (i, a) in avail {
             let name = &self.deal.tranches[*i].name.value;
             let d = self.c.row(
@@ -423,12 +423,12 @@ impl Builder<'_> {
                 Expr::Row(*a) * min2(Expr::one(), Expr::Row(share)),
             );
             draws.insert(*i, d);
-            drawn.push(Expr::Row(d));
         }
         let remaining = self.c.row(
             format!("Still to fund after {label} ({stage})"),
             Unit::Money,
-            pos(Expr::Row(need) - sum(drawn)),
+            // Exactly what the priority could not meet (no rounding residue of the shares).
+            pos(Expr::Row(need) - Expr::Row(total)),
         );
         Ok((draws, remaining))
     }
@@ -1161,6 +1161,16 @@ impl Builder<'_> {
                 Expr::zero(),
             ),
         );
+        let principal_lost = self.c.row(
+            format!("{name}: principal written off"),
+            Unit::Money,
+            if_(
+                Expr::Row(is_final),
+                Expr::Row(b_pre) + Expr::Row(ap_pre),
+                Expr::zero(),
+            ),
+        );
+        self.fin.tranches[i].principal_write_off = Some(principal_lost);
         self.c.place(
             principal,
             if_(Expr::Row(is_final), Expr::zero(), Expr::Row(b_pre)),

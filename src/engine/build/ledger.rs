@@ -443,13 +443,19 @@ impl Builder<'_> {
                     r.write_off.map(Expr::RowSum).unwrap_or_else(Expr::zero),
                     Stage::Post,
                 );
+                // The share of the principal lent that is never repaid (the loss itself also
+                // counts unpaid interest).
+                let principal_lost = r
+                    .principal_write_off
+                    .map(Expr::RowSum)
+                    .unwrap_or_else(Expr::zero);
                 let pct = if_(
                     le(Expr::Scalar(disbursed), Expr::Num(EPS)),
                     Expr::Na,
-                    div(Expr::Scalar(loss), Expr::Scalar(disbursed)),
+                    div(principal_lost, Expr::Scalar(disbursed)),
                 );
                 lines.loss_pct = Some(self.c.scalar(
-                    format!("{name}: loss % of disbursed"),
+                    format!("{name}: principal lost % of disbursed"),
                     Unit::Percent,
                     pct,
                     Stage::Post,
