@@ -156,9 +156,10 @@ impl Results {
     }
 }
 
-/// The text of a decimal in the JSON: its own digits, nothing rounded.
+/// The text of a decimal in the JSON: every significant digit, nothing rounded, no trailing
+/// zeros (so 0.020 typed in code and 0.02 read from a cell give the same JSON).
 pub fn text(d: Decimal) -> String {
-    d.to_string()
+    d.normalize().to_string()
 }
 
 fn texts(values: &[Decimal]) -> Vec<String> {

@@ -1,0 +1,185 @@
+//! `lodestone run` end to end: the table, both outputs, exit codes, a failed run leaving no
+//! partial file and an existing output untouched, outputs never written over the input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::TempDir;
+
+fn lodestone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args(args)
+        .output()
+        .expect("run lodestone")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn files(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn example(dir: &TempDir, name: &str) -> String {
+    let path = dir.path().join(format!("{name}.xlsx"));
+    let out = lodestone(&[
+        "template",
+        "--example",
+        name,
+        "-o",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    path.display().to_string()
+}
+
+#[test]
+fn run_writes_the_workbook_and_json_and_prints_npv_and_irr_by_party_and_scenario() {
+    let dir = TempDir::new("run-ok");
+    let deal = example(&dir, "spodumene-crash");
+    let out_xlsx = dir.path().join("results.xlsx").display().to_string();
+    let out_json = dir.path().join("results.json").display().to_string();
+    let before = std::fs::read(&deal).expect("input");
+    let out = lodestone(&["run", &deal, "-o", &out_xlsx, "--json", &out_json]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for want in [
+        "Base",
+        "Spodumene crash",
+        "Sponsor",
+        "Senior banks",
+        "NPV",
+        "IRR",
+        "every check holds",
+    ] {
+        assert!(table.contains(want), "table lacks {want:?}:\n{table}");
+    }
+    assert_eq!(
+        files(&dir),
+        ["results.json", "results.xlsx", "spodumene-crash.xlsx"]
+    );
+    assert_eq!(
+        std::fs::read(&deal).expect("input"),
+        before,
+        "the input is never modified"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_json).expect("json"))
+            .expect("valid JSON");
+    assert_eq!(json["scenarios"][0]["name"], "Base");
+    assert!(
+        json["scenarios"][0]["parties"][0]["npv"].is_string(),
+        "decimals are strings"
+    );
+}
+
+#[test]
+fn run_with_named_scenarios_runs_the_base_case_and_those_only() {
+    let dir = TempDir::new("run-named");
+    let deal = example(&dir, "ndpr-joint-facility");
+    let out_json = dir.path().join("r.json").display().to_string();
+    let out = lodestone(&[
+        "run",
+        &deal,
+        "-o",
+        &dir.path().join("r.xlsx").display().to_string(),
+        "--json",
+        &out_json,
+        "--scenario",
+        "Capex overrun",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_json).expect("json"))
+            .expect("valid JSON");
+    let names: Vec<&str> = json["scenarios"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Base", "Capex overrun"]);
+}
+
+#[test]
+fn an_unknown_scenario_is_a_usage_error_and_writes_nothing() {
+    let dir = TempDir::new("run-unknown");
+    let deal = example(&dir, "gallium-refinery");
+    let out = lodestone(&[
+        "run",
+        &deal,
+        "-o",
+        &dir.path().join("r.xlsx").display().to_string(),
+        "--scenario",
+        "Nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no scenario named 'Nope'"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(files(&dir), ["gallium-refinery.xlsx"]);
+}
+
+#[test]
+fn results_are_never_written_over_the_input() {
+    let dir = TempDir::new("run-same");
+    let deal = example(&dir, "gallium-refinery");
+    let before = std::fs::read(&deal).expect("input");
+    for args in [
+        vec!["run", &deal, "-o", &deal],
+        vec!["run", &deal, "-o", "elsewhere.xlsx", "--json", &deal],
+    ] {
+        let out = lodestone(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("refusing to write results over the input deal"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&deal).expect("input"), before);
+    assert_eq!(files(&dir), ["gallium-refinery.xlsx"]);
+}
+
+#[test]
+fn a_bad_deal_fails_with_exit_1_and_leaves_an_existing_output_untouched() {
+    let dir = TempDir::new("run-bad");
+    let bad = dir.write("bad.xlsx", b"not a workbook");
+    let existing = dir.write("results.xlsx", b"previous results");
+    let out = lodestone(&[
+        "run",
+        &bad.display().to_string(),
+        "-o",
+        &existing.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read(&existing).expect("output"),
+        b"previous results"
+    );
+    assert_eq!(files(&dir), ["bad.xlsx", "results.xlsx"]);
+}
+
+#[test]
+fn an_unwritable_output_fails_without_a_partial_file() {
+    let dir = TempDir::new("run-unwritable");
+    let deal = example(&dir, "gallium-refinery");
+    let target = dir
+        .path()
+        .join("missing-folder")
+        .join("r.xlsx")
+        .display()
+        .to_string();
+    let out = lodestone(&["run", &deal, "-o", &target]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(files(&dir), ["gallium-refinery.xlsx"]);
+}

@@ -1,0 +1,122 @@
+//! The results workbook: LibreOffice recomputes every formula to the engine's value (zero
+//! mismatches, ≥ 95% of numeric cells on calculation sheets are formulas), the workbook is
+//! itself a valid deal whose run gives the same JSON, and the same input gives the same bytes.
+//!
+//! The recomputation needs LibreOffice (`soffice`); outside CI its absence skips that test
+//! with a message, in CI (CI=true) it is a failure.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::TempDir;
+use lodestone::engine::{self, results::to_json};
+use lodestone::examples::{self, EXAMPLES};
+use lodestone::excel::read::read_deal;
+use lodestone::excel::write::results_bytes;
+
+fn run_example(name: &str) -> (lodestone::model::Deal, Vec<engine::Results>) {
+    let deal = examples::example(name).expect("example");
+    let runs = engine::run_all(&deal, &deal.scenarios).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (deal, runs)
+}
+
+fn soffice_available() -> bool {
+    Command::new("soffice")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn libreoffice_recomputes_every_formula_to_the_engines_value() {
+    if !soffice_available() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "LibreOffice (soffice) is required in CI: .ci/run installs libreoffice-calc-nogui"
+            );
+        }
+        eprintln!(
+            "SKIPPED: soffice not found; install libreoffice-calc-nogui to recompute the results workbooks"
+        );
+        return;
+    }
+    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
+    let dir = TempDir::new("recompute");
+    for name in EXAMPLES {
+        let (deal, runs) = run_example(name);
+        let path = dir.write(
+            &format!("{name}.xlsx"),
+            &results_bytes(&deal, &runs).expect("workbook"),
+        );
+        let out = Command::new("python3")
+            .arg(&recalc)
+            .arg(&path)
+            .output()
+            .expect("run xlsx-recalc");
+        let report = String::from_utf8_lossy(&out.stdout);
+        println!("{name}:\n{report}");
+        assert!(
+            out.status.success(),
+            "{name}: LibreOffice disagrees with the engine:\n{report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Calculation sheets: at least 95% of numeric cells are formulas.
+        for line in report
+            .lines()
+            .filter(|l| l.starts_with("Calc ") || l.starts_with("Gov "))
+        {
+            let numbers: Vec<u64> = line
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            // "<sheet>: F formulas, N numeric values, formula share S%, M mismatches"
+            let (formulas, values) = (numbers[numbers.len() - 4], numbers[numbers.len() - 3]);
+            let share = formulas as f64 / (formulas + values) as f64;
+            assert!(
+                share >= 0.95,
+                "{name}: {line}: formula share {share:.3} below 95%"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_results_workbook_is_a_deal_that_runs_to_the_same_json() {
+    let dir = TempDir::new("round-trip");
+    for name in EXAMPLES {
+        let (deal, runs) = run_example(name);
+        let path = dir.write(
+            &format!("{name}.xlsx"),
+            &results_bytes(&deal, &runs).expect("workbook"),
+        );
+        let again = read_deal(&path).unwrap_or_else(|e| {
+            panic!("{name}: the results workbook does not read as a deal:\n{e}")
+        });
+        let runs_again = engine::run_all(&again, &again.scenarios).expect("runs again");
+        assert_eq!(
+            to_json(&again, &runs_again),
+            to_json(&deal, &runs),
+            "{name}: the round trip changed the results"
+        );
+    }
+}
+
+#[test]
+fn the_same_deal_gives_the_same_bytes() {
+    for name in EXAMPLES {
+        let (deal, runs) = run_example(name);
+        let first = results_bytes(&deal, &runs).expect("workbook");
+        let (deal2, runs2) = run_example(name);
+        assert!(
+            first == results_bytes(&deal2, &runs2).expect("workbook"),
+            "{name}: two runs wrote different workbooks"
+        );
+        assert_eq!(
+            to_json(&deal, &runs),
+            to_json(&deal2, &runs2),
+            "{name}: two runs wrote different JSON"
+        );
+    }
+}
