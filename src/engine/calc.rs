@@ -663,7 +663,33 @@ impl Calc {
 
     /// Evaluates the whole calculation: pre scalars, every period, then post scalars.
     pub fn evaluate(&self) -> Result<Values, EvalError> {
+        self.evaluate_with(&EvalOptions::default())
+    }
+
+    /// The input values, for callers that evaluate with some of them changed.
+    pub fn input_values(&self) -> Vec<Decimal> {
+        self.inputs.iter().map(|i| i.value).collect()
+    }
+
+    /// Evaluates with other input values (a Monte Carlo path's prices) and, optionally,
+    /// without the rate solvers (IRR, MIRR), which only some callers need.
+    pub fn evaluate_with(&self, options: &EvalOptions<'_>) -> Result<Values, EvalError> {
         let n = self.periods;
+        let own;
+        let inputs = match options.inputs {
+            Some(values) if values.len() == self.inputs.len() => values,
+            Some(_) => {
+                return Err(EvalError {
+                    line: "inputs".into(),
+                    year: None,
+                    problem: INPUT_COUNT,
+                });
+            }
+            None => {
+                own = self.input_values();
+                &own
+            }
+        };
         if let Some(r) = self.placed.iter().position(|p| !p) {
             return Err(EvalError {
                 line: self.rows[r].label.clone(),
@@ -688,6 +714,8 @@ impl Calc {
                     period: None,
                     row: None,
                     position: &position,
+                    inputs,
+                    skip_rates: options.skip_rates,
                 };
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
             }
@@ -701,6 +729,8 @@ impl Calc {
                     period: Some(t),
                     row: Some(r),
                     position: &position,
+                    inputs,
+                    skip_rates: options.skip_rates,
                 };
                 let v = ctx.eval(&def.expr).map_err(|p| EvalError {
                     line: def.label.clone(),
@@ -718,6 +748,8 @@ impl Calc {
                     period: None,
                     row: None,
                     position: &position,
+                    inputs,
+                    skip_rates: options.skip_rates,
                 };
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
             }
@@ -741,6 +773,7 @@ const NO_VALUE: &str =
 const BAD_REF: &str =
     "a reference to a line calculated later in the same period (an internal ordering error)";
 const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
+const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
 const UNPLACED: &str = "a line reserved but never given a formula (an internal error)";
 const ROW_AGG_IN_PERIOD: &str = "a whole-row aggregate used inside a period (an internal error)";
 
@@ -750,6 +783,18 @@ struct Ctx<'a> {
     period: Option<usize>,
     row: Option<RowId>,
     position: &'a [usize],
+    inputs: &'a [Decimal],
+    skip_rates: bool,
+}
+
+/// How to evaluate: with the calculation's own inputs or others, with or without the rate
+/// solvers.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions<'a> {
+    /// One value per input, in input order.
+    pub inputs: Option<&'a [Decimal]>,
+    /// Leave IRR and MIRR without a value (they cost more than the rest together).
+    pub skip_rates: bool,
 }
 
 type EvalResult = Result<Decimal, &'static str>;
@@ -758,10 +803,6 @@ impl Ctx<'_> {
     /// Evaluates an expression that must have a value.
     fn eval(&self, e: &Expr) -> EvalResult {
         self.eval_opt(e)?.ok_or(NO_VALUE)
-    }
-
-    fn eval_all(&self, items: &[Expr]) -> Result<Vec<Decimal>, &'static str> {
-        items.iter().map(|e| self.eval(e)).collect()
     }
 
     fn row_values(&self, r: RowId) -> Result<&[Decimal], &'static str> {
@@ -776,7 +817,7 @@ impl Ctx<'_> {
         let v = match e {
             Expr::Num(v) => *v,
             Expr::Na => return Ok(None),
-            Expr::Input(id) => self.calc.inputs[*id].value,
+            Expr::Input(id) => self.inputs[*id],
             Expr::Scalar(id) => return Ok(self.values.scalars[*id]),
             Expr::Row(r) => {
                 let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
@@ -842,12 +883,20 @@ impl Ctx<'_> {
                 power(base, k).ok_or(OVERFLOW)?
             }
             Expr::Min(items) => {
-                let vs = self.eval_all(items)?;
-                vs.into_iter().min().ok_or(NO_VALUE)?
+                let mut best: Option<Decimal> = None;
+                for item in items {
+                    let v = self.eval(item)?;
+                    best = Some(best.map_or(v, |b| b.min(v)));
+                }
+                best.ok_or(NO_VALUE)?
             }
             Expr::Max(items) => {
-                let vs = self.eval_all(items)?;
-                vs.into_iter().max().ok_or(NO_VALUE)?
+                let mut best: Option<Decimal> = None;
+                for item in items {
+                    let v = self.eval(item)?;
+                    best = Some(best.map_or(v, |b| b.max(v)));
+                }
+                best.ok_or(NO_VALUE)?
             }
             Expr::Abs(a) => self.eval(a)?.abs(),
             Expr::If(c, a, b) => {
@@ -902,7 +951,7 @@ impl Ctx<'_> {
                         .min(series.points.len().saturating_sub(1))
                 };
                 let id = series.points.get(offset).ok_or(NO_VALUE)?;
-                self.calc.inputs[*id].value
+                self.inputs[*id]
             }
             Expr::RowSum(r) => {
                 let mut acc = Decimal::ZERO;
@@ -987,6 +1036,7 @@ impl Ctx<'_> {
                 }
                 acc
             }
+            Expr::Irr(..) | Expr::Mirr(..) if self.skip_rates => return Ok(None),
             Expr::Irr(r, guess) => {
                 let guess = self.eval(guess)?;
                 return Ok(finance::irr(self.row_values(*r)?, Some(guess)).ok());
