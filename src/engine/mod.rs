@@ -87,6 +87,65 @@ pub fn run_with(
     Ok(results::assemble(deal, scenario, built, values))
 }
 
+/// A scenario's calculation built once, to be evaluated many times with other prices (a
+/// Monte Carlo run): each evaluation is the full engine and waterfall in exact decimals.
+pub struct Prepared {
+    pub built: build::Built,
+    inputs: Vec<Decimal>,
+    scenario: String,
+}
+
+impl Prepared {
+    /// The input values of the deal itself (every simulated multiplier at 1).
+    pub fn inputs(&self) -> &[Decimal] {
+        &self.inputs
+    }
+
+    /// Per product (deal order), the input index of each period's simulated multiplier.
+    pub fn price_path_inputs(&self) -> &[Vec<calc::InputId>] {
+        &self.built.lines.price_paths
+    }
+
+    /// Evaluates with these input values; `skip_rates` leaves IRR and MIRR out.
+    pub fn evaluate(
+        &self,
+        inputs: &[Decimal],
+        skip_rates: bool,
+    ) -> Result<calc::Values, EngineError> {
+        let options = calc::EvalOptions {
+            inputs: Some(inputs),
+            skip_rates,
+        };
+        self.built
+            .calc
+            .evaluate_with(&options)
+            .map_err(|error| EngineError::Arithmetic {
+                scenario: self.scenario.clone(),
+                error,
+            })
+    }
+}
+
+/// Builds a scenario's calculation with a simulated price multiplier per product and period.
+pub fn prepare(
+    deal: &Deal,
+    scenario: &Scenario,
+    profiles: &SculptProfiles,
+) -> Result<Prepared, EngineError> {
+    let name = scenario.name.value.clone();
+    let built =
+        build::build_with(deal, scenario, profiles, true).map_err(|e| EngineError::Build {
+            scenario: name.clone(),
+            problem: e.0,
+        })?;
+    let inputs = built.calc.input_values();
+    Ok(Prepared {
+        built,
+        inputs,
+        scenario: name,
+    })
+}
+
 /// Sculpted loans repay CFADS / target DSCR − interest in the base case; that profile (a
 /// share of the balance at the start of operations per repayment year) is then the
 /// contractual schedule in every scenario, as it would be in the loan agreement.

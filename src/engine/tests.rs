@@ -585,3 +585,44 @@ fn a_refinery_is_capped_by_its_mines_feed_and_pays_for_it_at_cost() {
     assert_eq!(flows(&r, "Market")[1], dec!(-200000));
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
+
+#[test]
+fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_paths_a_halved_price() {
+    let deal = financed("100000", Repayment::Annuity);
+    let profiles = sculpt_profiles(&deal).expect("profiles");
+    let prepared = prepare(&deal, &Scenario::base(), &profiles).expect("prepares");
+    let base = run(&deal, &Scenario::base()).expect("base");
+    let values = prepared
+        .evaluate(prepared.inputs(), false)
+        .expect("evaluates");
+    for (p, party) in base.parties.iter().enumerate() {
+        let npv = values
+            .scalar(prepared.built.lines.parties[p].npv)
+            .unwrap_or_default();
+        assert_eq!(npv.normalize().to_string(), party.npv, "{}", party.name);
+    }
+    // Every multiplier at 0.5 is the price multiplier scenario at 0.5.
+    let mut inputs = prepared.inputs().to_vec();
+    for ids in prepared.price_path_inputs() {
+        for id in ids {
+            inputs[*id] = dec!(0.5);
+        }
+    }
+    let halved = prepared.evaluate(&inputs, true).expect("evaluates");
+    let scenario = scenario(
+        "Half",
+        vec![override_of(OverrideKind::PriceMultiplier, "0.5")],
+    );
+    let want = run(&deal, &scenario).expect("runs");
+    for (p, party) in want.parties.iter().enumerate() {
+        let npv = halved
+            .scalar(prepared.built.lines.parties[p].npv)
+            .unwrap_or_default();
+        assert_eq!(npv.normalize().to_string(), party.npv, "{}", party.name);
+        assert_eq!(
+            halved.scalar(prepared.built.lines.parties[p].irr),
+            None,
+            "rates skipped"
+        );
+    }
+}

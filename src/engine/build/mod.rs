@@ -75,6 +75,8 @@ pub struct Lines {
     pub prices: Vec<(String, RowId)>,
     pub cfads: Option<RowId>,
     pub cash: Option<RowId>,
+    /// With price paths: per product (deal order), the multiplier input of each period.
+    pub price_paths: Vec<Vec<super::calc::InputId>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -222,6 +224,8 @@ pub(crate) struct Builder<'a> {
     pub fin: financing::Financing,
     pub fiscal: fiscal::Fiscal,
     pub sculpt: &'a SculptProfiles,
+    /// Add a simulated price multiplier input per product and period.
+    pub price_paths: bool,
     /// Development sources: drawdowns, overrun equity and the gap (for the cash account).
     pub dev_sources: Option<RowId>,
     /// Each ledger party's net cash flow row.
@@ -233,6 +237,21 @@ pub fn build(
     deal: &Deal,
     scenario: &Scenario,
     sculpt: &SculptProfiles,
+) -> Result<Built, BuildError> {
+    build_with(deal, scenario, sculpt, false)
+}
+
+/// Where simulated price multipliers live: not a sheet of the deal; inputs only a Monte
+/// Carlo run sets.
+pub const PRICE_PATH_SHEET: &str = "(simulated prices)";
+
+/// Builds the calculation; with `price_paths`, every product's market price also takes a
+/// per-period multiplier input (1 by default) that a Monte Carlo path sets.
+pub fn build_with(
+    deal: &Deal,
+    scenario: &Scenario,
+    sculpt: &SculptProfiles,
+    price_paths: bool,
 ) -> Result<Built, BuildError> {
     let first_year = deal.first_year();
     let periods = deal.horizon_years.value as usize;
@@ -279,6 +298,7 @@ pub fn build(
         fin: Default::default(),
         fiscal: Default::default(),
         sculpt,
+        price_paths,
         dev_sources: None,
         party_nets: Vec::new(),
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{BuildError, Builder, MARKET, PROJECT, SUPPLIERS};
+use super::{BuildError, Builder, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, lt, max2, min2, pos, pow, safe_div, sum,
 };
@@ -308,6 +308,26 @@ impl Builder<'_> {
                 if Self::targets(&o.product, &name) {
                     factor = factor * self.override_input(record, o.value.value, "Value");
                 }
+            }
+            if self.price_paths {
+                // A simulated path: one multiplier per period, 1 unless a caller sets it.
+                let mut ids = Vec::new();
+                for t in 0..self.c.periods {
+                    let year = self.c.year_of(t);
+                    if let Expr::Input(id) =
+                        self.input_year(Decimal::ONE, PRICE_PATH_SHEET, p, year)
+                    {
+                        ids.push(id);
+                    }
+                }
+                let series = self.c.add_series(self.c.first_year, ids.clone());
+                let path = self.c.row(
+                    format!("{name}: simulated price multiplier"),
+                    Unit::Ratio,
+                    Expr::Lookup(series, Box::new(Expr::Year)),
+                );
+                factor = factor * Expr::Row(path);
+                self.lines.price_paths.push(ids);
             }
             let market = self.c.row(
                 format!(
