@@ -49,13 +49,48 @@ impl std::fmt::Display for RenderError {
 
 /// A1 reference, optionally absolute in row and column.
 pub fn a1(row: u32, col: u32, abs_col: bool, abs_row: bool) -> String {
-    format!(
-        "{}{}{}{}",
-        if abs_col { "$" } else { "" },
-        column_letters(col),
-        if abs_row { "$" } else { "" },
-        row + 1
-    )
+    let mut out = String::with_capacity(12);
+    push_a1(&mut out, row, col, abs_col, abs_row);
+    out
+}
+
+/// Appends an A1 reference without allocating (formulas are written by the hundred
+/// thousand).
+pub fn push_a1(out: &mut String, row: u32, col: u32, abs_col: bool, abs_row: bool) {
+    if abs_col {
+        out.push('$');
+    }
+    let mut letters = [0u8; 4];
+    let mut n = col + 1;
+    let mut k = letters.len();
+    while n > 0 && k > 0 {
+        k -= 1;
+        letters[k] = b'A' + ((n - 1) % 26) as u8;
+        n = (n - 1) / 26;
+    }
+    for b in &letters[k..] {
+        out.push(*b as char);
+    }
+    if abs_row {
+        out.push('$');
+    }
+    push_number(out, row + 1);
+}
+
+fn push_number(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &digits[k..] {
+        out.push(*b as char);
+    }
 }
 
 /// A sheet name as formulas quote it.
@@ -91,12 +126,28 @@ enum Ctx {
 }
 
 pub struct Renderer<'a> {
-    pub calc: &'a Calc,
-    pub place: &'a Placement,
-    pub inputs: &'a dyn Inputs,
+    calc: &'a Calc,
+    place: &'a Placement,
+    inputs: &'a dyn Inputs,
+    /// Each input's reference text, resolved once.
+    input_refs: Vec<Option<String>>,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
+    pub fn new(calc: &'a Calc, place: &'a Placement, inputs: &'a dyn Inputs) -> Self {
+        let input_refs = calc
+            .inputs
+            .iter()
+            .map(|def| inputs.cell(&def.addr).map(|cell| external(&cell)))
+            .collect();
+        Renderer {
+            calc,
+            place,
+            inputs,
+            input_refs,
+        }
+    }
+
     /// The formula of a row in period `t` (0-based), without the leading '='.
     pub fn row_formula(&self, expr: &Expr, t: usize) -> Result<String, RenderError> {
         let mut out = String::new();
@@ -140,17 +191,14 @@ impl Renderer<'_> {
         )
     }
 
-    fn input(&self, id: usize) -> Result<String, RenderError> {
-        let def = self
-            .calc
-            .inputs
-            .get(id)
-            .ok_or_else(|| RenderError(format!("input {id} unknown")))?;
-        let cell = self
-            .inputs
-            .cell(&def.addr)
-            .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.addr)))?;
-        Ok(external(&cell))
+    fn input(&self, id: usize) -> Result<&str, RenderError> {
+        match self.input_refs.get(id) {
+            Some(Some(text)) => Ok(text),
+            _ => {
+                let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.addr));
+                Err(RenderError(format!("no cell for input {}", addr.unwrap_or_default())))
+            }
+        }
     }
 
     /// Children of arithmetic are parenthesised unless they are atoms.
@@ -224,14 +272,14 @@ impl Renderer<'_> {
         match e {
             Expr::Num(v) => out.push_str(&number(*v)),
             Expr::Na => out.push_str("\"n/a\""),
-            Expr::Input(id) => out.push_str(&self.input(*id)?),
+            Expr::Input(id) => out.push_str(self.input(*id)?),
             Expr::Scalar(id) => {
                 let (r, c) = *self
                     .place
                     .scalar_at
                     .get(*id)
                     .ok_or_else(|| RenderError(format!("scalar {id} has no place")))?;
-                out.push_str(&a1(r, c, true, true));
+                push_a1(out, r, c, true, true);
             }
             Expr::Solved(id) => {
                 let (r, c) = *self
@@ -248,7 +296,7 @@ impl Renderer<'_> {
                     .row_of
                     .get(*r)
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
-                out.push_str(&a1(row, self.period_col(t), false, false));
+                push_a1(out, row, self.period_col(t), false, false);
             }
             Expr::Prev(r) => {
                 let t = Self::period(t)?;
@@ -257,11 +305,11 @@ impl Renderer<'_> {
                     .row_of
                     .get(*r)
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
-                out.push_str(&a1(row, self.period_col(t) - 1, false, false));
+                push_a1(out, row, self.period_col(t) - 1, false, false);
             }
             Expr::Year => {
                 let t = Self::period(t)?;
-                out.push_str(&a1(self.place.year_row, self.period_col(t), false, true));
+                push_a1(out, self.place.year_row, self.period_col(t), false, true);
             }
             Expr::FirstYear => {
                 out.push_str(&a1(self.place.year_row, self.place.first_col, true, true))
@@ -518,11 +566,7 @@ mod tests {
     #[test]
     fn rows_render_as_one_formula_per_row_shifting_with_the_column() {
         let (c, place) = setup();
-        let r = Renderer {
-            calc: &c,
-            place: &place,
-            inputs: &Fixed,
-        };
+        let r = Renderer::new(&c, &place, &Fixed);
         let cases = [
             (1, 0, "'Financing'!$E$4*D12"),
             (1, 2, "'Financing'!$E$4*F12"),
@@ -566,11 +610,7 @@ mod tests {
             year_row: 1,
             periods: 2,
         };
-        let r = Renderer {
-            calc: &c,
-            place: &place,
-            inputs: &Fixed,
-        };
+        let r = Renderer::new(&c, &place, &Fixed);
         assert_eq!(
             r.row_formula(&c.rows[0].expr, 1).expect("renders"),
             "INDEX('Prices'!$G$2:$J$2,MATCH(MAX(F$2,2028),'Prices'!$G$1:$J$1,1))"
