@@ -1,1 +1,0 @@
-//! Excel's financial functions (NPV, XNPV, IRR, XIRR, MIRR) in exact decimals.

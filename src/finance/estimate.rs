@@ -1,0 +1,356 @@
+//! First estimates in hardware floating point, and nothing else.
+//!
+//! This is the only file of the finance core that uses `f64`, and it may only *propose*: a root
+//! found here is a starting point that `roots.rs` refines and verifies in `Wide` (38 digits,
+//! integer arithmetic) before anything is returned, and a sign computed here is trusted only when
+//! it clears its own rounding-error bound (otherwise the caller asks `Wide`). Floats earn their
+//! place by speed: an evaluation costs about 30 ns here against a few µs in exact arithmetic,
+//! which is what lets IRR stay within a small factor of pyxirr.
+//!
+//! Everything works in s = ln(1+r), where the NPV is the exponential sum F(s) = Σ cᵢ e^(−tᵢ s)
+//! with tᵢ = kᵢ/unit. To keep every power ≤ 1 (so nothing overflows an f64), F is scaled by a
+//! positive factor that does not move its roots: by e^(t₀ s) = 1 for s ≥ 0 (powers of e^(−s/unit))
+//! and by e^(t_last s) for s < 0 (powers of e^(s/unit)).
+
+use super::cashflows::Flows;
+use super::wide::Wide;
+
+/// ln(1e-28): no `Decimal` rate is closer to −100% than −1 + 1e-28.
+pub(crate) const S_MIN: f64 = -64.472_382_603_833_28;
+/// ln(1 + 10⁶): the upper end of the rates we report.
+pub(crate) const S_MAX: f64 = 13.815_511_557_963_774;
+
+/// F(s) and its derivative in s, for the scaled sum, with the sums of |terms| that bound their
+/// rounding errors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Point {
+    pub(crate) f: f64,
+    pub(crate) df: f64,
+    f_err: f64,
+    df_err: f64,
+}
+
+/// The flows as `f64` coefficients, for estimates only.
+pub(crate) struct Estimator<'a> {
+    k: &'a [i64],
+    c: Vec<f64>,
+    abs_c: Vec<f64>,
+    unit: f64,
+    span: f64,
+}
+
+/// Which end the scaling factor comes from (see the module header).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    /// Powers of e^(−s/unit) measured from the first flow: all ≤ 1 when s ≥ 0.
+    FromFirst,
+    /// Powers of e^(s/unit) measured from the last flow: all ≤ 1 when s ≤ 0.
+    FromLast,
+}
+
+impl<'a> Estimator<'a> {
+    pub(crate) fn new(flows: &'a Flows) -> Estimator<'a> {
+        let c: Vec<f64> = flows.c.iter().map(|w| wide_to_f64(*w)).collect();
+        let abs_c = c.iter().map(|x| x.abs()).collect();
+        Estimator {
+            k: &flows.k,
+            c,
+            abs_c,
+            unit: flows.unit as f64,
+            span: flows.span() as f64,
+        }
+    }
+
+    /// F and F' at s, scaled so that every power is ≤ 1.
+    pub(crate) fn at(&self, s: f64) -> Point {
+        let scale = if s >= 0.0 {
+            Scale::FromFirst
+        } else {
+            Scale::FromLast
+        };
+        self.at_scaled(s, scale)
+    }
+
+    fn at_scaled(&self, s: f64, scale: Scale) -> Point {
+        let (f, slope, abs_f, abs_slope) = self.horner(&self.c, s, scale);
+        // d/ds of Σ cᵢ e^(−(tᵢ−t₀)s) is −slope/unit; of Σ cᵢ e^((t_last−tᵢ)s) it is +slope/unit.
+        let df = match scale {
+            Scale::FromFirst => -slope / self.unit,
+            Scale::FromLast => slope / self.unit,
+        };
+        let weight = self.error_weight(s);
+        Point {
+            f,
+            df,
+            f_err: abs_f * weight,
+            df_err: abs_slope / self.unit * weight,
+        }
+    }
+
+    /// Relative rounding-error weight of one evaluation: each power of b = e^(∓s/unit) carries
+    /// b's error (from `exp` and from s/unit) as many times as its exponent, and each Horner
+    /// step adds a few roundings. Generous by about a factor of two.
+    fn error_weight(&self, s: f64) -> f64 {
+        let n = self.c.len() as f64;
+        (8.0 * n + 2.0 * self.span * (1.0 + s.abs() / self.unit) + 64.0) * f64::EPSILON
+    }
+
+    /// Horner over the gaps: returns (Σ cᵢ pᵢ, Σ dᵢ cᵢ pᵢ, Σ |cᵢ| pᵢ, Σ dᵢ |cᵢ| pᵢ) where pᵢ = b^dᵢ and
+    /// dᵢ is the offset from the scaling end.
+    fn horner(&self, coef: &[f64], s: f64, scale: Scale) -> (f64, f64, f64, f64) {
+        let n = coef.len();
+        let k = self.k;
+        let step = |i: usize| -> usize {
+            match scale {
+                Scale::FromFirst => n - 1 - i,
+                Scale::FromLast => i,
+            }
+        };
+        let b = match scale {
+            Scale::FromFirst => (-s / self.unit).exp(),
+            Scale::FromLast => (s / self.unit).exp(),
+        };
+        let first = step(0);
+        let (mut a, mut d) = (coef[first], 0.0);
+        let (mut sa, mut sd) = (self.abs_c[first], 0.0);
+        let mut last_gap = -1i64;
+        let mut last_pow = 1.0;
+        for j in 1..n {
+            let i = step(j);
+            let prev = step(j - 1);
+            let gap = (k[i] - k[prev]).abs();
+            let p = if gap == last_gap {
+                last_pow
+            } else {
+                last_gap = gap;
+                last_pow = powi(b, gap);
+                last_pow
+            };
+            let g = gap as f64;
+            d = p * (d + g * a);
+            sd = p * (sd + g * sa);
+            a = coef[i] + p * a;
+            sa = self.abs_c[i] + p * sa;
+        }
+        (a, d, sa, sd)
+    }
+
+    /// Σ dᵢ² |cᵢ| pᵢ / unit²: the largest |F''| can be on an interval whose end, in the direction
+    /// of growing powers, is s.
+    fn curvature_bound(&self, s: f64, scale: Scale) -> f64 {
+        let n = self.c.len();
+        let b = match scale {
+            Scale::FromFirst => (-s / self.unit).exp(),
+            Scale::FromLast => (s / self.unit).exp(),
+        };
+        let idx = |j: usize| match scale {
+            Scale::FromFirst => n - 1 - j,
+            Scale::FromLast => j,
+        };
+        // Moments of the |c| sum, carried through the gaps like `horner`.
+        let (mut a, mut d, mut e) = (self.abs_c[idx(0)], 0.0, 0.0);
+        for j in 1..n {
+            let i = idx(j);
+            let gap = (self.k[i] - self.k[idx(j - 1)]).abs() as f64;
+            let p = powi(b, gap as i64);
+            e = p * (e + 2.0 * gap * d + gap * gap * a);
+            d = p * (d + gap * a);
+            a = self.abs_c[i] + p * a;
+        }
+        e / (self.unit * self.unit) * (1.0 + self.error_weight(s))
+    }
+
+    /// The sign of F at s when it clears the rounding-error bound; `None` when too close to call.
+    pub(crate) fn sign(&self, s: f64) -> Option<i8> {
+        let p = self.at(s);
+        if p.f.abs() > p.f_err && p.f.is_finite() {
+            Some(if p.f > 0.0 { 1 } else { -1 })
+        } else {
+            None
+        }
+    }
+
+    /// A root of F in [lo, hi], where F(lo) has sign `sign_lo` and F(hi) the opposite: Newton
+    /// from `start`, falling back to bisection whenever Newton leaves the bracket or fails to
+    /// halve it every two steps.
+    pub(crate) fn root_in(&self, mut lo: f64, mut hi: f64, sign_lo: i8, start: f64) -> f64 {
+        let mut s = if start > lo && start < hi {
+            start
+        } else {
+            0.5 * (lo + hi)
+        };
+        let mut widths = [hi - lo; 2];
+        for iter in 0..400 {
+            let p = self.at(s);
+            if p.f == 0.0 || !p.f.is_finite() {
+                return s;
+            }
+            if (p.f > 0.0) == (sign_lo > 0) {
+                lo = s;
+            } else {
+                hi = s;
+            }
+            let width = hi - lo;
+            if width <= 4.0 * f64::EPSILON * s.abs().max(1.0) {
+                return s;
+            }
+            let stalled = width > 0.5 * widths[iter % 2];
+            widths[iter % 2] = width;
+            let newton = s - p.f / p.df;
+            let next = if !stalled && newton > lo && newton < hi {
+                newton
+            } else {
+                0.5 * (lo + hi)
+            };
+            if (next - s).abs() <= 2.0 * f64::EPSILON * s.abs().max(1.0) {
+                return next;
+            }
+            s = next;
+        }
+        s
+    }
+
+    /// Newton from `start` without a bracket (several roots may exist; the caller proves which
+    /// one it reached). `None` if it does not settle on a point where F is zero to within its
+    /// rounding error.
+    pub(crate) fn newton_from(&self, start: f64) -> Option<f64> {
+        let mut s = start.clamp(S_MIN, S_MAX);
+        for _ in 0..80 {
+            let p = self.at(s);
+            if !p.f.is_finite() || !p.df.is_finite() {
+                return None;
+            }
+            if p.f == 0.0 {
+                return Some(s);
+            }
+            if p.df == 0.0 {
+                return None;
+            }
+            let step = (-p.f / p.df).clamp(-2.0, 2.0);
+            let next = (s + step).clamp(S_MIN, S_MAX);
+            if (next - s).abs() <= 4.0 * f64::EPSILON * s.abs().max(1.0) {
+                let q = self.at(next);
+                return (q.f.abs() <= 64.0 * q.f_err.max(f64::MIN_POSITIVE)).then_some(next);
+            }
+            s = next;
+        }
+        None
+    }
+
+    /// True when F has at most one root in [a, b], proved by showing F' keeps one sign there:
+    /// |F'(m)| exceeds its rounding error plus (half-width)·max|F''|, on [a, b] or on each of up to
+    /// 64 pieces. False means "not proved", never "two roots".
+    pub(crate) fn at_most_one_root(&self, a: f64, b: f64) -> bool {
+        if a.is_nan() || b.is_nan() || a > b {
+            return false;
+        }
+        let t_span = self.span / self.unit;
+        // One scaling for the whole interval (the proof is about one function), with every
+        // power bounded so that nothing overflows.
+        let scale = if a >= 0.0 || t_span * a.abs() < 600.0 {
+            Scale::FromFirst
+        } else if b <= 0.0 || t_span * b.abs() < 600.0 {
+            Scale::FromLast
+        } else {
+            return false;
+        };
+        let mut stack = vec![(a, b, 0u32)];
+        while let Some((lo, hi, depth)) = stack.pop() {
+            let m = 0.5 * (lo + hi);
+            let p = self.at_scaled(m, scale);
+            // Powers grow toward `lo` when measured from the first flow, toward `hi` otherwise.
+            let worst = match scale {
+                Scale::FromFirst => lo,
+                Scale::FromLast => hi,
+            };
+            let bound = self.curvature_bound(worst, scale);
+            let proved = p.df.is_finite()
+                && bound.is_finite()
+                && p.df.abs() - p.df_err > 0.5 * (hi - lo) * bound * (1.0 + 1e-9);
+            if !proved {
+                if depth >= 6 {
+                    return false;
+                }
+                stack.push((lo, m, depth + 1));
+                stack.push((m, hi, depth + 1));
+            }
+        }
+        true
+    }
+}
+
+/// `b^n` for n ≥ 0; saturates to 0 or ∞ rather than wrapping for huge n.
+fn powi(b: f64, n: i64) -> f64 {
+    match i32::try_from(n) {
+        Ok(n) => b.powi(n),
+        Err(_) => {
+            if b < 1.0 {
+                0.0
+            } else if b == 1.0 {
+                1.0
+            } else {
+                f64::INFINITY
+            }
+        }
+    }
+}
+
+/// Nearest `f64` of a `Wide` (for estimates; 0 or ±∞ outside the f64 range).
+pub(crate) fn wide_to_f64(w: Wide) -> f64 {
+    let (neg, exp, mant) = w.parts();
+    if mant == 0 {
+        return 0.0;
+    }
+    let top = (mant >> 64) as u64 as f64 * 2f64.powi(-63);
+    let v = if exp > 1023 {
+        f64::INFINITY
+    } else if exp < -1074 {
+        0.0
+    } else if exp < -1000 {
+        top * 2f64.powi(exp as i32 + 1000) * 2f64.powi(-1000)
+    } else {
+        top * 2f64.powi(exp as i32)
+    };
+    if neg { -v } else { v }
+}
+
+/// The `Wide` equal to a finite `f64` (exact: 53 bits fit in 128).
+pub(crate) fn f64_to_wide(x: f64) -> Wide {
+    if !x.is_finite() || x == 0.0 {
+        return Wide::ZERO;
+    }
+    let bits = x.to_bits();
+    let neg = bits >> 63 == 1;
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let frac = (bits & ((1 << 52) - 1)) as u128;
+    let (mant, exp) = if biased == 0 {
+        (frac, -1074 + 52)
+    } else {
+        (frac | (1 << 52), biased - 1023)
+    };
+    // value = mant · 2^(exp − 52); from_parts takes value = mant · 2^(e − 127).
+    Wide::from_parts(neg, exp + 75, mant)
+}
+
+/// A `Decimal` rate as `f64` (for a starting point only).
+pub(crate) fn decimal_to_f64(d: rust_decimal::Decimal) -> f64 {
+    wide_to_f64(Wide::from_decimal(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_round_trip() {
+        for x in [1.0, -0.1, 1e-300, 6.02e23, -1e300, 5e-324] {
+            assert_eq!(wide_to_f64(f64_to_wide(x)), x, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn domain_ends_are_ln_of_the_rate_limits() {
+        assert!((S_MIN - (1e-28f64).ln()).abs() < 1e-13);
+        assert!((S_MAX - (1e6f64 + 1.0).ln()).abs() < 1e-13);
+    }
+}

@@ -1,0 +1,414 @@
+//! Rates of return: every root of the NPV in (−100%, 10⁶], or the one closest to a guess, each
+//! verified before it is returned.
+//!
+//! # The method
+//!
+//! In s = ln(1+r) the NPV is an exponential sum F(s) = Σ cᵢ e^(−tᵢ s) (see `cashflows.rs`), and
+//! for exponential sums with distinct tᵢ Descartes' rule of signs holds: F has at most as many
+//! real roots as its coefficients have sign changes, so one sign change means exactly one root.
+//! With more, roots are *isolated* by Rolle's theorem: G(s) = d/ds[e^(t₀ s) F(s)] is again an
+//! exponential sum, with one term fewer (the first dropped) and coefficients (tᵢ − t₀)·cᵢ of the
+//! same signs; between two roots of F lies a root of G. (Dropping the last term instead, with
+//! e^(t_last s), works the same way; we drop whichever end removes a sign change soonest.)
+//! Recursing until a level has at most one sign change, and climbing back up, each level's roots
+//! cut [s_min, s_max] into pieces on which the level above is monotone, so it has a root in a
+//! piece exactly when its values at the two ends differ in sign. Nothing is sampled, so close
+//! pairs of roots cannot slip between grid points; the only limit is arithmetic precision, and
+//! all of this runs in `Wide` (38 digits), where a pair must sit within about 1e-16 of each other
+//! (in s) before rounding can hide it.
+//!
+//! Each root is then refined to about 1e-32 in s and rounded to a `Decimal` rate r, and
+//! *verified*: the NPV is evaluated at r ∓ δ with δ = 1e-21·max(|r|, 1e-8) (at least 1e-28,
+//! `Decimal`'s resolution), and the two values must differ in sign by more than a bound on their
+//! rounding error. So the true root lies within 2δ of the returned rate: about 20 significant
+//! digits, against the 12 promised. If δ must be widened past 1e-13·max(|r|, 1e-8) the rate is
+//! reported as unverifiable rather than returned with digits it does not have.
+//!
+//! The domain is s ∈ [ln(1e-28), ln(1 + 10⁶)]: no `Decimal` rate lies closer to −100% than
+//! −1 + 1e-28, and rates above 10⁶ are outside Excel's convention here.
+//!
+//! # The fast paths
+//!
+//! The full isolation costs many evaluations, so `closest_root` first tries cheaper proofs, with
+//! `f64` only proposing (see `estimate.rs`):
+//! - one sign change: the single root is bracketed by the domain ends, found in `f64`, refined
+//!   by Newton's method in `Wide` and verified as above;
+//! - several: Newton from the guess finds a root r*, and a derivative bound proves F monotone on
+//!   the rates within |r* − guess| of the guess, so no other root is closer; then refine and
+//!   verify. If any step fails, the full isolation decides.
+
+use std::sync::LazyLock;
+
+use rust_decimal::Decimal;
+
+use super::cashflows::{Flows, evaluate, rounding_bound, sign_changes};
+use super::estimate::{self, Estimator, S_MAX, S_MIN};
+use super::wide::Wide;
+
+/// Why no rate came back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RootError {
+    /// The NPV is not zero anywhere in the domain.
+    NoRoot,
+    /// A root lies near this rate but its digits could not be confirmed.
+    Unverified(Decimal),
+}
+
+struct Domain {
+    s_min: Wide,
+    s_max: Wide,
+}
+
+static DOMAIN: LazyLock<Domain> = LazyLock::new(|| Domain {
+    s_min: Wide::from_decimal(Decimal::new(1, 28))
+        .ln()
+        .unwrap_or(Wide::ZERO),
+    s_max: Wide::from_i64(1_000_001).ln().unwrap_or(Wide::ZERO),
+});
+
+/// 10⁶, the largest rate reported.
+const RATE_MAX: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// The root closest to `guess` (ties go to the lower rate).
+pub(crate) fn closest_root(flows: &Flows, guess: Decimal) -> Result<Decimal, RootError> {
+    let est = Estimator::new(flows);
+    let g = estimate::decimal_to_f64(guess);
+    let s_guess = if g > -1.0 { g.ln_1p() } else { S_MIN };
+    if sign_changes(&flows.c) == 1 {
+        if let Some(found) = single_root_fast(flows, &est, s_guess) {
+            return found;
+        }
+    } else if let Some(r) = nearest_root_fast(flows, &est, g, s_guess) {
+        return Ok(r);
+    }
+    let roots = all_roots(flows)?;
+    let mut best: Option<Decimal> = None;
+    for r in roots {
+        let closer = match best {
+            None => true,
+            Some(b) => (r - guess).abs() < (b - guess).abs(),
+        };
+        if closer {
+            best = Some(r);
+        }
+    }
+    best.ok_or(RootError::NoRoot)
+}
+
+/// One sign change: the root is unique on the whole line, so it is in the domain exactly when F
+/// differs in sign at the two ends. `None` when the fast path cannot decide.
+fn single_root_fast(
+    flows: &Flows,
+    est: &Estimator,
+    s_guess: f64,
+) -> Option<Result<Decimal, RootError>> {
+    let lo = est
+        .sign(S_MIN)
+        .or_else(|| wide_sign(flows, &DOMAIN.s_min))?;
+    let hi = est
+        .sign(S_MAX)
+        .or_else(|| wide_sign(flows, &DOMAIN.s_max))?;
+    if lo == 0 || hi == 0 {
+        return None;
+    }
+    if lo == hi {
+        return Some(Err(RootError::NoRoot));
+    }
+    let s0 = est.root_in(S_MIN, S_MAX, lo, s_guess);
+    refine(flows, s0).map(Ok)
+}
+
+/// Several sign changes: a root reached by Newton from the guess is the closest one if F is
+/// provably monotone on every rate at least as close to the guess.
+fn nearest_root_fast(flows: &Flows, est: &Estimator, g: f64, s_guess: f64) -> Option<Decimal> {
+    let s0 = est.newton_from(s_guess)?;
+    let r0 = s0.exp_m1();
+    let reach = (r0 - g).abs() * (1.0 + 1e-9) + 1e-12 * r0.abs().max(1.0);
+    let a = (g - reach).max(-1.0 + 1e-28).ln_1p().max(S_MIN);
+    let b = (g + reach).min(1e6).ln_1p().min(S_MAX);
+    if !est.at_most_one_root(a, b) {
+        return None;
+    }
+    let r = refine(flows, s0)?;
+    let moved = (estimate::decimal_to_f64(r) - r0).abs();
+    (moved <= 1e-9 * r0.abs().max(1e-6)).then_some(r)
+}
+
+/// Every root in the domain, ascending.
+pub(crate) fn all_roots(flows: &Flows) -> Result<Vec<Decimal>, RootError> {
+    let mut rates: Vec<Decimal> = Vec::new();
+    for s in isolate(flows) {
+        let r = s.exp().map(|y| y.sub(Wide::ONE));
+        match r.and_then(|r| verify(flows, r)) {
+            Some(rate) => {
+                if rates.last() != Some(&rate) {
+                    rates.push(rate);
+                }
+            }
+            None => {
+                let near = r.and_then(Wide::to_decimal).unwrap_or(Decimal::ZERO);
+                return Err(RootError::Unverified(near));
+            }
+        }
+    }
+    Ok(rates)
+}
+
+/// Newton's method in `Wide` from an `f64` estimate, then verification. IRR works in y = 1+r
+/// (z = 1/y needs no logarithm); XIRR in s (z = e^(−s/365) needs one `exp`).
+fn refine(flows: &Flows, s0: f64) -> Option<Decimal> {
+    let converged = |step: Wide, scale: Wide| {
+        step.is_zero() || step.abs().log2_floor() < scale.abs().log2_floor().max(0) - 58
+    };
+    let rate = if flows.unit == 1 {
+        let mut y = estimate::f64_to_wide(s0).exp()?;
+        for _ in 0..8 {
+            let sums = evaluate(&flows.k, &flows.c, y.recip()?, true);
+            if sums.slope.is_zero() {
+                break;
+            }
+            // f(y) = Σ cᵢ y^(−kᵢ), f'(y) = −slope/y, so the Newton step is y·value/slope.
+            let ratio = sums.value.div(sums.slope)?;
+            y = y.add(y.mul(ratio));
+            if y.signum() <= 0 {
+                return None;
+            }
+            if converged(ratio, Wide::ONE) {
+                break;
+            }
+        }
+        y.sub(Wide::ONE)
+    } else {
+        let unit = Wide::from_i64(flows.unit);
+        let inv_unit = unit.recip()?;
+        let mut s = estimate::f64_to_wide(s0);
+        for _ in 0..8 {
+            let z = s.neg().mul(inv_unit).exp()?;
+            let sums = evaluate(&flows.k, &flows.c, z, true);
+            if sums.slope.is_zero() {
+                break;
+            }
+            // F'(s) = −slope/unit, so the Newton step is unit·value/slope.
+            let step = unit.mul(sums.value.div(sums.slope)?);
+            s = s.add(step);
+            if converged(step, s) {
+                break;
+            }
+        }
+        s.exp()?.sub(Wide::ONE)
+    };
+    verify(flows, rate)
+}
+
+/// Rounds a rate to `Decimal` and checks that the NPV changes sign across it (module header).
+fn verify(flows: &Flows, rate: Wide) -> Option<Decimal> {
+    let r = rate.to_decimal()?.normalize();
+    let min_rate = Decimal::NEGATIVE_ONE + Decimal::new(1, 28);
+    if r < min_rate || r > RATE_MAX {
+        return None;
+    }
+    let resolution = Decimal::new(1, 28);
+    let scale = r.abs().max(Decimal::new(1, 8));
+    let mut relative = Decimal::new(1, 21);
+    for _ in 0..9 {
+        let delta = scale
+            .checked_mul(relative)
+            .unwrap_or(resolution)
+            .max(resolution);
+        let lo = r.checked_sub(delta)?.max(min_rate);
+        let hi = r.checked_add(delta)?;
+        let below = npv_sign(flows, lo)?;
+        let above = npv_sign(flows, hi)?;
+        if below != 0 && above != 0 && below != above {
+            return Some(r);
+        }
+        if npv_sign(flows, r)? == 0 {
+            // Zero to within rounding at r itself: a root where the NPV only touches zero, or
+            // one that r hits exactly (e.g. rate 0 for flows that sum to zero).
+            return Some(r);
+        }
+        relative = relative.checked_mul(Decimal::TEN)?;
+    }
+    None
+}
+
+/// The sign of Σ cᵢ (1+r)^(−kᵢ/unit), or 0 when its magnitude is within the rounding bound.
+fn npv_sign(flows: &Flows, r: Decimal) -> Option<i8> {
+    let y = Wide::ONE.add(Wide::from_decimal(r));
+    if y.signum() <= 0 {
+        return None;
+    }
+    let z = if flows.unit == 1 {
+        y.recip()?
+    } else {
+        y.ln()?
+            .mul(Wide::from_i64(flows.unit).recip()?)
+            .neg()
+            .exp()?
+    };
+    Some(signed(flows, evaluate(&flows.k, &flows.c, z, false)))
+}
+
+fn signed(flows: &Flows, sums: super::cashflows::Sums) -> i8 {
+    if sums.value.abs() > rounding_bound(sums.abs, flows.len(), flows.span()) {
+        sums.value.signum()
+    } else {
+        0
+    }
+}
+
+/// The sign of F at a point s given in `Wide` (used when an `f64` sign is too close to call).
+fn wide_sign(flows: &Flows, s: &Wide) -> Option<i8> {
+    let level = Level {
+        lo: 0,
+        hi: flows.len(),
+        c: flows.c.clone(),
+    };
+    level.at(flows, *s, false).map(|sums| signed(flows, sums))
+}
+
+/// One level of the Rolle recursion: flows `lo..hi` with derived coefficients.
+struct Level {
+    lo: usize,
+    hi: usize,
+    c: Vec<Wide>,
+}
+
+impl Level {
+    fn at(&self, flows: &Flows, s: Wide, with_slope: bool) -> Option<super::cashflows::Sums> {
+        let z = if flows.unit == 1 {
+            s.neg().exp()?
+        } else {
+            s.neg().mul(Wide::from_i64(flows.unit).recip()?).exp()?
+        };
+        Some(evaluate(&flows.k[self.lo..self.hi], &self.c, z, with_slope))
+    }
+
+    /// Rolle's step: the next level's roots separate this level's.
+    fn derive(&self, flows: &Flows) -> Level {
+        let c = &self.c;
+        let m = c.len();
+        let first_change = c[0].is_negative() != c[1].is_negative();
+        let last_change = c[m - 2].is_negative() != c[m - 1].is_negative();
+        let drop_first = if first_change {
+            true
+        } else if last_change {
+            false
+        } else {
+            let run = |it: &mut dyn Iterator<Item = &Wide>, sign: bool| {
+                it.take_while(|w| w.is_negative() == sign).count()
+            };
+            run(&mut c.iter(), c[0].is_negative())
+                <= run(&mut c.iter().rev(), c[m - 1].is_negative())
+        };
+        let k = &flows.k[self.lo..self.hi];
+        if drop_first {
+            Level {
+                lo: self.lo + 1,
+                hi: self.hi,
+                c: (1..m)
+                    .map(|i| c[i].mul(Wide::from_i64(k[i] - k[0])))
+                    .collect(),
+            }
+        } else {
+            Level {
+                lo: self.lo,
+                hi: self.hi - 1,
+                c: (0..m - 1)
+                    .map(|i| c[i].mul(Wide::from_i64(k[m - 1] - k[i])))
+                    .collect(),
+            }
+        }
+    }
+
+    /// A root in (a, b), where the level's value at `a` has sign `sign_a` and at `b` the
+    /// opposite: Newton in s, with bisection whenever Newton leaves the bracket or the bracket
+    /// fails to halve every two steps, until the bracket is below ~1e-32 relative.
+    fn solve(&self, flows: &Flows, mut a: Wide, sign_a: i8, mut b: Wide) -> Wide {
+        let unit = Wide::from_i64(flows.unit);
+        let mut x = a.add(b).mul_pow2(-1);
+        let mut widths = [b.sub(a); 2];
+        for iter in 0..600 {
+            let Some(sums) = self.at(flows, x, true) else {
+                return x;
+            };
+            if sums.value.is_zero() {
+                return x;
+            }
+            if sums.value.signum() == sign_a {
+                a = x;
+            } else {
+                b = x;
+            }
+            let width = b.sub(a);
+            let tolerance = x.abs().log2_floor().max(0) - 106;
+            if width.is_zero() || width.log2_floor() < tolerance {
+                return x;
+            }
+            let stalled = width.log2_floor() >= widths[iter % 2].log2_floor();
+            widths[iter % 2] = width;
+            // F'(s) = −slope/unit for this scaling, so Newton's step is unit·value/slope.
+            let newton = sums
+                .value
+                .div(sums.slope)
+                .map(|q| x.add(unit.mul(q)))
+                .filter(|n| *n > a && *n < b);
+            x = match newton {
+                Some(n) if !stalled => n,
+                _ => a.add(b).mul_pow2(-1),
+            };
+        }
+        x
+    }
+}
+
+/// The roots of F in [s_min, s_max], ascending, by the Rolle recursion of the module header.
+fn isolate(flows: &Flows) -> Vec<Wide> {
+    let domain = &*DOMAIN;
+    let mut levels = vec![Level {
+        lo: 0,
+        hi: flows.len(),
+        c: flows.c.clone(),
+    }];
+    while let Some(last) = levels.last() {
+        if last.c.len() < 2 || sign_changes(&last.c) <= 1 {
+            break;
+        }
+        let next = last.derive(flows);
+        levels.push(next);
+    }
+    let mut roots: Vec<Wide> = Vec::new();
+    for (depth, level) in levels.iter().enumerate().rev() {
+        let deepest = depth + 1 == levels.len();
+        if deepest && sign_changes(&level.c) == 0 {
+            continue;
+        }
+        let mut points = vec![domain.s_min];
+        points.extend(
+            roots
+                .iter()
+                .copied()
+                .filter(|s| *s > domain.s_min && *s < domain.s_max),
+        );
+        points.push(domain.s_max);
+        points.dedup();
+        let signs: Vec<i8> = points
+            .iter()
+            .map(|s| {
+                level
+                    .at(flows, *s, false)
+                    .map_or(0, |sums| sums.value.signum())
+            })
+            .collect();
+        let mut found = Vec::new();
+        for i in 0..points.len() {
+            if signs[i] == 0 {
+                found.push(points[i]);
+            } else if i + 1 < points.len() && signs[i + 1] != 0 && signs[i + 1] != signs[i] {
+                found.push(level.solve(flows, points[i], signs[i], points[i + 1]));
+            }
+        }
+        roots = found;
+    }
+    roots
+}
