@@ -18,6 +18,7 @@ pub(crate) struct Flows {
     pub(crate) unit: i64,
     pub(crate) k: Vec<i64>,
     pub(crate) c: Vec<Wide>,
+    pub(crate) gaps: Gaps,
 }
 
 /// What the input looks like before any solving; the public functions turn the bad shapes into
@@ -47,12 +48,14 @@ pub(crate) enum Shape {
 impl Flows {
     /// Flows one period apart, the first at time 0 (Excel's IRR).
     pub(crate) fn periodic(values: &[Decimal]) -> (Flows, Shape) {
+        // Coefficients are the flows times 10^scale (integers): a common factor moves no root.
+        let scale = common_scale(values);
         let mut k = Vec::with_capacity(values.len());
         let mut c = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             if !v.is_zero() {
                 k.push(i as i64);
-                c.push(Wide::from_decimal(*v));
+                c.push(Wide::from_decimal_scaled(*v, scale));
             }
         }
         Flows::finish(1, k, c, values.len(), false)
@@ -62,6 +65,7 @@ impl Flows {
     /// only their sum can matter to the NPV, and Descartes' rule needs distinct times.
     /// Lengths must already match.
     pub(crate) fn dated(values: &[Decimal], dates: &[NaiveDate]) -> (Flows, Shape) {
+        let scale = common_scale(values);
         let mut pairs: Vec<(i64, Decimal)> = dates
             .iter()
             .map(|d| i64::from(d.num_days_from_ce()))
@@ -75,16 +79,16 @@ impl Flows {
         while i < pairs.len() {
             let day = pairs[i].0;
             let mut exact = Some(pairs[i].1);
-            let mut wide = Wide::from_decimal(pairs[i].1);
+            let mut wide = Wide::from_decimal_scaled(pairs[i].1, scale);
             i += 1;
             while i < pairs.len() && pairs[i].0 == day {
                 netted = true;
                 exact = exact.and_then(|sum| sum.checked_add(pairs[i].1));
-                wide = wide.add(Wide::from_decimal(pairs[i].1));
+                wide = wide.add(Wide::from_decimal_scaled(pairs[i].1, scale));
                 i += 1;
             }
             // The Decimal sum is exact; Wide is the fallback only if it overflows Decimal.
-            let total = exact.map_or(wide, Wide::from_decimal);
+            let total = exact.map_or(wide, |d| Wide::from_decimal_scaled(d, scale));
             if !total.is_zero() {
                 k.push(day);
                 c.push(total);
@@ -105,7 +109,8 @@ impl Flows {
                 *x -= first;
             }
         }
-        let flows = Flows { unit, k, c };
+        let gaps = Gaps::new(&k);
+        let flows = Flows { unit, k, c, gaps };
         let shape = if count == 0 {
             Shape::Empty
         } else if flows.c.is_empty() {
@@ -136,55 +141,154 @@ impl Flows {
     }
 }
 
+/// The largest decimal scale among `values`: converting each at this scale makes every
+/// coefficient an integer times one common power of ten.
+pub(crate) fn common_scale(values: &[Decimal]) -> u32 {
+    values.iter().map(Decimal::scale).max().unwrap_or(0)
+}
+
 pub(crate) fn sign_changes(c: &[Wide]) -> usize {
     c.windows(2)
         .filter(|w| w[0].is_negative() != w[1].is_negative())
         .count()
 }
 
-/// The sums one evaluation of `Σ cᵢ z^(kᵢ−k₀)` produces.
+/// The sums one evaluation of `Σ cᵢ z^(kᵢ−k₀)` produces (those not asked for stay zero).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sums {
     /// Σ cᵢ z^(kᵢ−k₀)
     pub(crate) value: Wide,
-    /// Σ (kᵢ−k₀) cᵢ z^(kᵢ−k₀): −unit times the derivative in s = ln(1+r), for Newton steps.
+    /// Σ (kᵢ−k₀) cᵢ z^(kᵢ−k₀): −unit times the derivative in s = ln(1+r).
     pub(crate) slope: Wide,
     /// Σ |cᵢ| z^(kᵢ−k₀): the scale against which rounding error is measured.
     pub(crate) abs: Wide,
 }
 
-/// Evaluates the exponential sum with offsets `k` (ascending) and coefficients `c` at `z`, by
-/// Horner's rule over the gaps between offsets: `A = c₀ + z^(k₁−k₀)·(c₁ + z^(k₂−k₁)·(…))`.
+/// Which sums besides the value an evaluation must produce; each costs about as much as the
+/// value itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Want {
+    pub(crate) slope: bool,
+    pub(crate) abs: bool,
+}
+
+impl Want {
+    pub(crate) const VALUE: Want = Want {
+        slope: false,
+        abs: false,
+    };
+    pub(crate) const WITH_ABS: Want = Want {
+        abs: true,
+        ..Want::VALUE
+    };
+    pub(crate) const WITH_SLOPE: Want = Want {
+        slope: true,
+        ..Want::VALUE
+    };
+    pub(crate) const ALL: Want = Want {
+        slope: true,
+        abs: true,
+    };
+}
+
+/// The gaps between consecutive offsets, planned once per series: the distinct gaps in
+/// ascending order, and for each position which of them it is. An evaluation forms z^g for each
+/// distinct gap from the previous one times z^(difference); for a yearly schedule the
+/// differences are a few days, so a power costs one or two multiplications instead of nine.
+#[derive(Clone, Debug)]
+pub(crate) struct Gaps {
+    distinct: Vec<u64>,
+    /// `index[i]`: the distinct gap between offsets i and i+1.
+    index: Vec<usize>,
+}
+
+impl Gaps {
+    pub(crate) fn new(k: &[i64]) -> Gaps {
+        let raw: Vec<u64> = k.windows(2).map(|w| (w[1] - w[0]).unsigned_abs()).collect();
+        if raw.iter().all(|g| Some(g) == raw.first()) {
+            return Gaps {
+                distinct: raw.first().copied().into_iter().collect(),
+                index: vec![0; raw.len()],
+            };
+        }
+        let mut distinct = raw.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let index = raw
+            .iter()
+            .map(|g| distinct.binary_search(g).unwrap_or(0))
+            .collect();
+        Gaps { distinct, index }
+    }
+
+    /// z^g for each distinct gap g, in the order of `distinct`.
+    fn powers(&self, z: Wide) -> Vec<Wide> {
+        let mut squares = vec![z];
+        let mut out = Vec::with_capacity(self.distinct.len());
+        let mut previous = (0u64, Wide::ONE);
+        for &g in &self.distinct {
+            let mut step = g - previous.0;
+            let mut p = previous.1;
+            let mut bit = 0;
+            while step > 0 {
+                if bit == squares.len() {
+                    let top = squares[bit - 1];
+                    squares.push(top.mul(top));
+                }
+                if step & 1 == 1 {
+                    p = p.mul(squares[bit]);
+                }
+                step >>= 1;
+                bit += 1;
+            }
+            out.push(p);
+            previous = (g, p);
+        }
+        out
+    }
+}
+
+/// Evaluates the exponential sum with offsets `k` (ascending, gaps planned in `gaps`) and
+/// coefficients `c` at `z`, by Horner's rule over the gaps:
+/// `A = c₀ + z^(k₁−k₀)·(c₁ + z^(k₂−k₁)·(…))`, carrying the first moment alongside.
 /// Each step multiplies by a power of `z` and adds, so the rounding error stays a small multiple
 /// of 2⁻¹²⁸ times `abs`, whatever the size of the powers (Wide cannot overflow).
-pub(crate) fn evaluate(k: &[i64], c: &[Wide], z: Wide, with_slope: bool) -> Sums {
+pub(crate) fn evaluate(k: &[i64], c: &[Wide], gaps: &Gaps, z: Wide, want: Want) -> Sums {
     let n = c.len();
-    if n == 0 {
-        return Sums {
-            value: Wide::ZERO,
-            slope: Wide::ZERO,
-            abs: Wide::ZERO,
-        };
+    let mut sums = Sums {
+        value: Wide::ZERO,
+        slope: Wide::ZERO,
+        abs: Wide::ZERO,
+    };
+    if n == 0 || k.len() != n || gaps.index.len() + 1 != n {
+        return sums;
     }
-    let mut powers = Powers::new(z);
+    let powers = gaps.powers(z);
     let mut value = c[n - 1];
     let mut slope = Wide::ZERO;
-    let mut abs = c[n - 1].abs();
+    let mut abs = if want.abs { c[n - 1].abs() } else { Wide::ZERO };
     for i in (0..n - 1).rev() {
-        let gap = k[i + 1] - k[i];
-        let p = powers.get(gap.unsigned_abs());
-        if with_slope {
-            let carried = if gap == 1 {
+        let which = gaps.index[i];
+        let p = powers[which];
+        let gap = gaps.distinct[which];
+        if want.slope {
+            // The first moment about offset i from the moments about offset i+1.
+            let g_value = if gap == 1 {
                 value
             } else {
-                Wide::from_i64(gap).mul(value)
+                Wide::from_u128(u128::from(gap)).mul(value)
             };
-            slope = p.mul(slope.add(carried));
+            slope = p.mul(slope.add(g_value));
         }
-        value = c[i].add(p.mul(value));
-        abs = c[i].abs().add(p.mul(abs));
+        value = p.mul_add(value, c[i]);
+        if want.abs {
+            abs = p.mul_add(abs, c[i].abs());
+        }
     }
-    Sums { value, slope, abs }
+    sums.value = value;
+    sums.slope = slope;
+    sums.abs = abs;
+    sums
 }
 
 /// A bound on the rounding error of [`evaluate`] (and of forming `z`) for `n` terms spanning
@@ -194,48 +298,6 @@ pub(crate) fn evaluate(k: &[i64], c: &[Wide], z: Wide, with_slope: bool) -> Sums
 pub(crate) fn rounding_bound(abs: Wide, n: usize, span: i64) -> Wide {
     let weight = span.saturating_add(4 * n as i64).saturating_add(256);
     abs.mul(Wide::from_i64(weight)).mul_pow2(-120)
-}
-
-/// Powers z^n for the gaps met in one evaluation: a table of z^(2^j) and the last result (gaps
-/// repeat: yearly or monthly schedules have one or two distinct gaps).
-struct Powers {
-    table: Vec<Wide>,
-    last_n: u64,
-    last: Wide,
-}
-
-impl Powers {
-    fn new(z: Wide) -> Powers {
-        Powers {
-            table: vec![z],
-            last_n: 1,
-            last: z,
-        }
-    }
-
-    fn get(&mut self, n: u64) -> Wide {
-        if n == self.last_n {
-            return self.last;
-        }
-        if n == 0 {
-            return Wide::ONE;
-        }
-        let bits = (64 - n.leading_zeros()) as usize;
-        while self.table.len() < bits {
-            let top = self.table[self.table.len() - 1];
-            self.table.push(top.mul(top));
-        }
-        let mut acc: Option<Wide> = None;
-        for (b, t) in self.table.iter().enumerate().take(bits) {
-            if (n >> b) & 1 == 1 {
-                acc = Some(acc.map_or(*t, |a| a.mul(*t)));
-            }
-        }
-        let p = acc.unwrap_or(Wide::ONE);
-        self.last_n = n;
-        self.last = p;
-        p
-    }
 }
 
 #[cfg(test)]
@@ -308,12 +370,23 @@ mod tests {
     }
 
     #[test]
+    fn gap_powers_match_repeated_multiplication() {
+        let k = [0, 365, 731, 1096, 1100, 1100 + 400];
+        let z = Wide::ratio(9999, 10000);
+        let gaps = Gaps::new(&k);
+        for (g, p) in gaps.distinct.iter().zip(gaps.powers(z)) {
+            let want = z.powi(*g);
+            assert!(p.sub(want).abs() < want.mul_pow2(-118), "z^{g}");
+        }
+    }
+
+    #[test]
     fn evaluation_matches_direct_sum() {
         // −100 + 60 z + 70 z³ at z = 1/1.1.
         let k = [0, 1, 3];
         let c = [-100i64, 60, 70].map(Wide::from_i64);
         let z = Wide::from_i64(11).recip().unwrap().mul(Wide::from_i64(10));
-        let s = evaluate(&k, &c, z, true);
+        let s = evaluate(&k, &c, &Gaps::new(&k), z, Want::ALL);
         let direct = c[0].add(c[1].mul(z)).add(c[2].mul(z.powi(3)));
         let slope = c[1].mul(z).add(Wide::from_i64(3).mul(c[2]).mul(z.powi(3)));
         assert!(s.value.sub(direct).abs() < Wide::ONE.mul_pow2(-110));

@@ -87,16 +87,18 @@ impl<'a> Estimator<'a> {
         }
     }
 
-    /// Relative rounding-error weight of one evaluation: each power of b = e^(∓s/unit) carries
-    /// b's error (from `exp` and from s/unit) as many times as its exponent, and each Horner
-    /// step adds a few roundings. Generous by about a factor of two.
+    /// Relative rounding-error weight of one evaluation: each term's factor is a product of up
+    /// to n `exp`s, each off by an ulp plus the rounding of its argument (about |s|·span/unit
+    /// ulps in total), and each Horner step adds a few roundings. Generous by about two.
     fn error_weight(&self, s: f64) -> f64 {
         let n = self.c.len() as f64;
-        (8.0 * n + 2.0 * self.span * (1.0 + s.abs() / self.unit) + 64.0) * f64::EPSILON
+        (8.0 * n + 2.0 * s.abs() * self.span / self.unit + 64.0) * f64::EPSILON
     }
 
-    /// Horner over the gaps: returns (Σ cᵢ pᵢ, Σ dᵢ cᵢ pᵢ, Σ |cᵢ| pᵢ, Σ dᵢ |cᵢ| pᵢ) where pᵢ = b^dᵢ and
-    /// dᵢ is the offset from the scaling end.
+    /// Horner over the gaps: returns (Σ cᵢ pᵢ, Σ dᵢ cᵢ pᵢ, Σ |cᵢ| pᵢ, Σ dᵢ |cᵢ| pᵢ) where dᵢ is the
+    /// offset from the scaling end and pᵢ = e^(−dᵢ|s|/unit) ≤ 1. Each gap's factor is its own
+    /// `exp` (reused while gaps repeat) rather than a power of one base: powering a base to
+    /// 365 would multiply its rounding error by 365.
     fn horner(&self, coef: &[f64], s: f64, scale: Scale) -> (f64, f64, f64, f64) {
         let n = coef.len();
         let k = self.k;
@@ -106,10 +108,7 @@ impl<'a> Estimator<'a> {
                 Scale::FromLast => i,
             }
         };
-        let b = match scale {
-            Scale::FromFirst => (-s / self.unit).exp(),
-            Scale::FromLast => (s / self.unit).exp(),
-        };
+        let rate = -s.abs() / self.unit;
         let first = step(0);
         let (mut a, mut d) = (coef[first], 0.0);
         let (mut sa, mut sd) = (self.abs_c[first], 0.0);
@@ -123,7 +122,7 @@ impl<'a> Estimator<'a> {
                 last_pow
             } else {
                 last_gap = gap;
-                last_pow = powi(b, gap);
+                last_pow = (rate * gap as f64).exp();
                 last_pow
             };
             let g = gap as f64;
@@ -139,9 +138,9 @@ impl<'a> Estimator<'a> {
     /// of growing powers, is s.
     fn curvature_bound(&self, s: f64, scale: Scale) -> f64 {
         let n = self.c.len();
-        let b = match scale {
-            Scale::FromFirst => (-s / self.unit).exp(),
-            Scale::FromLast => (s / self.unit).exp(),
+        let rate = match scale {
+            Scale::FromFirst => -s / self.unit,
+            Scale::FromLast => s / self.unit,
         };
         let idx = |j: usize| match scale {
             Scale::FromFirst => n - 1 - j,
@@ -152,7 +151,7 @@ impl<'a> Estimator<'a> {
         for j in 1..n {
             let i = idx(j);
             let gap = (self.k[i] - self.k[idx(j - 1)]).abs() as f64;
-            let p = powi(b, gap as i64);
+            let p = (rate * gap).exp();
             e = p * (e + 2.0 * gap * d + gap * gap * a);
             d = p * (d + gap * a);
             a = self.abs_c[i] + p * a;
@@ -211,27 +210,28 @@ impl<'a> Estimator<'a> {
     }
 
     /// Newton from `start` without a bracket (several roots may exist; the caller proves which
-    /// one it reached). `None` if it does not settle on a point where F is zero to within its
-    /// rounding error.
+    /// one it reached and verifies it). `None` if it does not settle. Settled means F is exactly
+    /// zero, the step is down to a few units in the last place, or the steps have stopped
+    /// shrinking while already tiny (the rounding noise floor): stopping any earlier would cost
+    /// a second Newton step in `Wide`, which is a hundred times dearer than one here.
     pub(crate) fn newton_from(&self, start: f64) -> Option<f64> {
         let mut s = start.clamp(S_MIN, S_MAX);
-        for _ in 0..80 {
+        let mut last_step = f64::INFINITY;
+        for _ in 0..100 {
             let p = self.at(s);
-            if !p.f.is_finite() || !p.df.is_finite() {
+            if !p.f.is_finite() || !p.df.is_finite() || p.df == 0.0 {
                 return None;
             }
             if p.f == 0.0 {
                 return Some(s);
             }
-            if p.df == 0.0 {
-                return None;
-            }
             let step = (-p.f / p.df).clamp(-2.0, 2.0);
             let next = (s + step).clamp(S_MIN, S_MAX);
-            if (next - s).abs() <= 4.0 * f64::EPSILON * s.abs().max(1.0) {
-                let q = self.at(next);
-                return (q.f.abs() <= 64.0 * q.f_err.max(f64::MIN_POSITIVE)).then_some(next);
+            let size = (next - s).abs() / s.abs().max(1.0);
+            if size <= 4.0 * f64::EPSILON || (size < 1e-9 && size >= 0.5 * last_step) {
+                return Some(next);
             }
+            last_step = size;
             s = next;
         }
         None
@@ -279,39 +279,22 @@ impl<'a> Estimator<'a> {
     }
 }
 
-/// `b^n` for n ≥ 0; saturates to 0 or ∞ rather than wrapping for huge n.
-fn powi(b: f64, n: i64) -> f64 {
-    match i32::try_from(n) {
-        Ok(n) => b.powi(n),
-        Err(_) => {
-            if b < 1.0 {
-                0.0
-            } else if b == 1.0 {
-                1.0
-            } else {
-                f64::INFINITY
-            }
-        }
-    }
-}
-
-/// Nearest `f64` of a `Wide` (for estimates; 0 or ±∞ outside the f64 range).
+/// Nearest `f64` of a `Wide` (for estimates; 0 or ±∞ outside the normal f64 range).
 pub(crate) fn wide_to_f64(w: Wide) -> f64 {
     let (neg, exp, mant) = w.parts();
-    if mant == 0 {
+    if mant == 0 || exp < -1022 {
         return 0.0;
     }
-    let top = (mant >> 64) as u64 as f64 * 2f64.powi(-63);
-    let v = if exp > 1023 {
-        f64::INFINITY
-    } else if exp < -1074 {
-        0.0
-    } else if exp < -1000 {
-        top * 2f64.powi(exp as i32 + 1000) * 2f64.powi(-1000)
-    } else {
-        top * 2f64.powi(exp as i32)
-    };
-    if neg { -v } else { v }
+    let sign = if neg { 1u64 << 63 } else { 0 };
+    if exp > 1023 {
+        return f64::from_bits(sign | f64::INFINITY.to_bits());
+    }
+    // Mantissa bits 126..75 are the 52 stored bits; bit 74 rounds (carry into the exponent is
+    // what IEEE addition of the bit patterns does).
+    let frac = ((mant >> 75) as u64) & ((1 << 52) - 1);
+    let round = ((mant >> 74) & 1) as u64;
+    let bits = (((exp + 1023) as u64) << 52 | frac) + round;
+    f64::from_bits(sign | bits)
 }
 
 /// The `Wide` equal to a finite `f64` (exact: 53 bits fit in 128).
@@ -343,7 +326,15 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        for x in [1.0, -0.1, 1e-300, 6.02e23, -1e300, 5e-324] {
+        for x in [
+            1.0,
+            -0.1,
+            1e-300,
+            6.02e23,
+            -1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
             assert_eq!(wide_to_f64(f64_to_wide(x)), x, "{x:e}");
         }
     }

@@ -40,7 +40,7 @@ use rust_decimal::Decimal;
 
 pub use error::FinanceError;
 
-use cashflows::{Flows, Shape, evaluate};
+use cashflows::{Flows, Gaps, Shape, Want, common_scale, evaluate};
 use roots::RootError;
 use wide::Wide;
 
@@ -54,12 +54,13 @@ pub fn npv(rate: Decimal, values: &[Decimal]) -> Result<Decimal, FinanceError> {
         return Err(FinanceError::NoCashFlows { function: FUNCTION });
     }
     let z = discount_factor(FUNCTION, rate)?;
-    // Horner: z·(v₁ + z·(v₂ + … + z·vₙ)).
+    // Horner: z·(v₁ + z·(v₂ + … + z·vₙ)), on the values times 10^scale (integers).
+    let scale = common_scale(values);
     let mut acc = Wide::ZERO;
     for v in values.iter().rev() {
-        acc = acc.add(Wide::from_decimal(*v)).mul(z);
+        acc = z.mul_add(acc, Wide::from_decimal_scaled(*v, scale));
     }
-    to_result(FUNCTION, rate, acc)
+    to_result(FUNCTION, rate, acc.mul(z).mul(Wide::pow10_neg(scale)))
 }
 
 /// Net present value of dated cash flows, Excel's `XNPV` (actual days / 365 from the first
@@ -78,13 +79,14 @@ pub fn xnpv(
         });
     }
     let first = dates[0];
+    let scale = common_scale(values);
     let mut flows: Vec<(i64, Wide)> = dates
         .iter()
         .zip(values)
         .map(|(d, v)| {
             (
                 d.signed_duration_since(first).num_days(),
-                Wide::from_decimal(*v),
+                Wide::from_decimal_scaled(*v, scale),
             )
         })
         .collect();
@@ -101,7 +103,9 @@ pub fn xnpv(
             rate,
         })?;
     // Σ vᵢ z^(kᵢ−k_min), then shift to the first listed date (k = 0) by z^k_min.
-    let sum = evaluate(&k, &c, z, false).value;
+    let sum = evaluate(&k, &c, &Gaps::new(&k), z, Want::VALUE)
+        .value
+        .mul(Wide::pow10_neg(scale));
     let earliest = k.first().copied().unwrap_or(0);
     let total = if earliest < 0 {
         let back = z.recip().ok_or(FinanceError::Overflow {

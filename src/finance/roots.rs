@@ -41,7 +41,7 @@ use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 
-use super::cashflows::{Flows, evaluate, rounding_bound, sign_changes};
+use super::cashflows::{Flows, Gaps, Sums, Want, evaluate, rounding_bound, sign_changes};
 use super::estimate::{self, Estimator, S_MAX, S_MIN};
 use super::wide::Wide;
 
@@ -139,7 +139,7 @@ pub(crate) fn all_roots(flows: &Flows) -> Result<Vec<Decimal>, RootError> {
     let mut rates: Vec<Decimal> = Vec::new();
     for s in isolate(flows) {
         let r = s.exp().map(|y| y.sub(Wide::ONE));
-        match r.and_then(|r| verify(flows, r)) {
+        match r.and_then(|r| verify(flows, r, None, true)) {
             Some(rate) => {
                 if rates.last() != Some(&rate) {
                     rates.push(rate);
@@ -154,87 +154,108 @@ pub(crate) fn all_roots(flows: &Flows) -> Result<Vec<Decimal>, RootError> {
     Ok(rates)
 }
 
-/// Newton's method in `Wide` from an `f64` estimate, then verification. IRR works in y = 1+r
-/// (z = 1/y needs no logarithm); XIRR in s (z = e^(−s/365) needs one `exp`).
+/// Newton's method in `Wide` from an `f64` estimate, then verification. The estimate is
+/// usually good to ~1e-16, so one Newton step (which squares the error) lands near 1e-32; the
+/// rate is verified right after any step shorter than 2⁻⁵² and usually that is the first.
+/// IRR works in y = 1+r (z = 1/y needs no logarithm); XIRR in s (z = e^(−s/365), one `exp`).
 fn refine(flows: &Flows, s0: f64) -> Option<Decimal> {
-    let converged = |step: Wide, scale: Wide| {
-        step.is_zero() || step.abs().log2_floor() < scale.abs().log2_floor().max(0) - 58
+    let small = |step: Wide, scale: Wide, bits: i64| {
+        step.is_zero() || step.abs().log2_floor() < scale.abs().log2_floor().max(0) - bits
     };
-    let rate = if flows.unit == 1 {
-        let mut y = estimate::f64_to_wide(s0).exp()?;
+    let mut abs_hint = None;
+    let mut settled = false;
+    if flows.unit == 1 {
+        // e^s0 in f64 is as good as s0 itself (~1e-16), and saves a `Wide` exp.
+        let mut y = estimate::f64_to_wide(s0.exp());
         for _ in 0..8 {
-            let sums = evaluate(&flows.k, &flows.c, y.recip()?, true);
-            if sums.slope.is_zero() {
-                break;
-            }
+            let sums = evaluate(&flows.k, &flows.c, &flows.gaps, y.recip()?, Want::ALL);
+            abs_hint = Some(sums.abs);
             // f(y) = Σ cᵢ y^(−kᵢ), f'(y) = −slope/y, so the Newton step is y·value/slope.
-            let ratio = sums.value.div(sums.slope)?;
+            let Some(ratio) = sums.value.div(sums.slope) else {
+                break;
+            };
             y = y.add(y.mul(ratio));
             if y.signum() <= 0 {
                 return None;
             }
-            if converged(ratio, Wide::ONE) {
+            if small(ratio, Wide::ONE, 52)
+                && let Some(r) = verify(flows, y.sub(Wide::ONE), abs_hint, false)
+            {
+                return Some(r);
+            }
+            if small(ratio, Wide::ONE, 110) {
+                settled = true;
                 break;
             }
         }
-        y.sub(Wide::ONE)
+        // Widening δ is for a rate Newton's method settled on (a flat root); a rate where it
+        // never settled is no root.
+        verify(flows, y.sub(Wide::ONE), abs_hint, settled)
     } else {
         let unit = Wide::from_i64(flows.unit);
         let inv_unit = unit.recip()?;
         let mut s = estimate::f64_to_wide(s0);
         for _ in 0..8 {
             let z = s.neg().mul(inv_unit).exp()?;
-            let sums = evaluate(&flows.k, &flows.c, z, true);
-            if sums.slope.is_zero() {
-                break;
-            }
+            let sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, Want::ALL);
+            abs_hint = Some(sums.abs);
             // F'(s) = −slope/unit, so the Newton step is unit·value/slope.
-            let step = unit.mul(sums.value.div(sums.slope)?);
+            let Some(step) = sums.value.div(sums.slope).map(|q| unit.mul(q)) else {
+                break;
+            };
             s = s.add(step);
-            if converged(step, s) {
+            if small(step, s, 52)
+                && let Some(r) = verify(flows, s.exp()?.sub(Wide::ONE), abs_hint, false)
+            {
+                return Some(r);
+            }
+            if small(step, s, 110) {
+                settled = true;
                 break;
             }
         }
-        s.exp()?.sub(Wide::ONE)
-    };
-    verify(flows, rate)
+        verify(flows, s.exp()?.sub(Wide::ONE), abs_hint, settled)
+    }
 }
 
 /// Rounds a rate to `Decimal` and checks that the NPV changes sign across it (module header).
-fn verify(flows: &Flows, rate: Wide) -> Option<Decimal> {
+/// `abs_hint` is Σ|terms| from an evaluation next to the rate (it changes by ~1e-15 over the
+/// bracket, and the bound uses twice it); without it each check computes its own. Only the
+/// final check may `widen` δ, for roots too flat to confirm at 1e-21.
+///
+/// The bracket's ends are formed in `Wide` as r ∓ δ with δ = 2⁻⁷⁰·max(|r|, 1e-8) ≈ 8.5e-22
+/// relative (at least 2⁻⁹² ≈ 2e-28, four times the rounding of r to 28 places).
+fn verify(flows: &Flows, rate: Wide, abs_hint: Option<Wide>, widen: bool) -> Option<Decimal> {
     let r = rate.to_decimal()?.normalize();
-    let min_rate = Decimal::NEGATIVE_ONE + Decimal::new(1, 28);
-    if r < min_rate || r > RATE_MAX {
+    if r <= Decimal::NEGATIVE_ONE || r > RATE_MAX {
         return None;
     }
-    let resolution = Decimal::new(1, 28);
-    let scale = r.abs().max(Decimal::new(1, 8));
-    let mut relative = Decimal::new(1, 21);
-    for _ in 0..9 {
-        let delta = scale
-            .checked_mul(relative)
-            .unwrap_or(resolution)
-            .max(resolution);
-        let lo = r.checked_sub(delta)?.max(min_rate);
-        let hi = r.checked_add(delta)?;
-        let below = npv_sign(flows, lo)?;
-        let above = npv_sign(flows, hi)?;
+    let center = Wide::from_decimal(r);
+    let y_floor = Wide::from_decimal(Decimal::new(1, 28));
+    let scale = center.abs().max(Wide::ratio(1, 100_000_000));
+    let mut delta = scale.mul_pow2(-70).max(Wide::ONE.mul_pow2(-92));
+    let attempts = if widen { 9 } else { 1 };
+    let abs_hint = abs_hint.map(|a| a.mul_pow2(1));
+    for _ in 0..attempts {
+        let y = Wide::ONE.add(center);
+        let below = npv_sign(flows, y.sub(delta).max(y_floor), abs_hint)?;
+        let above = npv_sign(flows, y.add(delta), abs_hint)?;
         if below != 0 && above != 0 && below != above {
             return Some(r);
         }
-        if npv_sign(flows, r)? == 0 {
+        if widen && npv_sign(flows, y, None)? == 0 {
             // Zero to within rounding at r itself: a root where the NPV only touches zero, or
             // one that r hits exactly (e.g. rate 0 for flows that sum to zero).
             return Some(r);
         }
-        relative = relative.checked_mul(Decimal::TEN)?;
+        delta = delta.mul(Wide::from_i64(10));
     }
     None
 }
 
-/// The sign of Σ cᵢ (1+r)^(−kᵢ/unit), or 0 when its magnitude is within the rounding bound.
-fn npv_sign(flows: &Flows, r: Decimal) -> Option<i8> {
-    let y = Wide::ONE.add(Wide::from_decimal(r));
+/// The sign of Σ cᵢ y^(−kᵢ/unit) (y = 1 + r), or 0 when its magnitude is within the rounding
+/// bound (measured against `abs`, or against Σ|terms| computed here when `abs` is `None`).
+fn npv_sign(flows: &Flows, y: Wide, abs: Option<Wide>) -> Option<i8> {
     if y.signum() <= 0 {
         return None;
     }
@@ -246,10 +267,19 @@ fn npv_sign(flows: &Flows, r: Decimal) -> Option<i8> {
             .neg()
             .exp()?
     };
-    Some(signed(flows, evaluate(&flows.k, &flows.c, z, false)))
+    let want = if abs.is_some() {
+        Want::VALUE
+    } else {
+        Want::WITH_ABS
+    };
+    let mut sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, want);
+    if let Some(abs) = abs {
+        sums.abs = abs;
+    }
+    Some(signed(flows, sums))
 }
 
-fn signed(flows: &Flows, sums: super::cashflows::Sums) -> i8 {
+fn signed(flows: &Flows, sums: Sums) -> i8 {
     if sums.value.abs() > rounding_bound(sums.abs, flows.len(), flows.span()) {
         sums.value.signum()
     } else {
@@ -259,12 +289,10 @@ fn signed(flows: &Flows, sums: super::cashflows::Sums) -> i8 {
 
 /// The sign of F at a point s given in `Wide` (used when an `f64` sign is too close to call).
 fn wide_sign(flows: &Flows, s: &Wide) -> Option<i8> {
-    let level = Level {
-        lo: 0,
-        hi: flows.len(),
-        c: flows.c.clone(),
-    };
-    level.at(flows, *s, false).map(|sums| signed(flows, sums))
+    let level = Level::new(flows, 0, flows.len(), flows.c.clone());
+    level
+        .at(flows, *s, Want::WITH_ABS)
+        .map(|sums| signed(flows, sums))
 }
 
 /// One level of the Rolle recursion: flows `lo..hi` with derived coefficients.
@@ -272,16 +300,34 @@ struct Level {
     lo: usize,
     hi: usize,
     c: Vec<Wide>,
+    gaps: Gaps,
 }
 
 impl Level {
-    fn at(&self, flows: &Flows, s: Wide, with_slope: bool) -> Option<super::cashflows::Sums> {
+    fn new(flows: &Flows, lo: usize, hi: usize, c: Vec<Wide>) -> Level {
+        Level {
+            lo,
+            hi,
+            c,
+            gaps: Gaps::new(&flows.k[lo..hi]),
+        }
+    }
+}
+
+impl Level {
+    fn at(&self, flows: &Flows, s: Wide, want: Want) -> Option<Sums> {
         let z = if flows.unit == 1 {
             s.neg().exp()?
         } else {
             s.neg().mul(Wide::from_i64(flows.unit).recip()?).exp()?
         };
-        Some(evaluate(&flows.k[self.lo..self.hi], &self.c, z, with_slope))
+        Some(evaluate(
+            &flows.k[self.lo..self.hi],
+            &self.c,
+            &self.gaps,
+            z,
+            want,
+        ))
     }
 
     /// Rolle's step: the next level's roots separate this level's.
@@ -303,21 +349,15 @@ impl Level {
         };
         let k = &flows.k[self.lo..self.hi];
         if drop_first {
-            Level {
-                lo: self.lo + 1,
-                hi: self.hi,
-                c: (1..m)
-                    .map(|i| c[i].mul(Wide::from_i64(k[i] - k[0])))
-                    .collect(),
-            }
+            let c = (1..m)
+                .map(|i| c[i].mul(Wide::from_i64(k[i] - k[0])))
+                .collect();
+            Level::new(flows, self.lo + 1, self.hi, c)
         } else {
-            Level {
-                lo: self.lo,
-                hi: self.hi - 1,
-                c: (0..m - 1)
-                    .map(|i| c[i].mul(Wide::from_i64(k[m - 1] - k[i])))
-                    .collect(),
-            }
+            let c = (0..m - 1)
+                .map(|i| c[i].mul(Wide::from_i64(k[m - 1] - k[i])))
+                .collect();
+            Level::new(flows, self.lo, self.hi - 1, c)
         }
     }
 
@@ -329,7 +369,7 @@ impl Level {
         let mut x = a.add(b).mul_pow2(-1);
         let mut widths = [b.sub(a); 2];
         for iter in 0..600 {
-            let Some(sums) = self.at(flows, x, true) else {
+            let Some(sums) = self.at(flows, x, Want::WITH_SLOPE) else {
                 return x;
             };
             if sums.value.is_zero() {
@@ -365,11 +405,7 @@ impl Level {
 /// The roots of F in [s_min, s_max], ascending, by the Rolle recursion of the module header.
 fn isolate(flows: &Flows) -> Vec<Wide> {
     let domain = &*DOMAIN;
-    let mut levels = vec![Level {
-        lo: 0,
-        hi: flows.len(),
-        c: flows.c.clone(),
-    }];
+    let mut levels = vec![Level::new(flows, 0, flows.len(), flows.c.clone())];
     while let Some(last) = levels.last() {
         if last.c.len() < 2 || sign_changes(&last.c) <= 1 {
             break;
@@ -396,7 +432,7 @@ fn isolate(flows: &Flows) -> Vec<Wide> {
             .iter()
             .map(|s| {
                 level
-                    .at(flows, *s, false)
+                    .at(flows, *s, Want::VALUE)
                     .map_or(0, |sums| sums.value.signum())
             })
             .collect();

@@ -181,7 +181,7 @@ impl Wide {
     }
 
     /// Rounds a 256-bit mantissa `hi·2¹²⁸ + lo` (top bit of `hi` set) to 128 bits, half up.
-    #[inline]
+    #[inline(always)]
     const fn round(hi: u128, lo: u128, exp: i64, neg: bool) -> Wide {
         if lo >> 127 == 1 {
             if hi == u128::MAX {
@@ -202,7 +202,7 @@ impl Wide {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn mul(self, other: Wide) -> Wide {
         if self.mant == 0 || other.mant == 0 {
             return Wide::ZERO;
@@ -219,7 +219,7 @@ impl Wide {
 
     /// Sum, exact to 256 bits before the final rounding: cancellation between nearly equal
     /// values (the NPV near its root) loses nothing beyond that rounding.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(self, other: Wide) -> Wide {
         if self.mant == 0 {
             return other;
@@ -227,58 +227,41 @@ impl Wide {
         if other.mant == 0 {
             return self;
         }
-        let (big, small) = if (self.exp, self.mant) >= (other.exp, other.mant) {
-            (self, other)
-        } else {
-            (other, self)
-        };
-        let d = big.exp.saturating_sub(small.exp);
-        if d >= 256 {
-            return big;
-        }
-        let d = d as u32;
-        let (s_hi, s_lo) = if d == 0 {
-            (small.mant, 0)
-        } else if d < 128 {
-            (small.mant >> d, small.mant << (128 - d))
-        } else if d == 128 {
-            (0, small.mant)
-        } else {
-            (0, small.mant >> (d - 128))
-        };
-        if big.neg == small.neg {
-            let (hi, carry) = big.mant.overflowing_add(s_hi);
-            if carry {
-                let lo = (s_lo >> 1) | (hi << 127);
-                Wide::round((hi >> 1) | TOP, lo, big.exp.saturating_add(1), big.neg)
-            } else {
-                Wide::round(hi, s_lo, big.exp, big.neg)
-            }
-        } else {
-            let (lo, borrow) = 0u128.overflowing_sub(s_lo);
-            let hi = big.mant - s_hi - borrow as u128;
-            if hi == 0 && lo == 0 {
-                return Wide::ZERO;
-            }
-            let lz = if hi != 0 {
-                hi.leading_zeros()
-            } else {
-                128 + lo.leading_zeros()
-            };
-            let (hi, lo) = if lz == 0 {
-                (hi, lo)
-            } else if lz < 128 {
-                ((hi << lz) | (lo >> (128 - lz)), lo << lz)
-            } else if lz == 128 {
-                (lo, 0)
-            } else {
-                (lo << (lz - 128), 0)
-            };
-            Wide::round(hi, lo, big.exp.saturating_sub(lz as i64), big.neg)
-        }
+        Unrounded::from(self).add(Unrounded::from(other))
     }
 
-    #[inline]
+    /// `self·m + a` with a single rounding: the step of Horner's rule, where it saves the
+    /// product's rounding and normalisation.
+    #[inline(always)]
+    pub(crate) fn mul_add(self, m: Wide, a: Wide) -> Wide {
+        if self.mant == 0 || m.mant == 0 {
+            return a;
+        }
+        let (hi, lo) = mul_u128(self.mant, m.mant);
+        let exp = self.exp.saturating_add(m.exp);
+        let neg = self.neg != m.neg;
+        let product = if hi >> 127 == 1 {
+            Unrounded {
+                hi,
+                lo,
+                exp: exp.saturating_add(1),
+                neg,
+            }
+        } else {
+            Unrounded {
+                hi: (hi << 1) | (lo >> 127),
+                lo: lo << 1,
+                exp,
+                neg,
+            }
+        };
+        if a.mant == 0 {
+            return product.round();
+        }
+        product.add(Unrounded::from(a))
+    }
+
+    #[inline(always)]
     pub(crate) fn sub(self, other: Wide) -> Wide {
         self.add(other.neg())
     }
@@ -355,6 +338,24 @@ impl Wide {
             0 => w,
             s => w.mul(POW10_NEG[s.min(28)]),
         }
+    }
+
+    /// `d · 10^scale` for `scale` ≥ `d.scale()`: the mantissa brought to a common decimal scale.
+    /// A series converted this way needs one multiply by 10^−scale in total instead of one per
+    /// value (and root finding needs none: scaling all flows does not move a root).
+    pub(crate) fn from_decimal_scaled(d: Decimal, scale: u32) -> Wide {
+        let w = Wide::from_i128(d.mantissa());
+        let shift = scale.saturating_sub(d.scale()) as usize;
+        if shift == 0 {
+            w
+        } else {
+            w.mul(POW10[shift.min(28)])
+        }
+    }
+
+    /// 10^−scale (scale ≤ 28), to undo [`Wide::from_decimal_scaled`].
+    pub(crate) fn pow10_neg(scale: u32) -> Wide {
+        POW10_NEG[(scale as usize).min(28)]
     }
 
     /// The nearest `Decimal` (half away from zero, at the finest scale that fits), or `None` when
@@ -450,6 +451,92 @@ impl Wide {
         let w = u.mul(Wide::TWO.add(u).recip()?);
         let series = atanh_series(w, LN_ATANH_TERMS).mul_pow2(1);
         Some(Wide::from_i64(e).mul(c.ln2).add(c.ln_c[idx]).add(series))
+    }
+}
+
+/// A non-zero value with a 256-bit mantissa `hi·2¹²⁸ + lo` (top bit of `hi` set), before
+/// rounding: an exact product, or an operand of an exact sum.
+#[derive(Clone, Copy)]
+struct Unrounded {
+    hi: u128,
+    lo: u128,
+    exp: i64,
+    neg: bool,
+}
+
+impl From<Wide> for Unrounded {
+    #[inline(always)]
+    fn from(w: Wide) -> Unrounded {
+        Unrounded {
+            hi: w.mant,
+            lo: 0,
+            exp: w.exp,
+            neg: w.neg,
+        }
+    }
+}
+
+impl Unrounded {
+    #[inline(always)]
+    fn round(self) -> Wide {
+        Wide::round(self.hi, self.lo, self.exp, self.neg)
+    }
+
+    /// The exact sum, truncated to 256 bits (an operand 256 or more bits smaller is dropped),
+    /// then rounded to 128.
+    #[inline(always)]
+    fn add(self, other: Unrounded) -> Wide {
+        let (big, small) = if (self.exp, self.hi, self.lo) >= (other.exp, other.hi, other.lo) {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let d = big.exp.saturating_sub(small.exp);
+        if d >= 256 {
+            return big.round();
+        }
+        let d = d as u32;
+        let (s_hi, s_lo) = if d == 0 {
+            (small.hi, small.lo)
+        } else if d < 128 {
+            (small.hi >> d, (small.lo >> d) | (small.hi << (128 - d)))
+        } else if d == 128 {
+            (0, small.hi)
+        } else {
+            (0, small.hi >> (d - 128))
+        };
+        if big.neg == small.neg {
+            let (lo, c1) = big.lo.overflowing_add(s_lo);
+            let (hi, c2) = big.hi.overflowing_add(s_hi);
+            let (hi, c3) = hi.overflowing_add(c1 as u128);
+            if c2 || c3 {
+                let lo = (lo >> 1) | (hi << 127);
+                Wide::round((hi >> 1) | TOP, lo, big.exp.saturating_add(1), big.neg)
+            } else {
+                Wide::round(hi, lo, big.exp, big.neg)
+            }
+        } else {
+            let (lo, borrow) = big.lo.overflowing_sub(s_lo);
+            let hi = big.hi - s_hi - borrow as u128;
+            if hi == 0 && lo == 0 {
+                return Wide::ZERO;
+            }
+            let lz = if hi != 0 {
+                hi.leading_zeros()
+            } else {
+                128 + lo.leading_zeros()
+            };
+            let (hi, lo) = if lz == 0 {
+                (hi, lo)
+            } else if lz < 128 {
+                ((hi << lz) | (lo >> (128 - lz)), lo << lz)
+            } else if lz == 128 {
+                (lo, 0)
+            } else {
+                (lo << (lz - 128), 0)
+            };
+            Wide::round(hi, lo, big.exp.saturating_sub(lz as i64), big.neg)
+        }
     }
 }
 
@@ -655,6 +742,17 @@ mod tests {
         assert!(Wide::from_i64(-2) < Wide::from_i64(1));
         assert!(Wide::from_i64(-2) < Wide::from_i64(-1));
         assert!(Wide::ratio(1, 3) > Wide::ZERO);
+    }
+
+    #[test]
+    fn mul_add_rounds_once() {
+        // (1 + 2⁻⁷⁰)² − (1 + 2⁻⁶⁹) = 2⁻¹⁴⁰ exactly; a rounded product would lose it.
+        let a = Wide::ONE.add(Wide::ONE.mul_pow2(-70));
+        let b = Wide::ONE.add(Wide::ONE.mul_pow2(-69)).neg();
+        assert_eq!(a.mul_add(a, b), Wide::ONE.mul_pow2(-140));
+        assert_eq!(a.mul_add(Wide::ZERO, b), b);
+        let x = Wide::ratio(7, 3);
+        assert_eq!(x.mul_add(Wide::from_i64(3), Wide::ZERO), Wide::from_i64(7));
     }
 
     #[test]
