@@ -50,14 +50,36 @@ enum Scale {
 
 impl<'a> Estimator<'a> {
     pub(crate) fn new(flows: &'a Flows) -> Estimator<'a> {
-        let c: Vec<f64> = flows.c.iter().map(|w| wide_to_f64(*w)).collect();
+        Estimator::from_coefficients(&flows.k, &flows.c, flows.unit)
+    }
+
+    /// Any exponential sum with ascending offsets `k` (a level of the Rolle recursion, say).
+    /// The coefficients are scaled by a power of two so the largest is near 1: only their
+    /// ratios matter for roots, and those of a deep level can exceed the f64 range otherwise
+    /// (the smallest then flush to zero, which makes the estimate rougher, never wrong: the
+    /// caller checks it in `Wide`).
+    pub(crate) fn from_coefficients(k: &'a [i64], c: &[Wide], unit: i64) -> Estimator<'a> {
+        let top = c
+            .iter()
+            .filter(|w| !w.is_zero())
+            .map(|w| w.log2_floor())
+            .max()
+            .unwrap_or(0);
+        let c: Vec<f64> = c
+            .iter()
+            .map(|w| wide_to_f64(w.mul_pow2(top.saturating_neg())))
+            .collect();
         let abs_c = c.iter().map(|x| x.abs()).collect();
+        let span = match (k.first(), k.last()) {
+            (Some(first), Some(last)) => (last - first) as f64,
+            _ => 0.0,
+        };
         Estimator {
-            k: &flows.k,
+            k,
             c,
             abs_c,
-            unit: flows.unit as f64,
-            span: flows.span() as f64,
+            unit: unit as f64,
+            span,
         }
     }
 

@@ -362,12 +362,40 @@ impl Level {
     }
 
     /// A root in (a, b), where the level's value at `a` has sign `sign_a` and at `b` the
-    /// opposite: Newton in s, with bisection whenever Newton leaves the bracket or the bracket
-    /// fails to halve every two steps, until the bracket is below ~1e-32 relative.
-    fn solve(&self, flows: &Flows, mut a: Wide, sign_a: i8, mut b: Wide) -> Wide {
+    /// opposite. An `f64` estimate comes first (cheap, and deep levels have many terms); if
+    /// `Wide` confirms a sign change within 1e-12 of it, that tight bracket is polished by
+    /// Newton's method in `Wide`, otherwise the whole bracket is searched in `Wide`. Either way
+    /// the answer comes from a bracket whose end signs `Wide` computed.
+    fn solve(&self, flows: &Flows, mut a: Wide, sign_a: i8, mut b: Wide, bits: i64) -> Wide {
+        let est = Estimator::from_coefficients(&flows.k[self.lo..self.hi], &self.c, flows.unit);
+        let (fa, fb) = (estimate::wide_to_f64(a), estimate::wide_to_f64(b));
+        let guess = est.root_in(fa, fb, sign_a, 0.5 * (fa + fb));
+        if guess.is_finite() && guess > fa && guess < fb {
+            let eps = 1e-12 * guess.abs().max(1.0);
+            let lo = estimate::f64_to_wide(guess - eps).max(a);
+            let hi = estimate::f64_to_wide(guess + eps).min(b);
+            let sign = |s: Wide| self.at(flows, s, Want::VALUE).map(|v| v.value.signum());
+            match (sign(lo), sign(hi)) {
+                (Some(0), _) => return lo,
+                (_, Some(0)) => return hi,
+                (Some(l), Some(h)) if l == sign_a && h == -sign_a => {
+                    a = lo;
+                    b = hi;
+                }
+                _ => {}
+            }
+        }
+        self.polish(flows, a, sign_a, b, bits)
+    }
+
+    /// Newton in s within the bracket (a, b), bisecting whenever Newton leaves the bracket or
+    /// the bracket fails to halve every two steps, until the bracket or the Newton step is
+    /// below 2^−bits relative, or the steps stop shrinking (the rounding-noise floor).
+    fn polish(&self, flows: &Flows, mut a: Wide, sign_a: i8, mut b: Wide, bits: i64) -> Wide {
         let unit = Wide::from_i64(flows.unit);
         let mut x = a.add(b).mul_pow2(-1);
         let mut widths = [b.sub(a); 2];
+        let mut last_step: Option<i64> = None;
         for iter in 0..600 {
             let Some(sums) = self.at(flows, x, Want::WITH_SLOPE) else {
                 return x;
@@ -381,22 +409,31 @@ impl Level {
                 b = x;
             }
             let width = b.sub(a);
-            let tolerance = x.abs().log2_floor().max(0) - 106;
+            let tolerance = x.abs().log2_floor().max(0) - bits;
             if width.is_zero() || width.log2_floor() < tolerance {
                 return x;
             }
             let stalled = width.log2_floor() >= widths[iter % 2].log2_floor();
             widths[iter % 2] = width;
             // F'(s) = −slope/unit for this scaling, so Newton's step is unit·value/slope.
-            let newton = sums
-                .value
-                .div(sums.slope)
-                .map(|q| x.add(unit.mul(q)))
-                .filter(|n| *n > a && *n < b);
-            x = match newton {
-                Some(n) if !stalled => n,
-                _ => a.add(b).mul_pow2(-1),
-            };
+            let step = sums.value.div(sums.slope).map(|q| unit.mul(q));
+            match step.map(|d| (d, x.add(d))) {
+                Some((d, next)) if !stalled && next > a && next < b => {
+                    let size = if d.is_zero() {
+                        i64::MIN
+                    } else {
+                        d.log2_floor()
+                    };
+                    let floor =
+                        last_step.is_some_and(|last| size >= last - 1 && size < tolerance + 30);
+                    if size < tolerance || floor {
+                        return next;
+                    }
+                    last_step = Some(size);
+                    x = next;
+                }
+                _ => x = a.add(b).mul_pow2(-1),
+            }
         }
         x
     }
@@ -428,12 +465,16 @@ fn isolate(flows: &Flows) -> Vec<Wide> {
         );
         points.push(domain.s_max);
         points.dedup();
+        // A value within its rounding bound counts as zero: at an isolating point (a critical
+        // point of this level) that is a root where the function touches zero, such as the
+        // double root of −100 + 220x − 121x² at exactly 10%, whose computed value is a
+        // rounding-sized −1e-74 rather than 0.
         let signs: Vec<i8> = points
             .iter()
             .map(|s| {
                 level
-                    .at(flows, *s, Want::VALUE)
-                    .map_or(0, |sums| sums.value.signum())
+                    .at(flows, *s, Want::WITH_ABS)
+                    .map_or(0, |sums| signed(flows, sums))
             })
             .collect();
         let mut found = Vec::new();
@@ -441,7 +482,10 @@ fn isolate(flows: &Flows) -> Vec<Wide> {
             if signs[i] == 0 {
                 found.push(points[i]);
             } else if i + 1 < points.len() && signs[i + 1] != 0 && signs[i + 1] != signs[i] {
-                found.push(level.solve(flows, points[i], signs[i], points[i + 1]));
+                // Level 0's roots are the answers (~1e-32); deeper levels' only cut intervals,
+                // where an error ε moves the parent's value by ~ε², so ~1e-21 is plenty.
+                let bits = if depth == 0 { 106 } else { 70 };
+                found.push(level.solve(flows, points[i], signs[i], points[i + 1], bits));
             }
         }
         roots = found;
