@@ -8,7 +8,7 @@ use finance_support::{Rng, abs_sum, date};
 use lodestone::finance::{irr, irr_roots, npv, xirr, xirr_roots};
 use rust_decimal::{Decimal, MathematicalOps};
 
-/// A conventional project: one to three outlays, then 3–40 inflows (a fifth of them zero),
+/// A conventional project: one to three outlays, then 3–40 inflows (one in seven of them zero),
 /// amounts in cents.
 fn project(rng: &mut Rng) -> Vec<Decimal> {
     let outlays = rng.range(1, 3) as usize;

@@ -55,7 +55,8 @@ pub enum FinanceError {
         function: &'static str,
         near: Decimal,
     },
-    /// MIRR needs money in and money out (Excel's #DIV/0!).
+    /// MIRR needs money in and money out (Excel's #DIV/0!); `count` non-zero flows, all of
+    /// one sign, and `zeros` zeros.
     MirrNeedsBothSigns {
         count: usize,
         zeros: usize,
@@ -68,8 +69,13 @@ pub enum FinanceError {
     },
 }
 
+/// The rate as a percentage, e.g. "-150%" (or, for a rate too large to multiply by 100, the
+/// rate in scientific notation).
 fn percent(rate: &Decimal) -> String {
-    (rate * Decimal::ONE_HUNDRED).normalize().to_string()
+    match rate.checked_mul(Decimal::ONE_HUNDRED) {
+        Some(p) => format!("{}%", p.normalize()),
+        None => format!("{rate:e} as a fraction"),
+    }
 }
 
 fn sign_word(positive: bool) -> &'static str {
@@ -80,6 +86,9 @@ fn sign_word(positive: bool) -> &'static str {
 fn all_are(count: usize, zeros: usize, positive: bool) -> String {
     let sign = sign_word(positive);
     match (count, zeros) {
+        (0, 1) => "the only one is zero".to_string(),
+        (0, 2) => "both are zero".to_string(),
+        (0, n) => format!("all {n} are zero"),
         (1, 0) => format!("the only one is {sign}"),
         (1, _) => format!("the only non-zero one is {sign}"),
         (2, 0) => format!("both are {sign}"),
@@ -108,12 +117,12 @@ impl fmt::Display for FinanceError {
             ),
             FinanceError::RateNotAboveMinusOne { function, rate } => write!(
                 f,
-                "{function} cannot discount at a rate of {rate} ({}%): the rate must be above -1 (-100%)",
+                "{function} cannot discount at a rate of {rate} ({}): the rate must be above -1 (-100%)",
                 percent(rate)
             ),
             FinanceError::MirrRateNotAboveMinusOne { which, rate } => write!(
                 f,
-                "MIRR cannot use a {which} rate of {rate} ({}%): the rate must be above -1 (-100%)",
+                "MIRR cannot use a {which} rate of {rate} ({}): the rate must be above -1 (-100%)",
                 percent(rate)
             ),
             FinanceError::AllZero { function, count } => write!(

@@ -186,12 +186,6 @@ pub fn mirr(
         .iter()
         .filter(|v| v.is_sign_negative() && !v.is_zero())
         .count();
-    if positives + negatives == 0 {
-        return Err(FinanceError::AllZero {
-            function: FUNCTION,
-            count: values.len(),
-        });
-    }
     if positives == 0 || negatives == 0 {
         return Err(FinanceError::MirrNeedsBothSigns {
             count: positives + negatives,

@@ -81,14 +81,12 @@ pub(crate) fn closest_root(flows: &Flows, guess: Decimal) -> Result<Decimal, Roo
     } else if let Some(r) = nearest_root_fast(flows, &est, g, s_guess) {
         return Ok(r);
     }
-    let roots = all_roots(flows)?;
+    // Distances in Wide: |r − guess| can overflow Decimal when the guess is near its limit.
+    let g = Wide::from_decimal(guess);
+    let distance = |r: Decimal| Wide::from_decimal(r).sub(g).abs();
     let mut best: Option<Decimal> = None;
-    for r in roots {
-        let closer = match best {
-            None => true,
-            Some(b) => (r - guess).abs() < (b - guess).abs(),
-        };
-        if closer {
+    for r in all_roots(flows)? {
+        if best.is_none_or(|b| distance(r) < distance(b)) {
             best = Some(r);
         }
     }

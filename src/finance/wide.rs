@@ -76,9 +76,12 @@ impl Wide {
     }
 
     /// `num / den`, rounded to nearest; `const` so that tables are built by the compiler.
-    /// Requires `den < 2¹²⁷` (all callers pass small integers or powers of ten).
+    /// Needs 0 < `den` < 2¹²⁷ (every caller passes a small integer or a power of ten); other
+    /// denominators give zero rather than a panic.
     pub(crate) const fn ratio(num: u128, den: u128) -> Wide {
-        assert!(den > 0 && den < TOP);
+        if den == 0 || den >= TOP {
+            return Wide::ZERO;
+        }
         let mut mant = num / den;
         let mut rem = num % den;
         if mant == 0 && rem == 0 {
