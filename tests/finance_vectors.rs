@@ -12,6 +12,7 @@
 mod finance_support;
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use chrono::NaiveDate;
 use finance_support::{abs_sum, date, parse_decimal, rate_tolerance};
@@ -76,12 +77,30 @@ fn is_no_root(e: &FinanceError) -> bool {
     )
 }
 
+/// The largest deviation seen per kind of check, relative to that check's scale, and where.
+static WORST: Mutex<Vec<(&'static str, Decimal, String)>> = Mutex::new(Vec::new());
+
+/// Compares with the reference; `scale` is what the deviation is reported relative to.
 fn check_value(
     case: &Case,
     got: Result<Decimal, FinanceError>,
+    scale: Decimal,
     tolerance: Decimal,
 ) -> Option<String> {
     let expected = case.number("expected")?;
+    if let (Ok(value), Ok(mut worst)) = (&got, WORST.lock()) {
+        let kind = if matches!(case.function, "NPV" | "XNPV") {
+            "NPV/XNPV error relative to Σ|v|"
+        } else {
+            "rate error relative to max(|r|, 1e-8)"
+        };
+        let relative = (*value - expected).abs() / scale;
+        match worst.iter_mut().find(|(k, _, _)| *k == kind) {
+            Some(entry) if entry.1 >= relative => {}
+            Some(entry) => *entry = (kind, relative, case.id.to_string()),
+            None => worst.push((kind, relative, case.id.to_string())),
+        }
+    }
     match got {
         Ok(got) if (got - expected).abs() <= tolerance => None,
         other => Some(format!(
@@ -109,7 +128,8 @@ fn check_rate(case: &Case, got: Result<Decimal, FinanceError>) -> Option<String>
         };
     }
     let expected = case.number("expected")?;
-    check_value(case, got, rate_tolerance(expected))
+    let scale = expected.abs().max(Decimal::new(1, 8));
+    check_value(case, got, scale, rate_tolerance(expected))
 }
 
 fn check_roots(case: &Case, got: Result<Vec<Decimal>, FinanceError>) -> Option<String> {
@@ -197,8 +217,9 @@ fn published_vectors_match_their_references() {
                 } else {
                     xnpv(rate, &case.values, &case.dates)
                 };
-                let tolerance = (abs_sum(&case.values) + plus.abs()) * Decimal::new(1, 20);
-                found.extend(check_value(&case, got.map(|v| v + plus), tolerance));
+                let scale = abs_sum(&case.values) + plus.abs();
+                let tolerance = scale * Decimal::new(1, 20);
+                found.extend(check_value(&case, got.map(|v| v + plus), scale, tolerance));
             }
             "IRR" => {
                 found.extend(check_rate(&case, irr(&case.values, guess)));
@@ -217,6 +238,11 @@ fn published_vectors_match_their_references() {
         }
         checked += 1;
         failures.extend(found);
+    }
+    if let Ok(worst) = WORST.lock() {
+        for (kind, relative, id) in worst.iter() {
+            println!("largest {kind}: {:e} ({id})", relative.normalize());
+        }
     }
     println!("{checked} vectors checked, {} skipped:", skipped.len());
     for s in &skipped {

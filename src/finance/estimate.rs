@@ -20,6 +20,41 @@ pub(crate) const S_MIN: f64 = -64.472_382_603_833_28;
 /// ln(1 + 10⁶): the upper end of the rates we report.
 pub(crate) const S_MAX: f64 = 13.815_511_557_963_774;
 
+/// A point s = ln(1+r) proposed by the code in this file. It never reaches a caller as is:
+/// `roots.rs` refines it in `Wide` and verifies a sign change of the NPV around it first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Estimate(f64);
+
+impl Estimate {
+    /// Where a search for the root closest to `guess` starts: ln(1+guess), held inside the
+    /// domain (a guess at or below −100% starts at its lower end, one above 10⁶ at its upper).
+    pub(crate) fn from_guess(guess: rust_decimal::Decimal) -> Estimate {
+        let g = wide_to_f64(Wide::from_decimal(guess));
+        Estimate(if g > -1.0 {
+            g.ln_1p().clamp(S_MIN, S_MAX)
+        } else {
+            S_MIN
+        })
+    }
+
+    /// s itself, exactly.
+    pub(crate) fn s(self) -> Wide {
+        f64_to_wide(self.0)
+    }
+
+    /// 1 + r = eˢ, from the float `exp`: as good as the estimate itself (~1e-16), and it saves
+    /// a `Wide` exponential.
+    pub(crate) fn growth(self) -> Wide {
+        f64_to_wide(self.0.exp())
+    }
+
+    /// Whether a refined rate is the root this estimate pointed at (within 1e-9).
+    pub(crate) fn agrees_with(self, rate: rust_decimal::Decimal) -> bool {
+        let r0 = self.0.exp_m1();
+        (wide_to_f64(Wide::from_decimal(rate)) - r0).abs() <= 1e-9 * r0.abs().max(1e-6)
+    }
+}
+
 /// F(s) and its derivative in s, for the scaled sum, with the sums of |terms| that bound their
 /// rounding errors.
 #[derive(Clone, Copy, Debug)]
@@ -84,7 +119,7 @@ impl<'a> Estimator<'a> {
     }
 
     /// F and F' at s, scaled so that every power is ≤ 1.
-    pub(crate) fn at(&self, s: f64) -> Point {
+    fn at(&self, s: f64) -> Point {
         let scale = if s >= 0.0 {
             Scale::FromFirst
         } else {
@@ -191,10 +226,47 @@ impl<'a> Estimator<'a> {
         }
     }
 
+    /// The signs of F at the two ends of the domain, each `None` when too close to call.
+    pub(crate) fn domain_signs(&self) -> (Option<i8>, Option<i8>) {
+        (self.sign(S_MIN), self.sign(S_MAX))
+    }
+
+    /// The root of F in the domain, when F(s_min) has sign `sign_lo` and F(s_max) the opposite.
+    pub(crate) fn root_in_domain(&self, sign_lo: i8, start: Estimate) -> Estimate {
+        Estimate(self.root_in(S_MIN, S_MAX, sign_lo, start.0))
+    }
+
+    /// A candidate bracket for the root in (a, b) (F(a) of sign `sign_a`, F(b) opposite): the
+    /// float root ± 1e-12 (relative), clipped to (a, b). The caller checks its signs in `Wide`
+    /// before trusting it.
+    pub(crate) fn bracket_root(&self, a: Wide, sign_a: i8, b: Wide) -> Option<(Wide, Wide)> {
+        let (fa, fb) = (wide_to_f64(a), wide_to_f64(b));
+        let root = self.root_in(fa, fb, sign_a, 0.5 * (fa + fb));
+        if !(root.is_finite() && root > fa && root < fb) {
+            return None;
+        }
+        let eps = 1e-12 * root.abs().max(1.0);
+        Some((
+            f64_to_wide(root - eps).max(a),
+            f64_to_wide(root + eps).min(b),
+        ))
+    }
+
+    /// Whether `found` (a root reached from `start`) is provably the root closest to the guess
+    /// `start` stands for: F must be monotone on every rate at least as close to the guess.
+    pub(crate) fn is_nearest(&self, start: Estimate, found: Estimate) -> bool {
+        let g = start.0.exp_m1();
+        let r0 = found.0.exp_m1();
+        let reach = (r0 - g).abs() * (1.0 + 1e-9) + 1e-12 * r0.abs().max(1.0);
+        let a = (g - reach).max(-1.0 + 1e-28).ln_1p().max(S_MIN);
+        let b = (g + reach).min(1e6).ln_1p().min(S_MAX);
+        self.at_most_one_root(a, b)
+    }
+
     /// A root of F in [lo, hi], where F(lo) has sign `sign_lo` and F(hi) the opposite: Newton
     /// from `start`, falling back to bisection whenever Newton leaves the bracket or fails to
     /// halve it every two steps.
-    pub(crate) fn root_in(&self, mut lo: f64, mut hi: f64, sign_lo: i8, start: f64) -> f64 {
+    fn root_in(&self, mut lo: f64, mut hi: f64, sign_lo: i8, start: f64) -> f64 {
         let mut s = if start > lo && start < hi {
             start
         } else {
@@ -236,8 +308,8 @@ impl<'a> Estimator<'a> {
     /// zero, the step is down to a few units in the last place, or the steps have stopped
     /// shrinking while already tiny (the rounding noise floor): stopping any earlier would cost
     /// a second Newton step in `Wide`, which is a hundred times dearer than one here.
-    pub(crate) fn newton_from(&self, start: f64) -> Option<f64> {
-        let mut s = start.clamp(S_MIN, S_MAX);
+    pub(crate) fn newton_from(&self, start: Estimate) -> Option<Estimate> {
+        let mut s = start.0.clamp(S_MIN, S_MAX);
         let mut last_step = f64::INFINITY;
         for _ in 0..100 {
             let p = self.at(s);
@@ -245,13 +317,13 @@ impl<'a> Estimator<'a> {
                 return None;
             }
             if p.f == 0.0 {
-                return Some(s);
+                return Some(Estimate(s));
             }
             let step = (-p.f / p.df).clamp(-2.0, 2.0);
             let next = (s + step).clamp(S_MIN, S_MAX);
             let size = (next - s).abs() / s.abs().max(1.0);
             if size <= 4.0 * f64::EPSILON || (size < 1e-9 && size >= 0.5 * last_step) {
-                return Some(next);
+                return Some(Estimate(next));
             }
             last_step = size;
             s = next;
@@ -262,7 +334,7 @@ impl<'a> Estimator<'a> {
     /// True when F has at most one root in [a, b], proved by showing F' keeps one sign there:
     /// |F'(m)| exceeds its rounding error plus (half-width)·max|F''|, on [a, b] or on each of up to
     /// 64 pieces. False means "not proved", never "two roots".
-    pub(crate) fn at_most_one_root(&self, a: f64, b: f64) -> bool {
+    fn at_most_one_root(&self, a: f64, b: f64) -> bool {
         if a.is_nan() || b.is_nan() || a > b {
             return false;
         }
@@ -302,7 +374,7 @@ impl<'a> Estimator<'a> {
 }
 
 /// Nearest `f64` of a `Wide` (for estimates; 0 or ±∞ outside the normal f64 range).
-pub(crate) fn wide_to_f64(w: Wide) -> f64 {
+fn wide_to_f64(w: Wide) -> f64 {
     let (neg, exp, mant) = w.parts();
     if mant == 0 || exp < -1022 {
         return 0.0;
@@ -320,7 +392,7 @@ pub(crate) fn wide_to_f64(w: Wide) -> f64 {
 }
 
 /// The `Wide` equal to a finite `f64` (exact: 53 bits fit in 128).
-pub(crate) fn f64_to_wide(x: f64) -> Wide {
+fn f64_to_wide(x: f64) -> Wide {
     if !x.is_finite() || x == 0.0 {
         return Wide::ZERO;
     }
@@ -335,11 +407,6 @@ pub(crate) fn f64_to_wide(x: f64) -> Wide {
     };
     // value = mant · 2^(exp − 52); from_parts takes value = mant · 2^(e − 127).
     Wide::from_parts(neg, exp + 75, mant)
-}
-
-/// A `Decimal` rate as `f64` (for a starting point only).
-pub(crate) fn decimal_to_f64(d: rust_decimal::Decimal) -> f64 {
-    wide_to_f64(Wide::from_decimal(d))
 }
 
 #[cfg(test)]

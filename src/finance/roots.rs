@@ -13,26 +13,40 @@
 //! Recursing until a level has at most one sign change, and climbing back up, each level's roots
 //! cut [s_min, s_max] into pieces on which the level above is monotone, so it has a root in a
 //! piece exactly when its values at the two ends differ in sign. Nothing is sampled, so close
-//! pairs of roots cannot slip between grid points; the only limit is arithmetic precision, and
-//! all of this runs in `Wide` (38 digits), where a pair must sit within about 1e-16 of each other
-//! (in s) before rounding can hide it.
+//! pairs of roots cannot slip between grid points.
 //!
-//! Each root is then refined to about 1e-32 in s and rounded to a `Decimal` rate r, and
-//! *verified*: the NPV is evaluated at r ∓ δ with δ = 1e-21·max(|r|, 1e-8) (at least 1e-28,
-//! `Decimal`'s resolution), and the two values must differ in sign by more than a bound on their
-//! rounding error. So the true root lies within 2δ of the returned rate: about 20 significant
-//! digits, against the 12 promised. If δ must be widened past 1e-13·max(|r|, 1e-8) the rate is
-//! reported as unverifiable rather than returned with digits it does not have.
+//! All signs that decide anything are computed in `Wide` (38 digits). Within a piece, the root
+//! is first located by the float code (`estimate.rs`; cheap when a deep level still has hundreds
+//! of terms), then `Wide` must confirm a sign change within 1e-12 of it before Newton's method
+//! polishes it there; if `Wide` disagrees, the whole piece is searched in `Wide`.
+//!
+//! The limit is precision, and it is stated rather than hidden: a value within its rounding
+//! bound at a cutting point counts as zero, so a root where the NPV only touches zero (the
+//! double root of −100 + 220x − 121x² at 10%) is found, and two roots closer than about 1e-16
+//! (in s) are reported once, at their midpoint, because the NPV between them is below 1e-34 of
+//! the flows and no 38-digit arithmetic can see it.
+//!
+//! # Verification
+//!
+//! Each root is refined to about 1e-32 in s, rounded to a `Decimal` rate r, and *verified*: the
+//! NPV is evaluated at r ∓ δ with δ = 2⁻⁷⁰·max(|r|, 1e-8) ≈ 8.5e-22 relative (at least 2⁻⁹²,
+//! four times the rounding of r to 28 places), and the two values must differ in sign by more
+//! than a bound on their rounding error. So the true root lies within 2δ of the returned rate:
+//! about 21 significant digits against the 12 promised, and in practice the rate is the nearest
+//! `Decimal`. Only a root the NPV merely touches, or one too flat to show a sign change at 1e-21,
+//! may widen δ (up to ~1e-13 relative) or rest on the NPV being zero within rounding at r; if
+//! neither holds, the rate is reported as unverifiable rather than returned with digits it does
+//! not have.
 //!
 //! The domain is s ∈ [ln(1e-28), ln(1 + 10⁶)]: no `Decimal` rate lies closer to −100% than
-//! −1 + 1e-28, and rates above 10⁶ are outside Excel's convention here.
+//! −1 + 1e-28, and rates above 10⁶ are outside the convention here.
 //!
 //! # The fast paths
 //!
 //! The full isolation costs many evaluations, so `closest_root` first tries cheaper proofs, with
-//! `f64` only proposing (see `estimate.rs`):
-//! - one sign change: the single root is bracketed by the domain ends, found in `f64`, refined
-//!   by Newton's method in `Wide` and verified as above;
+//! floats only proposing (see `estimate.rs`):
+//! - one sign change: the single root is bracketed by the domain ends, located in floating
+//!   point, refined by Newton's method in `Wide` and verified as above;
 //! - several: Newton from the guess finds a root r*, and a derivative bound proves F monotone on
 //!   the rates within |r* − guess| of the guess, so no other root is closer; then refine and
 //!   verify. If any step fails, the full isolation decides.
@@ -42,7 +56,7 @@ use std::sync::LazyLock;
 use rust_decimal::Decimal;
 
 use super::cashflows::{Flows, Gaps, Sums, Want, evaluate, rounding_bound, sign_changes};
-use super::estimate::{self, Estimator, S_MAX, S_MIN};
+use super::estimate::{Estimate, Estimator};
 use super::wide::Wide;
 
 /// Why no rate came back.
@@ -72,13 +86,12 @@ const RATE_MAX: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 /// The root closest to `guess` (ties go to the lower rate).
 pub(crate) fn closest_root(flows: &Flows, guess: Decimal) -> Result<Decimal, RootError> {
     let est = Estimator::new(flows);
-    let g = estimate::decimal_to_f64(guess);
-    let s_guess = if g > -1.0 { g.ln_1p() } else { S_MIN };
+    let start = Estimate::from_guess(guess);
     if sign_changes(&flows.c) == 1 {
-        if let Some(found) = single_root_fast(flows, &est, s_guess) {
+        if let Some(found) = single_root_fast(flows, &est, start) {
             return found;
         }
-    } else if let Some(r) = nearest_root_fast(flows, &est, g, s_guess) {
+    } else if let Some(r) = nearest_root_fast(flows, &est, start) {
         return Ok(r);
     }
     // Distances in Wide: |r − guess| can overflow Decimal when the guess is near its limit.
@@ -98,38 +111,29 @@ pub(crate) fn closest_root(flows: &Flows, guess: Decimal) -> Result<Decimal, Roo
 fn single_root_fast(
     flows: &Flows,
     est: &Estimator,
-    s_guess: f64,
+    start: Estimate,
 ) -> Option<Result<Decimal, RootError>> {
-    let lo = est
-        .sign(S_MIN)
-        .or_else(|| wide_sign(flows, &DOMAIN.s_min))?;
-    let hi = est
-        .sign(S_MAX)
-        .or_else(|| wide_sign(flows, &DOMAIN.s_max))?;
+    let (lo, hi) = est.domain_signs();
+    let lo = lo.or_else(|| wide_sign(flows, &DOMAIN.s_min))?;
+    let hi = hi.or_else(|| wide_sign(flows, &DOMAIN.s_max))?;
     if lo == 0 || hi == 0 {
         return None;
     }
     if lo == hi {
         return Some(Err(RootError::NoRoot));
     }
-    let s0 = est.root_in(S_MIN, S_MAX, lo, s_guess);
-    refine(flows, s0).map(Ok)
+    refine(flows, est.root_in_domain(lo, start)).map(Ok)
 }
 
 /// Several sign changes: a root reached by Newton from the guess is the closest one if F is
 /// provably monotone on every rate at least as close to the guess.
-fn nearest_root_fast(flows: &Flows, est: &Estimator, g: f64, s_guess: f64) -> Option<Decimal> {
-    let s0 = est.newton_from(s_guess)?;
-    let r0 = s0.exp_m1();
-    let reach = (r0 - g).abs() * (1.0 + 1e-9) + 1e-12 * r0.abs().max(1.0);
-    let a = (g - reach).max(-1.0 + 1e-28).ln_1p().max(S_MIN);
-    let b = (g + reach).min(1e6).ln_1p().min(S_MAX);
-    if !est.at_most_one_root(a, b) {
+fn nearest_root_fast(flows: &Flows, est: &Estimator, start: Estimate) -> Option<Decimal> {
+    let found = est.newton_from(start)?;
+    if !est.is_nearest(start, found) {
         return None;
     }
-    let r = refine(flows, s0)?;
-    let moved = (estimate::decimal_to_f64(r) - r0).abs();
-    (moved <= 1e-9 * r0.abs().max(1e-6)).then_some(r)
+    let r = refine(flows, found)?;
+    found.agrees_with(r).then_some(r)
 }
 
 /// Every root in the domain, ascending.
@@ -152,19 +156,18 @@ pub(crate) fn all_roots(flows: &Flows) -> Result<Vec<Decimal>, RootError> {
     Ok(rates)
 }
 
-/// Newton's method in `Wide` from an `f64` estimate, then verification. The estimate is
+/// Newton's method in `Wide` from a float estimate, then verification. The estimate is
 /// usually good to ~1e-16, so one Newton step (which squares the error) lands near 1e-32; the
 /// rate is verified right after any step shorter than 2⁻⁵² and usually that is the first.
 /// IRR works in y = 1+r (z = 1/y needs no logarithm); XIRR in s (z = e^(−s/365), one `exp`).
-fn refine(flows: &Flows, s0: f64) -> Option<Decimal> {
+fn refine(flows: &Flows, s0: Estimate) -> Option<Decimal> {
     let small = |step: Wide, scale: Wide, bits: i64| {
         step.is_zero() || step.abs().log2_floor() < scale.abs().log2_floor().max(0) - bits
     };
     let mut abs_hint = None;
     let mut settled = false;
     if flows.unit == 1 {
-        // e^s0 in f64 is as good as s0 itself (~1e-16), and saves a `Wide` exp.
-        let mut y = estimate::f64_to_wide(s0.exp());
+        let mut y = s0.growth();
         for _ in 0..8 {
             let sums = evaluate(&flows.k, &flows.c, &flows.gaps, y.recip()?, Want::ALL);
             abs_hint = Some(sums.abs);
@@ -192,7 +195,7 @@ fn refine(flows: &Flows, s0: f64) -> Option<Decimal> {
     } else {
         let unit = Wide::from_i64(flows.unit);
         let inv_unit = unit.recip()?;
-        let mut s = estimate::f64_to_wide(s0);
+        let mut s = s0.s();
         for _ in 0..8 {
             let z = s.neg().mul(inv_unit).exp()?;
             let sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, Want::ALL);
@@ -285,7 +288,7 @@ fn signed(flows: &Flows, sums: Sums) -> i8 {
     }
 }
 
-/// The sign of F at a point s given in `Wide` (used when an `f64` sign is too close to call).
+/// The sign of F at a point s given in `Wide` (used when a float sign is too close to call).
 fn wide_sign(flows: &Flows, s: &Wide) -> Option<i8> {
     let level = Level::new(flows, 0, flows.len(), flows.c.clone());
     level
@@ -360,18 +363,13 @@ impl Level {
     }
 
     /// A root in (a, b), where the level's value at `a` has sign `sign_a` and at `b` the
-    /// opposite. An `f64` estimate comes first (cheap, and deep levels have many terms); if
+    /// opposite. A float estimate comes first (cheap, and deep levels have many terms); if
     /// `Wide` confirms a sign change within 1e-12 of it, that tight bracket is polished by
     /// Newton's method in `Wide`, otherwise the whole bracket is searched in `Wide`. Either way
     /// the answer comes from a bracket whose end signs `Wide` computed.
     fn solve(&self, flows: &Flows, mut a: Wide, sign_a: i8, mut b: Wide, bits: i64) -> Wide {
         let est = Estimator::from_coefficients(&flows.k[self.lo..self.hi], &self.c, flows.unit);
-        let (fa, fb) = (estimate::wide_to_f64(a), estimate::wide_to_f64(b));
-        let guess = est.root_in(fa, fb, sign_a, 0.5 * (fa + fb));
-        if guess.is_finite() && guess > fa && guess < fb {
-            let eps = 1e-12 * guess.abs().max(1.0);
-            let lo = estimate::f64_to_wide(guess - eps).max(a);
-            let hi = estimate::f64_to_wide(guess + eps).min(b);
+        if let Some((lo, hi)) = est.bracket_root(a, sign_a, b) {
             let sign = |s: Wide| self.at(flows, s, Want::VALUE).map(|v| v.value.signum());
             match (sign(lo), sign(hi)) {
                 (Some(0), _) => return lo,
