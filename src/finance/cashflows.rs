@@ -291,6 +291,52 @@ pub(crate) fn evaluate(k: &[i64], c: &[Wide], gaps: &Gaps, z: Wide, want: Want) 
     sums
 }
 
+/// [`evaluate`] at two points at once (value, and Σ|terms| when `abs`): Horner's rule is a chain
+/// of dependent steps, so running two chains side by side lets the processor overlap them, and
+/// the two checks that verify a root cost little more than one.
+pub(crate) fn evaluate_pair(
+    k: &[i64],
+    c: &[Wide],
+    gaps: &Gaps,
+    z: [Wide; 2],
+    abs: bool,
+) -> [Sums; 2] {
+    let n = c.len();
+    let zero = Sums {
+        value: Wide::ZERO,
+        slope: Wide::ZERO,
+        abs: Wide::ZERO,
+    };
+    if n == 0 || k.len() != n || gaps.index.len() + 1 != n {
+        return [zero; 2];
+    }
+    let powers = [gaps.powers(z[0]), gaps.powers(z[1])];
+    let last_abs = if abs { c[n - 1].abs() } else { Wide::ZERO };
+    let mut value = [c[n - 1]; 2];
+    let mut total = [last_abs; 2];
+    for i in (0..n - 1).rev() {
+        let which = gaps.index[i];
+        let (p0, p1) = (powers[0][which], powers[1][which]);
+        value = [p0.mul_add(value[0], c[i]), p1.mul_add(value[1], c[i])];
+        if abs {
+            let a = c[i].abs();
+            total = [p0.mul_add(total[0], a), p1.mul_add(total[1], a)];
+        }
+    }
+    [
+        Sums {
+            value: value[0],
+            abs: total[0],
+            ..zero
+        },
+        Sums {
+            value: value[1],
+            abs: total[1],
+            ..zero
+        },
+    ]
+}
+
 /// A bound on the rounding error of [`evaluate`] (and of forming `z`) for `n` terms spanning
 /// `span` offsets: each term's power carries `z`'s relative error (≈2⁻¹²² from `exp`/`ln`)
 /// about `span` times, and each Horner step adds a few roundings of 2⁻¹²⁸. Generous by a
@@ -392,5 +438,12 @@ mod tests {
         assert!(s.value.sub(direct).abs() < Wide::ONE.mul_pow2(-110));
         assert!(s.slope.sub(slope).abs() < Wide::ONE.mul_pow2(-110));
         assert!(s.abs > s.value.abs());
+        let z2 = Wide::ratio(3, 4);
+        let pair = evaluate_pair(&k, &c, &Gaps::new(&k), [z, z2], true);
+        let second = evaluate(&k, &c, &Gaps::new(&k), z2, Want::WITH_ABS);
+        assert_eq!(pair[0].value, s.value);
+        assert_eq!(pair[0].abs, s.abs);
+        assert_eq!(pair[1].value, second.value);
+        assert_eq!(pair[1].abs, second.abs);
     }
 }

@@ -46,6 +46,9 @@ use cashflows::{Flows, Gaps, Shape, Want, common_scale, evaluate};
 use roots::RootError;
 use wide::Wide;
 
+/// 1/365, XNPV's year per day.
+const ONE_365TH: Wide = Wide::ratio(1, 365);
+
 /// Excel's default IRR/XIRR guess, 10%.
 const DEFAULT_GUESS: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 
@@ -99,7 +102,7 @@ pub fn xnpv(
     let z = Wide::ONE
         .add(Wide::from_decimal(rate))
         .ln()
-        .and_then(|l| l.mul(Wide::ratio(1, 365)).neg().exp())
+        .and_then(|l| l.mul(ONE_365TH).neg().exp())
         .ok_or(FinanceError::Overflow {
             function: FUNCTION,
             rate,

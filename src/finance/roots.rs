@@ -55,7 +55,9 @@ use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 
-use super::cashflows::{Flows, Gaps, Sums, Want, evaluate, rounding_bound, sign_changes};
+use super::cashflows::{
+    Flows, Gaps, Sums, Want, evaluate, evaluate_pair, rounding_bound, sign_changes,
+};
 use super::estimate::{Estimate, Estimator};
 use super::wide::Wide;
 
@@ -79,6 +81,11 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| Domain {
         .unwrap_or(Wide::ZERO),
     s_max: Wide::from_i64(1_000_001).ln().unwrap_or(Wide::ZERO),
 });
+
+/// 1e-8: below this size a rate's precision is judged in absolute terms.
+const SCALE_FLOOR: Wide = Wide::ratio(1, 100_000_000);
+/// 1e-28: the smallest 1 + r a `Decimal` rate can give.
+const Y_FLOOR: Wide = Wide::ratio(1, 10_000_000_000_000_000_000_000_000_000);
 
 /// 10⁶, the largest rate reported.
 const RATE_MAX: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
@@ -232,15 +239,13 @@ fn verify(flows: &Flows, rate: Wide, abs_hint: Option<Wide>, widen: bool) -> Opt
         return None;
     }
     let center = Wide::from_decimal(r);
-    let y_floor = Wide::from_decimal(Decimal::new(1, 28));
-    let scale = center.abs().max(Wide::ratio(1, 100_000_000));
+    let scale = center.abs().max(SCALE_FLOOR);
     let mut delta = scale.mul_pow2(-70).max(Wide::ONE.mul_pow2(-92));
     let attempts = if widen { 9 } else { 1 };
     let abs_hint = abs_hint.map(|a| a.mul_pow2(1));
     for _ in 0..attempts {
         let y = Wide::ONE.add(center);
-        let below = npv_sign(flows, y.sub(delta).max(y_floor), abs_hint)?;
-        let above = npv_sign(flows, y.add(delta), abs_hint)?;
+        let [below, above] = npv_signs(flows, [y.sub(delta).max(Y_FLOOR), y.add(delta)], abs_hint)?;
         if below != 0 && above != 0 && below != above {
             return Some(r);
         }
@@ -257,27 +262,39 @@ fn verify(flows: &Flows, rate: Wide, abs_hint: Option<Wide>, widen: bool) -> Opt
 /// The sign of Σ cᵢ y^(−kᵢ/unit) (y = 1 + r), or 0 when its magnitude is within the rounding
 /// bound (measured against `abs`, or against Σ|terms| computed here when `abs` is `None`).
 fn npv_sign(flows: &Flows, y: Wide, abs: Option<Wide>) -> Option<i8> {
-    if y.signum() <= 0 {
-        return None;
-    }
-    let z = if flows.unit == 1 {
-        y.recip()?
-    } else {
-        y.ln()?
-            .mul(Wide::from_i64(flows.unit).recip()?)
-            .neg()
-            .exp()?
-    };
     let want = if abs.is_some() {
         Want::VALUE
     } else {
         Want::WITH_ABS
     };
-    let mut sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, want);
+    let mut sums = evaluate(&flows.k, &flows.c, &flows.gaps, base(flows, y)?, want);
     if let Some(abs) = abs {
         sums.abs = abs;
     }
     Some(signed(flows, sums))
+}
+
+/// [`npv_sign`] at two points, evaluated side by side.
+fn npv_signs(flows: &Flows, y: [Wide; 2], abs: Option<Wide>) -> Option<[i8; 2]> {
+    let z = [base(flows, y[0])?, base(flows, y[1])?];
+    let sums = evaluate_pair(&flows.k, &flows.c, &flows.gaps, z, abs.is_none());
+    Some(sums.map(|mut s| {
+        if let Some(abs) = abs {
+            s.abs = abs;
+        }
+        signed(flows, s)
+    }))
+}
+
+/// z = y^(−1/unit), the discount factor per offset, for y = 1 + r > 0.
+fn base(flows: &Flows, y: Wide) -> Option<Wide> {
+    if y.signum() <= 0 {
+        None
+    } else if flows.unit == 1 {
+        y.recip()
+    } else {
+        y.ln()?.mul(Wide::from_i64(flows.unit).recip()?).neg().exp()
+    }
 }
 
 fn signed(flows: &Flows, sums: Sums) -> i8 {
