@@ -201,11 +201,15 @@ fn refine(flows: &Flows, s0: Estimate) -> Option<Decimal> {
         verify(flows, y.sub(Wide::ONE), abs_hint, settled)
     } else {
         let unit = Wide::from_i64(flows.unit);
-        let inv_unit = unit.recip()?;
         let mut s = s0.s();
         for _ in 0..8 {
-            let z = s.neg().mul(inv_unit).exp()?;
-            let sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, Want::ALL);
+            let sums = evaluate(
+                &flows.k,
+                &flows.c,
+                &flows.gaps,
+                base_at(flows, s)?,
+                Want::ALL,
+            );
             abs_hint = Some(sums.abs);
             // F'(s) = −slope/unit, so the Newton step is unit·value/slope.
             let Some(step) = sums.value.div(sums.slope).map(|q| unit.mul(q)) else {
@@ -293,7 +297,16 @@ fn base(flows: &Flows, y: Wide) -> Option<Wide> {
     } else if flows.unit == 1 {
         y.recip()
     } else {
-        y.ln()?.mul(Wide::from_i64(flows.unit).recip()?).neg().exp()
+        base_at(flows, y.ln()?)
+    }
+}
+
+/// z = e^(−s/unit), the discount factor per offset, at s = ln(1 + r).
+fn base_at(flows: &Flows, s: Wide) -> Option<Wide> {
+    if flows.unit == 1 {
+        s.neg().exp()
+    } else {
+        s.neg().mul(Wide::from_i64(flows.unit).recip()?).exp()
     }
 }
 
@@ -307,10 +320,9 @@ fn signed(flows: &Flows, sums: Sums) -> i8 {
 
 /// The sign of F at a point s given in `Wide` (used when a float sign is too close to call).
 fn wide_sign(flows: &Flows, s: &Wide) -> Option<i8> {
-    let level = Level::new(flows, 0, flows.len(), flows.c.clone());
-    level
-        .at(flows, *s, Want::WITH_ABS)
-        .map(|sums| signed(flows, sums))
+    let z = base_at(flows, *s)?;
+    let sums = evaluate(&flows.k, &flows.c, &flows.gaps, z, Want::WITH_ABS);
+    Some(signed(flows, sums))
 }
 
 /// One level of the Rolle recursion: flows `lo..hi` with derived coefficients.
@@ -330,15 +342,9 @@ impl Level {
             gaps: Gaps::new(&flows.k[lo..hi]),
         }
     }
-}
 
-impl Level {
     fn at(&self, flows: &Flows, s: Wide, want: Want) -> Option<Sums> {
-        let z = if flows.unit == 1 {
-            s.neg().exp()?
-        } else {
-            s.neg().mul(Wide::from_i64(flows.unit).recip()?).exp()?
-        };
+        let z = base_at(flows, s)?;
         Some(evaluate(
             &flows.k[self.lo..self.hi],
             &self.c,
