@@ -280,3 +280,65 @@ fn roots_where_the_npv_only_touches_zero_are_found() {
     assert_eq!(roots.len(), 1, "{roots:?}");
     assert!(roots[0].abs() <= Decimal::new(1, 19), "{roots:?}");
 }
+
+/// The fast path (Newton from the guess plus a proof that no root is closer) must agree with
+/// the full isolation on which root is closest to the guess.
+#[test]
+fn irr_returns_the_listed_root_closest_to_the_guess() {
+    let mut rng = Rng::new(31337);
+    let mut compared = 0;
+    for case in 0..400 {
+        let values = wild(&mut rng);
+        let Ok(roots) = irr_roots(&values) else {
+            continue;
+        };
+        if roots.is_empty() {
+            continue;
+        }
+        let guess = Decimal::new(rng.range(-95, 150), 2);
+        let distance = |r: &Decimal| (*r - guess).abs();
+        let best = roots.iter().min_by_key(|r| distance(r)).copied();
+        let tie = roots
+            .iter()
+            .filter(|r| distance(r) == distance(&best.unwrap_or_default()))
+            .count()
+            > 1;
+        if tie {
+            continue;
+        }
+        let got = irr(&values, Some(guess)).ok();
+        assert_eq!(
+            got, best,
+            "case {case}: guess {guess}, roots {roots:?}, values {values:?}"
+        );
+        let dates: Vec<NaiveDate> = (0..values.len() as u64)
+            .map(|i| date("2001-01-01") + Days::new(365 * i))
+            .collect();
+        let x = xirr(&values, &dates, Some(guess)).ok();
+        let xroots = xirr_roots(&values, &dates).unwrap_or_default();
+        let xbest = xroots.iter().min_by_key(|r| (**r - guess).abs()).copied();
+        assert_eq!(
+            x, xbest,
+            "case {case} (dated): guess {guess}, roots {xroots:?}"
+        );
+        compared += 1;
+    }
+    assert!(compared > 100, "only {compared} cases compared");
+}
+
+#[test]
+fn the_closest_root_wins_when_the_proof_interval_straddles_zero() {
+    // −200 + 446x − 245x² = −(49x − 50)(5x − 4), x = 1/(1+r): roots at −2% and 25%.
+    let values = [-200, 446, -245].map(Decimal::from);
+    let roots = irr_roots(&values).expect("roots");
+    assert_eq!(roots, vec![Decimal::new(-2, 2), Decimal::new(25, 2)]);
+    for hundredths in 0..=200 {
+        let guess = Decimal::new(hundredths, 3);
+        let want = if (guess - roots[0]).abs() <= (guess - roots[1]).abs() {
+            roots[0]
+        } else {
+            roots[1]
+        };
+        assert_eq!(irr(&values, Some(guess)), Ok(want), "guess {guess}");
+    }
+}

@@ -55,12 +55,11 @@ impl Estimate {
     }
 }
 
-/// F(s) and its derivative in s, for the scaled sum, with the sums of |terms| that bound their
-/// rounding errors.
+/// F(s) and its derivative in s, for the scaled sum, with bounds on their rounding errors.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Point {
-    pub(crate) f: f64,
-    pub(crate) df: f64,
+struct Point {
+    f: f64,
+    df: f64,
     f_err: f64,
     df_err: f64,
 }
@@ -129,7 +128,7 @@ impl<'a> Estimator<'a> {
     }
 
     fn at_scaled(&self, s: f64, scale: Scale) -> Point {
-        let (f, slope, abs_f, abs_slope) = self.horner(&self.c, s, scale);
+        let (f, slope, abs_f, abs_slope) = self.horner(s, scale);
         // d/ds of Σ cᵢ e^(−(tᵢ−t₀)s) is −slope/unit; of Σ cᵢ e^((t_last−tᵢ)s) it is +slope/unit.
         let df = match scale {
             Scale::FromFirst => -slope / self.unit,
@@ -153,10 +152,12 @@ impl<'a> Estimator<'a> {
     }
 
     /// Horner over the gaps: returns (Σ cᵢ pᵢ, Σ dᵢ cᵢ pᵢ, Σ |cᵢ| pᵢ, Σ dᵢ |cᵢ| pᵢ) where dᵢ is the
-    /// offset from the scaling end and pᵢ = e^(−dᵢ|s|/unit) ≤ 1. Each gap's factor is its own
-    /// `exp` (reused while gaps repeat) rather than a power of one base: powering a base to
-    /// 365 would multiply its rounding error by 365.
-    fn horner(&self, coef: &[f64], s: f64, scale: Scale) -> (f64, f64, f64, f64) {
+    /// offset from the scaling end and pᵢ = e^(∓dᵢ s/unit) (≤ 1 when the scaling suits the sign
+    /// of s, which `at` ensures; `at_most_one_root` may force one scaling across s = 0 within
+    /// its overflow limit). Each gap's factor is its own `exp` (reused while gaps repeat) rather
+    /// than a power of one base: powering a base to 365 would multiply its rounding error by 365.
+    fn horner(&self, s: f64, scale: Scale) -> (f64, f64, f64, f64) {
+        let coef = &self.c;
         let n = coef.len();
         let k = self.k;
         let step = |i: usize| -> usize {
@@ -165,7 +166,10 @@ impl<'a> Estimator<'a> {
                 Scale::FromLast => i,
             }
         };
-        let rate = -s.abs() / self.unit;
+        let rate = match scale {
+            Scale::FromFirst => -s / self.unit,
+            Scale::FromLast => s / self.unit,
+        };
         let first = step(0);
         let (mut a, mut d) = (coef[first], 0.0);
         let (mut sa, mut sd) = (self.abs_c[first], 0.0);
@@ -425,6 +429,24 @@ mod tests {
             f64::MIN_POSITIVE,
         ] {
             assert_eq!(wide_to_f64(f64_to_wide(x)), x, "{x:e}");
+        }
+    }
+
+    /// Both scalings describe one function up to a positive factor e^(t_last·s), whatever the
+    /// sign of s; the certificate relies on that when it forces one scaling across s = 0.
+    #[test]
+    fn both_scalings_agree_across_zero() {
+        let k = [0i64, 1, 3];
+        let c = [-100i64, 60, 70].map(Wide::from_i64);
+        let est = Estimator::from_coefficients(&k, &c, 1);
+        for s in [-0.3, -0.01, 0.0, 0.02, 0.4] {
+            let first = est.at_scaled(s, Scale::FromFirst);
+            let last = est.at_scaled(s, Scale::FromLast);
+            let factor = (3.0 * s).exp();
+            assert!((first.f - last.f / factor).abs() < 1e-12, "s = {s}");
+            // d/ds [F·e^(3s)] = F'·e^(3s) + 3F·e^(3s)
+            let want = (last.df - 3.0 * last.f) / factor;
+            assert!((first.df - want).abs() < 1e-12, "s = {s}");
         }
     }
 
