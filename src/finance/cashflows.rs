@@ -82,7 +82,7 @@ impl Flows {
             let mut wide = Wide::from_decimal_scaled(pairs[i].1, scale);
             i += 1;
             while i < pairs.len() && pairs[i].0 == day {
-                netted = true;
+                netted |= !pairs[i].1.is_zero();
                 exact = exact.and_then(|sum| sum.checked_add(pairs[i].1));
                 wide = wide.add(Wide::from_decimal_scaled(pairs[i].1, scale));
                 i += 1;
@@ -413,6 +413,8 @@ mod tests {
             &[date("2021-01-01"), date("2021-01-01")],
         );
         assert_eq!(shape, Shape::NetZero { count: 2 });
+        let (_, shape) = Flows::dated(&[d("0"), d("0")], &[date("2021-01-01"), date("2021-01-01")]);
+        assert_eq!(shape, Shape::AllZero { count: 2 });
     }
 
     #[test]
