@@ -4,7 +4,7 @@
 
 mod finance_support;
 
-use finance_support::{parse_decimal, rate_tolerance};
+use finance_support::{parse_decimal, rate_tolerance, roots_match};
 use lodestone::finance::{irr, irr_roots};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -30,13 +30,7 @@ fn irr_roots_match_mpmath_polyroots_on_random_series() {
         let want = decimals(&case["roots"]);
         let got = irr_roots(&values);
         let same = match &got {
-            Ok(roots) => {
-                roots.len() == want.len()
-                    && roots
-                        .iter()
-                        .zip(&want)
-                        .all(|(g, w)| (*g - *w).abs() <= rate_tolerance(*w))
-            }
+            Ok(roots) => roots_match(roots, &want),
             Err(_) => want.is_empty(),
         };
         if !same {

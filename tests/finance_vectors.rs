@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
-use finance_support::{abs_sum, date, parse_decimal, rate_tolerance};
+use finance_support::{abs_sum, date, parse_decimal, rate_tolerance, roots_match};
 use lodestone::finance::{self, FinanceError, irr, irr_roots, mirr, npv, xirr, xirr_roots, xnpv};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -142,13 +142,7 @@ fn check_roots(case: &Case, got: Result<Vec<Decimal>, FinanceError>) -> Option<S
         .map(|t| parse_decimal(t).0)
         .collect();
     let matches = match &got {
-        Ok(roots) => {
-            roots.len() == expected.len()
-                && roots
-                    .iter()
-                    .zip(&expected)
-                    .all(|(g, e)| (*g - *e).abs() <= rate_tolerance(*e))
-        }
+        Ok(roots) => roots_match(roots, &expected),
         // Every rate is a root of an all-zero series: listing them is an error, not [].
         Err(FinanceError::AllZero { .. }) => expected.is_empty(),
         Err(_) => false,

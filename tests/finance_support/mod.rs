@@ -97,6 +97,15 @@ pub fn rate_tolerance(expected: Decimal) -> Decimal {
     (expected.abs().max(Decimal::new(1, 8)) * Decimal::new(1, 20)).max(Decimal::new(2, 28))
 }
 
+/// The same roots, in order, each within [`rate_tolerance`] of the expected one.
+pub fn roots_match(got: &[Decimal], want: &[Decimal]) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| (*g - *w).abs() <= rate_tolerance(*w))
+}
+
 /// A small deterministic generator (SplitMix64), so property tests need no dependency and
 /// fail reproducibly.
 pub struct Rng(u64);
