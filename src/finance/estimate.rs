@@ -4,7 +4,7 @@
 //! found here is a starting point that `roots.rs` refines and verifies in `Wide` (38 digits,
 //! integer arithmetic) before anything is returned, and a sign computed here is trusted only when
 //! it clears its own rounding-error bound (otherwise the caller asks `Wide`). Floats earn their
-//! place by speed: an evaluation costs about 30 ns here against a few µs in exact arithmetic,
+//! place by speed: evaluating 30 flows costs about 0.1 µs here against about 1 µs in `Wide`,
 //! which is what lets IRR stay within a small factor of pyxirr.
 //!
 //! Everything works in s = ln(1+r), where the NPV is the exponential sum F(s) = Σ cᵢ e^(−tᵢ s)

@@ -3,8 +3,8 @@
 //!
 //! Why not compute in `Decimal` directly? Measured on this machine (rust_decimal 1.43): a
 //! full-precision `Decimal` multiply costs about 100 ns, `ln` 9 µs, `exp` 6 µs and `powd` 16 µs,
-//! so a 30-flow XNPV or IRR done in `Decimal` would be ten times slower than pyxirr; and `Decimal`
-//! stops at 7.9e28 with a fixed resolution of 1e-28, so `(1+r)^n` overflows for rates near −100%
+//! so a 30-flow XNPV done in `Decimal` (one fractional power, then thirty products) would take
+//! several times pyxirr's 3–4 µs before any root finding; and `Decimal` stops at 7.9e28 with a fixed resolution of 1e-28, so `(1+r)^n` overflows for rates near −100%
 //! and long series, and small intermediate values lose their significant digits.
 //! `Wide` carries about 38 significant digits (ten more than `Decimal`, so rounding inside a long
 //! sum never reaches the 28 digits we return), cannot overflow in any power this crate forms, and
