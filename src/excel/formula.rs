@@ -12,7 +12,6 @@ use rust_decimal::Decimal;
 
 use crate::engine::calc::{Calc, Expr, InputAddr};
 use crate::model::CellRef;
-use crate::model::source::column_letters;
 
 /// Where the rows and cells of one calculation sheet are.
 #[derive(Debug, Clone)]
@@ -196,7 +195,10 @@ impl<'a> Renderer<'a> {
             Some(Some(text)) => Ok(text),
             _ => {
                 let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.addr));
-                Err(RenderError(format!("no cell for input {}", addr.unwrap_or_default())))
+                Err(RenderError(format!(
+                    "no cell for input {}",
+                    addr.unwrap_or_default()
+                )))
             }
         }
     }

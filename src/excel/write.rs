@@ -284,8 +284,34 @@ pub fn results_bytes(deal: &Deal, runs: &[Results]) -> Result<Vec<u8>, WriteErro
     write_summary(wb.add_worksheet(), deal, runs, &sheets, &styles)?;
     let charts = wb.add_worksheet();
     charts.set_name("Charts")?;
-    for (k, run) in runs.iter().enumerate() {
-        write_calc_sheet(wb.add_worksheet(), deal, run, &sheets[k], &inputs, &styles)?;
+    // The calculation sheets are most of the work and independent: build them side by side,
+    // then add them in scenario order (the bytes do not depend on the threads).
+    let built: Vec<Result<Worksheet, WriteError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .zip(&sheets)
+            .map(|(run, sheet)| {
+                let (inputs, styles) = (&inputs, &styles);
+                scope.spawn(move || {
+                    let mut ws = Worksheet::new();
+                    write_calc_sheet(&mut ws, deal, run, sheet, inputs, styles)?;
+                    Ok(ws)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(WriteError::Formula(
+                        "a calculation sheet could not be built".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    for ws in built {
+        wb.push_worksheet(ws?);
     }
     for (g, (party, _)) in governments.iter().enumerate() {
         write_government(
@@ -516,13 +542,15 @@ fn write_calc_sheet(
             if opening.contains(&id) {
                 ws.write_number_with_format(row, OPENING_COL, 0.0, &styles.opening)?;
             }
+            // The row's number format is set once; period cells written without a format
+            // take it (a format lookup per cell is most of rust_xlsxwriter's cost).
+            ws.set_row_format(row, format)?;
             for (t, v) in vals.iter().enumerate() {
                 let text = renderer.row_formula(&def.expr, t).map_err(render_err)?;
-                ws.write_formula_with_format(
+                ws.write_formula(
                     row,
                     FIRST_PERIOD_COL + t as u16,
-                    Formula::new(format!("={text}")).set_result(cached(*v)),
-                    format,
+                    Formula::new(text).set_result(cached(*v)),
                 )?;
             }
             r = row + 1;
