@@ -12,15 +12,15 @@ use std::path::Path;
 
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{
-    Chart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder,
-    Formula, Note, Workbook, Worksheet, XlsxError,
+    Chart, ChartAxisLabelPosition, ChartType, Color, DocProperties, ExcelDateTime, Format,
+    FormatAlign, FormatBorder, Formula, Note, Workbook, Worksheet, XlsxError,
 };
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
 use super::inputs::{self, FieldKey, Notes};
 use super::template::write_atomically;
 use crate::engine::Results;
-use crate::engine::build::{LedgerPartyKind, PROJECT};
+use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
 use crate::model::{CellRef, Deal, PartyKind};
 
@@ -116,7 +116,8 @@ struct Styles {
 impl Styles {
     fn new() -> Self {
         let base = Format::new().set_font_name("Calibri").set_font_size(10);
-        let num = |f: &str| base.clone().set_num_format(f);
+        // Right-aligned, so that "n/a" lines up with the numbers.
+        let num = |f: &str| base.clone().set_num_format(f).set_align(FormatAlign::Right);
         Styles {
             title: base.clone().set_bold().set_font_size(14),
             header: base
@@ -617,7 +618,8 @@ fn metric_row(
     pick: impl Fn(&Results) -> Option<usize>,
     format: &Format,
 ) -> Result<(), WriteError> {
-    ws.write_string(row, 0, label)?;
+    let label_format = Format::new().set_font_name("Calibri").set_font_size(10);
+    ws.write_string_with_format(row, 0, label, &label_format)?;
     for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
         if let Some(id) = pick(run) {
             link(
@@ -845,7 +847,10 @@ fn write_summary(
         .filter(|(_, p)| {
             !matches!(
                 p.kind,
-                LedgerPartyKind::Market | LedgerPartyKind::Suppliers | LedgerPartyKind::FundingGap
+                LedgerPartyKind::Project
+                    | LedgerPartyKind::Market
+                    | LedgerPartyKind::Suppliers
+                    | LedgerPartyKind::FundingGap
             )
         })
         .map(|(i, p)| (i, p.name.clone()))
@@ -1240,35 +1245,74 @@ fn write_charts(
             .set_name("Annual")
             .set_categories((ys.as_str(), yr, yc, yr, yc2))
             .set_values((s.as_str(), r, c, r2, c2));
-        let project_cum = first.lines.parties[PROJECT].cumulative;
+        let Some(cumulative) = first.lines.project.cumulative else {
+            return Ok(());
+        };
         let mut line = Chart::new(ChartType::Line);
-        let (s, r, c, r2, c2) = series_of(sheet, project_cum);
+        let (s, r, c, r2, c2) = series_of(sheet, cumulative);
         line.add_series()
-            .set_name("Project company: cumulative net cash flow")
+            .set_name("Cumulative (right axis)")
             .set_categories((ys.as_str(), yr, yc, yr, yc2))
             .set_values((s.as_str(), r, c, r2, c2))
             .set_secondary_axis(true);
         bars.combine(&line);
+        bars.y_axis()
+            .set_name(&format!("{} m", deal.currency.value))
+            .set_num_format("#,##0,,");
+        bars.y2_axis().set_num_format("#,##0,,");
         charts.push(bars);
     }
     // 3. DSCR of each loan with a DSCR, by scenario.
-    for tl in &first.lines.tranches {
-        let Some(dscr) = tl.dscr else { continue };
+    // From the base case's first operating year: before it there is no debt service.
+    let first_op = first
+        .lines
+        .operating
+        .and_then(|r| first.values.row(r).iter().position(|v| *v == Decimal::ONE))
+        .unwrap_or(0) as u16;
+    for (k, tl) in first.lines.tranches.iter().enumerate() {
+        if tl.dscr.is_none() {
+            continue;
+        }
         let name = &deal.tranches[tl.tranche].name.value;
         let mut chart = Chart::new(ChartType::Line);
-        chart.title().set_name(&format!(
-            "{name}: DSCR by scenario (0 where no debt service)"
-        ));
+        let title = if tl.covenant.is_some() {
+            format!("{name}: DSCR by scenario, and its lock-up covenant")
+        } else {
+            format!("{name}: DSCR by scenario")
+        };
+        chart.title().set_name(&title);
+        let window = |sheet: &CalcSheet, row: usize| {
+            let r = sheet.place.row_of[row];
+            (
+                sheet.place.sheet.clone(),
+                r,
+                FIRST_PERIOD_COL + first_op,
+                r,
+                FIRST_PERIOD_COL + periods as u16 - 1,
+            )
+        };
         for (run, sheet) in runs.iter().zip(sheets) {
-            let (ys, yr, yc, _, yc2) = years(sheet);
-            let (s, r, c, r2, c2) = series_of(sheet, dscr);
+            let Some(dscr) = run.lines.tranches.get(k).and_then(|t| t.dscr) else {
+                continue;
+            };
+            let (ys, yr, _, _, yc2) = years(sheet);
+            let (s, r, c, r2, c2) = window(sheet, dscr);
             chart
                 .add_series()
                 .set_name(&run.scenario)
-                .set_categories((ys.as_str(), yr, yc, yr, yc2))
+                .set_categories((ys.as_str(), yr, FIRST_PERIOD_COL + first_op, yr, yc2))
                 .set_values((s.as_str(), r, c, r2, c2));
         }
-        chart.y_axis().set_name("x");
+        if let (Some(covenant), Some(sheet)) = (tl.covenant, sheets.first()) {
+            let (ys, yr, _, _, yc2) = years(sheet);
+            let (s, r, c, r2, c2) = window(sheet, covenant);
+            chart
+                .add_series()
+                .set_name("Lock-up covenant")
+                .set_categories((ys.as_str(), yr, FIRST_PERIOD_COL + first_op, yr, yc2))
+                .set_values((s.as_str(), r, c, r2, c2));
+        }
+        chart.y_axis().set_name("DSCR (x), 0 without debt service");
         charts.push(chart);
     }
     // 4. Each government's cumulative net position, by scenario.
@@ -1295,8 +1339,14 @@ fn write_charts(
         0,
         "Charts (they read the calculation sheets, so they follow any change of inputs)",
     )?;
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
     for (k, chart) in charts.iter_mut().enumerate() {
-        chart.set_width(900).set_height(380);
+        chart.set_width(760).set_height(360);
+        // Year labels below the plot, not across negative bars.
+        chart
+            .x_axis()
+            .set_label_position(ChartAxisLabelPosition::Low);
         ws.insert_chart(2 + 20 * k as u32, 0, chart)?;
     }
     Ok(())

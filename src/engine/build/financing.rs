@@ -59,6 +59,8 @@ pub struct TrancheRows {
     pub cumulative_service: Option<RowId>,
     pub tested: Option<RowId>,
     pub dscr: Option<RowId>,
+    /// The lock-up ratio as a row, to chart DSCR against it.
+    pub covenant: Option<RowId>,
     pub in_arrears: Option<RowId>,
     pub fee_paid: Option<RowId>,
     pub call: Option<RowId>,
@@ -1276,6 +1278,13 @@ impl Builder<'_> {
                     Expr::zero(),
                 ),
             );
+            if let Some(lockup) = self.deal.tranches[i].lockup_dscr.as_ref().map(|l| l.value) {
+                let ratio = self.input(lockup, "Financing", i, "Lock-up DSCR");
+                let covenant =
+                    self.c
+                        .row(format!("{name}: lock-up DSCR covenant"), Unit::Ratio, ratio);
+                self.fin.tranches[i].covenant = Some(covenant);
+            }
             let t = &mut self.fin.tranches[i];
             t.cumulative_service = Some(cumulative);
             t.senior_debt_open = Some(open);

@@ -303,6 +303,13 @@ impl Builder<'_> {
             }
             Discount::Schedule(df) => *df,
         };
+        let cumulative = self.c.reserve(
+            "Project: cumulative unlevered cash flow after tax",
+            Unit::Money,
+        );
+        self.c
+            .place(cumulative, Expr::Prev(cumulative) + Expr::Row(post));
+        self.lines.project.cumulative = Some(cumulative);
         let cumulative_pv = self.c.reserve(
             "Project: cumulative discounted cash flow after tax",
             Unit::Money,
@@ -406,6 +413,7 @@ impl Builder<'_> {
                 dscr_min: None,
                 dscr_avg: None,
                 dscr: r.dscr,
+                covenant: r.covenant,
                 llcr: None,
                 loss: None,
                 loss_pct: None,

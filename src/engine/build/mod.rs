@@ -75,6 +75,8 @@ pub struct Lines {
     pub prices: Vec<(String, RowId)>,
     pub cfads: Option<RowId>,
     pub cash: Option<RowId>,
+    /// The operating-period flag (1 from commercial operations).
+    pub operating: Option<RowId>,
     /// With price paths: per product (deal order), the multiplier input of each period.
     pub price_paths: Vec<Vec<super::calc::InputId>>,
 }
@@ -102,6 +104,8 @@ pub struct PartyLines {
 #[derive(Debug, Clone, Default)]
 pub struct ProjectLines {
     pub pre_tax: Option<RowId>,
+    /// Cumulative unlevered cash flow after tax.
+    pub cumulative: Option<RowId>,
     pub post_tax: Option<RowId>,
     pub npv_pre_tax: Option<ScalarId>,
     pub irr_pre_tax: Option<ScalarId>,
@@ -122,6 +126,7 @@ pub struct TrancheLines {
     pub dscr_min: Option<ScalarId>,
     pub dscr_avg: Option<ScalarId>,
     pub dscr: Option<RowId>,
+    pub covenant: Option<RowId>,
     pub llcr: Option<ScalarId>,
     pub loss: Option<ScalarId>,
     pub loss_pct: Option<ScalarId>,

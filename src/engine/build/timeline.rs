@@ -244,6 +244,7 @@ impl Builder<'_> {
             Unit::Flag,
             ge(Expr::Year, self.t.cod.clone()),
         );
+        self.lines.operating = Some(self.t.ops);
         self.t.pre_fc = self.c.row(
             "Before financial close",
             Unit::Flag,
