@@ -31,7 +31,9 @@ fn main() {
     println!("| example | read | engine (all scenarios) | workbook | JSON | total |");
     println!("|:---|---:|---:|---:|---:|---:|");
     for name in EXAMPLES {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates").join(format!("{name}.xlsx"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("templates")
+            .join(format!("{name}.xlsx"));
         let deal = read_deal(&path).expect("example reads");
         let runs = engine::run_all(&deal, &deal.scenarios).expect("example runs");
         let read = median_ms(|| read_deal(&path).expect("reads"));

@@ -626,3 +626,86 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
         );
     }
 }
+
+#[test]
+fn debt_is_drawn_from_financial_close_and_equity_funds_what_comes_before() {
+    let mut deal = financed("100000", Repayment::Annuity);
+    deal.horizon_years = Sourced::bare(8);
+    deal.facilities[0].construction_years = Sourced::bare(2);
+    deal.tranches[0].draw_priority = Sourced::bare(2);
+    deal.tranches[1].draw_priority = Sourced::bare(1);
+    let default = run(&deal, &Scenario::base()).expect("runs");
+    // Without a given close, debt is available from the first construction year (2030).
+    assert_eq!(row(&default, "Senior: drawdowns")[0], dec!(75000));
+    deal.financial_close_year = Some(Sourced::bare(2031));
+    let late = run(&deal, &Scenario::base()).expect("runs");
+    // 75,000 a year of capex: 2030 all equity, 2031 the loan first (priority 1).
+    assert_eq!(row(&late, "Senior: drawdowns")[..2], [dec!(0), dec!(75000)]);
+    assert_eq!(row(&late, "Equity: drawdowns")[..2], [dec!(75000), dec!(0)]);
+    // A year's permitting delay moves construction, and the close with it, a year later.
+    let mut delay = override_of(OverrideKind::Delay, "1");
+    delay.phase = Some(Sourced::bare(Phase::Permitting));
+    let delayed = run(&deal, &scenario("Delay", vec![delay])).expect("runs");
+    let close = |r: &Results| {
+        row(r, "Financial close year")
+            .iter()
+            .position(|v| *v == Decimal::ONE)
+    };
+    assert_eq!((close(&late), close(&delayed)), (Some(1), Some(2)));
+    assert!(late.all_checks_pass() && delayed.all_checks_pass());
+}
+
+#[test]
+fn mid_year_discounting_and_a_declining_rate_schedule() {
+    let mut deal = one_mine_all_equity();
+    deal.discounting = Sourced::bare(Discounting::MidYear);
+    let flows = [
+        dec!(-150000),
+        dec!(80000),
+        dec!(80000),
+        dec!(80000),
+        dec!(80000),
+        dec!(0),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let end_of_year = crate::finance::npv(dec!(0.1), &flows).expect("npv");
+    let want = end_of_year * dec!(1.1).sqrt().expect("sqrt");
+    let got: Decimal = r
+        .party("Sponsor")
+        .map(|p| p.npv.parse().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(
+        close(got, want, dec!(0.0000001)),
+        "mid-year {got} vs {want}"
+    );
+
+    // A schedule: 10% in 2030, 5% from 2031 (flat after its last year), end of year.
+    deal.discounting = Sourced::bare(Discounting::EndOfYear);
+    deal.parties[0].rate_schedule = vec![
+        (2030, Sourced::bare(dec!(0.1))),
+        (2031, Sourced::bare(dec!(0.05))),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let mut df = Decimal::ONE;
+    let mut want = Decimal::ZERO;
+    for (t, v) in flows.iter().enumerate() {
+        df /= if t == 0 { dec!(1.1) } else { dec!(1.05) };
+        want += v * df;
+    }
+    let got: Decimal = r
+        .party("Sponsor")
+        .map(|p| p.npv.parse().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(
+        close(got, want, dec!(0.0000001)),
+        "schedule {got} vs {want}"
+    );
+    assert_eq!(
+        r.party("Sponsor").map(|p| p.discount_rate.clone()),
+        Some(results::DiscountRate::Schedule(
+            ["0.1", "0.05", "0.05", "0.05", "0.05", "0.05"]
+                .map(String::from)
+                .to_vec()
+        ))
+    );
+}

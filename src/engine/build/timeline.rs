@@ -76,6 +76,34 @@ pub fn phase_index(phase: Phase) -> usize {
 }
 
 impl Builder<'_> {
+    /// The first construction year of the base case (no delays), from the inputs.
+    fn base_first_construction(&mut self, deal: &crate::model::Deal) -> Expr {
+        let mut items = Vec::new();
+        for (i, f) in deal.facilities.iter().enumerate() {
+            let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
+            let expl = self.input(
+                f.exploration_years.value.into(),
+                "Facilities",
+                i,
+                "Exploration",
+            );
+            let feas = self.input(
+                f.feasibility_years.value.into(),
+                "Facilities",
+                i,
+                "Feasibility",
+            );
+            let perm = self.input(
+                f.permitting_years.value.into(),
+                "Facilities",
+                i,
+                "Permitting",
+            );
+            items.push(start + expl + feas + perm);
+        }
+        min(items)
+    }
+
     pub(super) fn build_timeline(&mut self) -> Result<(), BuildError> {
         self.c.section("Timeline");
         let deal = self.deal;
@@ -211,12 +239,32 @@ impl Builder<'_> {
             .iter()
             .map(|f| f.starts[ramp].clone())
             .collect();
-        let fc = self.c.scalar(
-            "Financial close (first construction year)",
+        let first_construction = self.c.scalar(
+            "First construction year",
             Unit::Year,
             min(fc_items),
             Stage::Pre,
         );
+        let fc = match &deal.financial_close_year {
+            None => self.c.scalar(
+                "Financial close (first construction year)",
+                Unit::Year,
+                Expr::Scalar(first_construction),
+                Stage::Pre,
+            ),
+            Some(year) => {
+                // A given financial close moves with the scenario's delays before construction,
+                // as construction itself does.
+                let base = self.base_first_construction(deal);
+                let input = self.deal_input(year.value.into(), "Financial close year");
+                self.c.scalar(
+                    "Financial close (as given, moved by delays before construction)",
+                    Unit::Year,
+                    input + Expr::Scalar(first_construction) - base,
+                    Stage::Pre,
+                )
+            }
+        };
         let cod = self.c.scalar(
             "Commercial operations (first year after all construction)",
             Unit::Year,
