@@ -48,7 +48,7 @@ pub fn table(runs: &[Results], currency: &str) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };
-    let skip = ["market", "suppliers", "funding gap"];
+    let skip = ["project", "market", "suppliers", "funding gap"];
     let names: Vec<&str> = first
         .parties
         .iter()

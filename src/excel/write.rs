@@ -580,9 +580,11 @@ fn write_calc_sheet(
     ws.set_column_width(OPENING_COL, 8)?;
     ws.set_column_range_width(FIRST_PERIOD_COL, FIRST_PERIOD_COL + calc.periods as u16, 15)?;
     ws.set_freeze_panes(YEAR_ROW + 1, FIRST_PERIOD_COL)?;
+    // Printed at a readable size across as many pages as the years need, the labels and the
+    // year header repeated on each.
     ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
     ws.set_repeat_rows(0, YEAR_ROW)?;
+    ws.set_repeat_columns(LABEL_COL, OPENING_COL)?;
     Ok(())
 }
 
@@ -1321,6 +1323,10 @@ fn write_charts(
         chart
             .title()
             .set_name(&format!("{pname}: cumulative net position by scenario"));
+        chart
+            .y_axis()
+            .set_name(&format!("{} m", deal.currency.value))
+            .set_num_format("#,##0,,");
         for (run, sheet) in runs.iter().zip(sheets) {
             let (ys, yr, yc, _, yc2) = years(sheet);
             let (s, r, c, r2, c2) = series_of(sheet, run.lines.parties[*party].cumulative);
