@@ -56,7 +56,12 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
             .output()
             .expect("run xlsx-recalc");
         let report = String::from_utf8_lossy(&out.stdout);
-        println!("{name}:\n{report}");
+        // Straight to stderr (not println!, which the test harness captures), so the
+        // formula share of every sheet shows in CI's output.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("{name}:\n{report}").as_bytes(),
+        );
         assert!(
             out.status.success(),
             "{name}: LibreOffice disagrees with the engine:\n{report}{}",
