@@ -462,7 +462,7 @@ impl Progress {
             indicatif::ProgressDrawTarget::hidden(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} paths, {per_sec}, {eta} left",
+            "{bar:40} {pos}/{len} paths ({percent}%), {elapsed} elapsed, about {eta} left",
         ) {
             bar.set_style(style);
         }
