@@ -150,7 +150,7 @@ impl Simulation {
             .filter(|m| !m.processes.is_empty())
             .ok_or_else(|| {
                 AnalyticsError::Input(
-                    "the deal has no Monte Carlo sheet with a product on it (add the sheet: a row per simulated product with its volatility, reversion and jumps; `lodestone template` writes one)".into(),
+                    "the deal has no Monte Carlo sheet with a product on it (fill in the Monte Carlo sheet: a row per simulated product with its volatility, reversion and jumps; `lodestone template --example ndpr-joint-facility` shows one)".into(),
                 )
             })?;
         let factor = cholesky(&mc.matrix()).map_err(|e| {

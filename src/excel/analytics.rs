@@ -113,6 +113,19 @@ const DOWN_COLOR: u32 = 0xC0504D;
 const CHART_ROWS: u32 = 16;
 const UP_COLOR: u32 = 0x4F81BD;
 
+/// The unit to show amounts of this size in: millions for a deal's NPVs, thousands or units
+/// for a small deal's, so that no axis reads 0m, 0m, 0m. (divisor, suffix, Excel format).
+fn scale_for(largest: Decimal) -> (Decimal, &'static str, &'static str) {
+    let largest = largest.abs();
+    if largest >= Decimal::from(10_000_000) {
+        (Decimal::from(1_000_000), "m", "#,##0,,\"m\"")
+    } else if largest >= Decimal::from(10_000) {
+        (Decimal::from(1_000), "k", "#,##0,\"k\"")
+    } else {
+        (Decimal::ONE, "", "#,##0")
+    }
+}
+
 /// What each driver's shock means, for the notes under the tornado.
 fn driver_note(driver: Driver) -> &'static str {
     match driver {
@@ -234,7 +247,8 @@ pub fn tornado_bytes(deal: &Deal, t: &Tornado) -> Result<Vec<u8>, WriteError> {
             .set_reverse()
             .set_crossing(ChartAxisCrossing::Max)
             .set_label_position(ChartAxisLabelPosition::Low);
-        chart.x_axis().set_num_format("#,##0,,\"m\"");
+        let widest = t.bars.iter().map(|b| b.swing(m)).max().unwrap_or_default();
+        chart.x_axis().set_num_format(scale_for(widest).2);
         chart.legend().set_position(ChartLegendPosition::Bottom);
         chart.set_width(620).set_height(CHART_ROWS * 20);
         charts.push((title_row, chart));
@@ -608,7 +622,7 @@ fn write_histograms(
     ws.write_string_with_format(
         0,
         0,
-        format!("NPV histograms ({currency}, millions): {BINS} equal bins from the 0.5th to the 99.5th percentile; paths outside are counted below and above"),
+        format!("NPV histograms ({currency}): {BINS} equal bins from the 0.5th to the 99.5th percentile; paths outside are counted below and above"),
         &st.title,
     )?;
     let mut row = 2u32;
@@ -628,16 +642,33 @@ fn write_histograms(
             &st.note,
         )?;
         row += 1;
-        for (c, head) in ["From (m)", "To (m)", "Middle (m)", "Paths", "Share"]
-            .into_iter()
-            .enumerate()
+        let largest = h
+            .bins
+            .iter()
+            .flat_map(|(a, b, _)| [a.abs(), b.abs()])
+            .max()
+            .unwrap_or_default();
+        let (divisor, suffix, _) = scale_for(largest);
+        let unit = if suffix.is_empty() {
+            String::new()
+        } else {
+            format!(" ({suffix})")
+        };
+        for (c, head) in [
+            format!("From{unit}"),
+            format!("To{unit}"),
+            format!("Middle{unit}"),
+            "Paths".to_string(),
+            "Share".to_string(),
+        ]
+        .into_iter()
+        .enumerate()
         {
             ws.write_string_with_format(row, c as u16, head, &st.header)?;
         }
         row += 1;
         let first = row;
-        let million = Decimal::from(1_000_000);
-        let m1 = |d: Decimal| (d / million).round_dp(1);
+        let m1 = |d: Decimal| (d / divisor).round_dp(1);
         for (from, to, n) in &h.bins {
             ws.write_number_with_format(
                 row,
@@ -678,9 +709,14 @@ fn write_histograms(
             .set_values(("Histograms", first, 3, last, 3))
             .set_format(&mut solid(UP_COLOR))
             .set_gap(10);
-        chart
-            .x_axis()
-            .set_name(&format!("NPV ({currency} m), bin middle"));
+        chart.x_axis().set_name(&format!(
+            "NPV ({currency}{}), bin middle",
+            if suffix.is_empty() {
+                String::new()
+            } else {
+                format!(" {suffix}")
+            }
+        ));
         chart.y_axis().set_name("paths");
         chart.legend().set_hidden();
         chart.set_width(640).set_height(300);
