@@ -852,6 +852,75 @@ pub struct Partial {
     post: Vec<ScalarId>,
     position: Vec<usize>,
     skip_rates: bool,
+    /// Per row of `rows`: what its formula reads that can change (see `Read`).
+    reads: Vec<Vec<Read>>,
+    /// The series with a varying point.
+    varying_series: Vec<SeriesId>,
+}
+
+/// What a dependent row's formula reads that may differ from the base evaluation: a cell of
+/// a recomputed row (this period or the last), a varying input, a series with a varying
+/// point, a recomputed scalar. A cell none of whose reads changed has its base value, so
+/// the partial evaluation copies it instead of computing it: before production, a price
+/// changes nothing downstream of a zero volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Row(RowId),
+    Prev(RowId),
+    Input(InputId),
+    Series(SeriesId),
+    Scalar(ScalarId),
+    /// Anything else a row should not read in a period (a whole-row aggregate): always
+    /// recompute.
+    Always,
+}
+
+/// The reads of a row's formula (a period's view: same-period and previous-period rows kept
+/// apart).
+fn cell_reads(e: &Expr, out: &mut Vec<Read>) {
+    match e {
+        Expr::Num(_) | Expr::Na | Expr::Year | Expr::FirstYear | Expr::Solved(_) => {}
+        Expr::Input(id) => out.push(Read::Input(*id)),
+        Expr::Scalar(id) => out.push(Read::Scalar(*id)),
+        Expr::Row(r) => out.push(Read::Row(*r)),
+        Expr::Prev(r) => out.push(Read::Prev(*r)),
+        Expr::Lookup(s, key) => {
+            out.push(Read::Series(*s));
+            cell_reads(key, out);
+        }
+        Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) => cell_reads(a, out),
+        Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            cell_reads(a, out);
+            cell_reads(b, out);
+        }
+        Expr::If(a, b, c) => {
+            cell_reads(a, out);
+            cell_reads(b, out);
+            cell_reads(c, out);
+        }
+        Expr::Add(items)
+        | Expr::Mul(items)
+        | Expr::Min(items)
+        | Expr::Max(items)
+        | Expr::And(items)
+        | Expr::Or(items) => items.iter().for_each(|x| cell_reads(x, out)),
+        Expr::Choose(index, items) => {
+            cell_reads(index, out);
+            items.iter().for_each(|x| cell_reads(x, out));
+        }
+        Expr::RowSum(_)
+        | Expr::RowMin(_)
+        | Expr::RowMax(_)
+        | Expr::RowSumIf(..)
+        | Expr::RowAt(..)
+        | Expr::RowMinWhere(..)
+        | Expr::RowAvgWhere(..)
+        | Expr::Npv(..)
+        | Expr::SumProduct(..)
+        | Expr::Irr(..)
+        | Expr::Mirr(..)
+        | Expr::FirstYearWhere(_) => out.push(Read::Always),
+    }
 }
 
 impl Partial {
@@ -961,15 +1030,55 @@ impl Calc {
                 .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == stage)
                 .collect()
         };
+        let rows: Vec<RowId> = self.order.iter().copied().filter(|r| row_dep[*r]).collect();
+        let varying_series: Vec<SeriesId> = (0..self.series.len())
+            .filter(|s| {
+                self.series[*s]
+                    .points
+                    .iter()
+                    .any(|p| input_varies.get(*p).copied().unwrap_or(false))
+            })
+            .collect();
+        // Only what can change is worth checking: recomputed rows and scalars, varying
+        // inputs and series.
+        let reads = rows
+            .iter()
+            .map(|r| {
+                let mut all = Vec::new();
+                cell_reads(&self.rows[*r].expr, &mut all);
+                let mut kept: Vec<Read> = all
+                    .into_iter()
+                    .filter(|read| match read {
+                        Read::Row(q) | Read::Prev(q) => row_dep.get(*q).copied().unwrap_or(true),
+                        Read::Input(id) => input_varies.get(*id).copied().unwrap_or(true),
+                        Read::Series(s) => varying_series.contains(s),
+                        Read::Scalar(s) => scalar_dep.get(*s).copied().unwrap_or(true),
+                        Read::Always => true,
+                    })
+                    .collect();
+                kept.sort_by_key(|read| match read {
+                    Read::Row(q) => (0, *q),
+                    Read::Prev(q) => (1, *q),
+                    Read::Input(q) => (2, *q),
+                    Read::Series(q) => (3, *q),
+                    Read::Scalar(q) => (4, *q),
+                    Read::Always => (5, 0),
+                });
+                kept.dedup();
+                kept
+            })
+            .collect();
         Ok(Partial {
             base_inputs,
             base,
             varying: input_varies,
-            rows: self.order.iter().copied().filter(|r| row_dep[*r]).collect(),
+            rows,
             pre: stage(Stage::Pre),
             post: stage(Stage::Post),
             position,
             skip_rates: options.skip_rates,
+            reads,
+            varying_series,
         })
     }
 
@@ -998,14 +1107,43 @@ impl Calc {
         values.rows.clone_from(&plan.base.rows);
         values.scalars.clone_from(&plan.base.scalars);
         let n = self.periods;
+        // What differs from the base evaluation so far.
+        let input_changed: Vec<bool> = inputs
+            .iter()
+            .zip(&plan.base_inputs)
+            .map(|(a, b)| a != b)
+            .collect();
+        let mut series_changed = vec![false; self.series.len()];
+        for s in &plan.varying_series {
+            series_changed[*s] = self.series[*s]
+                .points
+                .iter()
+                .any(|p| input_changed.get(*p).copied().unwrap_or(true));
+        }
+        let mut scalar_changed = vec![false; self.scalars.len()];
+        let mut cell_changed = vec![false; self.rows.len() * n];
         for &s in &plan.pre {
             let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
-            values.scalars[s] = ctx
+            let v = ctx
                 .eval_opt(&self.scalars[s].expr)
                 .map_err(|p| self.err_scalar(s, p))?;
+            scalar_changed[s] = v != plan.base.scalars[s];
+            values.scalars[s] = v;
         }
         for t in 0..n {
-            for &r in &plan.rows {
+            for (k, &r) in plan.rows.iter().enumerate() {
+                let must = plan.reads[k].iter().any(|read| match *read {
+                    Read::Row(q) => cell_changed[q * n + t],
+                    Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
+                    Read::Input(id) => input_changed[id],
+                    Read::Series(s) => series_changed[s],
+                    Read::Scalar(s) => scalar_changed[s],
+                    Read::Always => true,
+                });
+                if !must {
+                    // Everything it reads is as in the base evaluation: so is its value.
+                    continue;
+                }
                 let def = &self.rows[r];
                 let ctx = self.ctx(
                     values,
@@ -1020,6 +1158,7 @@ impl Calc {
                     year: Some(self.year_of(t)),
                     problem: p,
                 })?;
+                cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
                 values.rows[r * n + t] = v;
             }
         }

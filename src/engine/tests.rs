@@ -627,9 +627,9 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
     }
 }
 
-/// Every example, every scenario, uneven multipliers: the partial evaluation is the full
-/// one digit for digit (every row and scalar), and prepared for a few scalars it still gives
-/// those exactly.
+/// Every example, every scenario, multipliers moved everywhere, in some periods or nowhere:
+/// the partial evaluation is the full one digit for digit (every row and scalar), and
+/// prepared for a few scalars it still gives those exactly.
 #[test]
 fn partial_evaluations_of_the_examples_equal_full_evaluations() {
     for name in crate::examples::EXAMPLES {
@@ -645,29 +645,42 @@ fn partial_evaluations_of_the_examples_equal_full_evaluations() {
             needed.extend(lines.governments.iter().map(|g| g.floor_payout));
             let all = prepared.partial(None, true).expect("plan");
             let some = prepared.partial(Some(&needed), true).expect("plan");
-            let mut inputs = prepared.inputs().to_vec();
-            for (k, ids) in prepared.price_path_inputs().iter().enumerate() {
-                for (t, id) in ids.iter().enumerate() {
-                    inputs[*id] = Decimal::new(300 + ((t * 37 + k * 11) % 29) as i64 * 41, 3);
+            // Uneven multipliers everywhere; only in odd periods (the rest at 1, so that
+            // cells are copied where nothing they read changed); none at all.
+            for pattern in ["everywhere", "odd periods", "none"] {
+                let mut inputs = prepared.inputs().to_vec();
+                for (k, ids) in prepared.price_path_inputs().iter().enumerate() {
+                    for (t, id) in ids.iter().enumerate() {
+                        let moved = match pattern {
+                            "everywhere" => true,
+                            "odd periods" => t % 2 == 1,
+                            _ => false,
+                        };
+                        if moved {
+                            inputs[*id] =
+                                Decimal::new(300 + ((t * 37 + k * 11) % 29) as i64 * 41, 3);
+                        }
+                    }
                 }
-            }
-            let full = prepared.evaluate(&inputs, true).expect("full");
-            let mut values = all.base().clone();
-            prepared
-                .evaluate_partial(&all, &inputs, &mut values)
-                .expect("partial");
-            let case = format!("{name} / {}", scenario.name.value);
-            assert!(values.rows == full.rows, "{case}: rows differ");
-            assert!(values.scalars == full.scalars, "{case}: scalars differ");
-            prepared
-                .evaluate_partial(&some, &inputs, &mut values)
-                .expect("partial");
-            for s in &needed {
-                assert_eq!(values.scalar(*s), full.scalar(*s), "{case}: scalar {s}");
+                let full = prepared.evaluate(&inputs, true).expect("full");
+                let mut values = all.base().clone();
+                prepared
+                    .evaluate_partial(&all, &inputs, &mut values)
+                    .expect("partial");
+                let case = format!("{name} / {} / {pattern}", scenario.name.value);
+                assert!(values.rows == full.rows, "{case}: rows differ");
+                assert!(values.scalars == full.scalars, "{case}: scalars differ");
+                prepared
+                    .evaluate_partial(&some, &inputs, &mut values)
+                    .expect("partial");
+                for s in &needed {
+                    assert_eq!(values.scalar(*s), full.scalar(*s), "{case}: scalar {s}");
+                }
             }
             assert!(
                 some.dependent_rows() < all.dependent_rows(),
-                "{case}: the checks need not be recomputed"
+                "{name} / {}: the checks need not be recomputed",
+                scenario.name.value
             );
         }
     }
