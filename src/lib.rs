@@ -6,6 +6,7 @@
 //! writes workbooks; `examples` the bundled deals (pure constructors); `cli` turns
 //! arguments into a validated run configuration.
 
+pub mod analytics;
 pub mod cli;
 pub mod engine;
 pub mod examples;

@@ -7,9 +7,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lodestone::analytics::{self, AnalyticsError};
 use lodestone::cli::{Cli, Command};
 use lodestone::engine;
 use lodestone::examples::{self, EXAMPLES};
+use lodestone::excel::analytics::{montecarlo_bytes, tornado_bytes};
 use lodestone::excel::read::read_deal;
 use lodestone::excel::template::save_template;
 use lodestone::excel::template::write_atomically;
@@ -31,6 +33,32 @@ fn main() -> ExitCode {
             json,
             scenarios,
         } => run(&file, &output, json.as_deref(), &scenarios),
+        Command::Sensitivity {
+            file,
+            output,
+            json,
+            shock,
+        } => sensitivity(&file, &output, json.as_deref(), shock),
+        Command::Breakeven { file, json } => breakeven(&file, json.as_deref()),
+        Command::Montecarlo {
+            file,
+            paths,
+            seed,
+            output,
+            json,
+            scenario,
+            threads,
+        } => montecarlo(
+            &file,
+            &McArgs {
+                paths,
+                seed,
+                output: &output,
+                json: json.as_deref(),
+                scenario: scenario.as_deref(),
+                threads,
+            },
+        ),
     }
 }
 
@@ -207,4 +235,263 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
     std::mem::forget(runs);
     std::mem::forget(workbook);
     ExitCode::SUCCESS
+}
+
+/// Refuses outputs that would overwrite the input or each other (a usage error).
+fn check_outputs(file: &Path, outputs: &[&Path]) -> Result<(), ExitCode> {
+    for target in outputs {
+        if same_file(target, file) {
+            eprintln!(
+                "lodestone: {}: refusing to write results over the input deal; choose another output file",
+                target.display()
+            );
+            return Err(ExitCode::from(USAGE));
+        }
+    }
+    for (i, a) in outputs.iter().enumerate() {
+        if outputs[i + 1..].iter().any(|b| same_file(a, b)) {
+            eprintln!("lodestone: the workbook and the JSON must be different files");
+            return Err(ExitCode::from(USAGE));
+        }
+    }
+    Ok(())
+}
+
+fn read(file: &Path) -> Result<Deal, ExitCode> {
+    read_deal(file).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(BAD_INPUT)
+    })
+}
+
+/// An analysis that failed: a setting out of range is a usage error, the rest bad input.
+fn failed(file: &Path, e: AnalyticsError) -> ExitCode {
+    eprintln!("lodestone: {}: {e}", file.display());
+    match e {
+        AnalyticsError::Setting(_) => ExitCode::from(USAGE),
+        _ => ExitCode::from(BAD_INPUT),
+    }
+}
+
+/// Writes each (path, bytes) whole, or stops at the first that fails.
+fn write_all(files: &[(&Path, &[u8])]) -> Result<(), ExitCode> {
+    for (path, bytes) in files {
+        if let Err(e) = write_atomically(path, bytes) {
+            eprintln!("lodestone: {e}");
+            return Err(ExitCode::from(BAD_INPUT));
+        }
+    }
+    Ok(())
+}
+
+fn sensitivity(
+    file: &Path,
+    output: &Path,
+    json: Option<&Path>,
+    shock: rust_decimal::Decimal,
+) -> ExitCode {
+    let outputs: Vec<&Path> = std::iter::once(output).chain(json).collect();
+    if let Err(code) = check_outputs(file, &outputs) {
+        return code;
+    }
+    let deal = match read(file) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let tornado = match analytics::sensitivity::tornado(&deal, shock) {
+        Ok(t) => t,
+        Err(e) => return failed(file, e),
+    };
+    let workbook = match tornado_bytes(&deal, &tornado) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("lodestone: {}: {e}", output.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let text = json.map(|_| analytics::sensitivity::to_json(&deal, &tornado));
+    let mut files: Vec<(&Path, &[u8])> = vec![(output, &workbook)];
+    if let (Some(path), Some(text)) = (json, &text) {
+        files.push((path, text.as_bytes()));
+    }
+    if let Err(code) = write_all(&files) {
+        return code;
+    }
+    print!("{}", report::tornado(&tornado, &deal.currency.value));
+    for (path, _) in &files {
+        println!("{}: written", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn breakeven(file: &Path, json: Option<&Path>) -> ExitCode {
+    let outputs: Vec<&Path> = json.into_iter().collect();
+    if let Err(code) = check_outputs(file, &outputs) {
+        return code;
+    }
+    let deal = match read(file) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let answers = match analytics::breakeven::solve_all(&deal) {
+        Ok(a) => a,
+        Err(e) => return failed(file, e),
+    };
+    if let Some(path) = json {
+        let text = analytics::breakeven::to_json(&deal, &answers);
+        if let Err(code) = write_all(&[(path, text.as_bytes())]) {
+            return code;
+        }
+    }
+    print!("{}", report::breakeven(&answers));
+    if let Some(path) = json {
+        println!("{}: written", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+struct McArgs<'a> {
+    paths: u64,
+    seed: u64,
+    output: &'a Path,
+    json: Option<&'a Path>,
+    scenario: Option<&'a str>,
+    threads: Option<u32>,
+}
+
+/// Paths whose price fan the workbook charts (a fixed sample: the first ones).
+const FAN_PATHS: u64 = 1000;
+
+fn montecarlo(file: &Path, args: &McArgs) -> ExitCode {
+    let outputs: Vec<&Path> = std::iter::once(args.output).chain(args.json).collect();
+    if let Err(code) = check_outputs(file, &outputs) {
+        return code;
+    }
+    let deal = match read(file) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let scenario = match args.scenario {
+        None => Scenario::base(),
+        Some(name) if name == Scenario::BASE => Scenario::base(),
+        Some(name) => match deal.scenarios.iter().find(|s| s.name.value == name) {
+            Some(s) => s.clone(),
+            None => {
+                let known: Vec<&str> = deal
+                    .scenarios
+                    .iter()
+                    .map(|s| s.name.value.as_str())
+                    .collect();
+                eprintln!(
+                    "lodestone: {}: no scenario named '{name}' (the deal has: Base, {})",
+                    file.display(),
+                    known.join(", ")
+                );
+                return ExitCode::from(USAGE);
+            }
+        },
+    };
+    let sim = match analytics::montecarlo::Simulation::new(&deal, &scenario) {
+        Ok(s) => s,
+        Err(e) => return failed(file, e),
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n as usize);
+    }
+    let pool = match pool.build() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("lodestone: cannot start the worker threads ({e})");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let progress = Progress::new(args.paths);
+    let result = pool.install(|| sim.run(args.seed, 0..args.paths, &|n| progress.advance(n)));
+    progress.finish();
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => return failed(file, e),
+    };
+    let fan = sim.price_fan(args.seed, args.paths.min(FAN_PATHS), &[0.05, 0.5, 0.95]);
+    let workbook = match montecarlo_bytes(
+        &deal,
+        &sim,
+        &summary,
+        args.seed,
+        &fan,
+        args.paths.min(FAN_PATHS),
+    ) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("lodestone: {}: {e}", args.output.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let text = args
+        .json
+        .map(|_| analytics::montecarlo::to_json(&deal, &sim, &summary, args.seed));
+    let mut files: Vec<(&Path, &[u8])> = vec![(args.output, &workbook)];
+    if let (Some(path), Some(text)) = (args.json, &text) {
+        files.push((path, text.as_bytes()));
+    }
+    if let Err(code) = write_all(&files) {
+        return code;
+    }
+    println!(
+        "{} paths of '{}', seed {}",
+        summary.paths, sim.scenario, args.seed
+    );
+    let report = analytics::montecarlo::report(&sim, &summary);
+    print!("{}", report::montecarlo(&report, &deal.currency.value));
+    for (path, _) in &files {
+        println!("{}: written", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// The progress bar on stderr: shown once a run has taken a second, and only when stderr is
+/// a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    start: std::time::Instant,
+    terminal: bool,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} paths ({percent}%), {elapsed} elapsed, about {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        Progress {
+            bar,
+            start: std::time::Instant::now(),
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+        use std::sync::atomic::Ordering;
+        if self.terminal
+            && !self.shown.load(Ordering::Relaxed)
+            && self.start.elapsed() >= std::time::Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -1,8 +1,12 @@
-//! What `lodestone run` prints: a short table, party × scenario, of NPV and IRR. The only
-//! place that rounds, and only for presentation (Excel's ROUND: half away from zero).
+//! What the commands print: `run`'s table, party × scenario, of NPV and IRR; the tornado,
+//! the breakeven answers and the Monte Carlo statistics. The only place that rounds, and
+//! only for presentation (Excel's ROUND: half away from zero).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::analytics::breakeven::{Outcome, Question, ScenarioAnswers, Unknown, floors_at};
+use crate::analytics::montecarlo::Report;
+use crate::analytics::sensitivity::Tornado;
 use crate::engine::Results;
 
 /// Excel's ROUND: half away from zero.
@@ -89,6 +93,282 @@ pub fn table(runs: &[Results], currency: &str) -> String {
             out.push_str(&format!("  {:>12} {:>9}", npv, irr));
         }
         out.push('\n');
+    }
+    out
+}
+
+/// Ratios (DSCR) are shown with four decimal places: 1.0003x.
+pub const RATIO_DP: u32 = 4;
+
+/// 1.00029 → "1.0003x".
+pub fn ratio(v: Decimal) -> String {
+    let r = v.round_dp_with_strategy(RATIO_DP, ROUNDING);
+    format!("{:.1$}x", r, RATIO_DP as usize)
+}
+
+/// A whole amount with thousands separators: −1234567.5 → "-1,234,568".
+pub fn whole(v: Decimal) -> String {
+    let r = v.round_dp_with_strategy(0, ROUNDING);
+    let digits = r.abs().trunc().to_string();
+    let sign = if r.is_sign_negative() && !r.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{}", group(&digits))
+}
+
+fn signed_millions(v: Decimal) -> String {
+    let m = millions(v);
+    if m.starts_with('-') || m == "0.0m" {
+        m
+    } else {
+        format!("+{m}")
+    }
+}
+
+/// The tornado: per driver (ranked by the project's swing), the change of each metric's NPV
+/// from the base case when the driver goes down / up.
+pub fn tornado(t: &Tornado, currency: &str) -> String {
+    let mut out = format!(
+        "Tornado: each driver shocked by ±{}; change in NPV from the base case ({currency}, millions), down / up\n",
+        percent(t.shock)
+    );
+    let width = 20;
+    let col = 21;
+    out.push_str(&format!("{:width$}", ""));
+    for m in &t.metrics {
+        let short = if m.as_str() == crate::analytics::PROJECT_LABEL {
+            "Project"
+        } else {
+            m.as_str()
+        };
+        let head: String = short.chars().take(col).collect();
+        out.push_str(&format!("  {head:>col$}"));
+    }
+    out.push('\n');
+    out.push_str(&format!("{:width$}", "Base NPV"));
+    for v in &t.base {
+        out.push_str(&format!("  {:>col$}", millions(*v)));
+    }
+    out.push('\n');
+    for bar in t.ranked(0) {
+        out.push_str(&format!("{:width$}", bar.driver.label()));
+        for (m, base) in t.base.iter().enumerate() {
+            let d = |vals: &[Decimal]| {
+                vals.get(m)
+                    .and_then(|v| v.checked_sub(*base))
+                    .map(signed_millions)
+                    .unwrap_or_default()
+            };
+            let cell = format!("{} / {}", d(&bar.low.values), d(&bar.high.values));
+            out.push_str(&format!("  {cell:>col$}"));
+        }
+        out.push('\n');
+    }
+    for bar in &t.bars {
+        out.push_str(&format!(
+            "  {}: down = {}, up = {}\n",
+            bar.driver.label(),
+            bar.low.label,
+            bar.high.label
+        ));
+    }
+    out
+}
+
+/// Solver verifications show DSCRs with six decimal places: the two sides of a target
+/// differ in the fourth.
+pub const SOLVER_RATIO_DP: u32 = 6;
+
+fn show_metric(question: Question, v: Option<Decimal>) -> String {
+    match (question, v) {
+        (_, None) => "n/a".to_string(),
+        (Question::EquityNpvZero | Question::FirstLossForSenior, Some(v)) => whole(v),
+        (_, Some(v)) => {
+            let r = v.round_dp_with_strategy(SOLVER_RATIO_DP, ROUNDING);
+            format!("{:.1$}x", r, SOLVER_RATIO_DP as usize)
+        }
+    }
+}
+
+fn show_target(question: Question, v: Decimal) -> String {
+    match question {
+        Question::EquityNpvZero | Question::FirstLossForSenior => whole(v),
+        _ => format!("{}x", v.normalize()),
+    }
+}
+
+/// A solver's value with the decimal places of its tolerance.
+fn on_grid(v: Decimal, tolerance: Decimal) -> String {
+    let dp = tolerance.normalize().scale() as usize;
+    format!("{:.dp$}", v.round_dp(dp as u32))
+}
+
+fn show_unknown(unknown: &Unknown, v: Decimal) -> String {
+    match unknown {
+        Unknown::PriceMultiplier => format!(
+            "price multiplier {}",
+            on_grid(v, crate::analytics::breakeven::MULTIPLIER_TOLERANCE)
+        ),
+        Unknown::FloorFactor(_) => {
+            let floors: Vec<String> = floors_at(unknown, v)
+                .iter()
+                .map(|(name, level, unit)| format!("{name} at {} {unit}", level.normalize()))
+                .collect();
+            format!(
+                "floor × {} ({})",
+                on_grid(v, crate::analytics::breakeven::FLOOR_TOLERANCE),
+                floors.join("; ")
+            )
+        }
+        Unknown::Commitment { tranche, currency } => {
+            format!("{tranche} commitment {currency} {}", whole(v))
+        }
+    }
+}
+
+/// The breakeven answers, one line each, with the verifying reruns.
+pub fn breakeven(all: &[ScenarioAnswers]) -> String {
+    let mut out = String::new();
+    for s in all {
+        out.push_str(&format!("{}\n", s.scenario));
+        for a in &s.answers {
+            let q = a.question;
+            let goal = format!(
+                "{} {}",
+                if a.target.at_least { "≥" } else { "≤" },
+                show_target(q, a.target.value)
+            );
+            let line = match &a.outcome {
+                Outcome::Solved {
+                    value,
+                    metric,
+                    below,
+                    metric_below,
+                    tolerance,
+                    runs,
+                } => format!(
+                    "{} → {} {} (target {goal}; one step below, at {}: {}; tolerance {}; {runs} runs)",
+                    show_unknown(&a.unknown, *value),
+                    a.target.metric,
+                    show_metric(q, *metric),
+                    on_grid(*below, *tolerance),
+                    show_metric(q, *metric_below),
+                    tolerance.normalize(),
+                ),
+                Outcome::AtLowerBound { value, metric, .. } => format!(
+                    "{}: {} → {} {} (target {goal})",
+                    match a.unknown {
+                        Unknown::PriceMultiplier => "met at the lowest multiplier tried",
+                        Unknown::FloorFactor(_) => "no floor needed",
+                        Unknown::Commitment { .. } => "no first-loss money needed",
+                    },
+                    show_unknown(&a.unknown, *value),
+                    a.target.metric,
+                    show_metric(q, *metric),
+                ),
+                Outcome::NoBracket { tried, upper } => {
+                    let shown: Vec<String> = tried
+                        .iter()
+                        .take(8)
+                        .map(|(x, m)| format!("{} → {}", x.normalize(), show_metric(q, *m)))
+                        .collect();
+                    format!(
+                        "no answer: {} never reaches {goal} up to {} (tried {})",
+                        a.target.metric,
+                        upper.normalize(),
+                        shown.join(", ")
+                    )
+                }
+                Outcome::NotApplicable(reason) => format!("not applicable: {reason}"),
+            };
+            out.push_str(&format!("  {}: {line}\n", q.label()));
+        }
+    }
+    out
+}
+
+/// The Monte Carlo statistics: NPV percentiles per party, losses per tranche, contingent
+/// payments per government.
+pub fn montecarlo(r: &Report, currency: &str) -> String {
+    let m = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| v.parse::<Decimal>().ok())
+            .map(millions)
+            .unwrap_or_else(|| "n/a".into())
+    };
+    let p = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| v.parse::<Decimal>().ok())
+            .map(percent)
+            .unwrap_or_else(|| "n/a".into())
+    };
+    let width = r
+        .parties
+        .iter()
+        .map(|x| x.name.chars().count())
+        .chain(r.tranches.iter().map(|x| x.name.chars().count()))
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 40);
+    let mut out = format!(
+        "{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
+        format!("NPV ({currency})"),
+        "mean",
+        "P5",
+        "P10",
+        "P50",
+        "P90",
+        "P95",
+        "P(<0)"
+    );
+    for x in &r.parties {
+        out.push_str(&format!(
+            "{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
+            x.name.chars().take(width).collect::<String>(),
+            m(&x.mean),
+            m(&x.p5),
+            m(&x.p10),
+            m(&x.p50),
+            m(&x.p90),
+            m(&x.p95),
+            p(&x.probability_negative)
+        ));
+    }
+    if !r.tranches.is_empty() {
+        out.push_str(&format!(
+            "\n{:width$}  {:>10} {:>10} {:>10} {:>10}\n",
+            "Loss by tranche", "P(loss)", "expected", "P95", "worst"
+        ));
+        for x in &r.tranches {
+            out.push_str(&format!(
+                "{:width$}  {:>10} {:>10} {:>10} {:>10}\n",
+                x.name.chars().take(width).collect::<String>(),
+                p(&x.probability_of_loss),
+                m(&x.expected_loss),
+                m(&x.p95_loss),
+                m(&x.max_loss)
+            ));
+        }
+    }
+    if !r.governments.is_empty() {
+        out.push_str(&format!(
+            "\n{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+            "Government", "P(floor)", "E[floor]", "P95", "P(call)", "E[calls]", "P95"
+        ));
+        for g in &r.governments {
+            out.push_str(&format!(
+                "{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+                g.name.chars().take(width).collect::<String>(),
+                p(&g.probability_floor_payout),
+                m(&g.expected_floor_payout),
+                m(&g.p95_floor_payout),
+                p(&g.probability_guarantee_call),
+                m(&g.expected_guarantee_calls),
+                m(&g.p95_guarantee_calls)
+            ));
+        }
     }
     out
 }

@@ -97,7 +97,7 @@ fn cases() -> Vec<Case> {
             name: "missing sheet",
             bad: Bad::Patch(NDPR, |x| x.remove_sheet("Facilities")),
             want: &[
-                "missing sheet 'Facilities' (a required sheet; the workbook has About, Deal, Prices, FX, Costs, Fiscal, Parties, Discount rates, Offtake, Price support, Financing, Participants, Scenarios)",
+                "missing sheet 'Facilities' (a required sheet; the workbook has About, Deal, Prices, FX, Costs, Fiscal, Parties, Discount rates, Offtake, Price support, Financing, Participants, Scenarios, Monte Carlo)",
             ],
         },
         Case {
@@ -464,6 +464,95 @@ fn cases() -> Vec<Case> {
             }),
             want: &[
                 "'Scenarios'!K4: the capex overrun of 'Capex overrun' has recovery years (expected a blank: the crash shape applies only to price crash overrides)",
+            ],
+        },
+        // ----- The Monte Carlo sheet ---------------------------------------------------
+        Case {
+            name: "volatility typed as a whole number",
+            bad: Bad::Deal(NDPR, |d| {
+                if let Some(mc) = &mut d.monte_carlo {
+                    mc.processes[0].volatility.value = dec("40");
+                }
+            }),
+            want: &[
+                "'Monte Carlo'!B2: the volatility of 'NdPr oxide' on the Monte Carlo sheet is out of range (found 4000%, expected a yearly volatility from 0% to 200%, such as 40%)",
+            ],
+        },
+        Case {
+            name: "a crash of 100%",
+            bad: Bad::Deal(NDPR, |d| {
+                if let Some(mc) = &mut d.monte_carlo {
+                    mc.processes[0].jump_mean.value = Decimal::ONE;
+                }
+            }),
+            want: &[
+                "'Monte Carlo'!E2: the jump mean of 'NdPr oxide' on the Monte Carlo sheet is out of range (found 100%, expected a fall from 0% to below 100%, such as 30%)",
+            ],
+        },
+        Case {
+            name: "a simulated product without a price deck",
+            bad: Bad::Deal(NDPR, |d| {
+                if let Some(mc) = &mut d.monte_carlo {
+                    mc.processes[0].product.value = "Dysprosium oxide".into();
+                }
+            }),
+            want: &[
+                "'Monte Carlo'!A2: unknown product 'Dysprosium oxide' on the Monte Carlo sheet (no price deck on the Prices sheet; expected one of 'NdPr oxide')",
+            ],
+        },
+        Case {
+            name: "a correlation above 1",
+            bad: Bad::Deal(GALLIUM, |d| {
+                if let Some(mc) = &mut d.monte_carlo {
+                    mc.processes[1].correlations[0].value = dec("1.5");
+                }
+            }),
+            want: &[
+                "'Monte Carlo'!G3: the correlation of 'Crude gallium (index)' with 'Gallium 4N' is outside −1 to 1 (found 1.5, expected a correlation from −1 to 1, such as 0.6)",
+            ],
+        },
+        Case {
+            name: "correlations that cannot hold together",
+            bad: Bad::Deal(GALLIUM, |d| {
+                let mut germanium = d.products[0].clone();
+                germanium.name.value = "Germanium".into();
+                d.products.push(germanium);
+                if let Some(mc) = &mut d.monte_carlo {
+                    let mut p = mc.processes[1].clone();
+                    p.product.value = "Germanium".into();
+                    p.correlations = vec![Sourced::bare(dec("0.9")), Sourced::bare(dec("-0.9"))];
+                    mc.processes.push(p);
+                }
+            }),
+            want: &[
+                "'Monte Carlo'!A4: the correlations of 'Germanium' (0.9 with 'Gallium 4N', -0.9 with 'Crude gallium (index)') cannot hold together with those of the products above it (found a matrix that is not positive semi-definite, expected a valid correlation matrix: lower some correlations towards 0)",
+            ],
+        },
+        Case {
+            name: "an asymmetric correlation matrix",
+            bad: Bad::Patch(GALLIUM, |x| {
+                x.set_cell("Monte Carlo", "H2", Patch::Number("0.5"))
+            }),
+            want: &[
+                "'Monte Carlo'!H2: the correlation of 'Gallium 4N' with 'Crude gallium (index)' is 0.5 here but 0.9 at 'Monte Carlo'!G3 (expected the same value in both halves of the matrix, or one of them blank)",
+            ],
+        },
+        Case {
+            name: "a product's correlation with itself",
+            bad: Bad::Patch(GALLIUM, |x| {
+                x.set_cell("Monte Carlo", "G2", Patch::Number("0.8"))
+            }),
+            want: &[
+                "'Monte Carlo'!G2: the correlation of 'Gallium 4N' with itself is 0.8 (expected 1 or a blank)",
+            ],
+        },
+        Case {
+            name: "a correlation column that names no product",
+            bad: Bad::Patch(GALLIUM, |x| {
+                x.set_cell("Monte Carlo", "H1", Patch::Text("Crude gallium"))
+            }),
+            want: &[
+                "'Monte Carlo'!H1: the correlation column 'Crude gallium' names no product of this sheet (expected a column headed by a product of the Product column: 'Gallium 4N', 'Crude gallium (index)'; put notes in a Notes column)",
             ],
         },
     ]

@@ -229,3 +229,28 @@ fn optional_sheets_may_be_absent() {
     assert_eq!(read.facilities.len(), 1);
     assert!(read.scenarios.is_empty() && read.offtakes.is_empty() && read.fx.is_empty());
 }
+
+/// A correlation matrix with only its lower triangle typed (diagonal and upper half blank)
+/// reads as the full symmetric matrix; one with only the upper half, too.
+#[test]
+fn a_correlation_matrix_may_be_typed_as_either_triangle() {
+    let dir = TempDir::new("triangle");
+    let deal = examples::example("gallium-refinery").expect("example");
+    let bytes = common::example_bytes("gallium-refinery");
+    for (case, blanks) in [
+        ("lower triangle", ["G2", "H2", "H3"]),
+        ("upper triangle", ["G2", "G3", "H3"]),
+    ] {
+        let mut x = Xlsx::open(&bytes);
+        for cell in blanks {
+            x.set_cell("Monte Carlo", cell, Patch::Text(""));
+        }
+        let path = dir.write(&format!("{case}.xlsx"), &x.bytes());
+        let read = read_deal(&path).unwrap_or_else(|e| panic!("case {case}: {e}"));
+        let (want, got) = (
+            deal.monte_carlo.as_ref().expect("mc").matrix(),
+            read.monte_carlo.as_ref().expect("mc").matrix(),
+        );
+        assert_eq!(want, got, "case {case}");
+    }
+}

@@ -766,6 +766,432 @@ impl Calc {
     }
 }
 
+/// What an expression reads: an input, a scalar, a row (in this period, the previous one or
+/// whole), or a series of inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ref {
+    Input(InputId),
+    Scalar(ScalarId),
+    Row(RowId),
+    Series(SeriesId),
+}
+
+impl Expr {
+    /// Calls `f` with everything the expression reads, whichever branch a run takes.
+    pub fn visit_refs(&self, f: &mut impl FnMut(Ref)) {
+        match self {
+            Expr::Num(_) | Expr::Na | Expr::Year | Expr::FirstYear | Expr::Solved(_) => {}
+            Expr::Input(id) => f(Ref::Input(*id)),
+            Expr::Scalar(id) => f(Ref::Scalar(*id)),
+            Expr::Row(r)
+            | Expr::Prev(r)
+            | Expr::RowSum(r)
+            | Expr::RowMin(r)
+            | Expr::RowMax(r)
+            | Expr::RowSumIf(r, _)
+            | Expr::FirstYearWhere(r) => f(Ref::Row(*r)),
+            Expr::RowMinWhere(a, b) | Expr::RowAvgWhere(a, b) | Expr::SumProduct(a, b) => {
+                f(Ref::Row(*a));
+                f(Ref::Row(*b));
+            }
+            Expr::RowAt(r, e) | Expr::Npv(e, r) | Expr::Irr(r, e) => {
+                f(Ref::Row(*r));
+                e.visit_refs(f);
+            }
+            Expr::Mirr(r, a, b) => {
+                f(Ref::Row(*r));
+                a.visit_refs(f);
+                b.visit_refs(f);
+            }
+            Expr::Lookup(s, key) => {
+                f(Ref::Series(*s));
+                key.visit_refs(f);
+            }
+            Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) => a.visit_refs(f),
+            Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+                a.visit_refs(f);
+                b.visit_refs(f);
+            }
+            Expr::If(a, b, c) => {
+                a.visit_refs(f);
+                b.visit_refs(f);
+                c.visit_refs(f);
+            }
+            Expr::Add(items)
+            | Expr::Mul(items)
+            | Expr::Min(items)
+            | Expr::Max(items)
+            | Expr::And(items)
+            | Expr::Or(items) => items.iter().for_each(|e| e.visit_refs(f)),
+            Expr::Choose(index, items) => {
+                index.visit_refs(f);
+                items.iter().for_each(|e| e.visit_refs(f));
+            }
+        }
+    }
+}
+
+/// A calculation prepared to be evaluated many times with only some inputs changing (a Monte
+/// Carlo path changes only the simulated prices): the rows and scalars that can depend on
+/// those inputs, through any chain of references in any period, and one evaluation of
+/// everything with the default inputs. Evaluating with it recomputes the dependent rows and
+/// scalars and copies the rest, which are the same whatever the varying inputs hold: the
+/// values are those of a full evaluation, digit for digit.
+///
+/// Prepared for a list of needed scalars, it recomputes only what those read (directly or
+/// through rows); other dependent rows and scalars then keep the base values, so a caller
+/// reads the needed scalars and nothing else.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    base_inputs: Vec<Decimal>,
+    base: Values,
+    varying: Vec<bool>,
+    /// The dependent rows, in evaluation order.
+    rows: Vec<RowId>,
+    pre: Vec<ScalarId>,
+    post: Vec<ScalarId>,
+    position: Vec<usize>,
+    skip_rates: bool,
+    /// Per row of `rows`: what its formula reads that can change (see `Read`).
+    reads: Vec<Vec<Read>>,
+    /// The series with a varying point.
+    varying_series: Vec<SeriesId>,
+}
+
+/// What a dependent row's formula reads that may differ from the base evaluation: a cell of
+/// a recomputed row (this period or the last), a varying input, a series with a varying
+/// point, a recomputed scalar. A cell none of whose reads changed has its base value, so
+/// the partial evaluation copies it instead of computing it: before production, a price
+/// changes nothing downstream of a zero volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Row(RowId),
+    Prev(RowId),
+    Input(InputId),
+    Series(SeriesId),
+    Scalar(ScalarId),
+    /// Anything else a row should not read in a period (a whole-row aggregate): always
+    /// recompute.
+    Always,
+}
+
+/// The reads of a row's formula (a period's view: same-period and previous-period rows kept
+/// apart).
+fn cell_reads(e: &Expr, out: &mut Vec<Read>) {
+    match e {
+        Expr::Num(_) | Expr::Na | Expr::Year | Expr::FirstYear | Expr::Solved(_) => {}
+        Expr::Input(id) => out.push(Read::Input(*id)),
+        Expr::Scalar(id) => out.push(Read::Scalar(*id)),
+        Expr::Row(r) => out.push(Read::Row(*r)),
+        Expr::Prev(r) => out.push(Read::Prev(*r)),
+        Expr::Lookup(s, key) => {
+            out.push(Read::Series(*s));
+            cell_reads(key, out);
+        }
+        Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) => cell_reads(a, out),
+        Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            cell_reads(a, out);
+            cell_reads(b, out);
+        }
+        Expr::If(a, b, c) => {
+            cell_reads(a, out);
+            cell_reads(b, out);
+            cell_reads(c, out);
+        }
+        Expr::Add(items)
+        | Expr::Mul(items)
+        | Expr::Min(items)
+        | Expr::Max(items)
+        | Expr::And(items)
+        | Expr::Or(items) => items.iter().for_each(|x| cell_reads(x, out)),
+        Expr::Choose(index, items) => {
+            cell_reads(index, out);
+            items.iter().for_each(|x| cell_reads(x, out));
+        }
+        Expr::RowSum(_)
+        | Expr::RowMin(_)
+        | Expr::RowMax(_)
+        | Expr::RowSumIf(..)
+        | Expr::RowAt(..)
+        | Expr::RowMinWhere(..)
+        | Expr::RowAvgWhere(..)
+        | Expr::Npv(..)
+        | Expr::SumProduct(..)
+        | Expr::Irr(..)
+        | Expr::Mirr(..)
+        | Expr::FirstYearWhere(_) => out.push(Read::Always),
+    }
+}
+
+impl Partial {
+    /// How many rows are evaluated per period (of all the calculation's rows).
+    pub fn dependent_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The evaluation with the default inputs, which every other one starts from.
+    pub fn base(&self) -> &Values {
+        &self.base
+    }
+}
+
+impl Calc {
+    /// Prepares evaluations in which only the `varying` inputs differ from the options'
+    /// inputs (the calculation's own when None), bringing up to date the `needed` scalars
+    /// (None: every row and scalar).
+    pub fn partial(
+        &self,
+        varying: &[InputId],
+        needed: Option<&[ScalarId]>,
+        options: &EvalOptions<'_>,
+    ) -> Result<Partial, EvalError> {
+        let base = self.evaluate_with(options)?;
+        let base_inputs = match options.inputs {
+            Some(values) => values.to_vec(),
+            None => self.input_values(),
+        };
+        let mut input_varies = vec![false; self.inputs.len()];
+        for id in varying {
+            if let Some(v) = input_varies.get_mut(*id) {
+                *v = true;
+            }
+        }
+        let mut row_dep = vec![false; self.rows.len()];
+        let mut scalar_dep = vec![false; self.scalars.len()];
+        // A row may read another row's previous period, so dependence can travel "upwards":
+        // repeat until nothing changes (each pass marks at least one more, or stops).
+        loop {
+            let mut changed = false;
+            let depends = |e: &Expr, row_dep: &[bool], scalar_dep: &[bool]| {
+                let mut d = false;
+                e.visit_refs(&mut |r| {
+                    d |= match r {
+                        Ref::Input(id) => input_varies.get(id).copied().unwrap_or(false),
+                        Ref::Scalar(id) => scalar_dep.get(id).copied().unwrap_or(false),
+                        Ref::Row(id) => row_dep.get(id).copied().unwrap_or(false),
+                        Ref::Series(s) => self.series.get(s).is_some_and(|s| {
+                            s.points
+                                .iter()
+                                .any(|p| input_varies.get(*p).copied().unwrap_or(false))
+                        }),
+                    }
+                });
+                d
+            };
+            for (s, def) in self.scalars.iter().enumerate() {
+                if !scalar_dep[s] && depends(&def.expr, &row_dep, &scalar_dep) {
+                    scalar_dep[s] = true;
+                    changed = true;
+                }
+            }
+            for (r, def) in self.rows.iter().enumerate() {
+                if !row_dep[r] && depends(&def.expr, &row_dep, &scalar_dep) {
+                    row_dep[r] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Only what the needed scalars read, directly or through other rows, is brought up to
+        // date (everything when the caller needs everything).
+        if let Some(needed) = needed {
+            let mut row_need = vec![false; self.rows.len()];
+            let mut scalar_need = vec![false; self.scalars.len()];
+            let mut stack: Vec<Ref> = needed.iter().map(|s| Ref::Scalar(*s)).collect();
+            while let Some(r) = stack.pop() {
+                let expr = match r {
+                    Ref::Scalar(s) if s < scalar_need.len() && !scalar_need[s] => {
+                        scalar_need[s] = true;
+                        &self.scalars[s].expr
+                    }
+                    Ref::Row(r) if r < row_need.len() && !row_need[r] => {
+                        row_need[r] = true;
+                        &self.rows[r].expr
+                    }
+                    _ => continue,
+                };
+                expr.visit_refs(&mut |r| stack.push(r));
+            }
+            for (dep, need) in row_dep.iter_mut().zip(&row_need) {
+                *dep &= *need;
+            }
+            for (dep, need) in scalar_dep.iter_mut().zip(&scalar_need) {
+                *dep &= *need;
+            }
+        }
+        let mut position = vec![0usize; self.rows.len()];
+        for (k, r) in self.order.iter().enumerate() {
+            position[*r] = k;
+        }
+        let stage = |stage: Stage| {
+            (0..self.scalars.len())
+                .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == stage)
+                .collect()
+        };
+        let rows: Vec<RowId> = self.order.iter().copied().filter(|r| row_dep[*r]).collect();
+        let varying_series: Vec<SeriesId> = (0..self.series.len())
+            .filter(|s| {
+                self.series[*s]
+                    .points
+                    .iter()
+                    .any(|p| input_varies.get(*p).copied().unwrap_or(false))
+            })
+            .collect();
+        // Only what can change is worth checking: recomputed rows and scalars, varying
+        // inputs and series.
+        let reads = rows
+            .iter()
+            .map(|r| {
+                let mut all = Vec::new();
+                cell_reads(&self.rows[*r].expr, &mut all);
+                let mut kept: Vec<Read> = all
+                    .into_iter()
+                    .filter(|read| match read {
+                        Read::Row(q) | Read::Prev(q) => row_dep.get(*q).copied().unwrap_or(true),
+                        Read::Input(id) => input_varies.get(*id).copied().unwrap_or(true),
+                        Read::Series(s) => varying_series.contains(s),
+                        Read::Scalar(s) => scalar_dep.get(*s).copied().unwrap_or(true),
+                        Read::Always => true,
+                    })
+                    .collect();
+                kept.sort_by_key(|read| match read {
+                    Read::Row(q) => (0, *q),
+                    Read::Prev(q) => (1, *q),
+                    Read::Input(q) => (2, *q),
+                    Read::Series(q) => (3, *q),
+                    Read::Scalar(q) => (4, *q),
+                    Read::Always => (5, 0),
+                });
+                kept.dedup();
+                kept
+            })
+            .collect();
+        Ok(Partial {
+            base_inputs,
+            base,
+            varying: input_varies,
+            rows,
+            pre: stage(Stage::Pre),
+            post: stage(Stage::Post),
+            position,
+            skip_rates: options.skip_rates,
+            reads,
+            varying_series,
+        })
+    }
+
+    /// Evaluates with `inputs`, which may differ from the plan's base inputs only where they
+    /// vary, into `values` (reused between evaluations to save allocating).
+    pub fn evaluate_partial(
+        &self,
+        plan: &Partial,
+        inputs: &[Decimal],
+        values: &mut Values,
+    ) -> Result<(), EvalError> {
+        let same_elsewhere = inputs.len() == plan.base_inputs.len()
+            && inputs
+                .iter()
+                .zip(&plan.base_inputs)
+                .zip(&plan.varying)
+                .all(|((a, b), varies)| *varies || a == b);
+        if !same_elsewhere {
+            return Err(EvalError {
+                line: "inputs".into(),
+                year: None,
+                problem: INPUT_OUTSIDE_PLAN,
+            });
+        }
+        values.periods = plan.base.periods;
+        values.rows.clone_from(&plan.base.rows);
+        values.scalars.clone_from(&plan.base.scalars);
+        let n = self.periods;
+        // What differs from the base evaluation so far.
+        let input_changed: Vec<bool> = inputs
+            .iter()
+            .zip(&plan.base_inputs)
+            .map(|(a, b)| a != b)
+            .collect();
+        let mut series_changed = vec![false; self.series.len()];
+        for s in &plan.varying_series {
+            series_changed[*s] = self.series[*s]
+                .points
+                .iter()
+                .any(|p| input_changed.get(*p).copied().unwrap_or(true));
+        }
+        let mut scalar_changed = vec![false; self.scalars.len()];
+        let mut cell_changed = vec![false; self.rows.len() * n];
+        for &s in &plan.pre {
+            let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
+            let v = ctx
+                .eval_opt(&self.scalars[s].expr)
+                .map_err(|p| self.err_scalar(s, p))?;
+            scalar_changed[s] = v != plan.base.scalars[s];
+            values.scalars[s] = v;
+        }
+        for t in 0..n {
+            for (k, &r) in plan.rows.iter().enumerate() {
+                let must = plan.reads[k].iter().any(|read| match *read {
+                    Read::Row(q) => cell_changed[q * n + t],
+                    Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
+                    Read::Input(id) => input_changed[id],
+                    Read::Series(s) => series_changed[s],
+                    Read::Scalar(s) => scalar_changed[s],
+                    Read::Always => true,
+                });
+                if !must {
+                    // Everything it reads is as in the base evaluation: so is its value.
+                    continue;
+                }
+                let def = &self.rows[r];
+                let ctx = self.ctx(
+                    values,
+                    Some(t),
+                    Some(r),
+                    &plan.position,
+                    inputs,
+                    plan.skip_rates,
+                );
+                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                    line: def.label.clone(),
+                    year: Some(self.year_of(t)),
+                    problem: p,
+                })?;
+                cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
+                values.rows[r * n + t] = v;
+            }
+        }
+        for &s in &plan.post {
+            let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
+            values.scalars[s] = ctx
+                .eval_opt(&self.scalars[s].expr)
+                .map_err(|p| self.err_scalar(s, p))?;
+        }
+        Ok(())
+    }
+
+    fn ctx<'a>(
+        &'a self,
+        values: &'a Values,
+        period: Option<usize>,
+        row: Option<RowId>,
+        position: &'a [usize],
+        inputs: &'a [Decimal],
+        skip_rates: bool,
+    ) -> Ctx<'a> {
+        Ctx {
+            calc: self,
+            values,
+            period,
+            row,
+            position,
+            inputs,
+            skip_rates,
+        }
+    }
+}
+
 const OVERFLOW: &str = "an amount too large for exact arithmetic (overflow)";
 const DIV_ZERO: &str = "a division by zero";
 const NO_VALUE: &str =
@@ -774,6 +1200,8 @@ const BAD_REF: &str =
     "a reference to a line calculated later in the same period (an internal ordering error)";
 const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
 const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
+const INPUT_OUTSIDE_PLAN: &str =
+    "an input changed that the partial evaluation was not prepared for (an internal error)";
 const UNPLACED: &str = "a line reserved but never given a formula (an internal error)";
 const ROW_AGG_IN_PERIOD: &str = "a whole-row aggregate used inside a period (an internal error)";
 
@@ -1218,6 +1646,116 @@ mod tests {
         c.section("Test");
         c.row("Bad", Unit::Ratio, pow(Expr::num(2), Expr::num(dec!(0.5))));
         assert_eq!(c.evaluate().expect_err("fractional").problem, BAD_POW);
+    }
+
+    /// A varying input reaches a row placed earlier through the previous period, and a
+    /// scalar through a whole-row aggregate: the partial evaluation finds both.
+    fn calc_with_a_varying_input() -> (Calc, InputId, RowId, RowId, RowId, ScalarId) {
+        let mut c = Calc::new(2030, 4);
+        c.section("Test");
+        let Expr::Input(price) = c.input(
+            dec!(10),
+            InputAddr {
+                sheet: "Prices",
+                record: 0,
+                field: InputField::Name("Price"),
+            },
+        ) else {
+            panic!("input")
+        };
+        let fixed = c.row("Fixed", Unit::Money, Expr::Year - Expr::num(2000));
+        let balance = c.reserve("Balance", Unit::Money);
+        let interest = c.row(
+            "Interest",
+            Unit::Money,
+            Expr::Prev(balance) * Expr::num(dec!(0.1)),
+        );
+        c.place(
+            balance,
+            Expr::Prev(balance) + Expr::Input(price) + Expr::Row(interest),
+        );
+        let total = c.scalar("Total", Unit::Money, Expr::RowSum(interest), Stage::Post);
+        (c, price, fixed, balance, interest, total)
+    }
+
+    #[test]
+    fn a_partial_evaluation_gives_the_full_evaluation_digit_for_digit() {
+        let (c, price, fixed, _, interest, total) = calc_with_a_varying_input();
+        let plan = c
+            .partial(&[price], None, &EvalOptions::default())
+            .expect("plan");
+        assert_eq!(
+            plan.dependent_rows(),
+            2,
+            "interest (through Prev) and balance"
+        );
+        let mut values = plan.base().clone();
+        for p in [dec!(10), dec!(3.5), dec!(-7), dec!(0)] {
+            let mut inputs = c.input_values();
+            inputs[price] = p;
+            c.evaluate_partial(&plan, &inputs, &mut values)
+                .expect("evaluates");
+            let full = c
+                .evaluate_with(&EvalOptions {
+                    inputs: Some(&inputs),
+                    skip_rates: false,
+                })
+                .expect("full");
+            assert_eq!(values.rows, full.rows, "price {p}");
+            assert_eq!(values.scalars, full.scalars, "price {p}");
+        }
+        assert_eq!(values.row(fixed), &[dec!(30), dec!(31), dec!(32), dec!(33)]);
+        assert_eq!(values.row(interest)[0], dec!(0));
+        assert_eq!(
+            values.scalar(total),
+            Some(dec!(0)),
+            "price 0 leaves nothing"
+        );
+    }
+
+    #[test]
+    fn a_partial_evaluation_for_some_scalars_skips_what_they_do_not_read() {
+        let (c, price, _, _, _, total) = calc_with_a_varying_input();
+        let mut c = c;
+        let unread = c.scalar(
+            "Unread",
+            Unit::Money,
+            Expr::Input(price) * Expr::num(2),
+            Stage::Post,
+        );
+        let plan = c
+            .partial(&[price], Some(&[total]), &EvalOptions::default())
+            .expect("plan");
+        let mut values = plan.base().clone();
+        let mut inputs = c.input_values();
+        inputs[price] = dec!(20);
+        c.evaluate_partial(&plan, &inputs, &mut values)
+            .expect("evaluates");
+        let full = c
+            .evaluate_with(&EvalOptions {
+                inputs: Some(&inputs),
+                skip_rates: false,
+            })
+            .expect("full");
+        assert_eq!(values.scalar(total), full.scalar(total));
+        assert_eq!(
+            values.scalar(unread),
+            Some(dec!(20)),
+            "the base value, not 40"
+        );
+    }
+
+    #[test]
+    fn a_partial_evaluation_refuses_a_change_it_was_not_prepared_for() {
+        let (c, price, ..) = calc_with_a_varying_input();
+        let plan = c.partial(&[], None, &EvalOptions::default()).expect("plan");
+        let mut values = plan.base().clone();
+        let mut inputs = c.input_values();
+        inputs[price] = dec!(11);
+        let err = c
+            .evaluate_partial(&plan, &inputs, &mut values)
+            .expect_err("refused");
+        assert_eq!(err.problem, INPUT_OUTSIDE_PLAN);
     }
 
     #[test]

@@ -709,3 +709,62 @@ fn mid_year_discounting_and_a_declining_rate_schedule() {
         ))
     );
 }
+
+/// Every example, every scenario, multipliers moved everywhere, in some periods or nowhere:
+/// the partial evaluation is the full one digit for digit (every row and scalar), and
+/// prepared for a few scalars it still gives those exactly.
+#[test]
+fn partial_evaluations_of_the_examples_equal_full_evaluations() {
+    for name in crate::examples::EXAMPLES {
+        let deal = crate::examples::example(name).expect("example");
+        let profiles = sculpt_profiles(&deal).expect("profiles");
+        let mut scenarios = vec![Scenario::base()];
+        scenarios.extend(deal.scenarios.iter().cloned());
+        for scenario in &scenarios {
+            let prepared = prepare(&deal, scenario, &profiles).expect("prepares");
+            let lines = &prepared.built.lines;
+            let mut needed: Vec<calc::ScalarId> = lines.parties.iter().map(|p| p.npv).collect();
+            needed.extend(lines.tranches.iter().filter_map(|t| t.loss));
+            needed.extend(lines.governments.iter().map(|g| g.floor_payout));
+            let all = prepared.partial(None, true).expect("plan");
+            let some = prepared.partial(Some(&needed), true).expect("plan");
+            // Uneven multipliers everywhere; only in odd periods (the rest at 1, so that
+            // cells are copied where nothing they read changed); none at all.
+            for pattern in ["everywhere", "odd periods", "none"] {
+                let mut inputs = prepared.inputs().to_vec();
+                for (k, ids) in prepared.price_path_inputs().iter().enumerate() {
+                    for (t, id) in ids.iter().enumerate() {
+                        let moved = match pattern {
+                            "everywhere" => true,
+                            "odd periods" => t % 2 == 1,
+                            _ => false,
+                        };
+                        if moved {
+                            inputs[*id] =
+                                Decimal::new(300 + ((t * 37 + k * 11) % 29) as i64 * 41, 3);
+                        }
+                    }
+                }
+                let full = prepared.evaluate(&inputs, true).expect("full");
+                let mut values = all.base().clone();
+                prepared
+                    .evaluate_partial(&all, &inputs, &mut values)
+                    .expect("partial");
+                let case = format!("{name} / {} / {pattern}", scenario.name.value);
+                assert!(values.rows == full.rows, "{case}: rows differ");
+                assert!(values.scalars == full.scalars, "{case}: scalars differ");
+                prepared
+                    .evaluate_partial(&some, &inputs, &mut values)
+                    .expect("partial");
+                for s in &needed {
+                    assert_eq!(values.scalar(*s), full.scalar(*s), "{case}: scalar {s}");
+                }
+            }
+            assert!(
+                some.dependent_rows() < all.dependent_rows(),
+                "{name} / {}: the checks need not be recomputed",
+                scenario.name.value
+            );
+        }
+    }
+}

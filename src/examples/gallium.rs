@@ -272,7 +272,12 @@ pub fn deal() -> Deal {
                 overrides: vec![change(OverrideKind::CapexOverrun, pct("40"))],
             },
         ],
-        monte_carlo: None,
+        monte_carlo: Some(MonteCarlo {
+            processes: vec![
+                process(GALLIUM, "35", "0.3", ("0.15", "30", "0.2"), &[]),
+                process(CRUDE, "35", "0.3", ("0.15", "30", "0.2"), &["0.9"]),
+            ],
+        }),
     }
 }
 
@@ -292,6 +297,7 @@ pub fn notes() -> Notes {
             cite::RATE_AU.to_string(),
             cite::RATE_JP.to_string(),
             cite::ILLUSTRATIVE.to_string(),
+            cite::GALLIUM_CONTROLS.to_string(),
         ],
         ..Notes::default()
     };
@@ -338,5 +344,7 @@ pub fn notes() -> Notes {
         1,
         "Market less 1% with a US$550/kg floor.",
     );
+    n.row(schema::MONTE_CARLO.name, 0, "Export controls make gallium a policy-driven price: 35%/yr, a crash of about 30% every six or seven years when controls ease [9].");
+    n.row(schema::MONTE_CARLO.name, 1, "The crude index moves with 4N metal (correlation 0.9 of the yearly shocks); its crashes are drawn separately [9].");
     n
 }

@@ -217,7 +217,9 @@ pub fn deal() -> Deal {
                 overrides: vec![ndpr_crash(), change(OverrideKind::CapexOverrun, pct("60"))],
             },
         ],
-        monte_carlo: None,
+        monte_carlo: Some(MonteCarlo {
+            processes: vec![process(NDPR, "40", "0.3", ("0.1", "30", "0.2"), &[])],
+        }),
     }
 }
 
@@ -527,6 +529,7 @@ pub fn notes() -> Notes {
             cite::CMF.to_string(),
             cite::FRAMEWORK.to_string(),
             cite::ILLUSTRATIVE.to_string(),
+            cite::NDPR_VOLATILITY.to_string(),
         ],
         ..Notes::default()
     };
@@ -661,6 +664,7 @@ pub fn notes() -> Notes {
         "Two more years of permitting for both facilities.",
     );
     n.row(schema::SCENARIOS.name, 2, "Capex 60% over budget.");
+    n.row(schema::MONTE_CARLO.name, 0, "40%/yr: the 2022-24 fall is a two-sigma move [2][13]; gaps to the deck close by about a quarter a year; a crash of about 30% once a decade [13].");
     n.row(
         schema::SCENARIOS.name,
         3,

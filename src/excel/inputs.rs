@@ -30,6 +30,8 @@ use crate::model::*;
 pub enum FieldKey<'a> {
     Name(&'a str),
     Year(i32),
+    /// A matrix sheet's column for its k-th record (the Monte Carlo correlations).
+    Column(usize),
 }
 
 /// What a cell holds, before it is styled.
@@ -102,13 +104,20 @@ pub fn input_cell(deal: &Deal, sheet: &str, record: usize, field: FieldKey) -> O
             let i = field_index(name)?;
             Some(CellRef::new(schema.name, 1 + i as u32, 1))
         }
-        Layout::Table | Layout::TimeSeries => {
-            if record >= record_count(deal, schema.name) {
+        Layout::Table | Layout::TimeSeries | Layout::Matrix => {
+            let records = record_count(deal, schema.name);
+            if record >= records {
                 return None;
             }
             let row = 1 + record as u32;
             let col = match field {
                 FieldKey::Name(name) => field_index(name)? as u32,
+                FieldKey::Column(k) => {
+                    if schema.layout != Layout::Matrix || k >= records {
+                        return None;
+                    }
+                    (schema.fields.len() + k) as u32
+                }
                 FieldKey::Year(y) => {
                     let (first, last) = year_span(deal, schema.name)?;
                     if y < first || y > last {
@@ -181,6 +190,11 @@ fn record_count(deal: &Deal, sheet: &str) -> usize {
         "Financing" => deal.tranches.len(),
         "Participants" => deal.tranches.iter().map(|t| t.participants.len()).sum(),
         "Scenarios" => deal.scenarios.iter().map(|s| s.overrides.len()).sum(),
+        "Monte Carlo" => deal
+            .monte_carlo
+            .as_ref()
+            .map(|m| m.processes.len())
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -347,7 +361,50 @@ pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
             record += 1;
         }
     }
+    if let Some(mc) = &deal.monte_carlo {
+        monte_carlo_values(mc, &mut out);
+    }
     out
+}
+
+/// The Monte Carlo sheet: each process, then its row of the correlation matrix. The model
+/// holds the lower triangle; the diagonal and the upper triangle are written as derived cells
+/// so that the sheet shows the whole symmetric matrix.
+fn monte_carlo_values<'d>(mc: &'d MonteCarlo, out: &mut Vec<InputValue<'d>>) {
+    let MonteCarlo { processes } = mc;
+    for (i, p) in processes.iter().enumerate() {
+        let PriceProcess {
+            product,
+            volatility,
+            reversion,
+            jump_intensity,
+            jump_mean,
+            jump_spread,
+            correlations,
+        } = p;
+        let mut r = Rec::new(out, schema::MONTE_CARLO.name, i);
+        r.text("Product", product);
+        r.number("Volatility", volatility);
+        r.number("Reversion", reversion);
+        r.number("Jump intensity", jump_intensity);
+        r.number("Jump mean", jump_mean);
+        r.number("Jump spread", jump_spread);
+        for k in 0..processes.len() {
+            let field = FieldKey::Column(k);
+            if let Some(rho) = correlations.get(k).filter(|_| k < i) {
+                r.push(field, CellValue::Number(rho.value), true, rho.cell.as_ref());
+            } else if k == i {
+                r.push(field, CellValue::Number(Decimal::ONE), false, None);
+            } else {
+                let mirror = processes
+                    .get(k)
+                    .and_then(|q| q.correlations.get(i))
+                    .map(|rho| CellValue::Number(rho.value))
+                    .unwrap_or(CellValue::Blank);
+                r.push(field, mirror, false, None);
+            }
+        }
+    }
 }
 
 fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
@@ -371,7 +428,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         price_supports: _,
         tranches: _,
         scenarios: _,
-        monte_carlo: _, // its own sheet, written by the Monte Carlo issue
+        monte_carlo: _, // on the Monte Carlo sheet, below
     } = deal;
     let mut r = Rec::new(out, schema::DEAL.name, 0);
     r.text("Deal name", name);
@@ -901,7 +958,7 @@ pub fn write_input_sheets(
         ws.set_repeat_rows(0, 0)?;
         match schema.layout {
             Layout::KeyValue => write_key_value(ws, schema, &sheet_values, notes, &styles)?,
-            Layout::Table | Layout::TimeSeries => {
+            Layout::Table | Layout::TimeSeries | Layout::Matrix => {
                 write_table(ws, deal, schema, &sheet_values, notes, &styles)?
             }
         }
@@ -996,6 +1053,7 @@ const REFERENCES: &[(&str, &str, &str)] = &[
     ("Scenarios", "Product", "Prices"),
     ("Scenarios", "Facility", "Facilities"),
     ("Scenarios", "Party", "Parties"),
+    ("Monte Carlo", "Product", "Prices"),
 ];
 
 /// A dropdown for a field: its labels, yes/no, or the names of the sheet it refers to
@@ -1080,7 +1138,21 @@ fn write_table(
         Some((first, last)) if schema.layout == Layout::TimeSeries => (first..=last).collect(),
         _ => Vec::new(),
     };
-    let notes_col = fixed + years.len() as u16;
+    // A matrix sheet's columns after the fields: one per record, headed by its name.
+    let matrix: Vec<String> = if schema.layout == Layout::Matrix {
+        let name_field = schema.fields.first().map(|f| f.name).unwrap_or_default();
+        values
+            .iter()
+            .filter(|v| v.field == FieldKey::Name(name_field))
+            .map(|v| match &v.value {
+                CellValue::Text(t) => t.clone(),
+                _ => String::new(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let notes_col = fixed + years.len() as u16 + matrix.len() as u16;
     let mut widths: Vec<usize> = Vec::new();
     for (col, field) in schema.fields.iter().enumerate() {
         let col = col as u16;
@@ -1114,6 +1186,27 @@ fn write_table(
         ws.set_column_format(col, &Styles::input(Some(&series_field), &CellValue::Blank))?;
         widths.push(6);
     }
+    let matrix_field = Field {
+        value_type: ValueType::Number,
+        ..schema.fields[0]
+    };
+    for (k, name) in matrix.iter().enumerate() {
+        let col = fixed + years.len() as u16 + k as u16;
+        ws.write_string_with_format(0, col, name, &styles.header)?;
+        ws.insert_note(
+            0,
+            col,
+            &Note::new(format!(
+                "Correlation of each row's product with {name} (from -1 to 1). 1 on the diagonal; a blank is its mirror cell's value, or 0.\nThe header must be the product's name exactly."
+            ))
+            .set_author("Lodestone")
+            .add_author_prefix(false)
+            .set_width(300)
+            .set_height(90),
+        )?;
+        ws.set_column_format(col, &Styles::input(Some(&matrix_field), &CellValue::Blank))?;
+        widths.push(name.chars().count());
+    }
     ws.write_string_with_format(0, notes_col, "Notes", &styles.header)?;
     ws.insert_note(
         0,
@@ -1136,6 +1229,10 @@ fn write_table(
                 Some(i) => (fixed + i as u16, Some(&series_field)),
                 None => continue,
             },
+            FieldKey::Column(k) if k < matrix.len() => {
+                (fixed + years.len() as u16 + k as u16, Some(&matrix_field))
+            }
+            FieldKey::Column(_) => continue,
         };
         write_value(ws, row, col, &v.value, &Styles::input(field, &v.value))?;
         let w = &mut widths[col as usize];

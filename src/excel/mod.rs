@@ -2,6 +2,7 @@
 //! reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
 //! The only code that touches calamine or rust_xlsxwriter.
 
+pub mod analytics;
 pub mod formula;
 pub mod inputs;
 pub mod read;

@@ -242,6 +242,7 @@ fn list_sheet(list: NameList) -> &'static str {
         NameList::Offtakes => schema::OFFTAKE.name,
         NameList::Supports => schema::PRICE_SUPPORT.name,
         NameList::Scenarios => schema::SCENARIOS.name,
+        NameList::MonteCarlo => schema::MONTE_CARLO.name,
     }
 }
 
@@ -631,6 +632,10 @@ struct Sheet<'g> {
     years: Vec<(i32, u32)>,
     /// The rows holding records, in order.
     rows: Vec<u32>,
+    /// Table and matrix headers that name no field: (text, column), in column order.
+    others: Vec<(String, u32)>,
+    /// The header row of a table.
+    header: u32,
 }
 
 /// One record (a table row, or the whole of a key/value sheet).
@@ -923,6 +928,8 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         items: HashMap::new(),
         years: Vec::new(),
         rows: Vec::new(),
+        others: Vec::new(),
+        header: 0,
     };
     let Some(((r0, c0), (r1, c1))) = grid.extent() else {
         // An empty optional sheet means "none of these".
@@ -1019,6 +1026,7 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
     let Some(header) = (r0..=r1).find(|r| (c0..=c1).any(|c| !grid.is_blank(*r, c))) else {
         return sheet;
     };
+    sheet.header = header;
     let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
     let mut year_at: HashMap<i32, CellRef> = HashMap::new();
     for col in c0..=c1 {
@@ -1055,6 +1063,8 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
                 first_at.insert(f.name, grid.cell(header, col));
                 sheet.columns.insert(f.name, col);
             }
+        } else {
+            sheet.others.push((text, col));
         }
     }
     for f in schema.fields.iter().filter(|f| f.required) {
@@ -1101,6 +1111,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
     let financing_sheet = sheet(&schema::FINANCING, log);
     let participants_sheet = sheet(&schema::PARTICIPANTS, log);
     let scenarios_sheet = sheet(&schema::SCENARIOS, log);
+    let monte_carlo_sheet = sheet(&schema::MONTE_CARLO, log);
 
     let head = read_deal_sheet(deal_sheet.as_ref(), log);
     let facilities = records(facilities_sheet.as_ref(), log, read_facility);
@@ -1127,6 +1138,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
     let mut tranches = records(financing_sheet.as_ref(), log, read_tranche);
     attach_participants(participants_sheet.as_ref(), &mut tranches, log);
     let scenarios = read_scenarios(scenarios_sheet.as_ref(), log);
+    let monte_carlo = read_monte_carlo(monte_carlo_sheet.as_ref(), log);
 
     Deal {
         name: head.name,
@@ -1148,7 +1160,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         price_supports,
         tranches,
         scenarios,
-        monte_carlo: None,
+        monte_carlo,
     }
 }
 
@@ -1623,6 +1635,160 @@ fn read_scenarios(sheet: Option<&Sheet>, log: &mut Log) -> Vec<Scenario> {
         }
     }
     scenarios
+}
+
+/// A cell of the Monte Carlo sheet's correlation matrix.
+static CORRELATION_CELL: Field = Field {
+    name: "correlation",
+    unit: "",
+    value_type: ValueType::Number,
+    required: false,
+    default: "",
+    meaning: "",
+};
+
+/// The Monte Carlo sheet: a price process per row, then the correlation matrix, whose
+/// columns are headed by the rows' product names (in any order). A blank matrix cell is its
+/// mirror's value, or 0; the diagonal is 1. None when the sheet has no rows.
+fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> {
+    let sheet = sheet?;
+    let sheet_name = schema::MONTE_CARLO.name;
+    let mut processes = records(Some(sheet), log, |r, log| PriceProcess {
+        product: r.required(log, "Product"),
+        volatility: r.required(log, "Volatility"),
+        reversion: r.defaulted(log, "Reversion"),
+        jump_intensity: r.defaulted(log, "Jump intensity"),
+        jump_mean: r.defaulted(log, "Jump mean"),
+        jump_spread: r.defaulted(log, "Jump spread"),
+        correlations: Vec::new(),
+    });
+    if processes.is_empty() {
+        return None;
+    }
+    let grid = sheet.grid;
+    let header_row = sheet.header;
+    // Which column holds each product's correlations.
+    let n = processes.len();
+    let mut column_of: Vec<Option<u32>> = vec![None; n];
+    for (text, col) in &sheet.others {
+        let name = text.trim();
+        if header_key(name) == "notes" {
+            continue;
+        }
+        let at = grid.cell(header_row, *col);
+        match processes.iter().position(|p| p.product.value == name) {
+            Some(j) => match column_of[j] {
+                Some(first) => log.cell_error(
+                    sheet_name,
+                    at,
+                    format!(
+                        "the correlation column '{name}' appears twice (first at {}, expected one column per product)",
+                        grid.cell(header_row, first)
+                    ),
+                ),
+                None => column_of[j] = Some(*col),
+            },
+            None => {
+                let holds_numbers = sheet
+                    .rows
+                    .iter()
+                    .any(|r| matches!(grid.data(*r, *col), Data::Float(_) | Data::Int(_)));
+                let near = processes
+                    .iter()
+                    .find(|p| p.product.value.eq_ignore_ascii_case(name));
+                if holds_numbers || near.is_some() {
+                    let products: Vec<String> = processes
+                        .iter()
+                        .map(|p| format!("'{}'", p.product.value))
+                        .collect();
+                    let hint = match near {
+                        Some(p) => format!("did you mean '{}'? names must match exactly", p.product.value),
+                        None => format!(
+                            "expected a column headed by a product of the Product column: {}; put notes in a Notes column",
+                            products.join(", ")
+                        ),
+                    };
+                    log.cell_error(
+                        sheet_name,
+                        at,
+                        format!("the correlation column '{name}' names no product of this sheet ({hint})"),
+                    );
+                }
+            }
+        }
+    }
+    // The matrix as read: (row i, column j) → value, blank or failed.
+    let names: Vec<String> = processes.iter().map(|p| p.product.value.clone()).collect();
+    let mut cells: Vec<Vec<Slot<Decimal>>> = Vec::with_capacity(n);
+    for (i, row) in sheet.rows.iter().enumerate() {
+        let mut line = Vec::with_capacity(n);
+        for (j, col) in column_of.iter().enumerate() {
+            let slot = match col {
+                Some(col) => {
+                    let label = format!("the correlation of '{}' with '{}'", names[i], names[j]);
+                    read_cell(sheet, log, *row, *col, &CORRELATION_CELL, &label)
+                }
+                None => Slot::Blank(None),
+            };
+            line.push(slot);
+        }
+        cells.push(line);
+    }
+    for i in 0..n {
+        if let Slot::Value(v) = &cells[i][i]
+            && v.value != Decimal::ONE
+            && let Some(cell) = v.cell.clone()
+        {
+            log.cell_error(
+                sheet_name,
+                cell,
+                format!(
+                    "the correlation of '{}' with itself is {} (expected 1 or a blank)",
+                    names[i],
+                    v.value.normalize()
+                ),
+            );
+        }
+    }
+    for i in 0..n {
+        let mut correlations = Vec::with_capacity(i);
+        for j in 0..i {
+            let lower = &cells[i][j];
+            let upper = &cells[j][i];
+            let value = match (lower, upper) {
+                (Slot::Value(lo), Slot::Value(up)) => {
+                    if lo.value != up.value
+                        && let Some(cell) = up.cell.clone()
+                    {
+                        log.cell_error(
+                            sheet_name,
+                            cell,
+                            format!(
+                                "the correlation of '{}' with '{}' is {} here but {} at {} (expected the same value in both halves of the matrix, or one of them blank)",
+                                names[j],
+                                names[i],
+                                up.value.normalize(),
+                                lo.value.normalize(),
+                                lo.origin()
+                            ),
+                        );
+                    }
+                    lo.clone()
+                }
+                (Slot::Value(v), _) => v.clone(),
+                (Slot::Failed(cell), _) => Sourced::new(Decimal::ZERO, cell.clone()),
+                (Slot::Blank(_), Slot::Value(v)) => v.clone(),
+                (Slot::Blank(_), Slot::Failed(cell)) => Sourced::new(Decimal::ZERO, cell.clone()),
+                (Slot::Blank(cell), Slot::Blank(_)) => Sourced {
+                    value: Decimal::ZERO,
+                    cell: cell.clone(),
+                },
+            };
+            correlations.push(value);
+        }
+        processes[i].correlations = correlations;
+    }
+    Some(MonteCarlo { processes })
 }
 
 #[cfg(test)]

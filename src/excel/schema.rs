@@ -22,6 +22,9 @@ pub enum Layout {
     Table,
     /// Header row 1: the fields, then one column per calendar year.
     TimeSeries,
+    /// A table whose header row continues with one column per record, headed by the
+    /// record's name (its first field): a symmetric matrix such as correlations.
+    Matrix,
 }
 
 /// What a cell must hold.
@@ -946,6 +949,55 @@ pub const SCENARIOS: SheetSchema = SheetSchema {
     ],
 };
 
+pub const MONTE_CARLO: SheetSchema = SheetSchema {
+    name: "Monte Carlo",
+    layout: Layout::Matrix,
+    required: false,
+    purpose: "Price paths for `lodestone montecarlo`, one row per simulated product: each year the log price moves back towards the deck at the reversion speed, takes a normal shock of the given volatility, and may crash (a Poisson number of jumps a year, each a fall of about the jump mean). After the fields, a correlation matrix of the yearly shocks: one column per product of this sheet, headed by its name; 1 on the diagonal, and a blank is its mirror cell's value (or 0). Products not listed keep their deck.",
+    fields: &[
+        req(
+            "Product",
+            "",
+            Text,
+            "A product of the Prices sheet whose price is simulated.",
+        ),
+        req(
+            "Volatility",
+            "%/yr",
+            Percent,
+            "Standard deviation of the yearly shock to the log price (40% is a typical year's move of about a third up or down).",
+        ),
+        opt(
+            "Reversion",
+            "/yr",
+            Number,
+            "0",
+            "Speed at which the log price returns to the deck: a gap closes by 1 - e^-speed in a year (0.3: about a quarter a year; 0: a random walk around the deck).",
+        ),
+        opt(
+            "Jump intensity",
+            "per yr",
+            Number,
+            "0",
+            "Expected crashes a year (Poisson): 0.1 is one a decade on average.",
+        ),
+        opt(
+            "Jump mean",
+            "% fall",
+            Percent,
+            "0%",
+            "The median crash: the price falls to (1 - this) of its level (30%: to 70%).",
+        ),
+        opt(
+            "Jump spread",
+            "log",
+            Number,
+            "0",
+            "Standard deviation of a crash's size in log terms (0.2: crashes vary by about a fifth).",
+        ),
+    ],
+};
+
 /// Every sheet of the deal workbook, in the order the template writes them.
 pub const SHEETS: &[SheetSchema] = &[
     DEAL,
@@ -961,6 +1013,7 @@ pub const SHEETS: &[SheetSchema] = &[
     FINANCING,
     PARTICIPANTS,
     SCENARIOS,
+    MONTE_CARLO,
 ];
 
 /// The sheets as Markdown, one table per sheet (field, unit, meaning, default): the README's
@@ -979,6 +1032,9 @@ pub fn markdown_tables() -> String {
                 Layout::Table => "a header row, then one record per row",
                 Layout::TimeSeries => {
                     "a header row of these fields then calendar years, one series per row"
+                }
+                Layout::Matrix => {
+                    "a header row of these fields then one column per row's product (the correlation matrix), one product per row"
                 }
             },
         );

@@ -172,6 +172,9 @@ fn write_about(workbook: &mut Workbook, deal: &Deal, notes: &Notes) -> Result<()
             Layout::KeyValue => "item in column A, value in column B",
             Layout::Table => "a header row, one record per row",
             Layout::TimeSeries => "a header row of fields then calendar years, one series per row",
+            Layout::Matrix => {
+                "a header row of fields then one column per row's product (a correlation matrix), one product per row"
+            }
         };
         let required = if sheet.required {
             "required"

@@ -589,23 +589,49 @@ pub struct Override {
     pub haircut: Sourced<Rate>,
 }
 
-/// Monte Carlo settings (the MonteCarlo sheet): per-product price processes.
+/// Monte Carlo settings (the Monte Carlo sheet): a price process per simulated product and
+/// the correlation of their yearly shocks. Products not listed keep their deck.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonteCarlo {
-    pub products: Vec<PriceProcess>,
-    /// Correlation between products' shocks, (product a, product b, rho).
-    pub correlations: Vec<(Sourced<String>, Sourced<String>, Sourced<Decimal>)>,
+    pub processes: Vec<PriceProcess>,
 }
 
-/// Log price mean-reverting to the deck, with volatility and Poisson crash jumps.
+/// One product's simulated price: its log deviation from the deck reverts towards zero, is
+/// shaken each year by a normal shock and, now and then, by a crash (a Poisson number of
+/// jumps, each a normal fall in the log price).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceProcess {
+    /// A product of the Prices sheet.
     pub product: Sourced<String>,
-    pub volatility: Sourced<Decimal>,
+    /// Standard deviation of the yearly shock to the log price (0.4 is 40% a year).
+    pub volatility: Sourced<Rate>,
+    /// Speed of reversion to the deck, per year: a gap closes by 1 − e^(−speed) in a year.
     pub reversion: Sourced<Decimal>,
+    /// Expected crashes per year.
     pub jump_intensity: Sourced<Decimal>,
-    pub jump_mean: Sourced<Decimal>,
+    /// The median crash as a fall in price (0.3: the price drops to 70% of its level).
+    pub jump_mean: Sourced<Rate>,
+    /// Standard deviation of a crash's size in log terms.
     pub jump_spread: Sourced<Decimal>,
+    /// Correlation of this product's shocks with those of each product listed above it (the
+    /// lower triangle of the matrix, in sheet order).
+    pub correlations: Vec<Sourced<Decimal>>,
+}
+
+impl MonteCarlo {
+    /// The full correlation matrix in sheet order: 1 on the diagonal, symmetric.
+    pub fn matrix(&self) -> Vec<Vec<Decimal>> {
+        let n = self.processes.len();
+        let mut m = vec![vec![Decimal::ZERO; n]; n];
+        for (i, p) in self.processes.iter().enumerate() {
+            m[i][i] = Decimal::ONE;
+            for (j, rho) in p.correlations.iter().enumerate().take(i) {
+                m[i][j] = rho.value;
+                m[j][i] = rho.value;
+            }
+        }
+        m
+    }
 }
 
 impl Scenario {

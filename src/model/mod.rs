@@ -6,6 +6,7 @@
 //! build these types, the engine consumes them. Every amount, rate and factor is a
 //! `Decimal`; every value read from a workbook remembers its cell (`Sourced`).
 
+pub mod correlation;
 mod deal;
 mod error;
 pub mod sample;

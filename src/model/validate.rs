@@ -37,6 +37,7 @@ pub enum NameList {
     Offtakes,
     Supports,
     Scenarios,
+    MonteCarlo,
 }
 
 /// One problem, with every cell and name list the check consulted to find it.
@@ -97,6 +98,7 @@ pub fn findings(deal: &Deal) -> Vec<Finding> {
     c.supports();
     c.tranches();
     c.scenarios();
+    c.monte_carlo();
     c.found
 }
 
@@ -1979,6 +1981,121 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+        }
+    }
+
+    // ----- Monte Carlo ---------------------------------------------------------------------
+
+    fn monte_carlo(&mut self) {
+        let Some(mc) = &self.deal.monte_carlo else {
+            return;
+        };
+        self.unique_names(
+            "simulated product",
+            mc.processes.iter().map(|p| &p.product),
+            NameList::MonteCarlo,
+        );
+        let bounded = |v: &Sourced<Decimal>, hi: Decimal, hi_open: bool| {
+            v.value >= Decimal::ZERO && (v.value < hi || (!hi_open && v.value == hi))
+        };
+        for (i, p) in mc.processes.iter().enumerate() {
+            let name = &p.product.value;
+            self.unknown_priced_product("on the Monte Carlo sheet", &p.product);
+            let two = Decimal::TWO;
+            let five = Decimal::from(5);
+            let checks: [(&str, &Sourced<Decimal>, bool, &str); 5] = [
+                (
+                    "volatility",
+                    &p.volatility,
+                    bounded(&p.volatility, two, false),
+                    "a yearly volatility from 0% to 200%, such as 40%",
+                ),
+                (
+                    "reversion speed",
+                    &p.reversion,
+                    bounded(&p.reversion, five, false),
+                    "a speed from 0 to 5 a year, such as 0.3",
+                ),
+                (
+                    "jump intensity",
+                    &p.jump_intensity,
+                    bounded(&p.jump_intensity, five, false),
+                    "from 0 to 5 crashes a year, such as 0.1",
+                ),
+                (
+                    "jump mean",
+                    &p.jump_mean,
+                    bounded(&p.jump_mean, Decimal::ONE, true),
+                    "a fall from 0% to below 100%, such as 30%",
+                ),
+                (
+                    "jump spread",
+                    &p.jump_spread,
+                    bounded(&p.jump_spread, two, false),
+                    "a standard deviation of the log size from 0 to 2, such as 0.2",
+                ),
+            ];
+            for (what, v, ok, expected) in checks {
+                if !ok {
+                    let found = match what {
+                        "volatility" | "jump mean" => pct(v.value),
+                        _ => num(v.value),
+                    };
+                    self.push(Finding::at(
+                        &v.cell,
+                        format!(
+                            "the {what} of '{name}' on the Monte Carlo sheet is out of range (found {found}, expected {expected})"
+                        ),
+                    ));
+                }
+            }
+            if p.correlations.len() != i {
+                self.push(Finding::at(
+                    &p.product.cell,
+                    format!(
+                        "'{name}' has {} correlations on the Monte Carlo sheet (expected {i}: one with each product above it)",
+                        p.correlations.len()
+                    ),
+                ));
+                return;
+            }
+            for (j, rho) in p.correlations.iter().enumerate() {
+                if rho.value < -Decimal::ONE || rho.value > Decimal::ONE {
+                    self.push(Finding::at(
+                        &rho.cell,
+                        format!(
+                            "the correlation of '{name}' with '{}' is outside −1 to 1 (found {}, expected a correlation from −1 to 1, such as 0.6)",
+                            mc.processes[j].product.value,
+                            num(rho.value)
+                        ),
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Err(super::correlation::CorrelationError::NotPositiveSemiDefinite { row }) =
+            super::correlation::cholesky(&mc.matrix())
+        {
+            let p = &mc.processes[row];
+            let above: Vec<String> = mc.processes[..row]
+                .iter()
+                .zip(&p.correlations)
+                .map(|(q, rho)| format!("{} with '{}'", num(rho.value), q.product.value))
+                .collect();
+            let mut f = Finding::at(
+                &p.product.cell,
+                format!(
+                    "the correlations of '{}' ({}) cannot hold together with those of the products above it (found a matrix that is not positive semi-definite, expected a valid correlation matrix: lower some correlations towards 0)",
+                    p.product.value,
+                    above.join(", ")
+                ),
+            );
+            for q in &mc.processes[..=row] {
+                for rho in &q.correlations {
+                    f = f.with(rho);
+                }
+            }
+            self.push(f);
         }
     }
 

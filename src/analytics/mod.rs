@@ -1,0 +1,184 @@
+//! Analytics on top of the engine: a tornado of one-at-a-time shocks (`sensitivity`),
+//! exact-decimal breakeven solvers (`breakeven`) and Monte Carlo price paths (`montecarlo`,
+//! with its random numbers in `random` and its quantile sketch in `sketch`).
+//!
+//! Pure like the engine: a deal and settings in, numbers out; every amount, rate and factor
+//! a `Decimal`. Floating point appears only where a random path is drawn (then rounded to
+//! 6 decimal places through text before it enters the engine) and in the sketch's bucket
+//! index. Must not touch files, workbooks, the terminal, the clock or the environment:
+//! progress goes to a callback the caller supplies, and the workbook writers live in
+//! `excel`.
+
+pub mod breakeven;
+pub mod montecarlo;
+pub mod random;
+pub mod sensitivity;
+pub mod sketch;
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use crate::engine::EngineError;
+use crate::engine::build::{LedgerParty, LedgerPartyKind, Lines};
+use crate::engine::calc::Values;
+use crate::model::{Deal, PartyKind, TrancheKind};
+
+/// Why an analysis could not be done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalyticsError {
+    /// A setting out of range (the caller's mistake: a usage error).
+    Setting(String),
+    /// The deal lacks what the analysis needs (a Monte Carlo sheet, say).
+    Input(String),
+    /// A run of the engine failed.
+    Engine(EngineError),
+}
+
+impl fmt::Display for AnalyticsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnalyticsError::Setting(s) | AnalyticsError::Input(s) => f.write_str(s),
+            AnalyticsError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AnalyticsError {}
+
+impl From<EngineError> for AnalyticsError {
+    fn from(e: EngineError) -> Self {
+        AnalyticsError::Engine(e)
+    }
+}
+
+/// The parties whose NPV is "equity": the deal's sponsors or, in a deal without sponsors, the
+/// participants of its equity tranches. Ledger indices, in ledger order.
+pub fn equity_holders(deal: &Deal, parties: &[LedgerParty]) -> Vec<usize> {
+    let sponsors: Vec<usize> = parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == LedgerPartyKind::Deal(PartyKind::Sponsor))
+        .map(|(i, _)| i)
+        .collect();
+    if !sponsors.is_empty() {
+        return sponsors;
+    }
+    let names: Vec<&str> = deal
+        .tranches
+        .iter()
+        .filter(|t| t.kind.value == TrancheKind::Equity)
+        .flat_map(|t| t.participants.iter().map(|p| p.party.value.as_str()))
+        .collect();
+    parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.deal_index.is_some() && names.contains(&p.name.as_str()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// "Equity (Sponsor)", "Equity (A + B)".
+pub fn equity_label(parties: &[LedgerParty], holders: &[usize]) -> String {
+    let names: Vec<&str> = holders
+        .iter()
+        .filter_map(|i| parties.get(*i).map(|p| p.name.as_str()))
+        .collect();
+    format!("Equity ({})", names.join(" + "))
+}
+
+/// The products whose price "price" means in the tornado and the breakeven solvers: those
+/// a facility of the deal sells with a price deck. A product only bought as feed (crude
+/// gallium for a refinery) keeps its deck: a price shock is to the project's revenue.
+/// Every product with a deck, in a deal that sells none.
+pub fn sold_products(deal: &Deal) -> Vec<String> {
+    let sold: Vec<String> = deal
+        .products
+        .iter()
+        .filter(|p| {
+            deal.facilities
+                .iter()
+                .any(|f| f.product.value == p.name.value)
+        })
+        .map(|p| p.name.value.clone())
+        .collect();
+    if sold.is_empty() {
+        return deal.products.iter().map(|p| p.name.value.clone()).collect();
+    }
+    sold
+}
+
+/// A price multiplier on each of these products (a scenario override per product).
+pub fn price_multiplier(products: &[String], m: Decimal) -> Vec<crate::model::Override> {
+    use crate::model::{Override, OverrideKind, Sourced};
+    products
+        .iter()
+        .map(|p| Override {
+            kind: Sourced::bare(OverrideKind::PriceMultiplier),
+            product: Some(Sourced::bare(p.clone())),
+            facility: None,
+            phase: None,
+            party: None,
+            value: Sourced::bare(m),
+            start_year: None,
+            fall_years: Sourced::bare(1),
+            bottom_years: Sourced::bare(0),
+            recovery_years: Sourced::bare(0),
+            haircut: Sourced::bare(Decimal::ZERO),
+        })
+        .collect()
+}
+
+/// The label of the project's own value.
+pub const PROJECT_LABEL: &str = "Project (unlevered, after tax)";
+
+/// A scalar's value, 0 where it has none.
+fn scalar_or_zero(values: &Values, id: Option<usize>) -> Decimal {
+    id.and_then(|s| values.scalar(s)).unwrap_or_default()
+}
+
+/// The project's unlevered NPV after tax.
+pub fn project_npv(lines: &Lines, values: &Values) -> Decimal {
+    scalar_or_zero(values, lines.project.npv_post_tax)
+}
+
+/// The sum of the equity holders' NPVs, each at its own rate.
+pub fn equity_npv(lines: &Lines, values: &Values, holders: &[usize]) -> Decimal {
+    holders
+        .iter()
+        .filter_map(|p| lines.parties.get(*p))
+        .map(|l| values.scalar(l.npv).unwrap_or_default())
+        .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
+}
+
+/// The tranches that are senior debt, in deal order.
+pub fn senior_tranches(deal: &Deal) -> Vec<usize> {
+    deal.tranches
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind.value == TrancheKind::SeniorDebt)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The lowest minimum DSCR of the senior tranches (None when none has debt service).
+pub fn senior_dscr_min(deal: &Deal, lines: &Lines, values: &Values) -> Option<Decimal> {
+    let seniors = senior_tranches(deal);
+    lines
+        .tranches
+        .iter()
+        .filter(|t| seniors.contains(&t.tranche))
+        .filter_map(|t| t.dscr_min.and_then(|s| values.scalar(s)))
+        .min()
+}
+
+/// The senior tranches' loss, before any guarantee pays part of it.
+pub fn senior_loss(deal: &Deal, lines: &Lines, values: &Values) -> Decimal {
+    let seniors = senior_tranches(deal);
+    lines
+        .tranches
+        .iter()
+        .filter(|t| seniors.contains(&t.tranche))
+        .map(|t| scalar_or_zero(values, t.loss))
+        .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
+}

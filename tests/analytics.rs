@@ -1,0 +1,484 @@
+//! The analytics end to end: each breakeven solver's answer reproduces its target on an
+//! independent rerun (and one step below does not); the tornado's signs make sense; the
+//! commands' outputs, exit codes, determinism across threads, and refusal to write over the
+//! input or leave partial files.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::TempDir;
+use lodestone::analytics::breakeven::{self, Outcome, Question, Unknown};
+use lodestone::analytics::sensitivity::{self, Driver};
+use lodestone::analytics::{
+    equity_holders, equity_npv, price_multiplier, senior_dscr_min, senior_loss, sold_products,
+};
+use lodestone::engine::{self, Results, SculptProfiles};
+use lodestone::examples;
+use lodestone::model::{Deal, Scenario};
+use rust_decimal::Decimal;
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap_or_default()
+}
+
+fn ndpr() -> Deal {
+    examples::example("ndpr-joint-facility").expect("example")
+}
+
+/// The metric a question targets, from an independent run.
+fn metric(
+    deal: &Deal,
+    scenario: &Scenario,
+    question: Question,
+    unknown: &Unknown,
+    x: Decimal,
+    profiles: &SculptProfiles,
+) -> Option<Decimal> {
+    let run =
+        |d: &Deal, s: &Scenario| -> Results { engine::run_with(d, s, profiles).expect("runs") };
+    match question {
+        Question::EquityNpvZero | Question::SeniorDscrOne => {
+            let mut s = scenario.clone();
+            s.overrides
+                .extend(price_multiplier(&sold_products(deal), x));
+            let r = run(deal, &s);
+            if question == Question::EquityNpvZero {
+                let holders = equity_holders(deal, &r.ledger_parties);
+                Some(equity_npv(&r.lines, &r.values, &holders))
+            } else {
+                senior_dscr_min(deal, &r.lines, &r.values)
+            }
+        }
+        Question::FloorForLockup => {
+            let Unknown::FloorFactor(floors) = unknown else {
+                panic!("floor factor")
+            };
+            let mut d = deal.clone();
+            for (s, (_, floor, _)) in d.price_supports.iter_mut().zip(floors) {
+                s.floor.value = *floor * x;
+            }
+            let r = run(&d, scenario);
+            senior_dscr_min(&d, &r.lines, &r.values)
+        }
+        Question::FirstLossForSenior => {
+            let mut d = deal.clone();
+            let fl = d
+                .tranches
+                .iter()
+                .position(|t| t.name.value == "Australian first-loss")
+                .expect("first-loss");
+            d.tranches[fl].commitment.value = x;
+            let r = run(&d, scenario);
+            Some(senior_loss(&d, &r.lines, &r.values))
+        }
+    }
+}
+
+/// Each solver, pinned: its answer, the target holding there on a rerun, failing one
+/// tolerance below, and the stated tolerance.
+#[test]
+fn each_solver_reproduces_its_target_on_rerun() {
+    let deal = ndpr();
+    let profiles = engine::sculpt_profiles(&deal).expect("profiles");
+    // A case harsh enough that the senior debt loses money with the deal's first-loss
+    // tranche: the crash and the overrun with prices a further 10% down.
+    let mut harsh = deal.scenarios[3].clone();
+    harsh
+        .overrides
+        .extend(price_multiplier(&sold_products(&deal), dec("0.9")));
+    let cases = [
+        (
+            Scenario::base(),
+            Question::EquityNpvZero,
+            "0.8915",
+            "0.0001",
+        ),
+        (
+            Scenario::base(),
+            Question::SeniorDscrOne,
+            "0.8953",
+            "0.0001",
+        ),
+        (
+            Scenario::base(),
+            Question::FloorForLockup,
+            "0.5793",
+            "0.0001",
+        ),
+        (
+            deal.scenarios[0].clone(),
+            Question::FloorForLockup,
+            "1.1294",
+            "0.0001",
+        ),
+        (harsh, Question::FirstLossForSenior, "853870000", "10000"),
+    ];
+    for (scenario, question, want, tolerance) in cases {
+        let case = format!("{} / {}", scenario.name.value, question.label());
+        let answer = breakeven::solve(&deal, &scenario, question, &profiles).expect("solves");
+        let Outcome::Solved {
+            value,
+            below,
+            tolerance: got_tolerance,
+            metric: reported,
+            ..
+        } = answer.outcome
+        else {
+            panic!("case {case}: {:?}", answer.outcome)
+        };
+        assert_eq!(value, dec(want), "case {case}");
+        assert_eq!(got_tolerance, dec(tolerance), "case {case}");
+        assert_eq!(value - below, dec(tolerance), "case {case}: one step below");
+        let at = metric(
+            &deal,
+            &scenario,
+            question,
+            &answer.unknown,
+            value,
+            &profiles,
+        );
+        let under = metric(
+            &deal,
+            &scenario,
+            question,
+            &answer.unknown,
+            below,
+            &profiles,
+        );
+        assert_eq!(
+            at, reported,
+            "case {case}: the rerun gives what was reported"
+        );
+        let holds = |m: Option<Decimal>| match m {
+            Some(m) if answer.target.at_least => m >= answer.target.value,
+            Some(m) => m <= answer.target.value,
+            None => false,
+        };
+        assert!(holds(at), "case {case}: target missed at {value}: {at:?}");
+        assert!(
+            !holds(under),
+            "case {case}: target already met at {below}: {under:?}"
+        );
+    }
+}
+
+#[test]
+fn out_of_reach_and_inapplicable_questions_say_so() {
+    let deal = ndpr();
+    let profiles = engine::sculpt_profiles(&deal).expect("profiles");
+    let mut hopeless = deal.scenarios[3].clone();
+    hopeless
+        .overrides
+        .extend(price_multiplier(&sold_products(&deal), dec("0.6")));
+    let a = breakeven::solve(&deal, &hopeless, Question::FirstLossForSenior, &profiles)
+        .expect("solves");
+    assert!(
+        matches!(a.outcome, Outcome::NoBracket { .. }),
+        "{:?}",
+        a.outcome
+    );
+    let base = breakeven::solve(
+        &deal,
+        &Scenario::base(),
+        Question::FirstLossForSenior,
+        &profiles,
+    )
+    .expect("solves");
+    assert!(
+        matches!(base.outcome, Outcome::AtLowerBound { value, metric: Some(m), .. } if value.is_zero() && m.is_zero()),
+        "{:?}",
+        base.outcome
+    );
+    let spodumene = examples::example("spodumene-crash").expect("example");
+    let profiles = engine::sculpt_profiles(&spodumene).expect("profiles");
+    let a = breakeven::solve(
+        &spodumene,
+        &Scenario::base(),
+        Question::FloorForLockup,
+        &profiles,
+    )
+    .expect("solves");
+    assert!(
+        matches!(&a.outcome, Outcome::NotApplicable(r) if r.contains("no price floor")),
+        "{:?}",
+        a.outcome
+    );
+}
+
+/// Higher prices, lower costs, a faster ramp and no delay raise the project's and equity's
+/// NPV; higher discount rates lower a positive NPV.
+#[test]
+fn tornado_signs_make_sense() {
+    for name in examples::EXAMPLES {
+        let deal = examples::example(name).expect("example");
+        let t = sensitivity::tornado(&deal, dec("0.2")).expect("tornado");
+        assert_eq!(
+            t.metrics.len(),
+            2 + deal
+                .parties
+                .iter()
+                .filter(|p| p.kind.value == lodestone::model::PartyKind::Government)
+                .count()
+        );
+        for metric in [0, 1] {
+            let base = t.base[metric];
+            for bar in &t.bars {
+                let (lo, hi) = (bar.low.values[metric], bar.high.values[metric]);
+                let case = format!("{name}: {} on {}", bar.driver.label(), t.metrics[metric]);
+                match bar.driver {
+                    Driver::Price | Driver::RampSpeed => {
+                        assert!(lo < base && base < hi, "{case}: {lo} {base} {hi}")
+                    }
+                    Driver::Capex | Driver::Opex => {
+                        assert!(lo > base && base > hi, "{case}: {lo} {base} {hi}")
+                    }
+                    Driver::Delay => assert!(lo == base && hi < base, "{case}: {lo} {base} {hi}"),
+                    Driver::DiscountRates if base > Decimal::ZERO => {
+                        assert!(lo > base && base > hi, "{case}: {lo} {base} {hi}")
+                    }
+                    Driver::DiscountRates => {}
+                }
+            }
+        }
+    }
+}
+
+// ----- The commands ------------------------------------------------------------------------
+
+fn lodestone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args(args)
+        .output()
+        .expect("run lodestone")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn files(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn example(dir: &TempDir, name: &str) -> String {
+    let path = dir.path().join(format!("{name}.xlsx"));
+    let out = lodestone(&[
+        "template",
+        "--example",
+        name,
+        "-o",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    path.display().to_string()
+}
+
+fn at(dir: &TempDir, name: &str) -> String {
+    dir.path().join(name).display().to_string()
+}
+
+#[test]
+fn sensitivity_writes_the_tornado_and_its_json() {
+    let dir = TempDir::new("sensitivity");
+    let deal = example(&dir, "ndpr-joint-facility");
+    let before = std::fs::read(&deal).expect("input");
+    let (xlsx, json) = (at(&dir, "t.xlsx"), at(&dir, "t.json"));
+    let out = lodestone(&[
+        "sensitivity",
+        &deal,
+        "-o",
+        &xlsx,
+        "--json",
+        &json,
+        "--shock",
+        "25%",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for want in [
+        "±25.0%",
+        "Price",
+        "Construction delay",
+        "Discount rates",
+        "US Government",
+    ] {
+        assert!(table.contains(want), "lacks {want:?}:\n{table}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid");
+    assert_eq!(doc["shock"], "0.25");
+    assert_eq!(doc["drivers"].as_array().map(|a| a.len()), Some(6));
+    assert!(doc["base"]["Project (unlevered, after tax)"].is_string());
+    assert_eq!(
+        files(&dir),
+        ["ndpr-joint-facility.xlsx", "t.json", "t.xlsx"]
+    );
+    assert_eq!(std::fs::read(&deal).expect("input"), before);
+    // The same deal and shock give the same bytes.
+    let again = at(&dir, "t2.xlsx");
+    let out = lodestone(&["sensitivity", &deal, "-o", &again, "--shock", "0.25"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        std::fs::read(&xlsx).expect("a") == std::fs::read(&again).expect("b"),
+        "bytes differ"
+    );
+}
+
+#[test]
+fn breakeven_prints_each_answer_with_its_verification() {
+    let dir = TempDir::new("breakeven");
+    let deal = example(&dir, "spodumene-crash");
+    let json = at(&dir, "b.json");
+    let out = lodestone(&["breakeven", &deal, "--json", &json]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for want in [
+        "price multiplier for equity NPV = 0: price multiplier ",
+        "one step below, at ",
+        "tolerance 0.0001",
+        "not applicable: the deal has no price floor",
+        "Spodumene crash",
+    ] {
+        assert!(stdout.contains(want), "lacks {want:?}:\n{stdout}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid");
+    let first = &doc["scenarios"][0]["answers"][0];
+    assert_eq!(first["outcome"], "solved");
+    assert!(first["value"].is_string() && first["metric_below"].is_string());
+}
+
+#[test]
+fn montecarlo_gives_the_same_bytes_on_one_thread_and_two() {
+    let dir = TempDir::new("montecarlo");
+    let deal = example(&dir, "spodumene-crash");
+    let run = |threads: &str, tag: &str| {
+        let (xlsx, json) = (
+            at(&dir, &format!("{tag}.xlsx")),
+            at(&dir, &format!("{tag}.json")),
+        );
+        let out = lodestone(&[
+            "montecarlo",
+            &deal,
+            "--paths",
+            "40",
+            "--seed",
+            "7",
+            "-o",
+            &xlsx,
+            "--json",
+            &json,
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "no progress bar when stderr is not a terminal"
+        );
+        (
+            std::fs::read(&xlsx).expect("xlsx"),
+            std::fs::read(&json).expect("json"),
+            text(&out.stdout).replace(tag, "OUT"),
+        )
+    };
+    let one = run("1", "threads-1");
+    let two = run("2", "threads-2");
+    assert!(one.0 == two.0, "workbooks differ");
+    assert!(one.1 == two.1, "JSON differs");
+    assert_eq!(one.2, two.2);
+    assert!(one.2.contains("40 paths of 'Base', seed 7"), "{}", one.2);
+    let doc: serde_json::Value = serde_json::from_slice(&one.1).expect("valid");
+    assert_eq!(doc["paths"], 40);
+    assert!(doc["parties"][0]["p95"].is_string());
+    assert!(doc["tranches"][0]["probability_of_loss"].is_string());
+}
+
+#[test]
+fn analytics_usage_and_input_errors_exit_2_and_1_and_write_nothing() {
+    let dir = TempDir::new("analytics-errors");
+    let deal = example(&dir, "gallium-refinery");
+    let before = std::fs::read(&deal).expect("input");
+    let out_x = at(&dir, "out.xlsx");
+    let usage: Vec<Vec<&str>> = vec![
+        vec!["sensitivity", &deal, "-o", &out_x, "--shock", "1.5"],
+        vec!["sensitivity", &deal, "-o", &out_x, "--shock", "none"],
+        vec!["sensitivity", &deal, "-o", &deal],
+        vec!["breakeven", &deal, "--json", &deal],
+        vec!["montecarlo", &deal, "-o", &deal],
+        vec!["montecarlo", &deal, "-o", &out_x, "--json", &out_x],
+        vec!["montecarlo", &deal, "-o", &out_x, "--paths", "0"],
+        vec!["montecarlo", &deal, "-o", &out_x, "--scenario", "Nope"],
+        vec!["montecarlo", &deal],
+    ];
+    for args in usage {
+        let out = lodestone(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A deal without a Monte Carlo sheet: bad input, and the old output stays.
+    let mut plain = examples::example("gallium-refinery").expect("example");
+    plain.monte_carlo = None;
+    let bytes = lodestone::excel::template::template_bytes(
+        &plain,
+        &lodestone::excel::inputs::Notes::default(),
+    )
+    .expect("bytes");
+    let plain_path = dir.write("plain.xlsx", &bytes);
+    let existing = dir.write("previous.xlsx", b"previous results");
+    let out = lodestone(&[
+        "montecarlo",
+        &plain_path.display().to_string(),
+        "-o",
+        &existing.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no Monte Carlo sheet"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&existing).expect("old"), b"previous results");
+    // Not a workbook: exit 1 for every command.
+    let bad = dir
+        .write("bad.xlsx", b"not a workbook")
+        .display()
+        .to_string();
+    for args in [
+        vec!["sensitivity", &bad, "-o", &out_x],
+        vec!["breakeven", &bad],
+        vec!["montecarlo", &bad, "-o", &out_x],
+    ] {
+        let out = lodestone(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
+    // An unwritable output: exit 1, nothing partial.
+    let nowhere = dir
+        .path()
+        .join("missing")
+        .join("t.xlsx")
+        .display()
+        .to_string();
+    let out = lodestone(&["sensitivity", &deal, "-o", &nowhere]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&deal).expect("input"), before);
+    assert_eq!(
+        files(&dir),
+        [
+            "bad.xlsx",
+            "gallium-refinery.xlsx",
+            "plain.xlsx",
+            "previous.xlsx"
+        ]
+    );
+}
