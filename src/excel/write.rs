@@ -1139,7 +1139,7 @@ fn write_checks(
 
 fn write_log(ws: &mut Worksheet, runs: &[Results], styles: &Styles) -> Result<(), WriteError> {
     ws.set_name("Log")?;
-    ws.write_string_with_format(0, 0, "Event log: lock-ups, arrears, DSRA draws, write-offs, guarantee calls, floor payouts, funding gaps", &styles.title)?;
+    ws.write_string_with_format(0, 0, "Event log: lock-ups, arrears, defaults, DSRA draws, write-offs, guarantee calls, floor payouts, funding gaps", &styles.title)?;
     for (col, h) in ["Scenario", "Year", "Event", "Subject", "Amount", "Detail"]
         .iter()
         .enumerate()

@@ -1,7 +1,8 @@
 //! Risk-sharing finance: interest and fees, construction funding by draw priority, the
 //! operating waterfall (interest then principal by rank, arrears, DSRA, lock-ups,
-//! distributions), write-offs at maturity, guarantees and first-loss money, and every
-//! tranche flow split between the tranche's participants in the ledger.
+//! distributions), defaults at maturity, write-offs at the horizon, guarantees and
+//! first-loss money, and every tranche flow split between the tranche's participants in
+//! the ledger.
 //!
 //! The waterfall is data: tranches are grouped by rank (first-loss below every other loan)
 //! and each group runs the same steps — interest, principal, DSRA — on the cash left by the
@@ -1113,8 +1114,8 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Balances of a loan after this year's payments; write-off at final maturity or at
-    /// the horizon.
+    /// Balances of a loan after this year's payments; default at final maturity, write-off
+    /// at the horizon.
     fn build_balances(&mut self, i: usize) -> Result<(), BuildError> {
         let name = self.deal.tranches[i].name.value.clone();
         let r = self.rows(i).clone();
@@ -1145,15 +1146,27 @@ impl Builder<'_> {
             Unit::Money,
             Expr::Prev(principal) + Self::row_of(r.draws) + capitalised - scheduled,
         );
+        // A loan still owed money at its final maturity is in default, not forgiven: what
+        // it is owed stays in the waterfall at its rank, bearing interest, ahead of every
+        // junior tranche, and only what is left at the horizon is written off. (Writing it
+        // off at maturity would let a junior tranche with a longer tenor be repaid from later
+        // cash while the senior lost: first-loss money would not absorb losses first.)
         let (j, n) = self.repayment_index(i, 0);
-        let is_final = self.c.row(
-            format!("{name}: final maturity or horizon"),
-            Unit::Flag,
-            or(vec![
+        let defaulted = self.c.row(
+            format!("{name}: unpaid at final maturity (default)"),
+            Unit::Money,
+            if_(
                 and(vec![Expr::Row(self.t.ops), eq(j, n)]),
-                Expr::Row(self.t.last),
-            ]),
+                Expr::Row(b_pre) + Expr::Row(ai_pre) + Expr::Row(ap_pre),
+                Expr::zero(),
+            ),
         );
+        self.lines.events.push(EventSource {
+            kind: EventKind::Default,
+            subject: name.clone(),
+            row: defaulted,
+        });
+        let is_final = self.t.last;
         let write_off = self.c.row(
             format!("{name}: written off (loss)"),
             Unit::Money,
@@ -1264,10 +1277,17 @@ impl Builder<'_> {
                     .map(|k| Self::prev_of(self.rows(*k).outstanding))
                     .collect()),
             );
+            // Tested over the loan's own life (to its final maturity): after it, a loan in
+            // default owes arrears, not scheduled debt service.
+            let (j, n) = self.repayment_index(i, 0);
             let tested = self.c.row(
                 format!("{name}: DSCR tested"),
                 Unit::Flag,
-                and(vec![ops.clone(), gt(Expr::Row(cumulative), Expr::Num(EPS))]),
+                and(vec![
+                    ops.clone(),
+                    le(j, n),
+                    gt(Expr::Row(cumulative), Expr::Num(EPS)),
+                ]),
             );
             let dscr = self.c.row(
                 format!("{name}: DSCR"),
