@@ -227,16 +227,19 @@ pub fn deal() -> Deal {
         price_supports: Vec::new(),
         tranches: vec![
             Tranche {
+                draw_priority: s(2),
                 shareholding: Some(pct("45")),
                 participants: participants(&[("Japanese trading house", "60"), ("JOGMEC", "40")]),
                 ..tranche("Japanese equity", TrancheKind::Equity, 2, "48000000")
             },
             Tranche {
+                draw_priority: s(2),
                 shareholding: Some(pct("35")),
                 participants: participants(&[("US strategic investor", "100")]),
                 ..tranche("US equity", TrancheKind::Equity, 2, "36000000")
             },
             Tranche {
+                draw_priority: s(2),
                 shareholding: Some(pct("20")),
                 participants: participants(&[("Australian Government", "100")]),
                 ..tranche(
@@ -247,7 +250,9 @@ pub fn deal() -> Deal {
                 )
             },
             Tranche {
-                draw_priority: s(2),
+                // Drawn first once construction starts; equity funds what comes before and
+                // the rest.
+                draw_priority: s(1),
                 interest_rate: pct("3.5"),
                 capitalise_interest: s(true),
                 grace_years: s(3),

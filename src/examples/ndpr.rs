@@ -224,9 +224,9 @@ pub fn deal() -> Deal {
 }
 
 /// −70% over two years from the second production year, two years at the bottom, a
-/// five-year recovery to 80% of the deck: the 2022–24 fall, replayed.
+/// four-year recovery to 65% of the deck (a lasting 35% haircut): the 2022–24 fall, replayed.
 fn ndpr_crash() -> Override {
-    crash(NDPR, "70", 2037, 2, 2, 4, "20")
+    crash(NDPR, "70", 2037, 2, 2, 4, "35")
 }
 
 fn costs() -> Vec<CostLine> {
@@ -657,7 +657,7 @@ pub fn notes() -> Notes {
         2,
         "Joint facility split 40/30/30.",
     );
-    n.row(schema::SCENARIOS.name, 0, "-70% over two years, two at the bottom, five to recover to 80% of the deck: as in 2022-24 [2].");
+    n.row(schema::SCENARIOS.name, 0, "-70% over two years, two at the bottom, four to recover to 65% of the deck (a lasting 35% haircut): as in 2022-24 [2].");
     n.row(
         schema::SCENARIOS.name,
         1,
