@@ -414,6 +414,65 @@ fn a_guarantee_pays_coverage_times_the_loss_up_to_its_cap() {
 }
 
 #[test]
+fn a_loan_unpaid_at_maturity_defaults_and_is_still_paid_ahead_of_first_loss_money() {
+    // A two-year senior bullet and a four-year first-loss annuity; prices are 30 in the
+    // first two operating years (CFADS 10,000), then 100 (CFADS 80,000).
+    let mut deal = financed("100000", Repayment::Bullet);
+    deal.tranches[1].tenor_years = Sourced::bare(2);
+    deal.tranches.push(loan(
+        "First loss",
+        TrancheKind::FirstLoss,
+        2,
+        "50000",
+        1,
+        "0.1",
+        4,
+        Repayment::Annuity,
+        &[("Treasury", "1")],
+    ));
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    deal.products[0].deck = vec![
+        (2030, Sourced::bare(dec!(30))),
+        (2031, Sourced::bare(dec!(30))),
+        (2032, Sourced::bare(dec!(30))),
+        (2033, Sourced::bare(dec!(100))),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    // 2032, the senior's maturity: interest paid, the 100,000 of principal unpaid. It is in
+    // default, not written off.
+    let defaulted = row(&r, "Senior: unpaid at final maturity (default)");
+    assert_eq!(defaulted[2], dec!(100000));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.year == 2032 && e.kind == build::EventKind::Default)
+    );
+    assert!(
+        row(&r, "Senior: written off (loss)")
+            .iter()
+            .all(|w| w.is_zero())
+    );
+    // The senior is still paid first: all of 2033's 80,000, then 10% on the 30,000 left
+    // and the 30,000 in 2034. The first-loss money receives nothing until then.
+    let bank = flows(&r, "Bank");
+    assert_eq!(bank[3], dec!(80000));
+    assert_eq!(bank[4], dec!(33000));
+    let treasury = flows(&r, "Treasury");
+    assert!(treasury[1..=3].iter().all(|f| f.is_zero()), "{treasury:?}");
+    assert_eq!(treasury[4], dec!(47000));
+    assert_eq!(
+        r.tranche("Senior").and_then(|t| t.loss.clone()).as_deref(),
+        Some("0")
+    );
+    // What the first-loss money is still owed at the horizon is its loss.
+    let loss = num(&r.tranche("First loss").and_then(|t| t.loss.clone()));
+    assert!(loss > Decimal::ZERO);
+    assert_eq!(row(&r, "First loss: written off (loss)")[5], loss);
+}
+
+#[test]
 fn a_lock_up_traps_cash_while_dscr_is_low_and_releases_it_when_it_recovers() {
     let mut deal = financed("100000", Repayment::Annuity);
     deal.horizon_years = Sourced::bare(6);
@@ -766,5 +825,41 @@ fn partial_evaluations_of_the_examples_equal_full_evaluations() {
                 scenario.name.value
             );
         }
+    }
+}
+
+/// The NdPr example tells the story the joint facility exists for: the senior debt is
+/// repaid in the base case; in the crash with the overrun, the Australian first-loss money
+/// loses first and most, the senior lenders lose nothing, the US floor pays out, and every
+/// government's position is reported.
+#[test]
+fn the_ndpr_joint_facility_shields_the_senior_lenders_in_the_crash_and_overrun() {
+    let deal = crate::examples::example("ndpr-joint-facility").expect("example");
+    let loss = |r: &Results, tranche: &str| num(&r.tranche(tranche).and_then(|t| t.loss.clone()));
+    let base = run(&deal, &Scenario::base()).expect("runs");
+    assert!(base.all_checks_pass(), "{:?}", base.checks);
+    let senior = base.tranche("Senior debt").expect("senior tranche");
+    assert_eq!(senior.loss.as_deref(), Some("0"));
+    assert_eq!(senior.balance.last().map(String::as_str), Some("0"));
+
+    let worst = deal
+        .scenarios
+        .iter()
+        .find(|s| s.name.value == "Crash and overrun")
+        .expect("scenario");
+    let r = run(&deal, worst).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let first_loss = loss(&r, "Australian first-loss");
+    assert!(first_loss > Decimal::ZERO, "first-loss {first_loss}");
+    assert_eq!(loss(&r, "Senior debt"), Decimal::ZERO);
+    // The first-loss tranche loses a larger share of what it lent than the joint loan.
+    let pct = |t: &str| num(&r.tranche(t).and_then(|t| t.loss_pct.clone()));
+    assert!(pct("Australian first-loss") > pct("Joint facility loan"));
+    let us = r.government("US Government").expect("US");
+    let floor: Decimal = us.floor_payout.parse().expect("decimal");
+    assert!(floor > Decimal::ZERO, "floor payout {floor}");
+    for g in ["US Government", "Japan Government", "Australian Government"] {
+        let g = r.government(g).expect("government");
+        assert!(g.fiscal_npv.parse::<Decimal>().is_ok() && g.net_outlay.parse::<Decimal>().is_ok());
     }
 }
