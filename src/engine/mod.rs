@@ -58,12 +58,17 @@ pub fn run(deal: &Deal, scenario: &Scenario) -> Result<Results, EngineError> {
 
 /// Runs the base case and then each scenario, sharing the sculpting.
 pub fn run_all(deal: &Deal, scenarios: &[Scenario]) -> Result<Vec<Results>, EngineError> {
+    use rayon::prelude::*;
     let profiles = sculpt_profiles(deal)?;
-    let mut out = vec![run_with(deal, &Scenario::base(), &profiles)?];
-    for s in scenarios {
-        out.push(run_with(deal, s, &profiles)?);
-    }
-    Ok(out)
+    let base = Scenario::base();
+    let all: Vec<&Scenario> = std::iter::once(&base).chain(scenarios).collect();
+    // Scenarios are independent: run them side by side, then report in order (the first
+    // failing scenario's error, whatever the threads did).
+    let runs: Vec<Result<Results, EngineError>> = all
+        .par_iter()
+        .map(|s| run_with(deal, s, &profiles))
+        .collect();
+    runs.into_iter().collect()
 }
 
 /// Runs a scenario with given sculpted profiles.
