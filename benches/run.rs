@@ -14,6 +14,10 @@ use lodestone::excel::write::results_bytes;
 
 const RUNS: usize = 9;
 
+// The binary's allocator, so that the phases add up to what `lodestone run` costs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median_ms<T>(mut f: impl FnMut() -> T) -> f64 {
     black_box(f());
     let mut runs: Vec<f64> = (0..RUNS)
