@@ -17,7 +17,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Unit, and, div, eq, ge, gt, if_, le, lt, max2, min2, or, pos, pow,
     safe_div, sum,
 };
-use crate::model::{Repayment, TrancheKind};
+use crate::model::{Repayment, Tranche, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
 type Draws = BTreeMap<usize, RowId>;
@@ -100,6 +100,17 @@ impl Builder<'_> {
     fn rank_key(&self, i: usize) -> (bool, u32) {
         let t = &self.deal.tranches[i];
         (t.kind.value == TrancheKind::FirstLoss, t.rank.value)
+    }
+
+    /// The index of the tranche a guarantee covers.
+    fn covered_tranche(&self, guarantee: &Tranche) -> Result<usize, BuildError> {
+        let covered = guarantee.covers.as_ref().ok_or_else(|| {
+            BuildError(format!(
+                "guarantee '{}' covers no tranche",
+                guarantee.name.value
+            ))
+        })?;
+        self.tranche_index(&covered.value)
     }
 
     fn tranche_index(&self, name: &str) -> Result<usize, BuildError> {
@@ -222,12 +233,7 @@ impl Builder<'_> {
                 continue;
             }
             let name = t.name.value.clone();
-            let covered = t
-                .covers
-                .as_ref()
-                .map(|c| c.value.clone())
-                .ok_or_else(|| BuildError(format!("guarantee '{name}' covers no tranche")))?;
-            let k = self.tranche_index(&covered)?;
+            let k = self.covered_tranche(t)?;
             let rk = self.rows(k).clone();
             let opening = Self::prev_of(rk.principal)
                 + Self::prev_of(rk.arrears_interest)
@@ -1467,12 +1473,7 @@ impl Builder<'_> {
                 continue;
             }
             let name = t.name.value.clone();
-            let covered = t
-                .covers
-                .as_ref()
-                .map(|c| c.value.clone())
-                .ok_or_else(|| BuildError(format!("guarantee '{name}' covers no tranche")))?;
-            let k = self.tranche_index(&covered)?;
+            let k = self.covered_tranche(t)?;
             let loss = Self::row_of(self.rows(k).write_off);
             let cap = self.input(t.commitment.value, "Financing", g, "Commitment");
             let coverage = self.input(t.coverage.value, "Financing", g, "Coverage");
@@ -1481,7 +1482,7 @@ impl Builder<'_> {
                 .calls
                 .ok_or_else(|| BuildError("calls account missing".into()))?;
             let call = self.c.row(
-                format!("{name}: call on {covered}'s loss"),
+                format!("{name}: call on {}'s loss", deal.tranches[k].name.value),
                 Unit::Money,
                 min2(coverage * loss, pos(cap - Expr::Prev(calls))),
             );

@@ -10,8 +10,8 @@ use super::{
     TrancheLines,
 };
 use crate::engine::calc::{
-    EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt,
-    max2, or, pos, pow, safe_div, sum,
+    EPS, Expr, FlowKind, RowId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt, max2, or, pos,
+    pow, safe_div, sum,
 };
 use crate::model::{PartyKind, Phase, TrancheKind};
 
@@ -634,38 +634,16 @@ impl Builder<'_> {
                 per_tonne,
                 Stage::Post,
             );
-            let calls: Vec<Expr> = self
-                .flows
-                .iter()
-                .filter(|r| {
-                    self.c.rows[**r]
-                        .ledger
-                        .as_ref()
-                        .is_some_and(|t| t.payer == p && t.kind == FlowKind::GuaranteeCall)
-                })
-                .map(|r| Expr::RowSum(*r))
-                .collect();
             let guarantee_calls = self.c.scalar(
                 format!("{name}: guarantee calls paid"),
                 Unit::Money,
-                sum(calls),
+                self.total_paid(p, FlowKind::GuaranteeCall),
                 Stage::Post,
             );
-            let floors: Vec<Expr> = self
-                .flows
-                .iter()
-                .filter(|r| {
-                    self.c.rows[**r]
-                        .ledger
-                        .as_ref()
-                        .is_some_and(|t| t.payer == p && t.kind == FlowKind::FloorSupport)
-                })
-                .map(|r| Expr::RowSum(*r))
-                .collect();
             let floor_payout = self.c.scalar(
                 format!("{name}: price floor paid"),
                 Unit::Money,
-                sum(floors),
+                self.total_paid(p, FlowKind::FloorSupport),
                 Stage::Post,
             );
             // Contingent liability: guarantees outstanding and this year's floor exposure.
@@ -917,10 +895,22 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Everything party `p` pays in flows of one kind, over the whole horizon.
+    fn total_paid(&self, p: usize, kind: FlowKind) -> Expr {
+        sum(self
+            .flows
+            .iter()
+            .filter(|r| {
+                self.c.rows[**r]
+                    .ledger
+                    .as_ref()
+                    .is_some_and(|t| t.payer == p && t.kind == kind)
+            })
+            .map(|r| Expr::RowSum(*r))
+            .collect())
+    }
+
     fn row_of_opt(r: Option<RowId>) -> Expr {
         r.map(Expr::Row).unwrap_or_else(Expr::zero)
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: ScalarId) {}
