@@ -64,7 +64,7 @@ pub enum MetricKind {
     ProjectNpv,
     /// A party's NPV at its own rate (or the sum over the equity holders).
     Npv,
-    /// A loan's loss (what is left unpaid at maturity or the horizon, before guarantees).
+    /// A loan's loss (what is left unpaid at the horizon and written off, before guarantees).
     TrancheLoss,
     /// A government's price-floor payments over the horizon.
     FloorPayout,

@@ -483,7 +483,7 @@ fn write_mc_summary(
         ws.write_string_with_format(
             row,
             0,
-            format!("Loss by tranche ({currency}, left unpaid at maturity or the horizon, before guarantees)"),
+            format!("Loss by tranche ({currency}, left unpaid at the horizon, before guarantees)"),
             &st.bold,
         )?;
         row += 1;
