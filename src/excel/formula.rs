@@ -6,6 +6,7 @@
 //! Owns: formula text. Knows where things are only through `Placement` (this sheet's rows
 //! and scalar cells) and `Inputs` (where each input cell of the deal lives).
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
@@ -59,6 +60,15 @@ pub fn push_a1(out: &mut String, row: u32, col: u32, abs_col: bool, abs_row: boo
     if abs_col {
         out.push('$');
     }
+    push_column(out, col);
+    if abs_row {
+        out.push('$');
+    }
+    push_number(out, row + 1);
+}
+
+/// A column's letters: 0 is A, 26 is AA.
+fn push_column(out: &mut String, col: u32) {
     let mut letters = [0u8; 4];
     let mut n = col + 1;
     let mut k = letters.len();
@@ -70,10 +80,6 @@ pub fn push_a1(out: &mut String, row: u32, col: u32, abs_col: bool, abs_row: boo
     for b in &letters[k..] {
         out.push(*b as char);
     }
-    if abs_row {
-        out.push('$');
-    }
-    push_number(out, row + 1);
 }
 
 fn push_number(out: &mut String, mut n: u32) {
@@ -130,6 +136,31 @@ pub struct Renderer<'a> {
     inputs: &'a dyn Inputs,
     /// Each input's reference text, resolved once.
     input_refs: Vec<Option<String>>,
+    /// While a row template is rendered: where each relative column goes in the text, and
+    /// the column it names in the first period.
+    marks: RefCell<Option<Vec<(usize, u32)>>>,
+}
+
+/// A row's formula with its relative columns left out: one rendering serves every period,
+/// since only the column letters of same-row references change along the row (FAST style).
+pub struct RowTemplate {
+    text: String,
+    marks: Vec<(usize, u32)>,
+}
+
+impl RowTemplate {
+    /// The formula in period `t` (0-based), without the leading '='.
+    pub fn formula(&self, t: usize) -> String {
+        let mut out = String::with_capacity(self.text.len() + 3 * self.marks.len());
+        let mut from = 0;
+        for &(at, col) in &self.marks {
+            out.push_str(&self.text[from..at]);
+            push_column(&mut out, col + t as u32);
+            from = at;
+        }
+        out.push_str(&self.text[from..]);
+        out
+    }
 }
 
 impl<'a> Renderer<'a> {
@@ -144,14 +175,38 @@ impl<'a> Renderer<'a> {
             place,
             inputs,
             input_refs,
+            marks: RefCell::new(None),
         }
     }
 
     /// The formula of a row in period `t` (0-based), without the leading '='.
     pub fn row_formula(&self, expr: &Expr, t: usize) -> Result<String, RenderError> {
-        let mut out = String::new();
-        self.render(expr, Some(t), Ctx::Value, &mut out)?;
-        Ok(out)
+        Ok(self.row_template(expr)?.formula(t))
+    }
+
+    /// A row's formula for every period, rendered once.
+    pub fn row_template(&self, expr: &Expr) -> Result<RowTemplate, RenderError> {
+        let mut text = String::new();
+        *self.marks.borrow_mut() = Some(Vec::new());
+        let rendered = self.render(expr, Some(0), Ctx::Value, &mut text);
+        let marks = self.marks.borrow_mut().take().unwrap_or_default();
+        rendered?;
+        Ok(RowTemplate { text, marks })
+    }
+
+    /// A reference to a cell in period column `col` (of the first period while a template
+    /// is rendered): relative column, row relative or absolute.
+    fn push_relative(&self, out: &mut String, row: u32, col: u32, abs_row: bool) {
+        match self.marks.borrow_mut().as_mut() {
+            Some(marks) => {
+                marks.push((out.len(), col));
+                if abs_row {
+                    out.push('$');
+                }
+                push_number(out, row + 1);
+            }
+            None => push_a1(out, row, col, false, abs_row),
+        }
     }
 
     /// The formula of a scalar cell.
@@ -298,7 +353,7 @@ impl<'a> Renderer<'a> {
                     .row_of
                     .get(*r)
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
-                push_a1(out, row, self.period_col(t), false, false);
+                self.push_relative(out, row, self.period_col(t), false);
             }
             Expr::Prev(r) => {
                 let t = Self::period(t)?;
@@ -307,11 +362,11 @@ impl<'a> Renderer<'a> {
                     .row_of
                     .get(*r)
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
-                push_a1(out, row, self.period_col(t) - 1, false, false);
+                self.push_relative(out, row, self.period_col(t) - 1, false);
             }
             Expr::Year => {
                 let t = Self::period(t)?;
-                push_a1(out, self.place.year_row, self.period_col(t), false, true);
+                self.push_relative(out, self.place.year_row, self.period_col(t), true);
             }
             Expr::FirstYear => {
                 out.push_str(&a1(self.place.year_row, self.place.first_col, true, true))
@@ -580,6 +635,21 @@ mod tests {
             let got = r.row_formula(&c.rows[row].expr, t).expect("renders");
             assert_eq!(got, want, "row {row} period {t}");
         }
+    }
+
+    #[test]
+    fn a_row_template_fills_every_period_across_the_z_to_aa_boundary() {
+        let (c, mut place) = setup();
+        place.first_col = 25; // Z
+        let r = Renderer::new(&c, &place, &Fixed);
+        let balance = r.row_template(&c.rows[0].expr).expect("renders");
+        let flag = r.row_template(&c.rows[2].expr).expect("renders");
+        let got: Vec<String> = (0..3).map(|t| balance.formula(t)).collect();
+        assert_eq!(got, ["(Y12+100)-Z11", "(Z12+100)-AA11", "(AA12+100)-AB11"]);
+        assert_eq!(flag.formula(2), "IF(AND(AB$2>=2031,AB$2<2033),1,0)");
+        // A per-period reference in a scalar is still refused, and leaves no template behind.
+        assert!(r.scalar_formula(&c.rows[0].expr).is_err());
+        assert_eq!(r.row_formula(&c.rows[0].expr, 1).expect("renders"), got[1]);
     }
 
     #[test]

@@ -546,12 +546,12 @@ fn write_calc_sheet(
             // The row's number format is set once; period cells written without a format
             // take it (a format lookup per cell is most of rust_xlsxwriter's cost).
             ws.set_row_format(row, format)?;
+            let template = renderer.row_template(&def.expr).map_err(render_err)?;
             for (t, v) in vals.iter().enumerate() {
-                let text = renderer.row_formula(&def.expr, t).map_err(render_err)?;
                 ws.write_formula(
                     row,
                     FIRST_PERIOD_COL + t as u16,
-                    Formula::new(text).set_result(cached(*v)),
+                    Formula::new(template.formula(t)).set_result(cached(*v)),
                 )?;
             }
             r = row + 1;
