@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::TempDir;
+use common::{TempDir, example, files, lodestone, text};
 use lodestone::analytics::breakeven::{self, Outcome, Question, Unknown};
 use lodestone::analytics::sensitivity::{self, Driver};
 use lodestone::analytics::{
@@ -259,39 +257,6 @@ fn tornado_signs_make_sense() {
 }
 
 // ----- The commands ------------------------------------------------------------------------
-
-fn lodestone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lodestone"))
-        .args(args)
-        .output()
-        .expect("run lodestone")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn files(dir: &TempDir) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn example(dir: &TempDir, name: &str) -> String {
-    let path = dir.path().join(format!("{name}.xlsx"));
-    let out = lodestone(&[
-        "template",
-        "--example",
-        name,
-        "-o",
-        &path.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    path.display().to_string()
-}
 
 fn at(dir: &TempDir, name: &str) -> String {
     dir.path().join(name).display().to_string()

@@ -3,20 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{Patch, TempDir, Xlsx};
-
-fn lodestone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lodestone"))
-        .args(args)
-        .output()
-        .expect("run lodestone")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{Patch, TempDir, Xlsx, lodestone, text};
 
 #[test]
 fn template_then_check_a_blank_deal() {

@@ -3,42 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::TempDir;
-
-fn lodestone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lodestone"))
-        .args(args)
-        .output()
-        .expect("run lodestone")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn files(dir: &TempDir) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn example(dir: &TempDir, name: &str) -> String {
-    let path = dir.path().join(format!("{name}.xlsx"));
-    let out = lodestone(&[
-        "template",
-        "--example",
-        name,
-        "-o",
-        &path.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    path.display().to_string()
-}
+use common::{TempDir, example, files, lodestone, text};
 
 #[test]
 fn run_writes_the_workbook_and_json_and_prints_npv_and_irr_by_party_and_scenario() {

@@ -1,10 +1,11 @@
-//! Test helpers: unique temporary folders that clean up after themselves, and an xlsx
-//! patcher that edits cells of a generated workbook to make bad ones.
+//! Test helpers: unique temporary folders that clean up after themselves, running the
+//! binary, and an xlsx patcher that edits cells of a generated workbook to make bad ones.
 
 #![allow(dead_code)]
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lodestone::examples;
@@ -41,6 +42,43 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Runs the `lodestone` binary with these arguments.
+pub fn lodestone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args(args)
+        .output()
+        .expect("run lodestone")
+}
+
+/// A process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The names of the files in a folder, sorted.
+pub fn files(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Writes an example deal into the folder with `lodestone template`; returns its path.
+pub fn example(dir: &TempDir, name: &str) -> String {
+    let path = dir.path().join(format!("{name}.xlsx"));
+    let out = lodestone(&[
+        "template",
+        "--example",
+        name,
+        "-o",
+        &path.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    path.display().to_string()
 }
 
 /// The template bytes of an example.
