@@ -1,4 +1,6 @@
-//! The error catalogue: one bad workbook per kind of error, each with its exact message.
+//! The error catalogue: one bad workbook per kind of error, each with its exact message; and
+//! one workbook per kind of warning (valid, but with something read that was probably not
+//! meant), each with its exact warnings.
 //! The bad workbooks are built here from an example: the deal mutated before writing, or
 //! the written workbook patched (cells, headers, sheets), or raw bytes.
 //!
@@ -9,7 +11,7 @@ mod common;
 use common::{Patch, TempDir, Xlsx};
 use lodestone::examples;
 use lodestone::excel::inputs::Notes;
-use lodestone::excel::read::read_deal;
+use lodestone::excel::read::{read, read_deal};
 use lodestone::excel::template::template_bytes;
 use lodestone::model::*;
 use rust_decimal::Decimal;
@@ -19,6 +21,8 @@ enum Bad {
     Deal(&'static str, fn(&mut Deal)),
     /// The example's workbook with its XML changed.
     Patch(&'static str, fn(&mut Xlsx)),
+    /// The example's workbook with its notes, its XML changed.
+    Noted(&'static str, fn(&mut Xlsx)),
     /// A file of these bytes.
     Bytes(fn() -> Vec<u8>),
 }
@@ -44,6 +48,11 @@ fn build(bad: &Bad) -> Vec<u8> {
         Bad::Patch(example, patch) => {
             let deal = examples::example(example).expect("example");
             let mut xlsx = Xlsx::open(&template_bytes(&deal, &Notes::default()).expect("bytes"));
+            patch(&mut xlsx);
+            xlsx.bytes()
+        }
+        Bad::Noted(example, patch) => {
+            let mut xlsx = Xlsx::open(&common::example_bytes(example));
             patch(&mut xlsx);
             xlsx.bytes()
         }
@@ -106,7 +115,7 @@ fn cases() -> Vec<Case> {
                 x.set_cell("Facilities", "E1", Patch::Text("Capacity (t/yr)"))
             }),
             want: &[
-                "'Facilities': the header row (row 1) has no 'Nameplate (t/yr)' column (a required column: output at full capacity)",
+                "'Facilities'!E1: unknown column 'Capacity (t/yr)' (did you mean 'Nameplate'? expected 'Nameplate (t/yr)': a required column)",
             ],
         },
         Case {
@@ -120,12 +129,96 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a misspelt header: Interest for Interest rate",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Financing", "F1", Patch::Text("Interest (%)"))
+            }),
+            want: &[
+                "'Financing'!F1: unknown column 'Interest (%)' (did you mean 'Interest rate'? expected 'Interest rate (%)'; as typed, it is ignored and every row takes the default, 0%)",
+            ],
+        },
+        Case {
+            name: "a misspelt header: Corporate tax rate for Tax rate",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Fiscal", "E1", Patch::Text("Corporate tax rate (%)"))
+            }),
+            want: &[
+                "'Fiscal'!E1: unknown column 'Corporate tax rate (%)' (did you mean 'Tax rate'? expected 'Tax rate (%)'; as typed, it is ignored and every row takes the default, 0%)",
+            ],
+        },
+        Case {
+            name: "a misspelt header: a typo",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Financing", "I1", Patch::Text("Capitalise interst"))
+            }),
+            want: &[
+                "'Financing'!I1: unknown column 'Capitalise interst' (did you mean 'Capitalise interest'? as typed, it is ignored and every row takes the default, no)",
+            ],
+        },
+        Case {
+            name: "a misspelt header: a unit outside brackets and a plural",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Financing", "K1", Patch::Text("Tenors, years"));
+                x.set_cell("Parties", "D1", Patch::Text("Discount rate %"));
+            }),
+            want: &[
+                "'Parties'!D1: unknown column 'Discount rate %' (did you mean 'Discount rate'? expected 'Discount rate (%)': a required column)",
+                "'Financing'!K1: unknown column 'Tenors, years' (did you mean 'Tenor'? expected 'Tenor (years)'; as typed, it is ignored and every row leaves Tenor blank)",
+            ],
+        },
+        Case {
+            name: "a misspelt header near several fields",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Fiscal", "B1", Patch::Text("Royalty"));
+                x.set_cell("Fiscal", "C1", Patch::Text("Comments"));
+            }),
+            want: &[
+                "'Fiscal'!B1: unknown column 'Royalty' (did you mean 'Royalty concentrate' or 'Royalty refined'? as typed, it is ignored)",
+            ],
+        },
+        Case {
+            name: "a misspelt sheet name",
+            bad: Bad::Patch(NDPR, |x| x.rename_sheet("Scenarios", "Scenario")),
+            want: &[
+                "the sheet 'Scenario' is not read (did you mean 'Scenarios'? rename it 'Scenarios'; as named, its rows are ignored)",
+            ],
+        },
+        Case {
+            name: "the last year of a time series typed as text",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Prices", "N1", Patch::Text("2035e"))),
+            want: &[
+                "'Prices'!N1: the header of a column of values is not a year (found text \"2035e\", expected the year 2035, after 2034, as a number); as it is, the values under it would be ignored",
+            ],
+        },
+        Case {
+            name: "a year of a time series typed as a fiscal-year label",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Prices", "J1", Patch::Text("FY2031"))),
+            want: &[
+                "'Prices'!J1: the header of a column of values is not a year (found text \"FY2031\", expected the year 2031, after 2030, as a number; year labels such as 'FY2031' are not read; type the year alone, as a number such as 2031 (a period is labelled by the calendar year it starts in)); as it is, the values under it would be ignored",
+                "'Prices'!K2: the price deck of 'NdPr oxide' has non-consecutive years (found 2032 after 2030, expected 2031)",
+            ],
+        },
+        Case {
+            name: "the last year of a time series left blank",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Prices", "N1", Patch::Text(""))),
+            want: &[
+                "'Prices'!N1: the header of a column of values is not a year (found a blank, expected the year 2035, after 2034, as a number); as it is, the values under it would be ignored",
+            ],
+        },
+        Case {
+            name: "a year header that is no year",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Prices", "N1", Patch::Number("20350"))),
+            want: &[
+                "'Prices'!N1: the header of a column of values is not a year (found 20350, expected the year 2035, after 2034, as a number); as it is, the values under it would be ignored",
+            ],
+        },
+        Case {
             name: "unknown item on a key/value sheet",
             bad: Bad::Patch(NDPR, |x| {
                 x.set_cell("Deal", "A9", Patch::Text("Financial clse year"))
             }),
             want: &[
-                "'Deal'!A9: unknown item (found text \"Financial clse year\", expected one of: Deal name, Currency, Model start date, Horizon, Discounting, Project discount rate, Project company, Financial close year, Tax home country; put notes in the Notes column)",
+                "'Deal'!A9: unknown item 'Financial clse year' (did you mean 'Financial close year'? as typed, it is ignored and the deal takes the default, first construction year)",
             ],
         },
         Case {
@@ -273,7 +366,7 @@ fn cases() -> Vec<Case> {
                 d.facilities[0].gates.exploration.value = dec("1.5")
             }),
             want: &[
-                "'Facilities'!W2: the probability that 'Mine and concentrator' passes exploration is outside 0–100% (found 150%, expected a share between 0% and 100%)",
+                "'Facilities'!W2: the probability that 'Mine and concentrator' passes exploration is outside 0–100% (found 150%, expected a share between 0% and 100%; 1.5 looks like a percentage typed as a whole number: if 1.5% was meant, type 1.5% or 0.015)",
             ],
         },
         Case {
@@ -361,6 +454,29 @@ fn cases() -> Vec<Case> {
             bad: Bad::Deal(GALLIUM, |d| d.fx.clear()),
             want: &[
                 "'Prices'!C3: 'Crude gallium (index)' is priced in CNY but the FX sheet has no CNY row (expected USD per CNY from 2030)",
+            ],
+        },
+        Case {
+            name: "price in a currency without the FX sheet",
+            bad: Bad::Patch(GALLIUM, |x| x.remove_sheet("FX")),
+            want: &[
+                "'Prices'!C3: 'Crude gallium (index)' is priced in CNY but the FX sheet has no CNY row (expected USD per CNY from 2030)",
+            ],
+        },
+        Case {
+            name: "a year typed as a fiscal-year label",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Facilities", "K2", Patch::Text("FY2026"))
+            }),
+            want: &[
+                "'Facilities'!K2: Start year is not a year (found text \"FY2026\", expected a year such as 2031; year labels such as 'FY2026' are not read; type the year alone, as a number such as 2026 (a period is labelled by the calendar year it starts in))",
+            ],
+        },
+        Case {
+            name: "tax typed as a whole number",
+            bad: Bad::Deal(NDPR, |d| d.fiscal[0].tax_rate.value = dec("21")),
+            want: &[
+                "'Fiscal'!E2: the company tax rate of Australia is outside 0–100% (found 2100%, expected a share between 0% and 100%; 21 looks like a percentage typed as a whole number: if 21% was meant, type 21% or 0.21)",
             ],
         },
         Case {
@@ -569,6 +685,139 @@ fn every_error_kind_has_its_exact_message() {
             Ok(_) => vec!["(valid)".to_string()],
             Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
         };
+        if show {
+            println!(
+                "Case {:?}\n{}\n",
+                case.name,
+                got.iter()
+                    .map(|l| format!("    {l:?},"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        } else if got != case.want {
+            failures.push(format!(
+                "case {:?}:\n  want {:#?}\n  got  {:#?}",
+                case.name, case.want, got
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Valid deals with something odd: every warning, in order (the deal must still be valid).
+fn warning_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "a column Lodestone does not know",
+            bad: Bad::Noted(NDPR, |x| x.set_cell("Costs", "I1", Patch::Text("Currency"))),
+            want: &[
+                "'Costs'!I1: warning: the column 'Currency' is ignored: it is not a field of the Costs sheet (a column headed Notes, Comment or Source is kept without this warning)",
+            ],
+        },
+        Case {
+            name: "notes columns stay quiet",
+            bad: Bad::Noted(NDPR, |x| {
+                x.set_cell("Costs", "I1", Patch::Text("Comments"));
+                x.set_cell("Facilities", "AA1", Patch::Text("Source"));
+                x.set_cell("Prices", "O1", Patch::Text("Note"));
+                x.set_cell("Deal", "D1", Patch::Text("Sources"));
+            }),
+            want: &[],
+        },
+        Case {
+            name: "values under no header",
+            bad: Bad::Noted(NDPR, |x| x.set_cell("Costs", "I1", Patch::Text(""))),
+            want: &[
+                "'Costs'!I1: warning: the column I holds values but has no header, so they are ignored (expected a header naming a field of the Costs sheet, or Notes)",
+            ],
+        },
+        Case {
+            name: "an item Lodestone does not know",
+            bad: Bad::Noted(NDPR, |x| {
+                x.set_cell("Deal", "A9", Patch::Text("Prepared by"))
+            }),
+            want: &[
+                "'Deal'!A9: warning: the item 'Prepared by' is ignored: it is not an item of the Deal sheet (a row labelled Notes, Comment or Source is kept without this warning)",
+            ],
+        },
+        Case {
+            name: "a Monte Carlo column that is neither a field nor a product",
+            bad: Bad::Noted(NDPR, |x| {
+                x.set_cell("Monte Carlo", "H1", Patch::Text("Remarks"))
+            }),
+            want: &[
+                "'Monte Carlo'!H1: warning: the column 'Remarks' is ignored: it is neither a field of the Monte Carlo sheet nor a product of its Product column (a column headed Notes, Comment or Source is kept without this warning)",
+            ],
+        },
+        Case {
+            name: "a 144-year tenor",
+            bad: Bad::Deal(NDPR, |d| d.tranches[1].tenor_years.value = 144),
+            want: &[
+                "'Financing'!K3: warning: the tenor of 'Senior debt' is 144 years, more than 40: were months typed as years? (the tenor is in years after construction, such as 15)",
+            ],
+        },
+        Case {
+            name: "75% interest and a 35% discount rate",
+            bad: Bad::Deal(NDPR, |d| {
+                d.tranches[1].interest_rate.value = dec("0.75");
+                d.parties[0].discount_rate.value = dec("0.35");
+            }),
+            want: &[
+                "'Parties'!D2: warning: the discount rate of 'Sponsor' is 35%, above 30%: is that meant? (discount rates are fractions: 0.075 or 7.5% is 7.5%)",
+                "'Financing'!F3: warning: the interest rate of 'Senior debt' is 75%, above 30%: is that meant? (interest rates are fractions: 0.075 or 7.5% is 7.5%)",
+            ],
+        },
+        Case {
+            name: "a floor at seven times the deck",
+            bad: Bad::Deal(NDPR, |d| d.price_supports[0].floor.value = dec("1100")),
+            want: &[
+                "'Price support'!D2: warning: the floor of 'US NdPr price floor' of 1100 is 7.2× the price deck of 'NdPr oxide' (at most 152.37 USD per kg in 2036–2045), above 3×: is that meant? (a floor that high pays out every year)",
+            ],
+        },
+        Case {
+            name: "operating costs above revenue at nameplate",
+            bad: Bad::Deal(GALLIUM, |d| {
+                for c in d
+                    .costs
+                    .iter_mut()
+                    .filter(|c| c.category.value.is_operating())
+                {
+                    c.amount.value *= Decimal::from(20);
+                }
+            }),
+            want: &[
+                "'Facilities'!E2: warning: the operating costs of 'Gallium refinery' exceed its revenue at nameplate: in 2032, its first year at full output, 342,103,102 USD a year of costs against 60,000,000 USD of sales at the price deck; is that meant? (check the cost amounts and their basis: per tonne, per year)",
+            ],
+        },
+        Case {
+            name: "a ramp multiplier above 100% of nameplate",
+            bad: Bad::Deal(NDPR, |d| {
+                let mut o = d.scenarios[2].overrides[0].clone();
+                o.kind.value = OverrideKind::RampMultiplier;
+                o.value.value = dec("1.5");
+                o.facility = None;
+                d.scenarios[2].overrides = vec![o];
+            }),
+            want: &[
+                "'Scenarios'!G4: warning: the ramp multiplier 1.5 of 'Capex overrun' takes ramp-up year 3 of 'Mine and concentrator' to 142.5% of nameplate; output is capped at 100%, so the multiplier does less than it says",
+                "'Scenarios'!G4: warning: the ramp multiplier 1.5 of 'Capex overrun' takes ramp-up year 3 of 'NdPr refinery' to 142.5% of nameplate; output is capped at 100%, so the multiplier does less than it says",
+            ],
+        },
+    ]
+}
+
+#[test]
+fn every_warning_kind_has_its_exact_message() {
+    let show = std::env::var_os("LODESTONE_SHOW").is_some();
+    let dir = TempDir::new("warnings");
+    let mut failures = Vec::new();
+    for (i, case) in warning_cases().into_iter().enumerate() {
+        let path = dir.write(&format!("case{i}.xlsx"), &build(&case.bad));
+        let reading = read(&path);
+        let mut got: Vec<String> = reading.warnings.iter().map(|w| w.to_string()).collect();
+        if let Err(e) = &reading.deal {
+            got.push(format!("(invalid: {e})"));
+        }
         if show {
             println!(
                 "Case {:?}\n{}\n",

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod formula;
+pub mod headers;
 pub mod inputs;
 pub mod read;
 pub mod schema;

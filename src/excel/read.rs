@@ -15,8 +15,10 @@ use calamine::{Data, Range, Reader};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::headers::{self, HeaderMatch};
 use super::schema::{self, Field, Layout, SHEETS, SheetSchema, ValueType};
 use super::value::{self, Rejected};
+use crate::model::source::column_letters;
 use crate::model::validate::{NameList, findings};
 use crate::model::*;
 
@@ -54,35 +56,106 @@ impl ReadErrors {
 
 /// Reads and validates a deal. Never panics, whatever the file holds, and never modifies it.
 pub fn read_deal(path: &Path) -> Result<Deal, ReadErrors> {
+    read(path).deal
+}
+
+/// What reading a deal gave: the deal or every problem with it, and beside either the
+/// warnings (inputs that are read but probably not meant) and the defaults applied.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The file as the user named it.
+    pub file: String,
+    pub deal: Result<Deal, ReadErrors>,
+    /// Sorted by sheet (in schema order), then row, then column.
+    pub warnings: Vec<InputWarning>,
+    /// In the order they were applied (sheet by sheet, record by record).
+    pub defaults: Vec<DefaultUse>,
+}
+
+impl Reading {
+    /// The warnings, one per line, each as `FILE: 'Sheet'!B7: warning: …`.
+    pub fn warning_lines(&self) -> Vec<String> {
+        self.warnings
+            .iter()
+            .map(|w| format!("{}: {w}", self.file))
+            .collect()
+    }
+
+    fn file_level(file: &str, message: impl Into<String>) -> Self {
+        Reading {
+            file: file.to_string(),
+            deal: Err(ReadErrors::file_level(file, message)),
+            warnings: Vec::new(),
+            defaults: Vec::new(),
+        }
+    }
+}
+
+/// A default the reader applied: a blank cell, or a column or item the sheet lacks, read as
+/// the schema's default (`check --defaults` lists them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultUse {
+    /// The sheet as the workbook names it.
+    pub sheet: String,
+    /// The blank cell; None when the sheet has no column (or item) for the field.
+    pub cell: Option<CellRef>,
+    /// The record's row (zero-based) on a table without the column.
+    pub row: Option<u32>,
+    pub field: &'static str,
+    /// The schema's default, as documented.
+    pub default: &'static str,
+}
+
+impl fmt::Display for DefaultUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.cell, self.row) {
+            (Some(cell), _) => write!(f, "{cell}: {} is blank → {}", self.field, self.default),
+            (None, Some(row)) => write!(
+                f,
+                "'{}' row {}: no {} column → {}",
+                self.sheet,
+                row.saturating_add(1),
+                self.field,
+                self.default
+            ),
+            (None, None) => write!(
+                f,
+                "'{}': no {} item → {}",
+                self.sheet, self.field, self.default
+            ),
+        }
+    }
+}
+
+/// Reads and validates a deal, with its warnings and defaults. Never panics, whatever the
+/// file holds, and never modifies it.
+pub fn read(path: &Path) -> Reading {
     let file = path.display().to_string();
     match std::fs::metadata(path) {
         Err(e) => {
-            return Err(ReadErrors::file_level(
-                &file,
-                format!("cannot open the file ({})", io_reason(&e)),
-            ));
+            return Reading::file_level(&file, format!("cannot open the file ({})", io_reason(&e)));
         }
         Ok(m) if m.is_dir() => {
-            return Err(ReadErrors::file_level(
+            return Reading::file_level(
                 &file,
                 "is a folder, not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
-            ));
+            );
         }
         Ok(m) if m.len() == 0 => {
-            return Err(ReadErrors::file_level(
+            return Reading::file_level(
                 &file,
                 "empty file (0 bytes), not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
-            ));
+            );
         }
         Ok(_) => {}
     }
     // A reader bug on malformed data must not take the program down with a backtrace.
     match std::panic::catch_unwind(|| read_workbook(path, &file)) {
-        Ok(result) => result,
-        Err(_) => Err(ReadErrors::file_level(
+        Ok(reading) => reading,
+        Err(_) => Reading::file_level(
             &file,
             "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
-        )),
+        ),
     }
 }
 
@@ -127,17 +200,17 @@ fn open_reason(path: &Path, e: &calamine::Error) -> String {
     }
 }
 
-fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
+fn read_workbook(path: &Path, file: &str) -> Reading {
     let mut book = match calamine::open_workbook_auto(path) {
         Ok(b) => b,
         Err(e) => {
-            return Err(ReadErrors::file_level(
+            return Reading::file_level(
                 file,
                 format!(
                     "not a spreadsheet ({}; expected an .xlsx, .xlsm, .xls or .ods file)",
                     open_reason(path, &e)
                 ),
-            ));
+            );
         }
     };
     let mut log = Log::default();
@@ -148,7 +221,8 @@ fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
             .iter()
             .find(|n| n.trim().eq_ignore_ascii_case(sheet.name))
         else {
-            log.broken.insert(sheet.name);
+            // A missing optional sheet means "none of these": its list is empty, truly, so
+            // checks that consult it (a deck in CNY without an FX sheet) must still speak.
             if sheet.required {
                 log.sheet_error(
                     sheet.name,
@@ -189,8 +263,32 @@ fn read_workbook(path: &Path, file: &str) -> Result<Deal, ReadErrors> {
         );
     }
     log.actual_names = grids.iter().map(|(k, g)| (g.name.clone(), *k)).collect();
+    misnamed_sheets(&names, &grids, &mut log);
     let deal = build_deal(&grids, &mut log);
     finish(file, deal, log)
+}
+
+/// A sheet the reader does not read whose name is close to a sheet the workbook lacks
+/// (`Scenario` for Scenarios): an error, or its rows would be ignored without a word.
+fn misnamed_sheets(names: &[String], grids: &HashMap<&'static str, Grid>, log: &mut Log) {
+    let missing: Vec<&SheetSchema> = SHEETS
+        .iter()
+        .filter(|s| !grids.contains_key(s.name))
+        .collect();
+    for name in names {
+        if grids.values().any(|g| g.name == *name) {
+            continue;
+        }
+        if let Some(meant) = headers::near_sheet(name, &missing) {
+            log.sheet_error(
+                meant.name,
+                format!(
+                    "the sheet '{name}' is not read (did you mean '{}'? rename it '{}'; as named, its rows are ignored)",
+                    meant.name, meant.name
+                ),
+            );
+        }
+    }
 }
 
 fn lower_first(s: &str) -> String {
@@ -203,7 +301,7 @@ fn lower_first(s: &str) -> String {
 
 /// Adds the semantic checks to the reading errors, drops checks that only echo a reading
 /// error, sorts, and decides.
-fn finish(file: &str, deal: Deal, mut log: Log) -> Result<Deal, ReadErrors> {
+fn finish(file: &str, deal: Deal, mut log: Log) -> Reading {
     for f in findings(&deal) {
         let echoes_failed_cell = f.cells.iter().any(|c| log.failed.contains(c));
         let echoes_broken_sheet = f.lists.iter().any(|l| log.broken.contains(list_sheet(*l)));
@@ -213,8 +311,33 @@ fn finish(file: &str, deal: Deal, mut log: Log) -> Result<Deal, ReadErrors> {
         let key = log.sort_key(f.error.cell.as_ref());
         log.errors.push((key, f.error));
     }
+    // Implausible values are only worth a word on a deal that is otherwise valid.
     if log.errors.is_empty() {
-        return Ok(deal);
+        for w in crate::model::plausible::warnings(&deal) {
+            log.warn(w.cell, w.message);
+        }
+    }
+    let mut warnings = std::mem::take(&mut log.warnings);
+    warnings.sort_by_key(|a| a.0);
+    let mut seen = HashSet::new();
+    let warnings: Vec<InputWarning> = warnings
+        .into_iter()
+        .map(|(_, w)| w)
+        .filter(|w| seen.insert(w.clone()))
+        .collect();
+    let mut seen = HashSet::new();
+    let defaults: Vec<DefaultUse> = std::mem::take(&mut log.defaults)
+        .into_iter()
+        .filter(|d| seen.insert((d.sheet.clone(), d.cell.clone(), d.row, d.field)))
+        .collect();
+    let reading = |deal| Reading {
+        file: file.to_string(),
+        deal,
+        warnings,
+        defaults,
+    };
+    if log.errors.is_empty() {
+        return reading(Ok(deal));
     }
     let mut errors = log.errors;
     errors.sort_by_key(|a| a.0);
@@ -224,10 +347,10 @@ fn finish(file: &str, deal: Deal, mut log: Log) -> Result<Deal, ReadErrors> {
         .map(|(_, e)| e)
         .filter(|e| seen.insert(e.clone()))
         .collect();
-    Err(ReadErrors {
+    reading(Err(ReadErrors {
         file: file.to_string(),
         errors,
-    })
+    }))
 }
 
 fn list_sheet(list: NameList) -> &'static str {
@@ -320,6 +443,8 @@ struct Log {
     broken: HashSet<&'static str>,
     /// Actual sheet name → schema sheet name.
     actual_names: HashMap<String, &'static str>,
+    warnings: Vec<((usize, u32, u32), InputWarning)>,
+    defaults: Vec<DefaultUse>,
 }
 
 impl Log {
@@ -348,6 +473,11 @@ impl Log {
         self.failed.insert(cell.clone());
         let key = self.sort_key(Some(&cell));
         self.errors.push((key, InputError::at(cell, message)));
+    }
+
+    fn warn(&mut self, cell: Option<CellRef>, message: String) {
+        let key = self.sort_key(cell.as_ref());
+        self.warnings.push((key, InputWarning::new(cell, message)));
     }
 
     /// A value that could not be read at all (its sheet or column is missing): a cell no
@@ -636,6 +766,9 @@ struct Sheet<'g> {
     others: Vec<(String, u32)>,
     /// The header row of a table.
     header: u32,
+    /// Fields whose header (or label) is misspelt (already reported): their values are not
+    /// read, and checks that would use them stay quiet.
+    misspelt: HashSet<&'static str>,
 }
 
 /// One record (a table row, or the whole of a key/value sheet).
@@ -673,6 +806,9 @@ impl<'s, 'g> Rec<'s, 'g> {
     fn read<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Slot<T> {
         let field = self.field(name);
         let Some((row, col)) = self.position(name) else {
+            if self.sheet.misspelt.contains(name) {
+                return Slot::Failed(log.phantom(self.sheet.schema.name));
+            }
             return Slot::Blank(None);
         };
         read_cell(self.sheet, log, row, col, field, field.name)
@@ -711,6 +847,7 @@ impl<'s, 'g> Rec<'s, 'g> {
             Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
             Slot::Blank(cell) => {
                 let field = self.field(name);
+                self.applied_default(log, field, &cell);
                 let value = match T::from_cell(&Data::String(field.default.to_string()), field) {
                     Ok(v) => v,
                     Err(_) => {
@@ -734,16 +871,39 @@ impl<'s, 'g> Rec<'s, 'g> {
         match self.read(log, name) {
             Slot::Value(v) => v,
             Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
-            Slot::Blank(cell) => Sourced { value: blank, cell },
+            Slot::Blank(cell) => {
+                self.applied_default(log, self.field(name), &cell);
+                Sourced { value: blank, cell }
+            }
         }
     }
 
+    /// A field whose blank means none, or a default the model works out (the schema says
+    /// which in words: "first construction year").
     fn optional<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Option<Sourced<T>> {
         match self.read(log, name) {
             Slot::Value(v) => Some(v),
             Slot::Failed(cell) => Some(Sourced::new(T::placeholder(), cell)),
-            Slot::Blank(_) => None,
+            Slot::Blank(cell) => {
+                self.applied_default(log, self.field(name), &cell);
+                None
+            }
         }
+    }
+
+    /// Records a default applied to a blank (or absent) field, for `check --defaults`. A
+    /// field whose blank simply means "none" (no documented default) is not a default.
+    fn applied_default(&self, log: &mut Log, field: &'static Field, cell: &Option<CellRef>) {
+        if field.default.is_empty() {
+            return;
+        }
+        log.defaults.push(DefaultUse {
+            sheet: self.sheet.grid.name.clone(),
+            cell: cell.clone(),
+            row: if cell.is_some() { None } else { self.row },
+            field: field.name,
+            default: field.default,
+        });
     }
 
     /// The cell of a field, for messages about it (a phantom when it has no place).
@@ -891,19 +1051,13 @@ fn short(s: &str) -> String {
     }
 }
 
-/// A header or label as matched: the text before any " (unit)", lower-cased, spaces folded.
-fn header_key(text: &str) -> String {
-    let before = text.split('(').next().unwrap_or("");
-    before
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
+/// A header cell's text: a string as typed, or a number as its digits (a year typed where a
+/// field belongs). None for a blank.
 fn header_text(d: &Data) -> Option<String> {
     match d {
         Data::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Data::Float(x) => Some(value::shortest(*x)),
+        Data::Int(i) => Some(i.to_string()),
         _ => None,
     }
 }
@@ -919,7 +1073,57 @@ fn header_year(d: &Data) -> Option<i32> {
     value::year_from_decimal(dec)
 }
 
+/// Whether a cell holds a number (or text that reads as one).
+fn holds_number(d: &Data) -> bool {
+    match d {
+        Data::Float(_) | Data::Int(_) => true,
+        Data::String(s) => value::number_from_text(s).is_ok(),
+        _ => false,
+    }
+}
+
+/// What a sheet does with its records, for messages: "every row", "the deal".
+fn every_record(schema: &SheetSchema) -> &'static str {
+    match schema.layout {
+        Layout::KeyValue => "the deal",
+        _ => "every row",
+    }
+}
+
+/// The error for a header or label near fields of the sheet: "did you mean", what was
+/// expected, and what the typo would have done.
+fn near_message(schema: &SheetSchema, what: &str, text: &str, near: &[&Field]) -> String {
+    let mean = headers::did_you_mean(near);
+    let key_value = schema.layout == Layout::KeyValue;
+    let expected = match near {
+        [f] if !key_value && !f.unit.is_empty() => format!(" expected '{}'", f.header()),
+        _ => String::new(),
+    };
+    let (colon, semicolon) = if expected.is_empty() {
+        (" it is", " as")
+    } else {
+        (":", "; as")
+    };
+    let consequence = match near {
+        [f] if f.required => format!("{colon} a required {what}"),
+        [f] if f.default.is_empty() => format!(
+            "{semicolon} typed, it is ignored and {} leaves {} blank",
+            every_record(schema),
+            f.name
+        ),
+        [f] => format!(
+            "{semicolon} typed, it is ignored and {} takes the default, {}",
+            every_record(schema),
+            f.default
+        ),
+        _ => format!("{semicolon} typed, it is ignored"),
+    };
+    format!("unknown {what} '{text}' ({mean}{expected}{consequence})")
+}
+
 /// Finds a sheet's fields: the header row of a table, or the labels of a key/value sheet.
+/// Every header is matched through `headers`: a field, a typo of one (an error), a note, or
+/// unknown (a warning); a time series' year columns must be years.
 fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sheet<'g> {
     let mut sheet = Sheet {
         grid,
@@ -930,6 +1134,7 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         rows: Vec::new(),
         others: Vec::new(),
         header: 0,
+        misspelt: HashSet::new(),
     };
     let Some(((r0, c0), (r1, c1))) = grid.extent() else {
         // An empty optional sheet means "none of these".
@@ -956,70 +1161,8 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         }
         return sheet;
     };
-    let by_key: HashMap<String, &'static Field> = schema
-        .fields
-        .iter()
-        .map(|f| (header_key(f.name), f))
-        .collect();
     if schema.layout == Layout::KeyValue {
-        let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
-        for row in r0..=r1 {
-            let Some(col) = (c0..=c1).find(|c| !grid.is_blank(row, *c)) else {
-                continue;
-            };
-            let label = header_text(grid.data(row, col));
-            let key = label.as_deref().map(header_key).unwrap_or_default();
-            // A header row: "Item | Value | …" (or any label above a "Value" column).
-            let next = header_text(grid.data(row, col + 1))
-                .as_deref()
-                .map(header_key)
-                .unwrap_or_default();
-            if key == "item" || next == "value" {
-                continue;
-            }
-            match by_key.get(&key) {
-                Some(f) => {
-                    if let Some(first) = first_at.get(f.name) {
-                        log.cell_error(
-                            schema.name,
-                            grid.cell(row, col),
-                            format!(
-                                "'{}' is given twice (first at {first}, expected each item once)",
-                                f.name
-                            ),
-                        );
-                    } else {
-                        first_at.insert(f.name, grid.cell(row, col));
-                        sheet.items.insert(f.name, (row, col + 1));
-                    }
-                }
-                None => {
-                    let known: Vec<&str> = schema.fields.iter().map(|f| f.name).collect();
-                    log.cell_error(
-                        schema.name,
-                        grid.cell(row, col),
-                        format!(
-                            "unknown item (found {}, expected one of: {}; put notes in the Notes column)",
-                            value::describe(grid.data(row, col)),
-                            known.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        for f in schema.fields.iter().filter(|f| f.required) {
-            if !sheet.items.contains_key(f.name) {
-                log.sheet_error(
-                    schema.name,
-                    format!(
-                        "'{}': no '{}' item (a required item; expected a row with '{}' in column A and its value in column B)",
-                        grid.name,
-                        f.name,
-                        f.header()
-                    ),
-                );
-            }
-        }
+        key_value_layout(&mut sheet, (r0, c0), (r1, c1), log);
         return sheet;
     }
     // Tables and time series: the first row holding anything is the header row.
@@ -1027,8 +1170,13 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         return sheet;
     };
     sheet.header = header;
+    let column_holds =
+        |col: u32, test: &dyn Fn(&Data) -> bool| (header + 1..=r1).any(|r| test(grid.data(r, col)));
+    // First the years and the exact fields, so that only fields without a column are
+    // suggested for the rest.
     let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
     let mut year_at: HashMap<i32, CellRef> = HashMap::new();
+    let mut rest: Vec<(u32, Option<String>)> = Vec::new();
     for col in c0..=c1 {
         let data = grid.data(header, col);
         if schema.layout == Layout::TimeSeries
@@ -1046,29 +1194,153 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
             }
             continue;
         }
-        let Some(text) = header_text(data) else {
+        let text = header_text(data);
+        match text.as_deref().and_then(|t| headers::exact(schema, t)) {
+            Some(f) => {
+                if let Some(first) = first_at.get(f.name) {
+                    log.cell_error(
+                        schema.name,
+                        grid.cell(header, col),
+                        format!(
+                            "the column '{}' appears twice (first at {first}, expected each column once)",
+                            f.name
+                        ),
+                    );
+                } else {
+                    first_at.insert(f.name, grid.cell(header, col));
+                    sheet.columns.insert(f.name, col);
+                }
+            }
+            None => rest.push((col, text)),
+        }
+    }
+    // A time series' columns of values among or right after the years must be years: a
+    // year typed as text ("FY2041"), a number that is no year, or no header at all would
+    // drop that year without a word.
+    // Without a single year, every such column is one that should have been a year.
+    let mut not_years: HashSet<u32> = HashSet::new();
+    let span = match (
+        sheet.years.iter().map(|(_, c)| *c).min(),
+        sheet.years.iter().map(|(_, c)| *c).max(),
+    ) {
+        (Some(lo), Some(hi)) => Some((lo, hi.saturating_add(1))),
+        _ if schema.layout == Layout::TimeSeries => Some((c0, c1)),
+        _ => None,
+    };
+    if let Some((lo, mut end)) = span {
+        for (col, text) in &rest {
+            if *col < lo || *col > end {
+                continue;
+            }
+            if text.as_deref().is_some_and(headers::is_quiet) || !column_holds(*col, &holds_number)
+            {
+                continue;
+            }
+            not_years.insert(*col);
+            if *col == end {
+                end = end.saturating_add(1);
+            }
+            let year_before = sheet
+                .years
+                .iter()
+                .find(|(_, c)| *c + 1 == *col)
+                .map(|(y, _)| *y);
+            let year_after = sheet
+                .years
+                .iter()
+                .find(|(_, c)| *c == *col + 1)
+                .map(|(y, _)| *y);
+            let expected = match (year_before, year_after) {
+                (Some(y), _) => format!("the year {}, after {y}", y + 1),
+                (None, Some(y)) => format!("the year {}, before {y}", y - 1),
+                (None, None) => "a year such as 2031".to_string(),
+            };
+            let data = grid.data(header, *col);
+            let hint = match text {
+                Some(s) => match value::number_from_text(s) {
+                    Err(value::Rejected(reason)) if reason != "is not a number" => {
+                        format!("; {reason}")
+                    }
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            log.cell_error(
+                schema.name,
+                grid.cell(header, *col),
+                format!(
+                    "the header of a column of values is not a year (found {}, expected {expected}, as a number{hint}); as it is, the values under it would be ignored",
+                    if text.is_some() { value::describe(data) } else { "a blank".to_string() }
+                ),
+            );
+        }
+    }
+    // Products named on a matrix sheet head its matrix columns, whatever they resemble.
+    let row_names: HashSet<String> = match (schema.layout, schema.fields.first()) {
+        (Layout::Matrix, Some(first)) => match sheet.columns.get(first.name) {
+            Some(col) => (header + 1..=r1)
+                .filter_map(|r| header_text(grid.data(r, *col)))
+                .map(|t| t.to_lowercase())
+                .collect(),
+            None => HashSet::new(),
+        },
+        _ => HashSet::new(),
+    };
+    let mut suggested: HashSet<&'static str> = HashSet::new();
+    for (col, text) in rest {
+        if not_years.contains(&col) {
             continue;
-        };
-        if let Some(f) = by_key.get(&header_key(&text)) {
-            if let Some(first) = first_at.get(f.name) {
-                log.cell_error(
-                    schema.name,
-                    grid.cell(header, col),
+        }
+        let at = grid.cell(header, col);
+        let Some(text) = text else {
+            if column_holds(col, &|d| !is_blank(d)) {
+                log.warn(
+                    Some(at.clone()),
                     format!(
-                        "the column '{}' appears twice (first at {first}, expected each column once)",
-                        f.name
+                        "the column {} holds values but has no header, so they are ignored (expected a header naming a field of the {} sheet, or Notes)",
+                        column_letters(col),
+                        schema.name
                     ),
                 );
-            } else {
-                first_at.insert(f.name, grid.cell(header, col));
-                sheet.columns.insert(f.name, col);
             }
-        } else {
+            continue;
+        };
+        if row_names.contains(&text.to_lowercase()) {
             sheet.others.push((text, col));
+            continue;
+        }
+        let open = |f: &Field| !sheet.columns.contains_key(f.name);
+        match headers::classify(schema, &text, &open) {
+            HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
+            HeaderMatch::Near(near) => {
+                if let [f] = near.as_slice() {
+                    suggested.insert(f.name);
+                }
+                sheet.misspelt.extend(near.iter().map(|f| f.name));
+                log.cell_error(
+                    schema.name,
+                    at,
+                    near_message(schema, "column", &text, &near),
+                );
+            }
+            HeaderMatch::Unknown if schema.layout == Layout::Matrix => {
+                // The matrix reader decides: a misspelt product, or a column of notes.
+                sheet.others.push((text, col));
+            }
+            HeaderMatch::Unknown => {
+                log.warn(
+                    Some(at),
+                    format!(
+                        "the column '{text}' is ignored: it is not a field of the {} sheet (a column headed Notes, Comment or Source is kept without this warning)",
+                        schema.name
+                    ),
+                );
+                sheet.others.push((text, col));
+            }
         }
     }
     for f in schema.fields.iter().filter(|f| f.required) {
-        if !sheet.columns.contains_key(f.name) {
+        if !sheet.columns.contains_key(f.name) && !suggested.contains(f.name) {
             log.sheet_error(
                 schema.name,
                 format!(
@@ -1091,6 +1363,94 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         .filter(|r| watched.iter().any(|c| !grid.is_blank(*r, *c)))
         .collect();
     sheet
+}
+
+/// A key/value sheet's items: the label is the first filled cell of a row, its value the
+/// cell to the right. Labels are matched like headers.
+fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32), log: &mut Log) {
+    let grid = sheet.grid;
+    let schema = sheet.schema;
+    let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
+    let mut rest: Vec<(u32, u32, Option<String>)> = Vec::new();
+    for row in r0..=r1 {
+        let Some(col) = (c0..=c1).find(|c| !grid.is_blank(row, *c)) else {
+            continue;
+        };
+        let label = header_text(grid.data(row, col));
+        // A header row: "Item | Value | …" (or any label above a "Value" column).
+        let key = label.as_deref().map(headers::key).unwrap_or_default();
+        let next = header_text(grid.data(row, col + 1))
+            .as_deref()
+            .map(headers::key)
+            .unwrap_or_default();
+        if key == "item" || next == "value" {
+            continue;
+        }
+        match label.as_deref().and_then(|t| headers::exact(schema, t)) {
+            Some(f) => {
+                if let Some(first) = first_at.get(f.name) {
+                    log.cell_error(
+                        schema.name,
+                        grid.cell(row, col),
+                        format!(
+                            "'{}' is given twice (first at {first}, expected each item once)",
+                            f.name
+                        ),
+                    );
+                } else {
+                    first_at.insert(f.name, grid.cell(row, col));
+                    sheet.items.insert(f.name, (row, col + 1));
+                }
+            }
+            None => rest.push((row, col, label)),
+        }
+    }
+    let mut suggested: HashSet<&'static str> = HashSet::new();
+    for (row, col, label) in rest {
+        let at = grid.cell(row, col);
+        let Some(label) = label else {
+            log.warn(
+                Some(at),
+                format!(
+                    "the row holds {} where an item belongs, so it is ignored (expected an item of the {} sheet in this column)",
+                    value::describe(grid.data(row, col)),
+                    schema.name
+                ),
+            );
+            continue;
+        };
+        let open = |f: &Field| !sheet.items.contains_key(f.name);
+        match headers::classify(schema, &label, &open) {
+            HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
+            HeaderMatch::Near(near) => {
+                if let [f] = near.as_slice() {
+                    suggested.insert(f.name);
+                }
+                sheet.misspelt.extend(near.iter().map(|f| f.name));
+                log.cell_error(schema.name, at, near_message(schema, "item", &label, &near));
+            }
+            HeaderMatch::Unknown => log.warn(
+                Some(at),
+                format!(
+                    "the item '{label}' is ignored: it is not an item of the {} sheet (a row labelled Notes, Comment or Source is kept without this warning)",
+                    schema.name
+                ),
+            ),
+        }
+    }
+    for f in schema.fields.iter().filter(|f| f.required) {
+        if !sheet.items.contains_key(f.name) && !suggested.contains(f.name) {
+            log.sheet_error(
+                schema.name,
+                format!(
+                    "'{}': no '{}' item (a required item; expected a row with '{}' in column A and its value in column B)",
+                    grid.name,
+                    f.name,
+                    f.header()
+                ),
+            );
+        }
+    }
 }
 
 // ----- The deal, sheet by sheet ------------------------------------------------------------
@@ -1672,7 +2032,7 @@ fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> 
     let mut column_of: Vec<Option<u32>> = vec![None; n];
     for (text, col) in &sheet.others {
         let name = text.trim();
-        if header_key(name) == "notes" {
+        if headers::is_quiet(name) {
             continue;
         }
         let at = grid.cell(header_row, *col);
@@ -1712,6 +2072,13 @@ fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> 
                         sheet_name,
                         at,
                         format!("the correlation column '{name}' names no product of this sheet ({hint})"),
+                    );
+                } else {
+                    log.warn(
+                        Some(at),
+                        format!(
+                            "the column '{name}' is ignored: it is neither a field of the {sheet_name} sheet nor a product of its Product column (a column headed Notes, Comment or Source is kept without this warning)"
+                        ),
                     );
                 }
             }
@@ -1794,19 +2161,6 @@ fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_match_on_the_text_before_the_unit() {
-        for (header, want) in [
-            ("Nameplate (t/yr)", "nameplate"),
-            ("nameplate", "nameplate"),
-            ("  NAMEPLATE  ", "nameplate"),
-            ("Take-or-pay (%)", "take-or-pay"),
-            ("P  exploration(%)", "p exploration"),
-        ] {
-            assert_eq!(header_key(header), want, "case {header}");
-        }
-    }
 
     #[test]
     fn every_schema_default_is_readable_or_described_in_words() {

@@ -147,6 +147,17 @@ pub fn number_from_text(raw: &str) -> Result<Decimal, Rejected> {
     }
     let lower = s.to_lowercase();
     let letters = s.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+    if matches!(&lower[..letters], "fy" | "cy" | "y")
+        && lower[letters..]
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(Rejected(format!(
+            "year labels such as '{}' are not read; type the year alone, as a number such as {} (a period is labelled by the calendar year it starts in)",
+            s,
+            s[letters..].trim_start()
+        )));
+    }
     let after_letters = s[letters..].trim_start();
     let currency_code =
         (1..=3).contains(&letters) && after_letters.starts_with(|c: char| c.is_ascii_digit());

@@ -1,7 +1,7 @@
 //! What is wrong with an input, and where: the error every reader and check reports.
 //!
-//! Owns `InputError` only. It knows cells (`CellRef`), not files: the reader adds the file
-//! name when it prints (`deal.xlsx: 'Financing'!D7: …`).
+//! Owns `InputError` and `InputWarning`. They know cells (`CellRef`), not files: the reader
+//! adds the file name when it prints (`deal.xlsx: 'Financing'!D7: …`).
 
 use std::fmt;
 
@@ -40,6 +40,34 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// Something in a deal's inputs that is read, but probably not what was meant: a column
+/// Lodestone does not know (ignored), a tenor of 144 years. The deal still runs; `check` and
+/// `run` print every warning, naming its cell, and the results workbook lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InputWarning {
+    pub cell: Option<CellRef>,
+    /// What is odd and what Lodestone does with it.
+    pub message: String,
+}
+
+impl InputWarning {
+    pub fn new(cell: Option<CellRef>, message: impl Into<String>) -> Self {
+        InputWarning {
+            cell,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cell {
+            Some(cell) => write!(f, "{cell}: warning: {}", self.message),
+            None => write!(f, "warning: {}", self.message),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

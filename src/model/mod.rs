@@ -9,13 +9,14 @@
 pub mod correlation;
 mod deal;
 mod error;
+pub mod plausible;
 pub mod sample;
 pub mod source;
 
 pub mod validate;
 
 pub use deal::*;
-pub use error::InputError;
+pub use error::{InputError, InputWarning};
 pub use source::{CellRef, Sourced};
 pub use validate::validate;
 

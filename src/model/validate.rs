@@ -171,13 +171,25 @@ impl<'a> Checker<'a> {
         self.first_year() + self.deal.horizon_years.value as i64 - 1
     }
 
-    /// A share or probability: 0% to 100%.
+    /// A share or probability: 0% to 100%. From 1 to 100 it was most likely typed as a
+    /// whole number (21 for 21%), and the message says so.
     fn share(&mut self, what: &str, v: &Sourced<Decimal>) {
         if v.value < Decimal::ZERO || v.value > Decimal::ONE {
+            let hint = if v.value > Decimal::ONE && v.value <= Decimal::ONE_HUNDRED {
+                format!(
+                    "; {} looks like a percentage typed as a whole number: if {}% was meant, type {}% or {}",
+                    num(v.value),
+                    num(v.value),
+                    num(v.value),
+                    num(v.value / Decimal::ONE_HUNDRED)
+                )
+            } else {
+                String::new()
+            };
             self.push(Finding::at(
                 &v.cell,
                 format!(
-                    "{what} is outside 0–100% (found {}, expected a share between 0% and 100%)",
+                    "{what} is outside 0–100% (found {}, expected a share between 0% and 100%{hint})",
                     pct(v.value)
                 ),
             ));

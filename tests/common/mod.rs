@@ -198,6 +198,15 @@ impl Xlsx {
         self.set_part(&part, patched);
     }
 
+    /// Renames a sheet in the workbook's sheet list.
+    pub fn rename_sheet(&mut self, sheet: &str, name: &str) {
+        let xml = self.part("xl/workbook.xml");
+        let tag = format!("<sheet name=\"{sheet}\"");
+        assert!(xml.contains(&tag), "no sheet {sheet}");
+        let patched = xml.replacen(&tag, &format!("<sheet name=\"{}\"", escape(name)), 1);
+        self.set_part("xl/workbook.xml", patched);
+    }
+
     /// Takes a sheet out of the workbook's sheet list (its part stays, unreferenced).
     pub fn remove_sheet(&mut self, sheet: &str) {
         let xml = self.part("xl/workbook.xml");
