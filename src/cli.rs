@@ -1,16 +1,55 @@
-//! Command-line definitions: clap parses arguments into these types; `main` runs them.
-//! Nothing here reads a workbook or prints; it only describes what the user asked for.
+//! Command-line definitions: clap parses arguments into these types; `main` runs them. Also
+//! the exit codes and the choice of a scenario by name. Nothing here reads a workbook or
+//! prints; it only describes what the user asked for and what its outcome means.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use rust_decimal::Decimal;
 
+use crate::engine::results::CheckFailure;
+use crate::model::{Deal, Scenario};
+
+/// The exit codes, the same for every command (README "Exit codes").
+pub mod exit {
+    /// The template, the results or the analysis were written, or the deal is valid.
+    pub const SUCCESS: u8 = 0;
+    /// Bad input (every problem listed), a calculation that overflowed, or an output that
+    /// cannot be written.
+    pub const BAD_INPUT: u8 = 1;
+    /// A usage error: unknown command, option, example or scenario; an output that would
+    /// overwrite the input or an existing file.
+    pub const USAGE: u8 = 2;
+    /// The model ran but a check of the scenario run or analysed failed: the outputs are
+    /// written, the failure printed first and shown at the top of the Summary.
+    pub const CHECKS_FAILED: u8 = 3;
+}
+
+/// The exit code of a command whose model ran and whose outputs were written: 3 when a
+/// check of a scenario run or analysed failed, 0 when every check holds.
+pub fn exit_code_after_run(failures: &[CheckFailure]) -> u8 {
+    if failures.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::CHECKS_FAILED
+    }
+}
+
+/// The exit codes as `--help` shows them.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0  success: written, or the deal is valid (warnings do not change it)
+  1  bad input: every problem listed on stderr with its file, sheet and cell; or a
+     calculation that overflowed, or an output that cannot be written
+  2  usage error: unknown command, option, example or scenario; an output over the input
+     or over an existing template without --force
+  3  a check failed (run and the analytics): the model ran and the outputs were written,
+     but a check of a scenario run or analysed does not hold; the failure is printed first";
+
 /// Lodestone models the money in critical-mineral projects: it reads a deal from an Excel
 /// workbook, runs its scenarios in exact decimals, and writes NPV and IRR workbooks that
 /// reviewers can audit cell by cell.
 #[derive(Debug, Parser)]
-#[command(name = "lodestone", version, about, long_about = None)]
+#[command(name = "lodestone", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,20 +58,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a blank deal template, or one of the bundled example deals.
+    #[command(after_help = EXIT_CODES_HELP)]
     Template {
-        /// Where to write the workbook (.xlsx).
+        /// Where to write the workbook (.xlsx); an existing file is kept unless --force.
         #[arg(short, long)]
         output: PathBuf,
-        /// An example deal to write instead of the blank template.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", help = example_help())]
         example: Option<String>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
-    /// Validate a deal workbook: print every problem, or a one-line summary.
+    /// Validate a deal workbook: print every problem, or a one-line summary; warnings
+    /// (ignored columns, implausible values) go to stderr and leave the exit code at 0.
+    #[command(after_help = EXIT_CODES_HELP)]
     Check {
         /// The deal workbook (.xlsx, .xlsm, .xls or .ods).
         file: PathBuf,
+        /// Also list every default applied (a blank cell, or a column the sheet lacks), with
+        /// the cell it would have come from.
+        #[arg(long)]
+        defaults: bool,
     },
     /// Run the base case and the scenarios; write the results workbook and JSON.
+    #[command(after_help = EXIT_CODES_HELP)]
     Run {
         /// The deal workbook.
         file: PathBuf,
@@ -42,12 +91,14 @@ pub enum Command {
         /// Also write the complete results as exact JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// Run only these scenarios (the base case always runs); repeatable.
+        /// Run only these scenarios (the base case always runs); repeatable; names match
+        /// ignoring case.
         #[arg(long = "scenario", value_name = "NAME")]
         scenarios: Vec<String>,
     },
     /// Tornado: price, capex, opex, ramp speed, construction delay and discount rates each
     /// shocked down and up; the NPV of the project, equity and each government.
+    #[command(after_help = EXIT_CODES_HELP)]
     Sensitivity {
         /// The deal workbook.
         file: PathBuf,
@@ -64,6 +115,7 @@ pub enum Command {
     /// Breakeven solvers for the base case and each scenario: the price multiplier for equity
     /// NPV = 0 and for senior min DSCR = 1.00, the price floor for the lock-up DSCR, the
     /// first-loss commitment for no senior loss; each verified by a rerun.
+    #[command(after_help = EXIT_CODES_HELP)]
     Breakeven {
         /// The deal workbook.
         file: PathBuf,
@@ -73,6 +125,7 @@ pub enum Command {
     },
     /// Monte Carlo price paths (the deal's Monte Carlo sheet): NPV percentiles and the
     /// probability of a loss per party, tranche and government.
+    #[command(after_help = EXIT_CODES_HELP)]
     Montecarlo {
         /// The deal workbook.
         file: PathBuf,
@@ -88,13 +141,48 @@ pub enum Command {
         /// Also write the statistics as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// Simulate prices on top of this scenario (default: the base case).
+        /// Simulate prices on top of this scenario (default: the base case); the name matches
+        /// ignoring case.
         #[arg(long, value_name = "NAME")]
         scenario: Option<String>,
         /// Threads to use (default: every core).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         threads: Option<u32>,
     },
+}
+
+/// The scenario `--scenario NAME` means: the base case for "Base", or the deal's scenario of
+/// that name, ignoring case (validation keeps names unique ignoring case). Otherwise the
+/// usage error to print: "no scenario named 'X' (the deal has: Base, …)".
+pub fn scenario_named(deal: &Deal, name: &str) -> Result<Scenario, String> {
+    let wanted = name.trim();
+    if wanted.eq_ignore_ascii_case(Scenario::BASE) {
+        return Ok(Scenario::base());
+    }
+    let found = deal
+        .scenarios
+        .iter()
+        .find(|s| s.name.value.trim().to_lowercase() == wanted.to_lowercase());
+    match found {
+        Some(s) => Ok(s.clone()),
+        None => {
+            let known: Vec<&str> = std::iter::once(Scenario::BASE)
+                .chain(deal.scenarios.iter().map(|s| s.name.value.as_str()))
+                .collect();
+            Err(format!(
+                "no scenario named '{name}' (the deal has: {})",
+                known.join(", ")
+            ))
+        }
+    }
+}
+
+/// `template --example`'s help: the example names, from the list of examples itself.
+fn example_help() -> String {
+    format!(
+        "An example deal to write instead of the blank template: {}",
+        crate::examples::EXAMPLES.join(", ")
+    )
 }
 
 /// A shock: a share strictly between 0 and 1, as 0.2 or 20%.

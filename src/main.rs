@@ -1,26 +1,28 @@
 //! The `lodestone` binary: arguments in, exit code out. The only place that prints.
 //!
-//! Exit codes: 0 success, 1 bad input (or a file that cannot be written), 2 usage error.
-//! Problems go to stderr, one per line; a valid deal's summary goes to stdout.
+//! Exit codes (`cli::exit`): 0 success, 1 bad input (or a file that cannot be written), 2
+//! usage error, 3 a check failed (outputs written, the failure printed first). Problems and
+//! warnings go to stderr, one per line; a valid deal's summary goes to stdout.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use lodestone::analytics::{self, AnalyticsError};
-use lodestone::cli::{Cli, Command};
+use lodestone::cli::{Cli, Command, exit, exit_code_after_run, scenario_named};
 use lodestone::engine;
+use lodestone::engine::results::CheckFailure;
 use lodestone::examples::{self, EXAMPLES};
 use lodestone::excel::analytics::{montecarlo_bytes, tornado_bytes};
-use lodestone::excel::read::read_deal;
+use lodestone::excel::read::{self, Reading};
 use lodestone::excel::template::save_template;
 use lodestone::excel::template::write_atomically;
-use lodestone::excel::write::{results_bytes, same_file};
-use lodestone::model::{Deal, Scenario};
+use lodestone::excel::write::{results_bytes_with, same_file};
+use lodestone::model::{Deal, InputWarning, Scenario};
 use lodestone::report;
 
-const BAD_INPUT: u8 = 1;
-const USAGE: u8 = 2;
+const BAD_INPUT: u8 = exit::BAD_INPUT;
+const USAGE: u8 = exit::USAGE;
 
 // mimalloc instead of the system allocator: writing the results workbook makes hundreds of
 // thousands of small strings on several threads, and glibc's per-thread arenas spent about a
@@ -32,8 +34,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Template { output, example } => template(&output, example.as_deref()),
-        Command::Check { file } => check(&file),
+        Command::Template {
+            output,
+            example,
+            force,
+        } => template(&output, example.as_deref(), force),
+        Command::Check { file, defaults } => check(&file, defaults),
         Command::Run {
             file,
             output,
@@ -69,13 +75,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn template(output: &Path, example: Option<&str>) -> ExitCode {
+fn template(output: &Path, example: Option<&str>, force: bool) -> ExitCode {
     let is_xlsx = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if !is_xlsx {
         eprintln!(
             "lodestone: {}: the template is an Excel workbook; name it FILE.xlsx",
+            output.display()
+        );
+        return ExitCode::from(USAGE);
+    }
+    // A deal someone has edited must not vanish under a fresh template.
+    if !force && std::fs::symlink_metadata(output).is_ok() {
+        eprintln!(
+            "lodestone: {}: already exists; choose another file name, or pass --force to overwrite it",
             output.display()
         );
         return ExitCode::from(USAGE);
@@ -105,10 +119,23 @@ fn template(output: &Path, example: Option<&str>) -> ExitCode {
     }
 }
 
-fn check(file: &Path) -> ExitCode {
-    match read_deal(file) {
+fn check(file: &Path, defaults: bool) -> ExitCode {
+    let reading = read::read(file);
+    print_warnings(&reading);
+    if defaults {
+        for d in &reading.defaults {
+            println!("{}: default: {d}", file.display());
+        }
+    }
+    match reading.deal {
         Ok(deal) => {
-            println!("{}: valid — {}", file.display(), summary(&deal));
+            let n = reading.warnings.len();
+            let warned = match n {
+                0 => String::new(),
+                1 => " (1 warning, above)".to_string(),
+                _ => format!(" ({n} warnings, above)"),
+            };
+            println!("{}: valid{warned} — {}", file.display(), summary(&deal));
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -120,6 +147,25 @@ fn check(file: &Path) -> ExitCode {
             ExitCode::from(BAD_INPUT)
         }
     }
+}
+
+/// Each warning on stderr, naming its file and cell.
+fn print_warnings(reading: &Reading) {
+    for line in reading.warning_lines() {
+        eprintln!("{line}");
+    }
+}
+
+/// Failed checks on stderr, before anything else the command prints.
+fn print_failures(failures: &[CheckFailure], currency: &str) {
+    for f in failures {
+        eprintln!("lodestone: {}", report::check_failure(f, currency));
+    }
+}
+
+/// Exit 3 when a check failed, 0 otherwise (the outputs are written either way).
+fn outcome(failures: &[CheckFailure]) -> ExitCode {
+    ExitCode::from(exit_code_after_run(failures))
 }
 
 /// "'Name': 2 facilities, 1 product, …, 2026–2061".
@@ -155,34 +201,24 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
         eprintln!("lodestone: the workbook and the JSON must be different files");
         return ExitCode::from(USAGE);
     }
-    let deal = match read_deal(file) {
-        Ok(deal) => deal,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(BAD_INPUT);
-        }
+    let (deal, warnings) = match read_with_warnings(file) {
+        Ok(read) => read,
+        Err(code) => return code,
     };
     let mut selected: Vec<Scenario> = Vec::new();
     if names.is_empty() {
         selected = deal.scenarios.clone();
     } else {
         for name in names {
-            if name == Scenario::BASE {
-                continue;
-            }
-            match deal.scenarios.iter().find(|s| &s.name.value == name) {
-                Some(s) => selected.push(s.clone()),
-                None => {
-                    let known: Vec<&str> = deal
-                        .scenarios
-                        .iter()
-                        .map(|s| s.name.value.as_str())
-                        .collect();
-                    eprintln!(
-                        "lodestone: {}: no scenario named '{name}' (the deal has: Base, {})",
-                        file.display(),
-                        known.join(", ")
-                    );
+            match scenario_named(&deal, name) {
+                Ok(s) if s.name.value == Scenario::BASE => {}
+                Ok(s) => {
+                    if !selected.iter().any(|t| t.name.value == s.name.value) {
+                        selected.push(s);
+                    }
+                }
+                Err(message) => {
+                    eprintln!("lodestone: {}: {message}", file.display());
                     return ExitCode::from(USAGE);
                 }
             }
@@ -195,7 +231,9 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
             return ExitCode::from(BAD_INPUT);
         }
     };
-    let workbook = match results_bytes(&deal, &runs) {
+    let failures = engine::results::failures(&runs);
+    print_failures(&failures, &deal.currency.value);
+    let workbook = match results_bytes_with(&deal, &runs, &warnings) {
         Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("lodestone: {}: {e}", output.display());
@@ -214,25 +252,17 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
         return ExitCode::from(BAD_INPUT);
     }
     print!("{}", report::table(&runs, &deal.currency.value));
-    let failed: Vec<String> = runs
-        .iter()
-        .flat_map(|r| {
-            r.checks
-                .iter()
-                .filter(|c| !c.ok)
-                .map(move |c| format!("{}: {} ({})", r.scenario, c.name, c.detail))
-        })
-        .collect();
-    if failed.is_empty() {
+    if failures.is_empty() {
         println!(
             "{}: written; every check holds in every scenario",
             output.display()
         );
     } else {
-        println!("{}: written; CHECKS FAILED:", output.display());
-        for f in failed {
-            println!("  {f}");
-        }
+        println!(
+            "{}: written; CHECKS FAILED: {} (listed first, on stderr; exit code 3)",
+            output.display(),
+            failures.len()
+        );
     }
     if let Some(path) = json {
         println!("{}: written", path.display());
@@ -241,7 +271,7 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
     // dropping them (hundreds of thousands of small allocations) would take a tenth of the run.
     std::mem::forget(runs);
     std::mem::forget(workbook);
-    ExitCode::SUCCESS
+    outcome(&failures)
 }
 
 /// Refuses outputs that would overwrite the input or each other (a usage error).
@@ -264,11 +294,37 @@ fn check_outputs(file: &Path, outputs: &[&Path]) -> Result<(), ExitCode> {
     Ok(())
 }
 
+/// Reads a deal, printing its warnings and, when it is not valid, its problems.
+fn read_with_warnings(file: &Path) -> Result<(Deal, Vec<InputWarning>), ExitCode> {
+    let reading = read::read(file);
+    print_warnings(&reading);
+    match reading.deal {
+        Ok(deal) => Ok((deal, reading.warnings)),
+        Err(errors) => {
+            eprintln!("{errors}");
+            Err(ExitCode::from(BAD_INPUT))
+        }
+    }
+}
+
 fn read(file: &Path) -> Result<Deal, ExitCode> {
-    read_deal(file).map_err(|errors| {
-        eprintln!("{errors}");
-        ExitCode::from(BAD_INPUT)
-    })
+    read_with_warnings(file).map(|(deal, _)| deal)
+}
+
+/// The failed checks of the scenarios an analysis is about, printed first; an engine failure
+/// is bad input.
+fn analysed_failures(
+    file: &Path,
+    deal: &Deal,
+    scenarios: &[&Scenario],
+) -> Result<Vec<CheckFailure>, ExitCode> {
+    match analytics::failed_checks(deal, scenarios) {
+        Ok(failures) => {
+            print_failures(&failures, &deal.currency.value);
+            Ok(failures)
+        }
+        Err(e) => Err(failed(file, AnalyticsError::Engine(e))),
+    }
 }
 
 /// An analysis that failed: a setting out of range is a usage error, the rest bad input.
@@ -305,6 +361,10 @@ fn sensitivity(
         Ok(d) => d,
         Err(code) => return code,
     };
+    let failures = match analysed_failures(file, &deal, &[&Scenario::base()]) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let tornado = match analytics::sensitivity::tornado(&deal, shock) {
         Ok(t) => t,
         Err(e) => return failed(file, e),
@@ -328,7 +388,7 @@ fn sensitivity(
     for (path, _) in &files {
         println!("{}: written", path.display());
     }
-    ExitCode::SUCCESS
+    outcome(&failures)
 }
 
 fn breakeven(file: &Path, json: Option<&Path>) -> ExitCode {
@@ -338,6 +398,12 @@ fn breakeven(file: &Path, json: Option<&Path>) -> ExitCode {
     }
     let deal = match read(file) {
         Ok(d) => d,
+        Err(code) => return code,
+    };
+    let base = Scenario::base();
+    let analysed: Vec<&Scenario> = std::iter::once(&base).chain(&deal.scenarios).collect();
+    let failures = match analysed_failures(file, &deal, &analysed) {
+        Ok(f) => f,
         Err(code) => return code,
     };
     let answers = match analytics::breakeven::solve_all(&deal) {
@@ -354,7 +420,7 @@ fn breakeven(file: &Path, json: Option<&Path>) -> ExitCode {
     if let Some(path) = json {
         println!("{}: written", path.display());
     }
-    ExitCode::SUCCESS
+    outcome(&failures)
 }
 
 struct McArgs<'a> {
@@ -380,23 +446,17 @@ fn montecarlo(file: &Path, args: &McArgs) -> ExitCode {
     };
     let scenario = match args.scenario {
         None => Scenario::base(),
-        Some(name) if name == Scenario::BASE => Scenario::base(),
-        Some(name) => match deal.scenarios.iter().find(|s| s.name.value == name) {
-            Some(s) => s.clone(),
-            None => {
-                let known: Vec<&str> = deal
-                    .scenarios
-                    .iter()
-                    .map(|s| s.name.value.as_str())
-                    .collect();
-                eprintln!(
-                    "lodestone: {}: no scenario named '{name}' (the deal has: Base, {})",
-                    file.display(),
-                    known.join(", ")
-                );
+        Some(name) => match scenario_named(&deal, name) {
+            Ok(s) => s,
+            Err(message) => {
+                eprintln!("lodestone: {}: {message}", file.display());
                 return ExitCode::from(USAGE);
             }
         },
+    };
+    let failures = match analysed_failures(file, &deal, &[&scenario]) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
     let sim = match analytics::montecarlo::Simulation::new(&deal, &scenario) {
         Ok(s) => s,
@@ -454,7 +514,7 @@ fn montecarlo(file: &Path, args: &McArgs) -> ExitCode {
     for (path, _) in &files {
         println!("{}: written", path.display());
     }
-    ExitCode::SUCCESS
+    outcome(&failures)
 }
 
 /// The progress bar on stderr: shown once a run has taken a second, and only when stderr is

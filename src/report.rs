@@ -8,6 +8,7 @@ use crate::analytics::breakeven::{Outcome, Question, ScenarioAnswers, Unknown, f
 use crate::analytics::montecarlo::Report;
 use crate::analytics::sensitivity::Tornado;
 use crate::engine::Results;
+use crate::engine::results::CheckFailure;
 
 /// Excel's ROUND: half away from zero.
 pub const ROUNDING: RoundingStrategy = RoundingStrategy::MidpointAwayFromZero;
@@ -39,6 +40,37 @@ pub fn millions(v: Decimal) -> String {
         ""
     };
     format!("{sign}{}.{frac}m", group(int))
+}
+
+/// An amount to the cent with thousands separators: -5400000.126 → "-5,400,000.13".
+pub fn amount(v: Decimal) -> String {
+    let r = v.round_dp_with_strategy(2, ROUNDING);
+    let text = format!("{:.2}", r.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let sign = if r.is_sign_negative() && !r.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{}.{frac}", group(int))
+}
+
+/// A failed check as the commands print it, first: "CHECK FAILED: scenario 'Base': The
+/// ledger balances in every period fails in 2030 by 5,400,000.00 USD (largest deviation …)".
+pub fn check_failure(f: &CheckFailure, currency: &str) -> String {
+    match (f.year, f.amount) {
+        (Some(year), Some(v)) => format!(
+            "CHECK FAILED: scenario '{}': {} fails in {year} by {} {currency} ({})",
+            f.scenario,
+            f.check,
+            amount(v),
+            f.detail
+        ),
+        _ => format!(
+            "CHECK FAILED: scenario '{}': {} fails ({})",
+            f.scenario, f.check, f.detail
+        ),
+    }
 }
 
 /// 0.12345 → "12.3%".

@@ -1,5 +1,5 @@
 //! The binary end to end: `template` and `check`, their output and exit codes (0 valid, 1 bad
-//! input, 2 usage), no partial files, the input never modified.
+//! input, 2 usage), no partial files, the input never modified, an existing file kept.
 
 mod common;
 
@@ -168,13 +168,31 @@ fn template_into_a_missing_folder_fails_and_leaves_nothing() {
 }
 
 #[test]
-fn template_replaces_an_existing_file_whole() {
+fn template_refuses_an_existing_file_without_force() {
+    let dir = TempDir::new("cli-refuse");
+    let file = dir.write("deal.xlsx", b"an edited deal");
+    let file_s = file.display().to_string();
+    let out = lodestone(&["template", "-o", &file_s]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "lodestone: {file_s}: already exists; choose another file name, or pass --force to overwrite it\n"
+        )
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&file).expect("read"), b"an edited deal");
+}
+
+#[test]
+fn template_with_force_replaces_an_existing_file_whole() {
     let dir = TempDir::new("cli-replace");
     let file = dir.write("deal.xlsx", b"old contents");
     let out = lodestone(&[
         "template",
         "--example",
         "gallium-refinery",
+        "--force",
         "-o",
         &file.display().to_string(),
     ]);
@@ -183,4 +201,22 @@ fn template_replaces_an_existing_file_whole() {
         std::fs::read(&file).expect("read"),
         common::example_bytes("gallium-refinery")
     );
+}
+
+#[test]
+fn help_lists_the_examples_and_the_exit_codes() {
+    let out = lodestone(&["template", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for name in lodestone::examples::EXAMPLES {
+        assert!(help.contains(name), "template --help lacks {name}:\n{help}");
+    }
+    for command in ["run", "check", "sensitivity", "breakeven", "montecarlo"] {
+        let out = lodestone(&[command, "--help"]);
+        let help = text(&out.stdout);
+        assert!(
+            help.contains("Exit codes:") && help.contains("3  a check failed"),
+            "{command} --help lacks the exit codes:\n{help}"
+        );
+    }
 }

@@ -19,10 +19,11 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::engine::EngineError;
 use crate::engine::build::{LedgerParty, LedgerPartyKind, Lines};
 use crate::engine::calc::Values;
-use crate::model::{Deal, PartyKind, TrancheKind};
+use crate::engine::results::{CheckFailure, failures};
+use crate::engine::{self, EngineError};
+use crate::model::{Deal, PartyKind, Scenario, TrancheKind};
 
 /// Why an analysis could not be done.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,22 @@ impl From<EngineError> for AnalyticsError {
     fn from(e: EngineError) -> Self {
         AnalyticsError::Engine(e)
     }
+}
+
+/// The failed checks of the scenarios of the deal an analysis is about (the base case, or
+/// those named): the analysis still runs and writes its outputs, and the command exits 3
+/// (`cli::exit::CHECKS_FAILED`) with the failures printed first. The points an analysis
+/// constructs itself (tornado cases, solver trials, paths) are not these.
+pub fn failed_checks(
+    deal: &Deal,
+    scenarios: &[&Scenario],
+) -> Result<Vec<CheckFailure>, EngineError> {
+    let profiles = engine::sculpt_profiles(deal)?;
+    let mut runs = Vec::with_capacity(scenarios.len());
+    for s in scenarios {
+        runs.push(engine::run_with(deal, s, &profiles)?);
+    }
+    Ok(failures(&runs))
 }
 
 /// The parties whose NPV is "equity": the deal's sponsors or, in a deal without sponsors, the

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::build::{Built, EventKind, LedgerParty, LedgerPartyKind, Lines};
-use super::calc::{Calc, EPS, ScalarId, Values};
+use super::build::{Built, CheckLine, EventKind, LedgerParty, LedgerPartyKind, Lines};
+use super::calc::{Calc, EPS, Expr, RowId, ScalarId, Values};
 use crate::finance;
 use crate::model::{Deal, Scenario};
 
@@ -109,6 +109,88 @@ pub struct CheckResult {
     pub name: String,
     pub ok: bool,
     pub detail: String,
+    /// A failed check: the first year it fails (absent when it holds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// A failed check: by how much it misses in that year (absent when it holds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+}
+
+/// A check that does not hold, as `run` and the analytics print it first and the Summary
+/// shows it at the top (worded by `report::check_failure`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFailure {
+    pub scenario: String,
+    pub check: String,
+    /// The first year it fails, when the check is measured year by year.
+    pub year: Option<i32>,
+    /// By how much it misses in that year.
+    pub amount: Option<Decimal>,
+    /// "largest deviation 5400000".
+    pub detail: String,
+}
+
+/// Every failed check of these runs, in scenario order.
+pub fn failures(runs: &[Results]) -> Vec<CheckFailure> {
+    runs.iter()
+        .flat_map(|r| {
+            r.checks.iter().filter(|c| !c.ok).map(|c| CheckFailure {
+                scenario: r.scenario.clone(),
+                check: c.name.clone(),
+                year: c.year,
+                amount: c.amount.as_deref().and_then(|a| a.parse().ok()),
+                detail: c.detail.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The first year a check fails and its value then: the row its deviation is measured on
+/// (inside the deviation's row maximum or minimum) at its first period beyond the
+/// tolerance — either way for a check that a row is zero (it takes both the maximum and the
+/// minimum), below zero only for a check that it is never negative.
+fn first_failure(calc: &Calc, values: &Values, check: &CheckLine) -> Option<(i32, Decimal)> {
+    fn rows(expr: &Expr, found: &mut Vec<(RowId, bool)>) {
+        match expr {
+            Expr::RowMax(r) => found.push((*r, true)),
+            Expr::RowMin(r) => found.push((*r, false)),
+            Expr::Sqrt(e) | Expr::Neg(e) | Expr::Abs(e) => rows(e, found),
+            Expr::Add(es)
+            | Expr::Mul(es)
+            | Expr::Min(es)
+            | Expr::Max(es)
+            | Expr::And(es)
+            | Expr::Or(es) => es.iter().for_each(|e| rows(e, found)),
+            Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+                rows(a, found);
+                rows(b, found);
+            }
+            Expr::If(a, b, c) => {
+                rows(a, found);
+                rows(b, found);
+                rows(c, found);
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    rows(&calc.scalars.get(check.deviation)?.expr, &mut found);
+    let (row, _) = *found.first()?;
+    let two_sided = found.iter().any(|(r, max)| *r == row && *max);
+    let tolerance = crate::engine::build::CHECK_TOLERANCE;
+    values
+        .row(row)
+        .iter()
+        .enumerate()
+        .find(|(_, v)| {
+            if two_sided {
+                v.abs() > tolerance
+            } else {
+                -**v > tolerance
+            }
+        })
+        .map(|(t, v)| (calc.year_of(t), *v))
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -301,10 +383,18 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         .iter()
         .map(|c| {
             let deviation = scalar(c.deviation).unwrap_or_default();
+            let ok = scalar(c.ok) == Some(Decimal::ONE);
+            let failure = if ok {
+                None
+            } else {
+                first_failure(&calc, &values, c)
+            };
             CheckResult {
                 name: c.name.clone(),
-                ok: scalar(c.ok) == Some(Decimal::ONE),
+                ok,
                 detail: format!("largest deviation {}", deviation.round_dp(6).normalize()),
+                year: failure.map(|(y, _)| y),
+                amount: failure.map(|(_, v)| text(v)),
             }
         })
         .collect();

@@ -22,7 +22,8 @@ use super::template::write_atomically;
 use crate::engine::Results;
 use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
-use crate::model::{CellRef, Deal, PartyKind};
+use crate::engine::results::failures;
+use crate::model::{CellRef, Deal, InputWarning, PartyKind};
 
 /// Why the results workbook could not be written.
 #[derive(Debug)]
@@ -111,6 +112,10 @@ struct Styles {
     opening: Format,
     text: Format,
     ok: Format,
+    /// A failed check at the top of the Summary.
+    alert: Format,
+    /// An input warning.
+    warning: Format,
 }
 
 impl Styles {
@@ -149,6 +154,12 @@ impl Styles {
             opening: num("0").set_font_color(Color::RGB(0xA6A6A6)),
             text: base.clone(),
             ok: base.clone().set_bold(),
+            alert: base
+                .clone()
+                .set_bold()
+                .set_font_color(Color::RGB(0xC00000))
+                .set_background_color(Color::RGB(0xFFC7CE)),
+            warning: base.clone().set_font_color(Color::RGB(0x9C5700)),
         }
     }
 
@@ -225,6 +236,16 @@ struct CalcSheet {
 
 /// Builds the whole results workbook in memory.
 pub fn results_bytes(deal: &Deal, runs: &[Results]) -> Result<Vec<u8>, WriteError> {
+    results_bytes_with(deal, runs, &[])
+}
+
+/// Builds the whole results workbook in memory, listing the deal's input warnings at the
+/// top of its Summary (under any failed check).
+pub fn results_bytes_with(
+    deal: &Deal,
+    runs: &[Results],
+    warnings: &[InputWarning],
+) -> Result<Vec<u8>, WriteError> {
     let mut wb = Workbook::new();
     // Level 1 deflate: several times faster to write than the default 6, for a somewhat
     // larger file.
@@ -282,7 +303,7 @@ pub fn results_bytes(deal: &Deal, runs: &[Results]) -> Result<Vec<u8>, WriteErro
         })
         .collect();
 
-    write_summary(wb.add_worksheet(), deal, runs, &sheets, &styles)?;
+    write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
     let charts = wb.add_worksheet();
     charts.set_name("Charts")?;
     // The calculation sheets are most of the work and independent: build them side by side,
@@ -655,10 +676,64 @@ fn link(
     Ok(())
 }
 
+/// Under the master check: each failed check in red (scenario, check, the first year it
+/// fails and by how much), then the input warnings. Returns the next free row.
+fn write_alerts(
+    ws: &mut Worksheet,
+    deal: &Deal,
+    runs: &[Results],
+    warnings: &[InputWarning],
+    styles: &Styles,
+    mut row: u32,
+) -> Result<u32, WriteError> {
+    let failed = failures(runs);
+    if !failed.is_empty() {
+        ws.write_string_with_format(
+            row,
+            0,
+            format!(
+                "CHECKS FAILED: {} check{} of the scenarios below do{} not hold; the figures that depend on them are not reliable",
+                failed.len(),
+                if failed.len() == 1 { "" } else { "s" },
+                if failed.len() == 1 { "es" } else { "" }
+            ),
+            &styles.alert,
+        )?;
+        row += 1;
+        for f in &failed {
+            ws.write_string_with_format(
+                row,
+                0,
+                crate::report::check_failure(f, &deal.currency.value),
+                &styles.alert,
+            )?;
+            row += 1;
+        }
+    }
+    if !warnings.is_empty() {
+        ws.write_string_with_format(
+            row,
+            0,
+            format!(
+                "Input warnings ({}): values read but probably not what was meant",
+                warnings.len()
+            ),
+            &styles.warning,
+        )?;
+        row += 1;
+        for w in warnings {
+            ws.write_string_with_format(row, 0, w.to_string(), &styles.warning)?;
+            row += 1;
+        }
+    }
+    Ok(row)
+}
+
 fn write_summary(
     ws: &mut Worksheet,
     deal: &Deal,
     runs: &[Results],
+    warnings: &[InputWarning],
     sheets: &[CalcSheet],
     styles: &Styles,
 ) -> Result<(), WriteError> {
@@ -701,7 +776,7 @@ fn write_summary(
         &styles.ok,
     )?;
 
-    let mut row = 4u32;
+    let mut row = write_alerts(ws, deal, runs, warnings, styles, 3)? + 1;
     let header = |ws: &mut Worksheet, row: u32, title: &str| -> Result<(), WriteError> {
         ws.write_string_with_format(row, 0, title, &styles.header)?;
         for (k, run) in runs.iter().enumerate() {

@@ -24,7 +24,7 @@ pub enum Discount {
 
 /// Tolerance of the checks, in currency units: a recomputation in floating point differs
 /// from the exact engine by far less.
-const CHECK_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
+pub const CHECK_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 
 impl Builder<'_> {
     fn mid_year(&self) -> bool {

@@ -20,6 +20,7 @@ use super::calc::{Calc, Expr, FlowKind, InputAddr, InputField, RowId, ScalarId};
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
 pub use financing::SculptProfiles;
+pub use ledger::CHECK_TOLERANCE;
 
 /// The parties of the ledger: the project company, the outside world, then the deal's.
 #[derive(Debug, Clone)]
