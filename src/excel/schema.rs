@@ -5,7 +5,8 @@
 //! Conventions (DESIGN.md §3): key/value sheets have the label in column A, the value in B,
 //! the unit in C and a note in D. Tables have one header row (the first row holding
 //! anything), one record per row; headers match case-insensitively on the text before any
-//! " (unit)"; blank rows are ignored; extra columns (notes) are allowed. Time series have
+//! " (unit)"; blank rows are ignored; extra columns (notes) are allowed (see `headers` for how a
+//! header near a field is refused and an unknown one warned about). Time series have
 //! fixed columns, then one column per calendar year.
 
 use crate::model::{

@@ -110,7 +110,7 @@ fn type_label(vt: ValueType) -> &'static str {
 
 const ABOUT: &[&str] = &[
     "Lodestone models the money in critical-mineral projects (rare-earth mines and refineries, lithium concentrators, gallium plants) financed by sponsors, banks and joint facilities of several governments. It reads this workbook, runs every scenario in exact decimals, and writes NPV, IRR, DSCR and each government's ledger to a results workbook whose formulas can be audited cell by cell.",
-    "How to use it: type into the yellow cells (blue text); leave a cell blank for its default. Each header has a note with its meaning, unit and default (hover over it). Dropdowns list the choices. Percentages are fractions (a cell showing 5% holds 0.05; typing 5% works too). Amounts are in the deal currency unless a column says otherwise. Extra columns and a Notes column are ignored, so annotate freely.",
+    "How to use it: type into the yellow cells (blue text); leave a cell blank for its default. Each header has a note with its meaning, unit and default (hover over it). Dropdowns list the choices. Percentages are fractions (a cell showing 5% holds 0.05; typing 5% works too). Amounts are in the deal currency unless a column says otherwise. Annotate freely in columns headed Notes, Comment or Source; `lodestone check` warns about any other column it does not read, and refuses a header that looks like a misspelt field (it names the field meant).",
     "Check the workbook with `lodestone check FILE.xlsx` (every problem, each naming its sheet and cell), then run it with `lodestone run FILE.xlsx -o results.xlsx`.",
 ];
 
