@@ -127,7 +127,20 @@ fn check(file: &Path, defaults: bool) -> ExitCode {
             println!("{}: default: {d}", file.display());
         }
     }
-    match reading.deal {
+    // Whatever run would refuse, check refuses first: the engine builds and evaluates the
+    // base case and every scenario.
+    let deal = reading.deal.and_then(|deal| {
+        let problems = engine::preflight::preflight(&deal);
+        if problems.is_empty() {
+            Ok(deal)
+        } else {
+            Err(read::ReadErrors {
+                file: file.display().to_string(),
+                errors: problems,
+            })
+        }
+    });
+    match deal {
         Ok(deal) => {
             let n = reading.warnings.len();
             let warned = match n {

@@ -220,3 +220,36 @@ fn help_lists_the_examples_and_the_exit_codes() {
         );
     }
 }
+
+#[test]
+fn check_refuses_what_run_would_refuse() {
+    // A price escalating 100% a year for two centuries outgrows exact arithmetic: run would
+    // fail; check says so first, naming the escalation's cell.
+    let mut deal = lodestone::examples::blank();
+    deal.horizon_years.value = 200;
+    deal.facilities[0].operations_years.value = 190;
+    deal.products[0].escalation.value = rust_decimal::Decimal::ONE;
+    let dir = TempDir::new("cli-preflight");
+    let bytes = lodestone::excel::template::template_bytes(
+        &deal,
+        &lodestone::excel::inputs::Notes::default(),
+    )
+    .expect("bytes");
+    let file = dir.write("deal.xlsx", &bytes);
+    let file_s = file.display().to_string();
+    let out = lodestone(&["check", &file_s]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{file_s}: 'Prices'!D2: scenario 'Base': an amount too large for exact arithmetic (overflow) in 'Market: cumulative cash flow' in 2096: the escalation of 'Concentrate' of 100%/yr compounds to more than 10^28 over 199 years (expected an escalation that stays within the 28 significant digits Lodestone computes with: lower it, or shorten the horizon)\n"
+        )
+    );
+    let out = lodestone(&[
+        "run",
+        &file_s,
+        "-o",
+        &dir.path().join("r.xlsx").display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "run refuses it too");
+}

@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod calc;
+pub mod preflight;
 pub mod results;
 
 use std::fmt;
