@@ -10,7 +10,9 @@
 //! scenario: a build error would be a rule validation misses (check would refuse the deal,
 //! but without naming a cell). An overflow that no single cell decides (an escalation
 //! compounding over two centuries) must be refused by check's preflight, which runs the
-//! engine. Failed checks of a run are not refusals (they exit 3) and are allowed here.
+//! engine. A third of the accepted workbook cases also write the results workbook, which
+//! must not fail either. Failed checks of a run are not refusals (they exit 3) and are
+//! allowed here.
 //!
 //! Cases: 1,200 in CI (`CI` set) and release builds, 150 in a debug build; set
 //! LODESTONE_MUTANTS to change it. A failure names its seed, so it reproduces alone with
@@ -25,6 +27,7 @@ use lodestone::examples;
 use lodestone::excel::inputs::Notes;
 use lodestone::excel::read::read_deal;
 use lodestone::excel::template::template_bytes;
+use lodestone::excel::write::results_bytes;
 use lodestone::model::sample::*;
 use lodestone::model::*;
 use rust_decimal::Decimal;
@@ -641,12 +644,18 @@ struct Outcome {
 /// rule validation misses (a failure of this test: `check` would refuse it without naming a
 /// cell). An overflow is refused by `check`'s preflight, which runs the same engine: the
 /// deal is then refused, not accepted.
-fn run_validated(deal: &Deal) -> Result<Outcome, String> {
+fn run_validated(deal: &Deal, write: bool) -> Result<Outcome, String> {
     match engine::run_all(deal, &deal.scenarios) {
-        Ok(_) => Ok(Outcome {
-            accepted: true,
-            ran: true,
-        }),
+        Ok(runs) => {
+            // The results workbook of an accepted deal must be writable too.
+            if write && let Err(e) = results_bytes(deal, &runs) {
+                return Err(format!("the results workbook fails: {e}"));
+            }
+            Ok(Outcome {
+                accepted: true,
+                ran: true,
+            })
+        }
         Err(e @ EngineError::Build { .. }) => Err(format!("validation misses it: {e}")),
         Err(e @ EngineError::Arithmetic { .. }) => {
             if preflight(deal).is_empty() {
@@ -674,7 +683,7 @@ fn model_case(seed: u64) -> Result<Outcome, String> {
             ran: false,
         });
     }
-    run_validated(&deal)
+    run_validated(&deal, false)
 }
 
 /// One workbook-level case: mutate the deal, write it, patch the workbook (a cell
@@ -741,7 +750,7 @@ fn workbook_case(seed: u64, dir: &TempDir) -> Result<Outcome, String> {
             ran: false,
         });
     };
-    run_validated(&deal)
+    run_validated(&deal, rng.chance(3))
 }
 
 fn cases() -> u64 {

@@ -253,3 +253,61 @@ fn check_refuses_what_run_would_refuse() {
     ]);
     assert_eq!(out.status.code(), Some(1), "run refuses it too");
 }
+
+#[test]
+fn check_run_and_the_analytics_print_warnings_and_exit_0() {
+    let dir = TempDir::new("cli-warnings");
+    let mut x = Xlsx::open(&common::example_bytes("gallium-refinery"));
+    x.set_cell("Costs", "I1", Patch::Text("Currency"));
+    let file = dir.write("deal.xlsx", &x.bytes());
+    let file_s = file.display().to_string();
+    let warning = format!(
+        "{file_s}: 'Costs'!I1: warning: the column 'Currency' is ignored: it is not a field of the Costs sheet (a column headed Notes, Comment or Source is kept without this warning)"
+    );
+    let out = lodestone(&["check", &file_s]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), format!("{warning}\n"));
+    assert!(
+        text(&out.stdout).starts_with(&format!("{file_s}: valid (1 warning, above) — ")),
+        "{}",
+        text(&out.stdout)
+    );
+    let results = dir.path().join("r.xlsx").display().to_string();
+    let out = lodestone(&["run", &file_s, "-o", &results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), format!("{warning}\n"));
+    let out = lodestone(&["breakeven", &file_s]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), format!("{warning}\n"));
+}
+
+#[test]
+fn check_defaults_lists_every_default_with_its_cell() {
+    let dir = TempDir::new("cli-defaults");
+    let file = dir.path().join("deal.xlsx");
+    let file_s = file.display().to_string();
+    assert_eq!(
+        lodestone(&["template", "-o", &file_s]).status.code(),
+        Some(0)
+    );
+    let mut x = Xlsx::open(&std::fs::read(&file).expect("read"));
+    x.set_cell("Financing", "F1", Patch::Text("Notes on rates"));
+    std::fs::write(&file, x.bytes()).expect("write");
+    let out = lodestone(&["check", "--defaults", &file_s]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "default: 'Deal'!B9: Financial close year is blank → first construction year",
+        "default: 'Facilities'!F2: Feed source is blank → none (a mine)",
+        "default: 'Financing' row 2: no Interest rate column → 0%",
+        "default: 'Financing'!I2: Capitalise interest is blank → no",
+    ] {
+        assert!(
+            stdout.contains(&format!("{file_s}: {line}\n")),
+            "missing {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(stdout.ends_with(" 2027–2056\n"), "{stdout}");
+    let out = lodestone(&["check", &file_s]);
+    assert!(!text(&out.stdout).contains("default:"));
+}
