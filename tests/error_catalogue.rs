@@ -177,6 +177,19 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a unit in a header that contradicts the field's",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Financing", "K1", Patch::Text("Tenor (months)"));
+                x.set_cell("Financing", "D1", Patch::Text("Commitment (USD m)"));
+                x.set_cell("Facilities", "E1", Patch::Text("Nameplate (kt/yr)"));
+            }),
+            want: &[
+                "'Facilities'!E1: the header 'Nameplate (kt/yr)' says kt/yr, but Lodestone reads Nameplate in t/yr (expected the header 'Nameplate (t/yr)' and values in t/yr; as it is, every value would be taken as t/yr)",
+                "'Financing'!D1: the header 'Commitment (USD m)' says USD m, but Lodestone reads Commitment in deal currency (expected the header 'Commitment (deal currency)' and values in deal currency; as it is, every value would be taken as deal currency)",
+                "'Financing'!K1: the header 'Tenor (months)' says months, but Lodestone reads Tenor in years (expected the header 'Tenor (years)' and values in years; as it is, every value would be taken as years)",
+            ],
+        },
+        Case {
             name: "a misspelt sheet name",
             bad: Bad::Patch(NDPR, |x| x.rename_sheet("Scenarios", "Scenario")),
             want: &[

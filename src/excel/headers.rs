@@ -15,7 +15,7 @@
 //!
 //! Must not read cells or report anything: the reader asks, and words the problem.
 
-use super::schema::{Field, SheetSchema};
+use super::schema::{Field, SheetSchema, ValueType};
 
 /// What a header is.
 #[derive(Debug, Clone)]
@@ -62,6 +62,101 @@ pub fn exact(schema: &SheetSchema, text: &str) -> Option<&'static Field> {
         return None;
     }
     schema.fields.iter().find(|f| key(f.name) == k)
+}
+
+/// A unit written in a header's brackets that contradicts the field's own unit: months for
+/// a tenor in years, kt for tonnes, millions for an amount, basis points for a percentage.
+/// The values would be read in the field's unit, so they would not mean what their label
+/// says. Returns the unit as typed. Units that merely say the same thing another way
+/// (`% p.a.`, `tpa`, `USD`) are not contradictions.
+pub fn unit_conflict(field: &Field, text: &str) -> Option<String> {
+    let typed = bracketed(text)?;
+    let typed_words = unit_words(&typed);
+    let field_words = unit_words(field.unit);
+    let first = |words: &[String], kind: Kind| words.iter().find_map(|w| kind.canonical(w));
+    for kind in [Kind::Time, Kind::Mass] {
+        if let (Some(t), Some(f)) = (first(&typed_words, kind), first(&field_words, kind))
+            && t != f
+        {
+            return Some(typed);
+        }
+    }
+    let numeric = matches!(field.value_type, ValueType::Number | ValueType::Integer);
+    if numeric
+        && first(&typed_words, Kind::Scale).is_some()
+        && first(&field_words, Kind::Scale).is_none()
+    {
+        return Some(typed);
+    }
+    let basis_points = typed_words
+        .iter()
+        .any(|w| matches!(w.as_str(), "bps" | "bp" | "basis"));
+    if basis_points && matches!(field.value_type, ValueType::Percent) {
+        return Some(typed);
+    }
+    None
+}
+
+/// The text inside a header's first brackets: "Tenor (months)" → "months".
+fn bracketed(text: &str) -> Option<String> {
+    let start = text.find(['(', '['])?;
+    let rest = &text[start + 1..];
+    let end = rest.find([')', ']']).unwrap_or(rest.len());
+    let inside = rest[..end].trim();
+    (!inside.is_empty()).then(|| inside.to_string())
+}
+
+/// A unit's words, lower-case but for "Mt" (million tonnes, where "mt" and "MT" are metric
+/// tonnes): "t/yr" → ["t", "yr"]; "US$ m" → ["us", "m"].
+fn unit_words(unit: &str) -> Vec<String> {
+    unit.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(|w| match w {
+            "Mt" | "Mtpa" => "mtpa".to_string(),
+            _ => w.to_lowercase(),
+        })
+        .collect()
+}
+
+/// The kinds of unit whose mix-ups change a value by a factor.
+#[derive(Clone, Copy)]
+enum Kind {
+    Time,
+    Mass,
+    Scale,
+}
+
+impl Kind {
+    /// The unit a word names, in this kind, if any.
+    fn canonical(self, word: &str) -> Option<&'static str> {
+        match self {
+            Kind::Time => match word {
+                "year" | "years" | "yr" | "yrs" | "y" | "pa" | "annual" => Some("year"),
+                "month" | "months" | "mth" | "mths" | "mo" | "mos" => Some("month"),
+                "quarter" | "quarters" | "qtr" | "qtrs" | "q" => Some("quarter"),
+                "week" | "weeks" | "wk" | "wks" => Some("week"),
+                "day" | "days" | "d" => Some("day"),
+                _ => None,
+            },
+            Kind::Mass => match word {
+                "t" | "tonne" | "tonnes" | "ton" | "tons" | "tpa" | "mt" | "metric" | "dmt"
+                | "wmt" => Some("t"),
+                "kt" | "ktpa" | "kilotonne" | "kilotonnes" => Some("kt"),
+                "mtpa" | "megatonne" | "megatonnes" => Some("Mt"),
+                "kg" | "kgs" | "kilogram" | "kilograms" => Some("kg"),
+                "lb" | "lbs" | "pound" | "pounds" => Some("lb"),
+                "oz" | "ounce" | "ounces" => Some("oz"),
+                "g" | "gram" | "grams" => Some("g"),
+                _ => None,
+            },
+            Kind::Scale => match word {
+                "k" | "000" | "000s" | "thousand" | "thousands" | "m" | "mn" | "mm" | "million"
+                | "millions" | "bn" | "b" | "billion" | "billions" => Some("scaled"),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// Headers whose column holds notes, not inputs: Notes, Note, Comment(s), Source(s), and any
@@ -408,6 +503,83 @@ mod tests {
         ];
         for (sheet, text, want) in cases {
             assert_eq!(near(sheet, text), *want, "{}: {text}", sheet.name);
+        }
+    }
+
+    #[test]
+    fn a_unit_that_contradicts_the_field_is_caught() {
+        let field = |sheet: &SheetSchema, name: &str| sheet.field(name).expect("field");
+        let cases: &[(&Field, &str, Option<&str>)] = &[
+            (
+                field(&schema::FINANCING, "Tenor"),
+                "Tenor (months)",
+                Some("months"),
+            ),
+            (field(&schema::FINANCING, "Tenor"), "Tenor (years)", None),
+            (field(&schema::FINANCING, "Tenor"), "Tenor (yrs)", None),
+            (
+                field(&schema::FINANCING, "DSRA"),
+                "DSRA (years)",
+                Some("years"),
+            ),
+            (
+                field(&schema::FACILITIES, "Nameplate"),
+                "Nameplate (kt/yr)",
+                Some("kt/yr"),
+            ),
+            (
+                field(&schema::FACILITIES, "Nameplate"),
+                "Nameplate (Mt/yr)",
+                Some("Mt/yr"),
+            ),
+            (
+                field(&schema::FACILITIES, "Nameplate"),
+                "Nameplate (t/d)",
+                Some("t/d"),
+            ),
+            (
+                field(&schema::FACILITIES, "Nameplate"),
+                "Nameplate (tpa)",
+                None,
+            ),
+            (
+                field(&schema::FACILITIES, "Nameplate"),
+                "Nameplate (MT per year)",
+                None,
+            ),
+            (
+                field(&schema::FINANCING, "Commitment"),
+                "Commitment (USD m)",
+                Some("USD m"),
+            ),
+            (
+                field(&schema::FINANCING, "Commitment"),
+                "Commitment ($'000)",
+                Some("$'000"),
+            ),
+            (
+                field(&schema::FINANCING, "Commitment"),
+                "Commitment (USD)",
+                None,
+            ),
+            (
+                field(&schema::FINANCING, "Interest rate"),
+                "Interest rate (bps)",
+                Some("bps"),
+            ),
+            (
+                field(&schema::FINANCING, "Interest rate"),
+                "Interest rate (% p.a.)",
+                None,
+            ),
+            (
+                field(&schema::COSTS, "Escalation"),
+                "Escalation (%/month)",
+                Some("%/month"),
+            ),
+        ];
+        for (f, text, want) in cases {
+            assert_eq!(unit_conflict(f, text).as_deref(), *want, "{text}");
         }
     }
 

@@ -1121,6 +1121,19 @@ fn near_message(schema: &SheetSchema, what: &str, text: &str, near: &[&Field]) -
     format!("unknown {what} '{text}' ({mean}{expected}{consequence})")
 }
 
+/// The error for a header whose unit contradicts its field's: the values would be read in
+/// another unit than their label says.
+fn unit_message(text: &str, typed: &str, field: &Field) -> String {
+    format!(
+        "the header '{text}' says {typed}, but Lodestone reads {} in {} (expected the header '{}' and values in {}; as it is, every value would be taken as {})",
+        field.name,
+        field.unit,
+        field.header(),
+        field.unit,
+        field.unit
+    )
+}
+
 /// Finds a sheet's fields: the header row of a table, or the labels of a key/value sheet.
 /// Every header is matched through `headers`: a field, a typo of one (an error), a note, or
 /// unknown (a warning); a time series' year columns must be years.
@@ -1196,6 +1209,17 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         }
         let text = header_text(data);
         match text.as_deref().and_then(|t| headers::exact(schema, t)) {
+            Some(f)
+                if let Some(typed) = text.as_deref().and_then(|t| headers::unit_conflict(f, t)) =>
+            {
+                log.cell_error(
+                    schema.name,
+                    grid.cell(header, col),
+                    unit_message(text.as_deref().unwrap_or_default(), &typed, f),
+                );
+                sheet.misspelt.insert(f.name);
+                first_at.insert(f.name, grid.cell(header, col));
+            }
             Some(f) => {
                 if let Some(first) = first_at.get(f.name) {
                     log.cell_error(
@@ -1309,7 +1333,8 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
             sheet.others.push((text, col));
             continue;
         }
-        let open = |f: &Field| !sheet.columns.contains_key(f.name);
+        let open =
+            |f: &Field| !sheet.columns.contains_key(f.name) && !sheet.misspelt.contains(f.name);
         match headers::classify(schema, &text, &open) {
             HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
             HeaderMatch::Near(near) => {
@@ -1340,7 +1365,10 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         }
     }
     for f in schema.fields.iter().filter(|f| f.required) {
-        if !sheet.columns.contains_key(f.name) && !suggested.contains(f.name) {
+        if !sheet.columns.contains_key(f.name)
+            && !suggested.contains(f.name)
+            && !sheet.misspelt.contains(f.name)
+        {
             log.sheet_error(
                 schema.name,
                 format!(
@@ -1387,6 +1415,18 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
             continue;
         }
         match label.as_deref().and_then(|t| headers::exact(schema, t)) {
+            Some(f)
+                if let Some(typed) =
+                    label.as_deref().and_then(|t| headers::unit_conflict(f, t)) =>
+            {
+                log.cell_error(
+                    schema.name,
+                    grid.cell(row, col),
+                    unit_message(label.as_deref().unwrap_or_default(), &typed, f),
+                );
+                sheet.misspelt.insert(f.name);
+                first_at.insert(f.name, grid.cell(row, col));
+            }
             Some(f) => {
                 if let Some(first) = first_at.get(f.name) {
                     log.cell_error(
@@ -1419,7 +1459,8 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
             );
             continue;
         };
-        let open = |f: &Field| !sheet.items.contains_key(f.name);
+        let open =
+            |f: &Field| !sheet.items.contains_key(f.name) && !sheet.misspelt.contains(f.name);
         match headers::classify(schema, &label, &open) {
             HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
             HeaderMatch::Near(near) => {
@@ -1439,7 +1480,10 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
         }
     }
     for f in schema.fields.iter().filter(|f| f.required) {
-        if !sheet.items.contains_key(f.name) && !suggested.contains(f.name) {
+        if !sheet.items.contains_key(f.name)
+            && !suggested.contains(f.name)
+            && !sheet.misspelt.contains(f.name)
+        {
             log.sheet_error(
                 schema.name,
                 format!(
