@@ -1183,8 +1183,6 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         return sheet;
     };
     sheet.header = header;
-    let column_holds =
-        |col: u32, test: &dyn Fn(&Data) -> bool| (header + 1..=r1).any(|r| test(grid.data(r, col)));
     // First the years and the exact fields, so that only fields without a column are
     // suggested for the rest.
     let mut first_at: HashMap<&'static str, CellRef> = HashMap::new();
@@ -1238,10 +1236,51 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
             None => rest.push((col, text)),
         }
     }
-    // A time series' columns of values among or right after the years must be years: a
-    // year typed as text ("FY2041"), a number that is no year, or no header at all would
-    // drop that year without a word.
-    // Without a single year, every such column is one that should have been a year.
+    let not_years = misplaced_years(&sheet, &rest, (c0, c1), r1, log);
+    other_headers(&mut sheet, rest, &not_years, r1, log);
+    for f in schema.fields.iter().filter(|f| f.required) {
+        if !sheet.columns.contains_key(f.name) && !sheet.misspelt.contains(f.name) {
+            log.sheet_error(
+                schema.name,
+                format!(
+                    "'{}': the header row (row {}) has no '{}' column (a required column: {})",
+                    grid.name,
+                    header + 1,
+                    f.header(),
+                    lower_first(f.meaning.trim_end_matches('.'))
+                ),
+            );
+        }
+    }
+    let watched: Vec<u32> = sheet
+        .columns
+        .values()
+        .copied()
+        .chain(sheet.years.iter().map(|(_, c)| *c))
+        .collect();
+    sheet.rows = (header + 1..=r1)
+        .filter(|r| watched.iter().any(|c| !grid.is_blank(*r, *c)))
+        .collect();
+    sheet
+}
+
+/// Whether any cell below a sheet's header row, down to row `last`, passes a test.
+fn column_holds(sheet: &Sheet, col: u32, last: u32, test: &dyn Fn(&Data) -> bool) -> bool {
+    (sheet.header + 1..=last).any(|r| test(sheet.grid.data(r, col)))
+}
+
+/// A time series' columns of values among or right after the years must be years: a year
+/// typed as text ("FY2041"), a number that is no year, or no header at all would drop that
+/// year without a word. Without a single year, every such column should have been one.
+/// Reports each and returns their columns.
+fn misplaced_years(
+    sheet: &Sheet,
+    rest: &[(u32, Option<String>)],
+    (c0, c1): (u32, u32),
+    last: u32,
+    log: &mut Log,
+) -> HashSet<u32> {
+    let (grid, schema) = (sheet.grid, sheet.schema);
     let mut not_years: HashSet<u32> = HashSet::new();
     let span = match (
         sheet.years.iter().map(|(_, c)| *c).min(),
@@ -1251,58 +1290,64 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         _ if schema.layout == Layout::TimeSeries => Some((c0, c1)),
         _ => None,
     };
-    if let Some((lo, mut end)) = span {
-        for (col, text) in &rest {
-            if *col < lo || *col > end {
-                continue;
-            }
-            if text.as_deref().is_some_and(headers::is_quiet) || !column_holds(*col, &holds_number)
-            {
-                continue;
-            }
-            not_years.insert(*col);
-            if *col == end {
-                end = end.saturating_add(1);
-            }
-            let year_before = sheet
-                .years
-                .iter()
-                .find(|(_, c)| *c + 1 == *col)
-                .map(|(y, _)| *y);
-            let year_after = sheet
-                .years
-                .iter()
-                .find(|(_, c)| *c == *col + 1)
-                .map(|(y, _)| *y);
-            let expected = match (year_before, year_after) {
-                (Some(y), _) => format!("the year {}, after {y}", y + 1),
-                (None, Some(y)) => format!("the year {}, before {y}", y - 1),
-                (None, None) => "a year such as 2031".to_string(),
-            };
-            let data = grid.data(header, *col);
-            let hint = match text {
-                Some(s) => match value::number_from_text(s) {
-                    Err(value::Rejected(reason)) if reason != "is not a number" => {
-                        format!("; {reason}")
-                    }
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            log.cell_error(
-                schema.name,
-                grid.cell(header, *col),
-                format!(
-                    "the header of a column of values is not a year (found {}, expected {expected}, as a number{hint}); as it is, the values under it would be ignored",
-                    if text.is_some() { value::describe(data) } else { "a blank".to_string() }
-                ),
-            );
+    let Some((lo, mut end)) = span else {
+        return not_years;
+    };
+    for (col, text) in rest {
+        if *col < lo || *col > end {
+            continue;
         }
+        if text.as_deref().is_some_and(headers::is_quiet)
+            || !column_holds(sheet, *col, last, &holds_number)
+        {
+            continue;
+        }
+        not_years.insert(*col);
+        if *col == end {
+            end = end.saturating_add(1);
+        }
+        let year_at = |c: u32| sheet.years.iter().find(|(_, yc)| *yc == c).map(|(y, _)| *y);
+        let expected = match (col.checked_sub(1).and_then(year_at), year_at(col + 1)) {
+            (Some(y), _) => format!("the year {}, after {y}", y + 1),
+            (None, Some(y)) => format!("the year {}, before {y}", y - 1),
+            (None, None) => "a year such as 2031".to_string(),
+        };
+        let hint = match text.as_deref().map(value::number_from_text) {
+            Some(Err(value::Rejected(reason))) if reason != "is not a number" => {
+                format!("; {reason}")
+            }
+            _ => String::new(),
+        };
+        let found = match text {
+            Some(_) => value::describe(grid.data(sheet.header, *col)),
+            None => "a blank".to_string(),
+        };
+        log.cell_error(
+            schema.name,
+            grid.cell(sheet.header, *col),
+            format!(
+                "the header of a column of values is not a year (found {found}, expected {expected}, as a number{hint}); as it is, the values under it would be ignored"
+            ),
+        );
     }
+    not_years
+}
+
+/// Headers that are neither a field nor a year: a typo of a field without a column (an
+/// error), a note (quiet), a matrix column (for its reader), or unknown (a warning). Values
+/// under no header are warned about too.
+fn other_headers(
+    sheet: &mut Sheet,
+    rest: Vec<(u32, Option<String>)>,
+    not_years: &HashSet<u32>,
+    last: u32,
+    log: &mut Log,
+) {
+    let (grid, schema) = (sheet.grid, sheet.schema);
     // Products named on a matrix sheet head its matrix columns, whatever they resemble.
     let row_names: HashSet<String> = match (schema.layout, schema.fields.first()) {
         (Layout::Matrix, Some(first)) => match sheet.columns.get(first.name) {
-            Some(col) => (header + 1..=r1)
+            Some(col) => (sheet.header + 1..=last)
                 .filter_map(|r| header_text(grid.data(r, *col)))
                 .map(|t| t.to_lowercase())
                 .collect(),
@@ -1310,16 +1355,15 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         },
         _ => HashSet::new(),
     };
-    let mut suggested: HashSet<&'static str> = HashSet::new();
     for (col, text) in rest {
         if not_years.contains(&col) {
             continue;
         }
-        let at = grid.cell(header, col);
+        let at = grid.cell(sheet.header, col);
         let Some(text) = text else {
-            if column_holds(col, &|d| !is_blank(d)) {
+            if column_holds(sheet, col, last, &|d| !is_blank(d)) {
                 log.warn(
-                    Some(at.clone()),
+                    Some(at),
                     format!(
                         "the column {} holds values but has no header, so they are ignored (expected a header naming a field of the {} sheet, or Notes)",
                         column_letters(col),
@@ -1338,9 +1382,6 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
         match headers::classify(schema, &text, &open) {
             HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
             HeaderMatch::Near(near) => {
-                if let [f] = near.as_slice() {
-                    suggested.insert(f.name);
-                }
                 sheet.misspelt.extend(near.iter().map(|f| f.name));
                 log.cell_error(
                     schema.name,
@@ -1364,33 +1405,6 @@ fn layout<'g>(grid: &'g Grid, schema: &'static SheetSchema, log: &mut Log) -> Sh
             }
         }
     }
-    for f in schema.fields.iter().filter(|f| f.required) {
-        if !sheet.columns.contains_key(f.name)
-            && !suggested.contains(f.name)
-            && !sheet.misspelt.contains(f.name)
-        {
-            log.sheet_error(
-                schema.name,
-                format!(
-                    "'{}': the header row (row {}) has no '{}' column (a required column: {})",
-                    grid.name,
-                    header + 1,
-                    f.header(),
-                    lower_first(f.meaning.trim_end_matches('.'))
-                ),
-            );
-        }
-    }
-    let watched: Vec<u32> = sheet
-        .columns
-        .values()
-        .copied()
-        .chain(sheet.years.iter().map(|(_, c)| *c))
-        .collect();
-    sheet.rows = (header + 1..=r1)
-        .filter(|r| watched.iter().any(|c| !grid.is_blank(*r, *c)))
-        .collect();
-    sheet
 }
 
 /// A key/value sheet's items: the label is the first filled cell of a row, its value the
@@ -1445,7 +1459,6 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
             None => rest.push((row, col, label)),
         }
     }
-    let mut suggested: HashSet<&'static str> = HashSet::new();
     for (row, col, label) in rest {
         let at = grid.cell(row, col);
         let Some(label) = label else {
@@ -1464,9 +1477,6 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
         match headers::classify(schema, &label, &open) {
             HeaderMatch::Field(_) | HeaderMatch::Quiet => {}
             HeaderMatch::Near(near) => {
-                if let [f] = near.as_slice() {
-                    suggested.insert(f.name);
-                }
                 sheet.misspelt.extend(near.iter().map(|f| f.name));
                 log.cell_error(schema.name, at, near_message(schema, "item", &label, &near));
             }
@@ -1480,10 +1490,7 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
         }
     }
     for f in schema.fields.iter().filter(|f| f.required) {
-        if !sheet.items.contains_key(f.name)
-            && !suggested.contains(f.name)
-            && !sheet.misspelt.contains(f.name)
-        {
+        if !sheet.items.contains_key(f.name) && !sheet.misspelt.contains(f.name) {
             log.sheet_error(
                 schema.name,
                 format!(
