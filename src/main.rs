@@ -120,27 +120,14 @@ fn template(output: &Path, example: Option<&str>, force: bool) -> ExitCode {
 }
 
 fn check(file: &Path, defaults: bool) -> ExitCode {
-    let reading = read::read(file);
+    let reading = read::check(file);
     print_warnings(&reading);
     if defaults {
         for d in &reading.defaults {
             println!("{}: default: {d}", file.display());
         }
     }
-    // Whatever run would refuse, check refuses first: the engine builds and evaluates the
-    // base case and every scenario.
-    let deal = reading.deal.and_then(|deal| {
-        let problems = engine::preflight::preflight(&deal);
-        if problems.is_empty() {
-            Ok(deal)
-        } else {
-            Err(read::ReadErrors {
-                file: file.display().to_string(),
-                errors: problems,
-            })
-        }
-    });
-    match deal {
+    match reading.deal {
         Ok(deal) => {
             let n = reading.warnings.len();
             let warned = match n {

@@ -25,7 +25,7 @@ use lodestone::engine::preflight::preflight;
 use lodestone::engine::{self, EngineError};
 use lodestone::examples;
 use lodestone::excel::inputs::Notes;
-use lodestone::excel::read::read_deal;
+use lodestone::excel::read::{check, read_deal};
 use lodestone::excel::template::template_bytes;
 use lodestone::excel::write::results_bytes;
 use lodestone::model::sample::*;
@@ -743,7 +743,15 @@ fn workbook_case(seed: u64, dir: &TempDir) -> Result<Outcome, String> {
     }
     let path = dir.write(&format!("mutant-{seed}.xlsx"), &x.bytes());
     let read = read_deal(&path);
+    // What check decides on the same file: the reading, then the engine's preflight.
+    let checked = check(&path).deal.is_ok();
     let _ = std::fs::remove_file(&path);
+    if let Ok(deal) = &read
+        && checked
+        && let Err(e) = engine::run_all(deal, &deal.scenarios)
+    {
+        return Err(format!("check accepts it, run fails: {e}"));
+    }
     let Ok(deal) = read else {
         return Ok(Outcome {
             accepted: false,

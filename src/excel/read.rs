@@ -127,6 +127,23 @@ impl fmt::Display for DefaultUse {
     }
 }
 
+/// What `lodestone check` decides: the deal as `read` gives it, refused too when the engine
+/// cannot compute its base case or a scenario (`engine::preflight`), so that `check` refuses
+/// whatever `run` would.
+pub fn check(path: &Path) -> Reading {
+    let mut reading = read(path);
+    if let Ok(deal) = &reading.deal {
+        let problems = crate::engine::preflight::preflight(deal);
+        if !problems.is_empty() {
+            reading.deal = Err(ReadErrors {
+                file: reading.file.clone(),
+                errors: problems,
+            });
+        }
+    }
+    reading
+}
+
 /// Reads and validates a deal, with its warnings and defaults. Never panics, whatever the
 /// file holds, and never modifies it.
 pub fn read(path: &Path) -> Reading {
