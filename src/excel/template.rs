@@ -2,35 +2,30 @@
 //! sheet's fields from the schema, the example's sources), then the input sheets in their
 //! canonical layout. Same deal and notes, same bytes.
 //!
-//! Owns the About sheet, the document properties and saving a template whole or not at all
-//! (a temporary file in the same folder, renamed into place). Must not read workbooks.
+//! Owns the About sheet and the document properties; `crate::output` writes the file whole
+//! or not at all. Must not read workbooks.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
 
 use super::inputs::{Notes, write_input_sheets};
 use super::schema::{Layout, SHEETS, ValueType};
 use crate::model::Deal;
+use crate::output::{self, OutputError};
 
 /// Why a template could not be written.
 #[derive(Debug)]
 pub enum TemplateError {
     Xlsx(XlsxError),
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Output(OutputError),
 }
 
 impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TemplateError::Xlsx(e) => write!(f, "cannot build the workbook ({e})"),
-            TemplateError::Io { path, error } => {
-                write!(f, "{}: cannot write the file ({error})", path.display())
-            }
+            TemplateError::Output(e) => e.fmt(f),
         }
     }
 }
@@ -58,40 +53,10 @@ pub fn template_bytes(deal: &Deal, notes: &Notes) -> Result<Vec<u8>, XlsxError> 
     workbook.save_to_buffer()
 }
 
-/// Writes the template to `path` whole or not at all: into a temporary file beside it,
-/// then renamed over it (an existing file is replaced).
+/// Writes the template to `path` whole or not at all (see `crate::output`).
 pub fn save_template(path: &Path, deal: &Deal, notes: &Notes) -> Result<(), TemplateError> {
     let bytes = template_bytes(deal, notes)?;
-    write_atomically(path, &bytes)
-}
-
-/// Writes bytes to a temporary file in the target's folder, then renames it into place, so
-/// that a failure leaves nothing partial behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TemplateError> {
-    let io = |error| TemplateError::Io {
-        path: path.to_path_buf(),
-        error,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "template.xlsx".to_string());
-    let temp = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(e));
-    }
-    Ok(())
+    output::write_all(&[(path, &bytes)]).map_err(TemplateError::Output)
 }
 
 fn type_label(vt: ValueType) -> &'static str {

@@ -18,32 +18,23 @@ use rust_xlsxwriter::{
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
 use super::inputs::{self, FieldKey, Notes};
-use super::template::write_atomically;
 use crate::engine::Results;
 use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
 use crate::model::{CellRef, Deal, PartyKind};
 
-/// Why the results workbook could not be written.
+/// Why the results workbook could not be built.
 #[derive(Debug)]
 pub enum WriteError {
-    /// The output path is the input file.
-    SameAsInput(String),
     Xlsx(XlsxError),
     Formula(String),
-    Io(String),
 }
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::SameAsInput(p) => write!(
-                f,
-                "{p}: refusing to write the results over the input deal; choose another output file"
-            ),
             WriteError::Xlsx(e) => write!(f, "could not build the results workbook: {e}"),
             WriteError::Formula(e) => write!(f, "could not write a formula: {e}"),
-            WriteError::Io(e) => f.write_str(e),
         }
     }
 }
@@ -67,22 +58,6 @@ impl Inputs for DealInputs<'_> {
         };
         inputs::input_cell(self.0, addr.sheet, addr.record, field)
     }
-}
-
-/// Writes the results workbook to `output` whole or not at all, never over `input`.
-pub fn write_results(
-    output: &Path,
-    input: Option<&Path>,
-    deal: &Deal,
-    runs: &[Results],
-) -> Result<(), WriteError> {
-    if let Some(input) = input
-        && same_file(output, input)
-    {
-        return Err(WriteError::SameAsInput(output.display().to_string()));
-    }
-    let bytes = results_bytes(deal, runs)?;
-    write_atomically(output, &bytes).map_err(|e| WriteError::Io(e.to_string()))
 }
 
 /// Whether two paths name the same file (by canonical path where both exist).
