@@ -1,8 +1,9 @@
 //! The edges that know about workbooks: the input layout (`schema`), cell values (`value`),
-//! reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
+//! opening workbooks within bounds (`book`), reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
 //! The only code that touches calamine or rust_xlsxwriter.
 
 pub mod analytics;
+pub mod book;
 pub mod formula;
 pub mod inputs;
 pub mod read;

@@ -596,6 +596,13 @@ pub struct MonteCarlo {
     pub processes: Vec<PriceProcess>,
 }
 
+impl MonteCarlo {
+    /// The most products simulated together: their correlation matrix is read, checked and
+    /// factorised whole (its size grows with the square of the count, its factorisation
+    /// with the cube), so a sheet of thousands of rows must be refused before it is built.
+    pub const MAX_PRODUCTS: usize = 100;
+}
+
 /// One product's simulated price: its log deviation from the deck reverts towards zero, is
 /// shaken each year by a normal shock and, now and then, by a crash (a Poisson number of
 /// jumps, each a normal fall in the log price).

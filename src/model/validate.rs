@@ -853,6 +853,7 @@ impl<'a> Checker<'a> {
                             p.name.value, d.currency.value
                         ),
                     )
+                    .with(&d.currency)
                     .uses(NameList::Fx)
                     .uses(NameList::Facilities),
                 ),

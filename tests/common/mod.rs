@@ -133,6 +133,21 @@ impl Xlsx {
         writer.finish().expect("finish zip").into_inner()
     }
 
+    /// The archive compressed as Excel does (deflate), for tests of sizes.
+    pub fn deflated_bytes(&self) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1));
+        for (name, data) in &self.parts {
+            writer
+                .start_file(name.as_str(), options)
+                .expect("start entry");
+            writer.write_all(data).expect("write entry");
+        }
+        writer.finish().expect("finish zip").into_inner()
+    }
+
     pub fn part(&self, name: &str) -> String {
         let data = &self
             .parts
@@ -195,6 +210,17 @@ impl Xlsx {
             }
         };
         let patched = format!("{}{cell}{}", &xml[..start], &xml[end..]);
+        self.set_part(&part, patched);
+    }
+
+    /// Appends raw `<row>` elements at the end of a sheet's data.
+    pub fn append_rows(&mut self, sheet: &str, rows: &str) {
+        let part = self.sheet_part(sheet);
+        let xml = self.part(&part);
+        let patched = match xml.find("</sheetData>") {
+            Some(at) => format!("{}{rows}{}", &xml[..at], &xml[at..]),
+            None => xml.replace("<sheetData/>", &format!("<sheetData>{rows}</sheetData>")),
+        };
         self.set_part(&part, patched);
     }
 
@@ -330,4 +356,75 @@ pub fn write_grids(sheets: &[(String, Grid)]) -> Vec<u8> {
         }
     }
     wb.save_to_buffer().expect("save")
+}
+
+/// How a run of the binary under limits ended.
+pub struct Limited {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// User and system CPU time of the process.
+    pub cpu: std::time::Duration,
+    pub wall: std::time::Duration,
+}
+
+static LIMITED: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs the binary with its address space limited to `memory_kb` kilobytes (`ulimit -v`),
+/// measuring its CPU time.
+pub fn lodestone_limited(args: &[&str], memory_kb: u64) -> Limited {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let n = LIMITED.fetch_add(1, Ordering::SeqCst);
+    let base = std::env::temp_dir().join(format!("lodestone-limited-{}-{n}", std::process::id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let out = std::fs::File::create(&out_path).expect("stdout file");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let bytes = memory_kb.saturating_mul(1024);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lodestone"));
+    command
+        .args(args)
+        .stdout(out)
+        .stderr(err)
+        .stdin(std::process::Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = std::time::Instant::now();
+    // Reaped below by wait4, which also gives the child's CPU time.
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("spawn lodestone");
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; the pointers are valid for the call.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(pid > 0, "wait4 failed");
+    let status = std::process::ExitStatus::from_raw(status);
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64)
+            + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    let result = Limited {
+        code: status.code(),
+        signal: status.signal(),
+        stdout: String::from_utf8_lossy(&std::fs::read(&out_path).unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default()).into_owned(),
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        wall,
+    };
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    result
 }
