@@ -1022,7 +1022,7 @@ mod xls {
                             sheet: Some(x.name.clone()),
                             cell: None,
                             message: format!(
-                                "the sheet declares {} rows by {} columns, more than Lodestone reads (at most {} cells; an Excel 97-2003 file from a damaged or unusual writer: save it as .xlsx)",
+                                "the sheet declares its size as {} rows × {} columns, more than Lodestone reads (at most {} cells; an Excel 97-2003 file from a damaged or unusual writer: save it as .xlsx)",
                                 thousands(rows),
                                 thousands(cols),
                                 thousands(MAX_BUILT_CELLS)
@@ -1127,6 +1127,158 @@ mod tests {
         }
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
+    }
+
+    fn zip(parts: &[(&str, &str)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, text) in parts {
+            w.start_file(*name, options).expect("entry");
+            w.write_all(text.as_bytes()).expect("write");
+        }
+        w.finish().expect("zip").into_inner()
+    }
+
+    fn over_limit(bytes: &[u8]) -> (Option<String>, Option<(u32, u32)>, String) {
+        match open(bytes) {
+            Err(OpenError::OverLimit {
+                sheet,
+                cell,
+                message,
+            }) => (sheet, cell, message),
+            Err(e) => panic!("expected a limit, got {e:?}"),
+            Ok(_) => panic!("expected a limit, got a workbook"),
+        }
+    }
+
+    #[test]
+    fn an_ods_cell_at_the_grids_far_corner_is_refused_before_calamine_builds_it() {
+        let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>
+<table:table table:name="Deal"><table:table-row><table:table-cell office:value-type="string"><text:p>Deal name</text:p></table:table-cell></table:table-row>
+<table:table-row table:number-rows-repeated="1048574"><table:table-cell/></table:table-row>
+<table:table-row><table:table-cell table:number-columns-repeated="16383"/><table:table-cell office:value-type="float" office:value="1"/></table:table-row></table:table>
+</office:spreadsheet></office:body></office:document-content>"#;
+        let bytes = zip(&[
+            ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+            ("content.xml", content),
+        ]);
+        let (sheet, cell, message) = over_limit(&bytes);
+        assert_eq!(sheet.as_deref(), Some("Deal"));
+        assert_eq!(cell, Some((1_048_575, 16_383)), "{message}");
+        assert!(message.starts_with("a stray cell far outside"), "{message}");
+    }
+
+    #[test]
+    fn ods_sheets_that_calamine_would_build_past_the_budget_are_refused() {
+        let content = r#"<office:document-content xmlns:office="o" xmlns:table="t" xmlns:text="x"><office:body><office:spreadsheet>
+<table:table table:name="Costs"><table:table-row table:number-rows-repeated="4000"><table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="400"/></table:table-row></table:table>
+<table:table table:name="Workings"><table:table-row table:number-rows-repeated="4000"><table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="400"/></table:table-row></table:table>
+</office:spreadsheet></office:body></office:document-content>"#;
+        let bytes = zip(&[("content.xml", content)]);
+        let (_, _, message) = over_limit(&bytes);
+        assert!(message.contains("more than 2,500,000 cells"), "{message}");
+    }
+
+    /// A BIFF8 record.
+    fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    }
+
+    /// An .xls whose one sheet, "Deal", holds these records after its BOF.
+    fn xls(sheet_records: &[Vec<u8>]) -> Vec<u8> {
+        use std::io::Write;
+        let bof = |dt: u16| {
+            record(
+                0x0809,
+                &[&0x0600u16.to_le_bytes()[..], &dt.to_le_bytes(), &[0; 12]].concat(),
+            )
+        };
+        let mut bound = Vec::new();
+        bound.extend(0u32.to_le_bytes()); // position, patched below
+        bound.extend([0, 0, 4, 0]);
+        bound.extend(b"Deal");
+        let first = bof(0x0005);
+        let at = first.len() + 4;
+        let mut globals = [first, record(0x0085, &bound), record(0x000A, &[])].concat();
+        let pos = globals.len() as u32;
+        globals[at..at + 4].copy_from_slice(&pos.to_le_bytes());
+        let mut stream = globals;
+        stream.extend(bof(0x0010));
+        for r in sheet_records {
+            stream.extend(r);
+        }
+        stream.extend(record(0x000A, &[]));
+        let mut cfb =
+            cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+                .expect("cfb");
+        cfb.create_stream("/Workbook")
+            .and_then(|mut s| s.write_all(&stream))
+            .expect("stream");
+        cfb.flush().expect("flush");
+        cfb.into_inner().into_inner()
+    }
+
+    fn number(row: u16, col: u16) -> Vec<u8> {
+        record(
+            0x0203,
+            &[
+                &row.to_le_bytes()[..],
+                &col.to_le_bytes(),
+                &[0, 0],
+                &1f64.to_le_bytes(),
+            ]
+            .concat(),
+        )
+    }
+
+    #[test]
+    fn an_xls_within_the_limits_opens() {
+        let bytes = xls(&[number(0, 0), number(10, 3)]);
+        let mut book = open(&bytes).map_err(|e| format!("{e:?}")).expect("opens");
+        assert_eq!(book.sheet_names(), ["Deal"]);
+        let cells = book.read_sheet("Deal").expect("sheet");
+        assert_eq!(cells.values.len(), 2);
+        assert!(cells.stray.is_none());
+    }
+
+    #[test]
+    fn an_xls_cell_far_away_or_a_huge_declared_dimension_is_refused() {
+        let (sheet, cell, message) = over_limit(&xls(&[number(0, 0), number(60_000, 200)]));
+        assert_eq!(sheet.as_deref(), Some("Deal"));
+        assert_eq!(cell, Some((60_000, 200)), "{message}");
+        let dims = [
+            &0u32.to_le_bytes()[..],
+            &65_536u32.to_le_bytes(),
+            &0u16.to_le_bytes(),
+            &256u16.to_le_bytes(),
+            &[0, 0],
+        ]
+        .concat();
+        let (_, _, message) = over_limit(&xls(&[record(0x0200, &dims)]));
+        assert!(
+            message.contains("declares its size as 65,536 rows × 256 columns"),
+            "{message}"
+        );
+        // An inverted range, which calamine's arithmetic wraps to four billion rows.
+        let inverted = [
+            &10u32.to_le_bytes()[..],
+            &2u32.to_le_bytes(),
+            &0u16.to_le_bytes(),
+            &1u16.to_le_bytes(),
+            &[0, 0],
+        ]
+        .concat();
+        let (_, _, message) = over_limit(&xls(&[record(0x0200, &inverted)]));
+        assert!(
+            message.contains("declares its size as 4,294,967,288 rows"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -1388,6 +1388,10 @@ fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut
     let Some(col) = sheet.columns.get("Feed product") else {
         return;
     };
+    let mut by_name: HashMap<&str, &Facility> = HashMap::with_capacity(facilities.len());
+    for f in facilities {
+        by_name.entry(f.name.value.as_str()).or_insert(f);
+    }
     for (row, f) in sheet.rows.iter().zip(facilities) {
         let Some(Feed {
             source: FeedSource::Facility { name, .. },
@@ -1399,7 +1403,7 @@ fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut
         if sheet.grid.is_blank(*row, *col) {
             continue;
         }
-        let Some(source) = facilities.iter().find(|s| s.name.value == name.value) else {
+        let Some(source) = by_name.get(name.value.as_str()) else {
             continue;
         };
         let given = value::describe(sheet.grid.data(*row, *col));
@@ -1499,6 +1503,11 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
         let series = r.series(log, &RATE_CELL);
         (party, series)
     });
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(parties.len());
+    for (i, p) in parties.iter().enumerate() {
+        index.entry(p.name.value.clone()).or_insert(i);
+    }
+    let mut known: Option<String> = None;
     for (party, series) in rows {
         let cell = party
             .cell
@@ -1516,26 +1525,31 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
             continue;
         }
         first_at.insert(party.value.clone(), cell.clone());
-        match parties.iter_mut().find(|p| p.name.value == party.value) {
-            Some(p) => p.rate_schedule = series,
+        match index.get(&party.value) {
+            Some(&i) => parties[i].rate_schedule = series,
             None if parties_broken || log.failed.contains(&cell) => {}
             None => {
-                let known: Vec<String> = parties
-                    .iter()
-                    .map(|p| format!("'{}'", p.name.value))
-                    .collect();
+                let known =
+                    known.get_or_insert_with(|| quoted_list(parties.iter().map(|p| &p.name)));
                 log.cell_error(
                     schema::DISCOUNT_RATES.name,
                     cell,
                     format!(
-                        "unknown party '{}' (expected a party of the Parties sheet: {})",
+                        "unknown party '{}' (expected a party of the Parties sheet: {known})",
                         party.value,
-                        known.join(", ")
                     ),
                 );
             }
         }
     }
+}
+
+/// "'A', 'B', 'C'": the names of a list, for a message.
+fn quoted_list<'n>(names: impl Iterator<Item = &'n Sourced<String>>) -> String {
+    names
+        .map(|n| format!("'{}'", n.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_offtake(r: Rec, log: &mut Log) -> Offtake {
@@ -1605,9 +1619,17 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
         };
         (tranche, participant)
     });
+    // Looked up by name (and by name in lower case, for the hint), not scanned per row.
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(tranches.len());
+    let mut folded: HashMap<String, usize> = HashMap::with_capacity(tranches.len());
+    for (i, t) in tranches.iter().enumerate() {
+        index.entry(t.name.value.clone()).or_insert(i);
+        folded.entry(t.name.value.to_ascii_lowercase()).or_insert(i);
+    }
+    let mut known: Option<String> = None;
     for (tranche, participant) in rows {
-        match tranches.iter_mut().find(|t| t.name.value == tranche.value) {
-            Some(t) => t.participants.push(participant),
+        match index.get(&tranche.value) {
+            Some(&i) => tranches[i].participants.push(participant),
             None => {
                 let cell = tranche
                     .cell
@@ -1616,18 +1638,14 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
                 if financing_broken || log.failed.contains(&cell) {
                     continue;
                 }
-                let known: Vec<String> = tranches
-                    .iter()
-                    .map(|t| format!("'{}'", t.name.value))
-                    .collect();
-                let hint = match tranches
-                    .iter()
-                    .find(|t| t.name.value.eq_ignore_ascii_case(&tranche.value))
-                {
-                    Some(t) => format!("did you mean '{}'? names must match exactly", t.name.value),
+                let hint = match folded.get(&tranche.value.to_ascii_lowercase()) {
+                    Some(&i) => format!(
+                        "did you mean '{}'? names must match exactly",
+                        tranches[i].name.value
+                    ),
                     None => format!(
                         "expected a tranche of the Financing sheet: {}",
-                        known.join(", ")
+                        known.get_or_insert_with(|| quoted_list(tranches.iter().map(|t| &t.name)))
                     ),
                 };
                 log.cell_error(
@@ -1660,13 +1678,17 @@ fn read_scenarios(sheet: Option<&Sheet>, log: &mut Log) -> Vec<Scenario> {
     });
     // Rows with the same name make one scenario, in the order names first appear.
     let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (name, o) in rows {
-        match scenarios.iter_mut().find(|s| s.name.value == name.value) {
-            Some(s) => s.overrides.push(o),
-            None => scenarios.push(Scenario {
-                name,
-                overrides: vec![o],
-            }),
+        match index.get(&name.value) {
+            Some(&i) => scenarios[i].overrides.push(o),
+            None => {
+                index.insert(name.value.clone(), scenarios.len());
+                scenarios.push(Scenario {
+                    name,
+                    overrides: vec![o],
+                });
+            }
         }
     }
     scenarios
