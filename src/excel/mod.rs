@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod book;
 pub mod formula;
 pub mod inputs;
+pub mod limits;
 pub mod read;
 pub mod schema;
 pub mod template;

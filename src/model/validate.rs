@@ -100,6 +100,7 @@ pub fn findings(deal: &Deal) -> Vec<Finding> {
     c.tranches();
     c.scenarios();
     c.monte_carlo();
+    c.texts();
     c.found
 }
 
@@ -2091,6 +2092,113 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+        }
+    }
+
+    // ----- Texts -------------------------------------------------------------------------
+
+    /// Texts the results workbook must hold: the deal's name in a cell (Excel's 32,767
+    /// characters), every other name in labels and chart series (255).
+    fn texts(&mut self) {
+        let d = self.deal;
+        self.text_length(
+            "the deal name",
+            &d.name,
+            super::MAX_TEXT_CHARS,
+            "the most an Excel cell holds",
+        );
+        let mut names: Vec<(&str, &Sourced<String>)> = vec![
+            ("the deal currency", &d.currency),
+            ("the project company's name", &d.project_name),
+        ];
+        names.extend(
+            d.tax_home_country
+                .iter()
+                .map(|c| ("the tax home country", c)),
+        );
+        for f in &d.facilities {
+            names.extend([
+                ("a facility name", &f.name),
+                ("a country", &f.country),
+                ("a product name", &f.product),
+            ]);
+            if let Some(feed) = &f.feed {
+                match &feed.source {
+                    FeedSource::Facility { name, .. } => names.push(("a feed source", name)),
+                    FeedSource::Market { product } => names.push(("a feed product", product)),
+                }
+            }
+        }
+        for p in &d.products {
+            names.extend([("a product name", &p.name), ("a currency", &p.currency)]);
+        }
+        for s in &d.fx {
+            names.push(("a currency", &s.currency));
+        }
+        for c in &d.costs {
+            names.extend([("a facility name", &c.facility), ("a cost item", &c.item)]);
+        }
+        for r in &d.fiscal {
+            names.extend([
+                ("a country", &r.country),
+                ("a royalty payee", &r.royalty_payee),
+                ("a tax authority", &r.tax_authority),
+            ]);
+        }
+        for p in &d.parties {
+            names.push(("a party name", &p.name));
+            names.extend(p.country.iter().map(|c| ("a country", c)));
+        }
+        for o in &d.offtakes {
+            names.extend([
+                ("a contract name", &o.name),
+                ("a product name", &o.product),
+                ("a buyer", &o.buyer),
+            ]);
+        }
+        for s in &d.price_supports {
+            names.extend([
+                ("a support name", &s.name),
+                ("a product name", &s.product),
+                ("a supporter", &s.supporter),
+            ]);
+        }
+        for t in &d.tranches {
+            names.push(("a tranche name", &t.name));
+            names.extend(t.covers.iter().map(|c| ("a covered tranche", c)));
+            names.extend(t.participants.iter().map(|p| ("a participant", &p.party)));
+        }
+        for s in &d.scenarios {
+            names.push(("a scenario name", &s.name));
+            for o in &s.overrides {
+                names.extend(o.product.iter().map(|v| ("a product name", v)));
+                names.extend(o.facility.iter().map(|v| ("a facility name", v)));
+                names.extend(o.party.iter().map(|v| ("a party name", v)));
+            }
+        }
+        if let Some(mc) = &d.monte_carlo {
+            names.extend(mc.processes.iter().map(|p| ("a product name", &p.product)));
+        }
+        for (what, v) in names {
+            self.text_length(
+                what,
+                v,
+                super::MAX_NAME_CHARS,
+                "names label the results' lines, sheets and chart series, and Excel limits a series name to 255",
+            );
+        }
+    }
+
+    fn text_length(&mut self, what: &str, v: &Sourced<String>, max: usize, why: &str) {
+        let chars = v.value.chars().count();
+        if chars > max {
+            let start: String = v.value.chars().take(40).collect();
+            self.push(Finding::at(
+                &v.cell,
+                format!(
+                    "{what} is {chars} characters long (found '{start}…', expected at most {max}: {why})"
+                ),
+            ));
         }
     }
 

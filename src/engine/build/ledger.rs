@@ -335,9 +335,16 @@ impl Builder<'_> {
             }
         }
         gates.sort_by_key(|(y, i, next, ..)| (*y, *i, *next));
-        let mut pass_so_far = Expr::one();
+        // One line per gate for the value lost by failing there and one for the chance of
+        // passing it (the chance before it times its probability), so that the workbook
+        // grows linearly with the gates; a single formula held a product of every earlier
+        // probability in every term and grew with their square. The multiplications happen
+        // in the same order as in that formula.
+        let mut reach = Expr::one();
         let mut terms = Vec::new();
         for (_, i, _, gate_year, p, field) in gates {
+            let facility = self.deal.facilities[i].name.value.clone();
+            let gate = field.trim_start_matches("P ");
             let p = self.input(p, "Facilities", i, field);
             let index = gate_year.clone() - Expr::FirstYear + Expr::one();
             let value = if_(
@@ -345,14 +352,32 @@ impl Builder<'_> {
                 Expr::zero(),
                 Expr::RowAt(cumulative_pv, Box::new(index)),
             );
-            terms.push(pass_so_far.clone() * (Expr::one() - p.clone()) * value);
-            pass_so_far = pass_so_far * p;
+            let lost = self.c.scalar(
+                format!("Project: value if '{facility}' fails at {gate}, times its chance"),
+                Unit::Money,
+                reach.clone() * (Expr::one() - p.clone()) * value,
+                Stage::Post,
+            );
+            terms.push(Expr::Scalar(lost));
+            let passed = self.c.scalar(
+                format!("Project: chance of passing every gate to '{facility}' {gate}"),
+                Unit::Percent,
+                reach * p,
+                Stage::Post,
+            );
+            reach = Expr::Scalar(passed);
         }
-        terms.push(pass_so_far * Expr::Scalar(npv_post));
-        self.lines.project.risked_npv = Some(self.c.scalar(
+        let all = self.c.scalar(
+            "Project: NPV after tax if every gate is passed, times its chance",
+            Unit::Money,
+            reach * Expr::Scalar(npv_post),
+            Stage::Post,
+        );
+        terms.push(Expr::Scalar(all));
+        self.lines.project.risked_npv = Some(self.c.sum_scalar(
             "Project: risked NPV (stage gates)",
             Unit::Money,
-            sum(terms),
+            terms,
             Stage::Post,
         ));
         if let Some(gap) = self.fin.dev_gap {
