@@ -87,6 +87,47 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
     }
 }
 
+/// A deal of 20 facilities and 20 tranches: its chained lines (long sums split into helper
+/// rows), per-gate risked value and running debt-service totals recompute in LibreOffice
+/// too. (The 320 × 240 is measured in BENCHMARKS.md: minutes of LibreOffice.)
+#[test]
+fn libreoffice_recomputes_a_deal_of_20_facilities_and_20_tranches() {
+    if !soffice_available() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "LibreOffice (soffice) is required in CI"
+        );
+        eprintln!("SKIPPED: soffice not found");
+        return;
+    }
+    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
+    let dir = TempDir::new("recompute-grown");
+    let deal = common::grown(20, 20);
+    let runs = engine::run_all(&deal, &[]).expect("runs");
+    let bytes = results_bytes(&deal, &runs).expect("workbook");
+    let strings = common::Xlsx::open(&bytes).part("xl/sharedStrings.xml");
+    assert!(
+        strings.contains("(part 1)"),
+        "the deal exercises chained lines"
+    );
+    let path = dir.write("grown.xlsx", &bytes);
+    let out = Command::new("python3")
+        .arg(&recalc)
+        .arg(&path)
+        .output()
+        .expect("run xlsx-recalc");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("20 x 20:\n{report}").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "LibreOffice disagrees with the engine:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_results_workbook_is_a_deal_that_runs_to_the_same_json() {
     let dir = TempDir::new("round-trip");

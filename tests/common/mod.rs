@@ -428,3 +428,50 @@ pub fn lodestone_limited(args: &[&str], memory_kb: u64) -> Limited {
     let _ = std::fs::remove_file(&err_path);
     result
 }
+
+/// The NdPr example grown to `facilities` facilities (mine and refinery pairs, each with the
+/// example's cost lines) and `tranches` tranches (more senior loans sharing the debt).
+pub fn grown(facilities: usize, tranches: usize) -> lodestone::model::Deal {
+    use lodestone::model::*;
+    let mut d = examples::example("ndpr-joint-facility").expect("example");
+    let (mine, refinery) = (d.facilities[0].clone(), d.facilities[1].clone());
+    let costs = d.costs.clone();
+    let mut k = 1;
+    while d.facilities.len() + 2 <= facilities {
+        let mut m = mine.clone();
+        m.name = Sourced::bare(format!("{} {k}", mine.name.value));
+        let mut r = refinery.clone();
+        r.name = Sourced::bare(format!("{} {k}", refinery.name.value));
+        if let Some(feed) = &mut r.feed
+            && let FeedSource::Facility { name, .. } = &mut feed.source
+        {
+            *name = m.name.clone();
+        }
+        for c in &costs {
+            let mut c = c.clone();
+            c.facility = if c.facility.value == mine.name.value {
+                m.name.clone()
+            } else {
+                r.name.clone()
+            };
+            d.costs.push(c);
+        }
+        d.facilities.push(m);
+        d.facilities.push(r);
+        k += 1;
+    }
+    let senior = d
+        .tranches
+        .iter()
+        .position(|t| t.kind.value == TrancheKind::SeniorDebt)
+        .expect("senior debt");
+    let extra = tranches.saturating_sub(d.tranches.len());
+    let share = d.tranches[senior].commitment.value / rust_decimal::Decimal::from(extra + 1);
+    d.tranches[senior].commitment.value = share;
+    for i in 0..extra {
+        let mut t = d.tranches[senior].clone();
+        t.name = Sourced::bare(format!("Senior loan {}", i + 2));
+        d.tranches.push(t);
+    }
+    d
+}
