@@ -103,7 +103,8 @@ pub enum Patch<'a> {
 
 /// An xlsx file opened as its parts, so that tests can edit the XML.
 pub struct Xlsx {
-    parts: Vec<(String, Vec<u8>)>,
+    /// Each part's name and bytes, in archive order.
+    pub parts: Vec<(String, Vec<u8>)>,
 }
 
 impl Xlsx {
