@@ -428,6 +428,31 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[test]
+    fn a_failure_between_the_renames_names_the_new_outputs() {
+        let dir = folder("partial");
+        let a = dir.join("a.xlsx");
+        let b = dir.join("b.json");
+        let mut t = Transaction::default();
+        t.stage(&a, b"new a").expect("a");
+        t.stage(&b, b"new b").expect("b");
+        // The second output becomes a folder after it was checked: its rename fails.
+        std::fs::create_dir(&b).expect("folder");
+        std::fs::write(b.join("keep"), b"x").expect("non-empty");
+        let e = t.commit().expect_err("fails");
+        match &e {
+            OutputError::Partial { new, path, .. } => {
+                assert_eq!(new, &vec![a.clone()]);
+                assert_eq!(path, &b);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("a.xlsx is new"), "{e}");
+        assert_eq!(std::fs::read(&a).expect("a"), b"new a");
+        assert_eq!(names(&dir), ["a.xlsx", "b.json"], "no temporary file left");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[cfg(unix)]
     #[test]
     fn links_and_devices_are_refused_and_permissions_kept() {
