@@ -1243,26 +1243,11 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Each loan's DSCR: CFADS over the scheduled debt service of its rank and every rank
-    /// above it.
-    fn build_cover_ratios(&mut self, loans: &[usize]) -> Result<(), BuildError> {
-        self.c.section("Cover ratios");
-        let ops = Expr::Row(self.t.ops);
-        let cfads = Self::row_of(self.fin.cfads);
-        for &i in loans {
-            let name = self.deal.tranches[i].name.value.clone();
-            let r = self.rows(i).clone();
-            let service = self.c.row(
-                format!("{name}: scheduled debt service"),
-                Unit::Money,
-                ops.clone() * (Self::row_of(r.interest) + Self::row_of(r.scheduled)),
-            );
-            self.fin.tranches[i].debt_service = Some(service);
-        }
-        // Running totals rank by rank, each adding its own loans to the ranks above: one
-        // line per rank, where a sum over every senior loan for each loan grew with the
-        // square of the loans. (Loans are in rank order, so the additions happen in the
-        // order they did.)
+    /// Running totals rank by rank (debt service, and debt at the start of the year), each
+    /// adding its own loans to the ranks above: one line per rank, where a sum over every
+    /// senior loan for each loan grew with the square of the loans. Loans come in rank
+    /// order, so the additions happen in the order a loan-by-loan sum makes them.
+    fn rank_totals(&mut self, loans: &[usize]) -> BTreeMap<(bool, u32), (RowId, RowId)> {
         let mut by_rank: BTreeMap<(bool, u32), Vec<usize>> = BTreeMap::new();
         for &i in loans {
             by_rank.entry(self.rank_key(i)).or_default().push(i);
@@ -1304,6 +1289,26 @@ impl Builder<'_> {
             above = Some((service, open));
             totals.insert(*key, (service, open));
         }
+        totals
+    }
+
+    /// Each loan's DSCR: CFADS over the scheduled debt service of its rank and every rank
+    /// above it.
+    fn build_cover_ratios(&mut self, loans: &[usize]) -> Result<(), BuildError> {
+        self.c.section("Cover ratios");
+        let ops = Expr::Row(self.t.ops);
+        let cfads = Self::row_of(self.fin.cfads);
+        for &i in loans {
+            let name = self.deal.tranches[i].name.value.clone();
+            let r = self.rows(i).clone();
+            let service = self.c.row(
+                format!("{name}: scheduled debt service"),
+                Unit::Money,
+                ops.clone() * (Self::row_of(r.interest) + Self::row_of(r.scheduled)),
+            );
+            self.fin.tranches[i].debt_service = Some(service);
+        }
+        let totals = self.rank_totals(loans);
         for &i in loans {
             let name = self.deal.tranches[i].name.value.clone();
             let Some(&(service, open)) = totals.get(&self.rank_key(i)) else {

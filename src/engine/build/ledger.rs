@@ -318,6 +318,47 @@ impl Builder<'_> {
             cumulative_pv,
             Expr::Prev(cumulative_pv) + Expr::Row(post) * Expr::Row(factor),
         );
+        self.lines.project.risked_npv = Some(self.build_risked_npv(cumulative_pv, npv_post));
+        if let Some(gap) = self.fin.dev_gap {
+            self.lines.project.funding_gap = Some(self.c.scalar(
+                "Project: unfunded gap",
+                Unit::Money,
+                Expr::RowSum(gap),
+                Stage::Post,
+            ));
+        }
+        if let Some(support) = self.fin.deficit_support {
+            self.lines.project.deficit_support = Some(self.c.scalar(
+                "Project: equity support for cash deficits",
+                Unit::Money,
+                Expr::RowSum(support),
+                Stage::Post,
+            ));
+        }
+        let overrun: Vec<Expr> = self
+            .fin
+            .tranches
+            .iter()
+            .filter_map(|t| t.overrun)
+            .map(Expr::RowSum)
+            .collect();
+        self.lines.project.overrun_equity = Some(self.c.scalar(
+            "Project: sponsors' overrun equity",
+            Unit::Money,
+            sum(overrun),
+            Stage::Post,
+        ));
+        Ok(())
+    }
+
+    /// Risked NPV: the value reached at each stage gate (the cumulative discounted cash flow
+    /// then), weighted by the chance of failing exactly there; the full NPV weighted by the
+    /// chance of passing them all.
+    fn build_risked_npv(
+        &mut self,
+        cumulative_pv: RowId,
+        npv_post: crate::engine::calc::ScalarId,
+    ) -> crate::engine::calc::ScalarId {
         let mut gates = Vec::new();
         for (i, f) in self.deal.facilities.iter().enumerate() {
             let tl = &self.t.facilities[i];
@@ -374,42 +415,12 @@ impl Builder<'_> {
             Stage::Post,
         );
         terms.push(Expr::Scalar(all));
-        self.lines.project.risked_npv = Some(self.c.sum_scalar(
+        self.c.sum_scalar(
             "Project: risked NPV (stage gates)",
             Unit::Money,
             terms,
             Stage::Post,
-        ));
-        if let Some(gap) = self.fin.dev_gap {
-            self.lines.project.funding_gap = Some(self.c.scalar(
-                "Project: unfunded gap",
-                Unit::Money,
-                Expr::RowSum(gap),
-                Stage::Post,
-            ));
-        }
-        if let Some(support) = self.fin.deficit_support {
-            self.lines.project.deficit_support = Some(self.c.scalar(
-                "Project: equity support for cash deficits",
-                Unit::Money,
-                Expr::RowSum(support),
-                Stage::Post,
-            ));
-        }
-        let overrun: Vec<Expr> = self
-            .fin
-            .tranches
-            .iter()
-            .filter_map(|t| t.overrun)
-            .map(Expr::RowSum)
-            .collect();
-        self.lines.project.overrun_equity = Some(self.c.scalar(
-            "Project: sponsors' overrun equity",
-            Unit::Money,
-            sum(overrun),
-            Stage::Post,
-        ));
-        Ok(())
+        )
     }
 
     /// The base-case year of a stage gate, used only to order gates.
