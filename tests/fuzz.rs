@@ -529,6 +529,8 @@ struct Tally {
     valid: usize,
     refused: usize,
     runs: usize,
+    /// CPU time of every child together: the suite's cost on an idle machine.
+    cpu: Duration,
     worst_cpu: (Duration, String),
     failures: Vec<String>,
 }
@@ -586,6 +588,7 @@ fn thousands_of_mutants_end_cleanly_in_bounded_memory_and_time() {
                         t.refused += 1;
                     }
                     t.runs += usize::from(ran);
+                    t.cpu += check.cpu;
                     if check.cpu > t.worst_cpu.0 {
                         t.worst_cpu = (check.cpu, case.what.clone());
                     }
@@ -598,10 +601,11 @@ fn thousands_of_mutants_end_cleanly_in_bounded_memory_and_time() {
     });
     let t = tally.into_inner().unwrap_or_else(|e| e.into_inner());
     let report = format!(
-        "fuzz: {} cases (seed {seed}) in {:.1?} ({:.1?} making them) on {workers} threads: {} valid, {} refused, {} run; the most CPU {:.0?} ({}); address space limited to {MEMORY_KB} KB\n",
+        "fuzz: {} cases (seed {seed}) in {:.1?} ({:.1?} making them) on {workers} threads, {:.1?} of CPU in the checks: {} valid, {} refused, {} run; the most CPU {:.0?} ({}); address space limited to {MEMORY_KB} KB\n",
         cases.len(),
         start.elapsed(),
         made,
+        t.cpu,
         t.valid,
         t.refused,
         t.runs,
