@@ -172,14 +172,19 @@ fn over(message: String) -> OpenError {
     }
 }
 
+/// Why a file of `bytes` is not read.
+pub fn too_large(bytes: u64) -> String {
+    format!(
+        "the file is {}, more than the {} Lodestone reads (a deal workbook is usually well under 1 MB)",
+        mb(bytes),
+        mb(MAX_FILE_BYTES)
+    )
+}
+
 /// Opens the bytes of a workbook, checking its container against the limits first.
 pub fn open(bytes: &[u8]) -> Result<Book<'_>, OpenError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(over(format!(
-            "the file is {}, more than the {} Lodestone reads (a deal workbook is usually well under 1 MB)",
-            mb(bytes.len() as u64),
-            mb(MAX_FILE_BYTES)
-        )));
+        return Err(over(too_large(bytes.len() as u64)));
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         open_zip(bytes)

@@ -91,6 +91,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
                 .into(),
         );
     }
+    if metadata.len() > book::MAX_FILE_BYTES {
+        return Err(book::too_large(metadata.len()));
+    }
     let file = std::fs::File::open(path).map_err(|e| cannot_open(&e))?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
