@@ -41,23 +41,6 @@ fn unescape_len(s: &str) -> usize {
         .count()
 }
 
-/// Nesting of parentheses outside string literals.
-fn nesting(formula: &str) -> usize {
-    let (mut depth, mut deepest, mut quoted) = (0usize, 0usize, false);
-    for c in formula.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' if !quoted => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            ')' if !quoted => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -106,7 +89,7 @@ pub fn measure(bytes: &[u8]) -> Measured {
             for f in between(&text, "<f", "</f>") {
                 m.formulas += 1;
                 m.longest_formula = m.longest_formula.max(unescape_len(f));
-                m.deepest_nesting = m.deepest_nesting.max(nesting(f));
+                m.deepest_nesting = m.deepest_nesting.max(lodestone::excel::limits::nesting(f));
             }
             for r in text.split("<c r=\"").skip(1) {
                 let (row, col) = a1_position(&r[..r.find('"').unwrap_or(0)]);

@@ -209,16 +209,6 @@ fn odd_cell(rng: &mut Rng, at: &str) -> String {
     }
 }
 
-fn column(mut col: u64) -> String {
-    let mut letters = Vec::new();
-    col += 1;
-    while col > 0 {
-        letters.push((b'A' + ((col - 1) % 26) as u8) as char);
-        col = (col - 1) / 26;
-    }
-    letters.iter().rev().collect()
-}
-
 /// A cell-level mutation of a workbook; returns what was done.
 fn mutate_cells(rng: &mut Rng, x: &mut Xlsx) -> &'static str {
     let sheets = sheets(x);
@@ -243,7 +233,7 @@ fn mutate_cells(rng: &mut Rng, x: &mut Xlsx) -> &'static str {
                 2 => (1 + rng.below(50) as u64, 500 + rng.below(20) as u64),
                 _ => (1 + rng.below(1_048_575) as u64, rng.below(16_384) as u64),
             };
-            let at = format!("{}{row}", column(col));
+            let at = format!("{}{row}", lodestone::model::column_letters(col as u32));
             let cell = odd_cell(rng, &at);
             x.append_rows(&name, &format!("<row r=\"{row}\">{cell}</row>"));
             "a far cell"

@@ -20,6 +20,8 @@ use std::io::{Cursor, Read};
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsx};
 
+use crate::model::column_letters;
+
 /// A sheet's data must lie within its first `MAX_ROWS` rows and `MAX_COLS` columns
 /// (A1:SF5000). A deal needs a few dozen of each; time series need one column per year.
 pub const MAX_ROWS: u32 = 5_000;
@@ -95,7 +97,7 @@ impl Stray {
                 format!(
                     "a stray cell far outside the sheet's tables (found {}, expected nothing beyond row {rows} or column {}: Lodestone reads a sheet's first {rows} rows and {MAX_COLS} columns; delete it)",
                     self.first_value,
-                    column(MAX_COLS - 1)
+                    column_letters(MAX_COLS - 1)
                 ),
             )
         } else {
@@ -131,19 +133,7 @@ pub enum Book<'b> {
 
 /// "A1"-style name of a zero-based cell.
 pub fn a1(row: u32, col: u32) -> String {
-    format!("{}{}", column(col), row as u64 + 1)
-}
-
-/// The letters of a zero-based column: 0 → "A", 499 → "SF".
-fn column(col: u32) -> String {
-    let mut letters = Vec::new();
-    let mut c = col as u64 + 1;
-    while c > 0 {
-        let rem = ((c - 1) % 26) as u8;
-        letters.push((b'A' + rem) as char);
-        c = (c - 1) / 26;
-    }
-    letters.iter().rev().collect()
+    format!("{}{}", column_letters(col), row as u64 + 1)
 }
 
 /// 1234567 → "1,234,567".

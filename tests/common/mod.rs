@@ -122,24 +122,19 @@ impl Xlsx {
     }
 
     pub fn bytes(&self) -> Vec<u8> {
-        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored);
-        for (name, data) in &self.parts {
-            writer
-                .start_file(name.as_str(), options)
-                .expect("start entry");
-            writer.write_all(data).expect("write entry");
-        }
-        writer.finish().expect("finish zip").into_inner()
+        self.archive(zip::CompressionMethod::Stored)
     }
 
-    /// The archive compressed as Excel does (deflate), for tests of sizes.
+    /// The archive compressed as Excel does (deflate, fast), for tests of sizes.
     pub fn deflated_bytes(&self) -> Vec<u8> {
+        self.archive(zip::CompressionMethod::Deflated)
+    }
+
+    fn archive(&self, method: zip::CompressionMethod) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(1));
+            .compression_method(method)
+            .compression_level((method == zip::CompressionMethod::Deflated).then_some(1));
         for (name, data) in &self.parts {
             writer
                 .start_file(name.as_str(), options)
