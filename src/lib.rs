@@ -4,7 +4,8 @@
 //! `finance` holds Excel's financial functions computed in `Decimal`; `model` the deal as
 //! plain types; `engine` the pure cash-flow engine; `excel` the only code that reads or
 //! writes workbooks; `examples` the bundled deals (pure constructors); `cli` turns
-//! arguments into a validated run configuration.
+//! arguments into a validated run configuration; `output` writes a command's files as one
+//! transaction.
 
 pub mod analytics;
 pub mod cli;
@@ -13,4 +14,5 @@ pub mod examples;
 pub mod excel;
 pub mod finance;
 pub mod model;
+pub mod output;
 pub mod report;

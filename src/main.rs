@@ -16,9 +16,9 @@ use lodestone::examples::{self, EXAMPLES};
 use lodestone::excel::analytics::{montecarlo_bytes, tornado_bytes};
 use lodestone::excel::read::{self, Reading};
 use lodestone::excel::template::save_template;
-use lodestone::excel::template::write_atomically;
 use lodestone::excel::write::{results_bytes_with, same_file};
 use lodestone::model::{Deal, InputWarning, Scenario};
+use lodestone::output;
 use lodestone::report;
 
 const BAD_INPUT: u8 = exit::BAD_INPUT;
@@ -201,6 +201,9 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
         eprintln!("lodestone: the workbook and the JSON must be different files");
         return ExitCode::from(USAGE);
     }
+    if let Err(code) = check_targets(std::iter::once(output).chain(json)) {
+        return code;
+    }
     let (deal, warnings) = match read_with_warnings(file) {
         Ok(read) => read,
         Err(code) => return code,
@@ -241,15 +244,12 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
         }
     };
     let text = json.map(|_| engine::results::to_json(&deal, &runs));
-    if let Err(e) = write_atomically(output, &workbook) {
-        eprintln!("lodestone: {e}");
-        return ExitCode::from(BAD_INPUT);
+    let mut files: Vec<(&Path, &[u8])> = vec![(output, &workbook)];
+    if let (Some(path), Some(text)) = (json, &text) {
+        files.push((path, text.as_bytes()));
     }
-    if let (Some(path), Some(text)) = (json, text)
-        && let Err(e) = write_atomically(path, text.as_bytes())
-    {
-        eprintln!("lodestone: {e}");
-        return ExitCode::from(BAD_INPUT);
+    if let Err(code) = write_all(&files) {
+        return code;
     }
     print!("{}", report::table(&runs, &deal.currency.value));
     if failures.is_empty() {
@@ -289,6 +289,17 @@ fn check_outputs(file: &Path, outputs: &[&Path]) -> Result<(), ExitCode> {
         if outputs[i + 1..].iter().any(|b| same_file(a, b)) {
             eprintln!("lodestone: the workbook and the JSON must be different files");
             return Err(ExitCode::from(USAGE));
+        }
+    }
+    check_targets(outputs.iter().copied())
+}
+
+/// Refuses outputs that exist and are not regular files (links, devices), before any work.
+fn check_targets<'a>(outputs: impl Iterator<Item = &'a Path>) -> Result<(), ExitCode> {
+    for target in outputs {
+        if let Err(e) = output::check_target(target) {
+            eprintln!("lodestone: {e}");
+            return Err(ExitCode::from(BAD_INPUT));
         }
     }
     Ok(())
@@ -336,15 +347,12 @@ fn failed(file: &Path, e: AnalyticsError) -> ExitCode {
     }
 }
 
-/// Writes each (path, bytes) whole, or stops at the first that fails.
+/// Writes every output as one transaction (see `lodestone::output`).
 fn write_all(files: &[(&Path, &[u8])]) -> Result<(), ExitCode> {
-    for (path, bytes) in files {
-        if let Err(e) = write_atomically(path, bytes) {
-            eprintln!("lodestone: {e}");
-            return Err(ExitCode::from(BAD_INPUT));
-        }
-    }
-    Ok(())
+    output::write_all(files).map_err(|e| {
+        eprintln!("lodestone: {e}");
+        ExitCode::from(BAD_INPUT)
+    })
 }
 
 fn sensitivity(

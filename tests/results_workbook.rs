@@ -42,7 +42,6 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
         );
         return;
     }
-    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
     let dir = TempDir::new("recompute");
     for name in EXAMPLES {
         let (deal, runs) = run_example(name);
@@ -50,23 +49,7 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
             &format!("{name}.xlsx"),
             &results_bytes(&deal, &runs).expect("workbook"),
         );
-        let out = Command::new("python3")
-            .arg(&recalc)
-            .arg(&path)
-            .output()
-            .expect("run xlsx-recalc");
-        let report = String::from_utf8_lossy(&out.stdout);
-        // Straight to stderr (not println!, which the test harness captures), so the
-        // formula share of every sheet shows in CI's output.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("{name}:\n{report}").as_bytes(),
-        );
-        assert!(
-            out.status.success(),
-            "{name}: LibreOffice disagrees with the engine:\n{report}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let report = recompute(name, &path);
         // Calculation sheets: at least 95% of numeric cells are formulas.
         for line in report
             .lines()
@@ -85,6 +68,55 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
             );
         }
     }
+}
+
+/// A deal of 20 facilities and 20 tranches: its chained lines (long sums split into helper
+/// rows), per-gate risked value and running debt-service totals recompute in LibreOffice
+/// too. (The 320 × 240 is measured in BENCHMARKS.md: minutes of LibreOffice.)
+#[test]
+fn libreoffice_recomputes_a_deal_of_20_facilities_and_20_tranches() {
+    if !soffice_available() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "LibreOffice (soffice) is required in CI"
+        );
+        eprintln!("SKIPPED: soffice not found");
+        return;
+    }
+    let dir = TempDir::new("recompute-grown");
+    let deal = common::grown(20, 20);
+    let runs = engine::run_all(&deal, &[]).expect("runs");
+    let bytes = results_bytes(&deal, &runs).expect("workbook");
+    let strings = common::Xlsx::open(&bytes).part("xl/sharedStrings.xml");
+    assert!(
+        strings.contains("(part 1)"),
+        "the deal exercises chained lines"
+    );
+    recompute("20 x 20", &dir.write("grown.xlsx", &bytes));
+}
+
+/// LibreOffice's recomputation of a workbook (tests/tools/xlsx-recalc), asserted to agree
+/// with the engine's cached values; its report, also shown on stderr.
+fn recompute(name: &str, path: &Path) -> String {
+    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
+    let out = Command::new("python3")
+        .arg(&recalc)
+        .arg(path)
+        .output()
+        .expect("run xlsx-recalc");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Straight to stderr (not println!, which the test harness captures), so the
+    // formula share of every sheet shows in CI's output.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("{name}:\n{report}").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{name}: LibreOffice disagrees with the engine:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
 }
 
 #[test]

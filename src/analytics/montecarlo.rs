@@ -153,6 +153,13 @@ impl Simulation {
                     "the deal has no Monte Carlo sheet with a product on it (fill in the Monte Carlo sheet: a row per simulated product with its volatility, reversion and jumps; `lodestone template --example ndpr-joint-facility` shows one)".into(),
                 )
             })?;
+        if mc.processes.len() > crate::model::MonteCarlo::MAX_PRODUCTS {
+            return Err(AnalyticsError::Input(format!(
+                "the Monte Carlo sheet simulates {} products, more than the {} Lodestone simulates together",
+                mc.processes.len(),
+                crate::model::MonteCarlo::MAX_PRODUCTS
+            )));
+        }
         let factor = cholesky(&mc.matrix()).map_err(|e| {
             AnalyticsError::Input(format!(
                 "the Monte Carlo sheet's correlations are not a valid correlation matrix: {e}"
@@ -162,12 +169,16 @@ impl Simulation {
             .iter()
             .map(|row| row.iter().map(|v| f64_of(*v)).collect())
             .collect();
+        let mut position: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(deal.products.len());
+        for (i, q) in deal.products.iter().enumerate() {
+            position.entry(q.name.value.as_str()).or_insert(i);
+        }
         let mut drawn = Vec::new();
         for p in &mc.processes {
-            let product = deal
-                .products
-                .iter()
-                .position(|q| q.name.value == p.product.value)
+            let product = position
+                .get(p.product.value.as_str())
+                .copied()
                 .ok_or_else(|| {
                     AnalyticsError::Input(format!(
                         "the Monte Carlo sheet simulates '{}', which has no price deck",

@@ -661,6 +661,40 @@ impl Calc {
         self.scalars.len() - 1
     }
 
+    /// A scalar summing `terms`: when there are more than `CHAIN_LEAVES` leaves, through a
+    /// chain of partial sums (each the one before plus its share), created first so that
+    /// each is evaluated before it is read, and added in the same order.
+    pub fn sum_scalar(
+        &mut self,
+        label: impl Into<String>,
+        unit: Unit,
+        terms: Vec<Expr>,
+        stage: Stage,
+    ) -> ScalarId {
+        let label = label.into();
+        let mut link: Option<Expr> = None;
+        let mut segment: Vec<Expr> = Vec::new();
+        let mut weight = 0;
+        let mut part = 0;
+        let mut terms = terms.into_iter().peekable();
+        while let Some(term) = terms.next() {
+            let w = leaves(&term);
+            if weight > 0 && weight + w > CHAIN_LEAVES && terms.peek().is_some() {
+                part += 1;
+                let mut body: Vec<Expr> = link.take().into_iter().collect();
+                body.append(&mut segment);
+                let s = self.scalar(format!("{label} (part {part})"), unit, sum(body), stage);
+                link = Some(Expr::Scalar(s));
+                weight = 1;
+            }
+            weight += w;
+            segment.push(term);
+        }
+        let mut body: Vec<Expr> = link.into_iter().collect();
+        body.append(&mut segment);
+        self.scalar(label, unit, sum(body), stage)
+    }
+
     /// Evaluates the whole calculation: pre scalars, every period, then post scalars.
     pub fn evaluate(&self) -> Result<Values, EvalError> {
         self.evaluate_with(&EvalOptions::default())
@@ -828,6 +862,178 @@ impl Expr {
                 items.iter().for_each(|e| e.visit_refs(f));
             }
         }
+    }
+}
+
+// ----- Long aggregates as chains of helper lines (Excel's formula limits) -------------------
+
+/// The most leaves (references and numbers) an n-ary sum, product, MIN, MAX, AND or OR keeps
+/// in one formula: about 3,000 characters at the longest references, well inside Excel's
+/// 8,192, and far below its 255 arguments a function.
+pub const CHAIN_LEAVES: usize = 96;
+
+/// Leaves of an expression: the references and numbers its formula names.
+pub fn leaves(e: &Expr) -> usize {
+    match e {
+        Expr::Num(_)
+        | Expr::Na
+        | Expr::Input(_)
+        | Expr::Scalar(_)
+        | Expr::Row(_)
+        | Expr::Prev(_)
+        | Expr::Year
+        | Expr::FirstYear
+        | Expr::Solved(_)
+        | Expr::RowSum(_)
+        | Expr::RowMin(_)
+        | Expr::RowMax(_)
+        | Expr::RowSumIf(..)
+        | Expr::RowMinWhere(..)
+        | Expr::RowAvgWhere(..)
+        | Expr::SumProduct(..)
+        | Expr::FirstYearWhere(_) => 1,
+        Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) | Expr::Lookup(_, a) | Expr::RowAt(_, a) => {
+            1 + leaves(a)
+        }
+        Expr::Npv(a, _) | Expr::Irr(_, a) => 1 + leaves(a),
+        Expr::Mirr(_, a, b) => 1 + leaves(a) + leaves(b),
+        Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            leaves(a) + leaves(b)
+        }
+        Expr::If(a, b, c) => leaves(a) + leaves(b) + leaves(c),
+        Expr::Add(v) | Expr::Mul(v) | Expr::Min(v) | Expr::Max(v) | Expr::And(v) | Expr::Or(v) => {
+            v.iter().map(leaves).sum()
+        }
+        Expr::Choose(i, v) => leaves(i) + v.iter().map(leaves).sum::<usize>(),
+    }
+}
+
+/// Whether evaluating `e` can fail (a division, a root, a power, a rate solver): such an
+/// expression must not be moved out of a branch that guards it.
+fn can_fail(e: &Expr) -> bool {
+    match e {
+        Expr::Div(..) | Expr::Pow(..) | Expr::Sqrt(_) | Expr::Npv(..) | Expr::Irr(..) => true,
+        Expr::Mirr(..) => true,
+        Expr::Neg(a) | Expr::Abs(a) | Expr::Lookup(_, a) | Expr::RowAt(_, a) => can_fail(a),
+        Expr::Sub(a, b) | Expr::Cmp(_, a, b) => can_fail(a) || can_fail(b),
+        Expr::If(a, b, c) => can_fail(a) || can_fail(b) || can_fail(c),
+        Expr::Add(v) | Expr::Mul(v) | Expr::Min(v) | Expr::Max(v) | Expr::And(v) | Expr::Or(v) => {
+            v.iter().any(can_fail)
+        }
+        Expr::Choose(i, v) => can_fail(i) || v.iter().any(can_fail),
+        _ => false,
+    }
+}
+
+/// Rebuilds an n-ary node from its items.
+type Rebuild = fn(Vec<Expr>) -> Expr;
+
+/// An n-ary node's items and how to rebuild it, or the expression as it was.
+fn n_ary(e: Expr) -> Result<(Vec<Expr>, Rebuild), Expr> {
+    match e {
+        Expr::Add(v) => Ok((v, Expr::Add)),
+        Expr::Mul(v) => Ok((v, Expr::Mul)),
+        Expr::Min(v) => Ok((v, Expr::Min)),
+        Expr::Max(v) => Ok((v, Expr::Max)),
+        Expr::And(v) => Ok((v, Expr::And)),
+        Expr::Or(v) => Ok((v, Expr::Or)),
+        other => Err(other),
+    }
+}
+
+impl Calc {
+    /// Turns every long n-ary node of every row into a chain of helper rows placed just
+    /// before it: the first holds the first items, each next one the one before plus its
+    /// share, and the row keeps the last link and the rest. The association is the engine's
+    /// own left-to-right order, so every value stays exact to the digit; the formulas stay
+    /// short and the workbook grows linearly with the items. A node inside a branch that is
+    /// only evaluated sometimes (an IF, AND, OR, CHOOSE) is chained only when nothing in it
+    /// can fail, so a guarded division is never evaluated unguarded.
+    pub fn chain_long_rows(&mut self) {
+        let order = std::mem::take(&mut self.order);
+        let mut chained = Vec::with_capacity(order.len());
+        for r in order {
+            if !self.rows[r].solved && leaves(&self.rows[r].expr) > CHAIN_LEAVES {
+                let expr = std::mem::take(&mut self.rows[r].expr);
+                let mut part = 0;
+                let expr = self.chain(expr, r, false, &mut part, &mut chained);
+                self.rows[r].expr = expr;
+            }
+            chained.push(r);
+        }
+        self.order = chained;
+    }
+
+    fn chain(
+        &mut self,
+        e: Expr,
+        owner: RowId,
+        lazy: bool,
+        part: &mut usize,
+        order: &mut Vec<RowId>,
+    ) -> Expr {
+        let mut go = |c: &mut Self, e: Expr, lazy: bool| c.chain(e, owner, lazy, part, order);
+        let boxed = |e: Expr| Box::new(e);
+        let e = match e {
+            Expr::Neg(a) => Expr::Neg(boxed(go(self, *a, lazy))),
+            Expr::Abs(a) => Expr::Abs(boxed(go(self, *a, lazy))),
+            Expr::Sub(a, b) => Expr::Sub(boxed(go(self, *a, lazy)), boxed(go(self, *b, lazy))),
+            Expr::Cmp(op, a, b) => {
+                Expr::Cmp(op, boxed(go(self, *a, lazy)), boxed(go(self, *b, lazy)))
+            }
+            Expr::Div(a, b) => Expr::Div(boxed(go(self, *a, lazy)), boxed(go(self, *b, lazy))),
+            Expr::If(a, b, c) => Expr::If(
+                boxed(go(self, *a, lazy)),
+                boxed(go(self, *b, true)),
+                boxed(go(self, *c, true)),
+            ),
+            Expr::Add(v) => Expr::Add(v.into_iter().map(|x| go(self, x, lazy)).collect()),
+            Expr::Mul(v) => Expr::Mul(v.into_iter().map(|x| go(self, x, lazy)).collect()),
+            Expr::Min(v) => Expr::Min(v.into_iter().map(|x| go(self, x, lazy)).collect()),
+            Expr::Max(v) => Expr::Max(v.into_iter().map(|x| go(self, x, lazy)).collect()),
+            Expr::And(v) => Expr::And(v.into_iter().map(|x| go(self, x, true)).collect()),
+            Expr::Or(v) => Expr::Or(v.into_iter().map(|x| go(self, x, true)).collect()),
+            other => other,
+        };
+        let (items, rebuild) = match n_ary(e) {
+            Ok(parts) => parts,
+            Err(other) => return other,
+        };
+        let total: usize = items.iter().map(leaves).sum();
+        if total <= CHAIN_LEAVES || (lazy && items.iter().any(can_fail)) {
+            return rebuild(items);
+        }
+        let flag = matches!(rebuild(Vec::new()), Expr::And(_) | Expr::Or(_));
+        let unit = if flag {
+            Unit::Flag
+        } else {
+            self.rows[owner].unit
+        };
+        let mut link: Option<Expr> = None;
+        let mut segment: Vec<Expr> = Vec::new();
+        let mut weight = 0;
+        let mut items = items.into_iter().peekable();
+        while let Some(item) = items.next() {
+            let w = leaves(&item);
+            if weight > 0 && weight + w > CHAIN_LEAVES && items.peek().is_some() {
+                *part += 1;
+                let label = format!("{} (part {})", self.rows[owner].label, *part);
+                let mut body: Vec<Expr> = link.take().into_iter().collect();
+                body.append(&mut segment);
+                let helper = self.reserve(label, unit);
+                self.rows[helper].section = self.rows[owner].section;
+                self.rows[helper].expr = rebuild(body);
+                self.placed[helper] = true;
+                order.push(helper);
+                link = Some(Expr::Row(helper));
+                weight = 1;
+            }
+            weight += w;
+            segment.push(item);
+        }
+        let mut body: Vec<Expr> = link.into_iter().collect();
+        body.append(&mut segment);
+        rebuild(body)
     }
 }
 
@@ -1530,6 +1736,56 @@ mod tests {
         let v = c.evaluate().expect("evaluates");
         assert_eq!(v.row(flag), &[dec!(0), dec!(1), dec!(1), dec!(1)]);
         assert_eq!(v.row(bal), &[dec!(0), dec!(10), dec!(20), dec!(30)]);
+    }
+
+    #[test]
+    fn a_long_sum_becomes_a_chain_of_helper_rows_with_the_same_values() {
+        let mut c = Calc::new(2030, 3);
+        c.section("Test");
+        let parts: Vec<RowId> = (0..300)
+            .map(|i| {
+                c.row(
+                    format!("Part {i}"),
+                    Unit::Money,
+                    Expr::Num(Decimal::new(i * 7 + 1, 3)) * (Expr::Year - Expr::FirstYear),
+                )
+            })
+            .collect();
+        let total = c.row(
+            "Total",
+            Unit::Money,
+            sum(parts.iter().map(|r| Expr::Row(*r)).collect()),
+        );
+        // A guarded division inside an IF stays where it is.
+        let guarded = c.row(
+            "Guarded",
+            Unit::Money,
+            if_(
+                gt(Expr::Row(total), Expr::zero()),
+                sum(parts
+                    .iter()
+                    .map(|r| div(Expr::Row(*r), Expr::Row(total)))
+                    .collect()),
+                Expr::zero(),
+            ),
+        );
+        let before = c.evaluate().expect("evaluates");
+        let rows = c.rows.len();
+        let guarded_leaves = leaves(&c.rows[guarded].expr);
+        c.chain_long_rows();
+        assert_eq!(
+            c.rows.len(),
+            rows + 3,
+            "300 leaves: three links of at most 96"
+        );
+        assert!(leaves(&c.rows[total].expr) <= CHAIN_LEAVES + 1);
+        assert_eq!(c.rows[rows].label, "Total (part 1)");
+        let at = |r: RowId| c.order.iter().position(|x| *x == r).expect("placed");
+        assert!(at(rows + 2) < at(total) && at(rows) < at(rows + 1));
+        assert_eq!(leaves(&c.rows[guarded].expr), guarded_leaves, "not chained");
+        let after = c.evaluate().expect("evaluates");
+        assert_eq!(before.row(total), after.row(total));
+        assert_eq!(before.row(guarded), after.row(guarded));
     }
 
     #[test]

@@ -145,7 +145,10 @@ fn driver_note(driver: Driver) -> &'static str {
 /// The tornado workbook: per metric a ranked table (NPV down, NPV up, the changes from
 /// base as formulas, the swing) and a native tornado chart; then every case run.
 pub fn tornado_bytes(deal: &Deal, t: &Tornado) -> Result<Vec<u8>, WriteError> {
-    let mut wb = new_workbook(format!("Lodestone tornado: {}", deal.name.value))?;
+    let mut wb = new_workbook(format!(
+        "Lodestone tornado: {}",
+        super::limits::title_name(&deal.name.value)
+    ))?;
     let st = Styles::new();
     let currency = &deal.currency.value;
     let shock = t.shock.normalize();
@@ -156,7 +159,7 @@ pub fn tornado_bytes(deal: &Deal, t: &Tornado) -> Result<Vec<u8>, WriteError> {
         0,
         format!(
             "{}: tornado, each driver shocked by s = {shock} from the base case",
-            deal.name.value
+            super::limits::title_name(&deal.name.value)
         ),
         &st.title,
     )?;
@@ -334,7 +337,10 @@ pub fn montecarlo_bytes(
     fan: &[Vec<(Decimal, Vec<Decimal>)>],
     fan_paths: u64,
 ) -> Result<Vec<u8>, WriteError> {
-    let mut wb = new_workbook(format!("Lodestone Monte Carlo: {}", deal.name.value))?;
+    let mut wb = new_workbook(format!(
+        "Lodestone Monte Carlo: {}",
+        super::limits::title_name(&deal.name.value)
+    ))?;
     let st = Styles::new();
     let report = montecarlo::report(sim, summary);
     write_mc_summary(wb.add_worksheet(), deal, sim, summary, seed, &report, &st)?;
@@ -357,7 +363,10 @@ fn write_mc_summary(
     ws.write_string_with_format(
         0,
         0,
-        format!("{}: Monte Carlo price paths", deal.name.value),
+        format!(
+            "{}: Monte Carlo price paths",
+            super::limits::title_name(&deal.name.value)
+        ),
         &st.title,
     )?;
     let mut row = 2u32;

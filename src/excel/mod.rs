@@ -1,11 +1,13 @@
 //! The edges that know about workbooks: the input layout (`schema`), cell values (`value`),
-//! reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
+//! opening workbooks within bounds (`book`), reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
 //! The only code that touches calamine or rust_xlsxwriter.
 
 pub mod analytics;
+pub mod book;
 pub mod formula;
 pub mod headers;
 pub mod inputs;
+pub mod limits;
 pub mod read;
 pub mod schema;
 pub mod template;

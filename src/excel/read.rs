@@ -11,10 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
-use calamine::{Data, Range, Reader};
+use calamine::Data;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::book::{self, OpenError, SheetCells};
 use super::headers::{self, HeaderMatch};
 use super::schema::{self, Field, Layout, SHEETS, SheetSchema, ValueType};
 use super::value::{self, Rejected};
@@ -54,7 +55,8 @@ impl ReadErrors {
     }
 }
 
-/// Reads and validates a deal. Never panics, whatever the file holds, and never modifies it.
+/// Reads and validates a deal. Never panics, whatever the file holds, never modifies it, and
+/// reads it in bounded memory and time (see `book`).
 pub fn read_deal(path: &Path) -> Result<Deal, ReadErrors> {
     read(path).deal
 }
@@ -148,32 +150,56 @@ pub fn check(path: &Path) -> Reading {
 /// file holds, and never modifies it.
 pub fn read(path: &Path) -> Reading {
     let file = path.display().to_string();
-    match std::fs::metadata(path) {
-        Err(e) => {
-            return Reading::file_level(&file, format!("cannot open the file ({})", io_reason(&e)));
-        }
-        Ok(m) if m.is_dir() => {
-            return Reading::file_level(
-                &file,
-                "is a folder, not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
-            );
-        }
-        Ok(m) if m.len() == 0 => {
-            return Reading::file_level(
-                &file,
-                "empty file (0 bytes), not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)",
-            );
-        }
-        Ok(_) => {}
-    }
+    let bytes = match read_file(path) {
+        Ok(bytes) => bytes,
+        Err(message) => return Reading::file_level(&file, message),
+    };
+    read_bytes(&bytes, &file)
+}
+
+/// Reads and validates a deal from a workbook's bytes; `file` names it in messages.
+pub fn read_deal_bytes(bytes: &[u8], file: &str) -> Result<Deal, ReadErrors> {
+    read_bytes(bytes, file).deal
+}
+
+/// Reads and validates a deal from a workbook's bytes, with its warnings and defaults.
+pub fn read_bytes(bytes: &[u8], file: &str) -> Reading {
     // A reader bug on malformed data must not take the program down with a backtrace.
-    match std::panic::catch_unwind(|| read_workbook(path, &file)) {
+    match std::panic::catch_unwind(|| read_workbook(bytes, file)) {
         Ok(reading) => reading,
         Err(_) => Reading::file_level(
-            &file,
+            file,
             "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
         ),
     }
+}
+
+/// The file's bytes, up to the size Lodestone reads, or why they cannot be had.
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let cannot_open = |e: &std::io::Error| format!("cannot open the file ({})", io_reason(e));
+    let metadata = std::fs::metadata(path).map_err(|e| cannot_open(&e))?;
+    if metadata.is_dir() {
+        return Err(
+            "is a folder, not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)".into(),
+        );
+    }
+    if metadata.len() == 0 {
+        return Err(
+            "empty file (0 bytes), not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)"
+                .into(),
+        );
+    }
+    if metadata.len() > book::MAX_FILE_BYTES {
+        return Err(book::too_large(metadata.len()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| cannot_open(&e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, book::MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot read the file ({})", io_reason(&e)))?;
+    Ok(bytes)
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -184,50 +210,38 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Why a file that calamine cannot open is not a workbook, in a user's words, from what
-/// its first bytes say it is.
-fn open_reason(path: &Path, e: &calamine::Error) -> String {
-    let mut head = [0u8; 512];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
-    let detail = e
-        .to_string()
-        .replace("Xlsx error: ", "")
-        .replace("Xls error: ", "")
-        .replace("Ods error: ", "")
-        .replace("Zip error: ", "");
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        if detail.to_lowercase().contains("zip") {
-            format!("a damaged or truncated zip archive: {detail}")
-        } else {
-            format!("a zip archive whose workbook cannot be read: {detail}")
-        }
-    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        format!("a damaged Excel 97-2003 file: {detail}")
-    } else if !head.is_empty()
-        && head
-            .iter()
-            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
-    {
-        "a text file; save it from Excel or LibreOffice as .xlsx".to_string()
-    } else {
-        "an unknown format".to_string()
-    }
-}
-
-fn read_workbook(path: &Path, file: &str) -> Reading {
-    let mut book = match calamine::open_workbook_auto(path) {
+fn read_workbook(bytes: &[u8], file: &str) -> Reading {
+    let mut book = match book::open(bytes) {
         Ok(b) => b,
-        Err(e) => {
+        Err(OpenError::NotWorkbook(reason)) => {
             return Reading::file_level(
                 file,
                 format!(
-                    "not a spreadsheet ({}; expected an .xlsx, .xlsm, .xls or .ods file)",
-                    open_reason(path, &e)
+                    "not a spreadsheet ({reason}; expected an .xlsx, .xlsm, .xls or .ods file)"
                 ),
             );
+        }
+        Err(OpenError::OverLimit {
+            sheet,
+            cell,
+            message,
+        }) => {
+            let error = match (sheet, cell) {
+                (Some(sheet), Some((row, col))) => {
+                    InputError::at(CellRef::new(sheet, row, col), message)
+                }
+                (Some(sheet), None) => InputError::new(None, format!("'{sheet}': {message}")),
+                (None, _) => InputError::new(None, message),
+            };
+            return Reading {
+                file: file.to_string(),
+                deal: Err(ReadErrors {
+                    file: file.to_string(),
+                    errors: vec![error],
+                }),
+                warnings: Vec::new(),
+                defaults: Vec::new(),
+            };
         }
     };
     let mut log = Log::default();
@@ -256,8 +270,9 @@ fn read_workbook(path: &Path, file: &str) -> Reading {
             }
             continue;
         };
-        let values = match book.worksheet_range(actual) {
-            Ok(r) => r,
+        log.actual_names.insert(actual.clone(), sheet.name);
+        let cells = match book.read_sheet(actual) {
+            Ok(c) => c,
             Err(e) => {
                 log.broken.insert(sheet.name);
                 log.sheet_error(
@@ -267,17 +282,13 @@ fn read_workbook(path: &Path, file: &str) -> Reading {
                 continue;
             }
         };
-        // Formulas only matter where a cell has no saved value; a failure to read them
-        // leaves the values to speak for themselves.
-        let formulas = book.worksheet_formula(actual).ok();
-        grids.insert(
-            sheet.name,
-            Grid {
-                name: actual.clone(),
-                values,
-                formulas,
-            },
-        );
+        // Cells far outside the tables: the sheet is refused with one message naming them.
+        if let Some(stray) = &cells.stray {
+            let ((row, col), message) = stray.message();
+            log.cell_error(sheet.name, CellRef::new(actual.clone(), row, col), message);
+            continue;
+        }
+        grids.insert(sheet.name, Grid::new(actual.clone(), cells));
     }
     log.actual_names = grids.iter().map(|(k, g)| (g.name.clone(), *k)).collect();
     misnamed_sheets(&names, &grids, &mut log);
@@ -359,15 +370,51 @@ fn finish(file: &str, deal: Deal, mut log: Log) -> Reading {
     let mut errors = log.errors;
     errors.sort_by_key(|a| a.0);
     let mut seen = HashSet::new();
-    let errors: Vec<InputError> = errors
-        .into_iter()
-        .map(|(_, e)| e)
-        .filter(|e| seen.insert(e.clone()))
-        .collect();
+    errors.retain(|(_, e)| seen.insert(e.clone()));
     reading(Err(ReadErrors {
         file: file.to_string(),
-        errors,
+        errors: capped(errors),
     }))
+}
+
+/// The most problems shown for one sheet: past them a sheet is wrong throughout (a shifted
+/// table, a pasted block), and ten thousand lines help no one.
+pub const MAX_PROBLEMS_PER_SHEET: usize = 50;
+
+/// The first `MAX_PROBLEMS_PER_SHEET` problems of each sheet (in order), then one line
+/// saying how many more there are.
+fn capped(errors: Vec<((usize, u32, u32), InputError)>) -> Vec<InputError> {
+    let mut out = Vec::with_capacity(errors.len().min(SHEETS.len() * MAX_PROBLEMS_PER_SHEET));
+    let mut i = 0;
+    while i < errors.len() {
+        let sheet = errors[i].0.0;
+        let end = errors[i..]
+            .iter()
+            .position(|(k, _)| k.0 != sheet)
+            .map_or(errors.len(), |n| i + n);
+        let group = &errors[i..end];
+        out.extend(
+            group
+                .iter()
+                .take(MAX_PROBLEMS_PER_SHEET)
+                .map(|(_, e)| e.clone()),
+        );
+        if group.len() > MAX_PROBLEMS_PER_SHEET {
+            let more = book::thousands((group.len() - MAX_PROBLEMS_PER_SHEET) as u64);
+            let whom = match SHEETS.get(sheet) {
+                Some(s) => format!("on the sheet '{}'", s.name),
+                None => "elsewhere".to_string(),
+            };
+            out.push(InputError::new(
+                None,
+                format!(
+                    "and {more} more problems {whom} (the first {MAX_PROBLEMS_PER_SHEET} are shown; fix them and check again)"
+                ),
+            ));
+        }
+        i = end;
+    }
+    out
 }
 
 fn list_sheet(list: NameList) -> &'static str {
@@ -393,24 +440,42 @@ fn sheet_index(name: &str) -> usize {
         .unwrap_or(SHEETS.len())
 }
 
-/// A sheet as calamine read it: values and formulas, both at absolute positions.
+/// A sheet as read: its values and formulas within bounds, at absolute positions, kept
+/// sparse (only cells that hold something), so that memory follows the cells present.
 struct Grid {
     name: String,
-    values: Range<Data>,
-    formulas: Option<Range<String>>,
+    values: HashMap<(u32, u32), Data>,
+    formulas: HashMap<(u32, u32), String>,
+    /// The rows and columns that hold anything (values or formulas), absolute.
+    extent: Option<((u32, u32), (u32, u32))>,
 }
 
 static EMPTY: Data = Data::Empty;
 
 impl Grid {
+    fn new(name: String, cells: SheetCells) -> Self {
+        let mut extent: Option<((u32, u32), (u32, u32))> = None;
+        for &(r, c) in cells.values.keys().chain(cells.formulas.keys()) {
+            extent = Some(match extent {
+                None => ((r, c), (r, c)),
+                Some((a, b)) => ((a.0.min(r), a.1.min(c)), (b.0.max(r), b.1.max(c))),
+            });
+        }
+        Grid {
+            name,
+            values: cells.values,
+            formulas: cells.formulas,
+            extent,
+        }
+    }
+
     fn data(&self, row: u32, col: u32) -> &Data {
-        self.values.get_value((row, col)).unwrap_or(&EMPTY)
+        self.values.get(&(row, col)).unwrap_or(&EMPTY)
     }
 
     fn formula(&self, row: u32, col: u32) -> Option<&str> {
         self.formulas
-            .as_ref()
-            .and_then(|f| f.get_value((row, col)))
+            .get(&(row, col))
             .map(|s| s.as_str())
             .filter(|s| !s.is_empty())
     }
@@ -422,20 +487,7 @@ impl Grid {
 
     /// The rows and columns that hold anything (values or formulas), absolute.
     fn extent(&self) -> Option<((u32, u32), (u32, u32))> {
-        let mut ext: Option<((u32, u32), (u32, u32))> = None;
-        let mut add = |start: Option<(u32, u32)>, end: Option<(u32, u32)>| {
-            if let (Some(s), Some(e)) = (start, end) {
-                ext = Some(match ext {
-                    None => (s, e),
-                    Some((a, b)) => ((a.0.min(s.0), a.1.min(s.1)), (b.0.max(e.0), b.1.max(e.1))),
-                });
-            }
-        };
-        add(self.values.start(), self.values.end());
-        if let Some(f) = &self.formulas {
-            add(f.start(), f.end());
-        }
-        ext
+        self.extent
     }
 
     fn cell(&self, row: u32, col: u32) -> CellRef {
@@ -1781,6 +1833,10 @@ fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut
     let Some(col) = sheet.columns.get("Feed product") else {
         return;
     };
+    let mut by_name: HashMap<&str, &Facility> = HashMap::with_capacity(facilities.len());
+    for f in facilities {
+        by_name.entry(f.name.value.as_str()).or_insert(f);
+    }
     for (row, f) in sheet.rows.iter().zip(facilities) {
         let Some(Feed {
             source: FeedSource::Facility { name, .. },
@@ -1792,7 +1848,7 @@ fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut
         if sheet.grid.is_blank(*row, *col) {
             continue;
         }
-        let Some(source) = facilities.iter().find(|s| s.name.value == name.value) else {
+        let Some(source) = by_name.get(name.value.as_str()) else {
             continue;
         };
         let given = value::describe(sheet.grid.data(*row, *col));
@@ -1892,6 +1948,11 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
         let series = r.series(log, &RATE_CELL);
         (party, series)
     });
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(parties.len());
+    for (i, p) in parties.iter().enumerate() {
+        index.entry(p.name.value.clone()).or_insert(i);
+    }
+    let mut known: Option<String> = None;
     for (party, series) in rows {
         let cell = party
             .cell
@@ -1909,26 +1970,31 @@ fn attach_rate_schedules(sheet: Option<&Sheet>, parties: &mut [Party], log: &mut
             continue;
         }
         first_at.insert(party.value.clone(), cell.clone());
-        match parties.iter_mut().find(|p| p.name.value == party.value) {
-            Some(p) => p.rate_schedule = series,
+        match index.get(&party.value) {
+            Some(&i) => parties[i].rate_schedule = series,
             None if parties_broken || log.failed.contains(&cell) => {}
             None => {
-                let known: Vec<String> = parties
-                    .iter()
-                    .map(|p| format!("'{}'", p.name.value))
-                    .collect();
+                let known =
+                    known.get_or_insert_with(|| quoted_list(parties.iter().map(|p| &p.name)));
                 log.cell_error(
                     schema::DISCOUNT_RATES.name,
                     cell,
                     format!(
-                        "unknown party '{}' (expected a party of the Parties sheet: {})",
+                        "unknown party '{}' (expected a party of the Parties sheet: {known})",
                         party.value,
-                        known.join(", ")
                     ),
                 );
             }
         }
     }
+}
+
+/// "'A', 'B', 'C'": the names of a list, for a message.
+fn quoted_list<'n>(names: impl Iterator<Item = &'n Sourced<String>>) -> String {
+    names
+        .map(|n| format!("'{}'", n.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_offtake(r: Rec, log: &mut Log) -> Offtake {
@@ -1998,9 +2064,17 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
         };
         (tranche, participant)
     });
+    // Looked up by name (and by name in lower case, for the hint), not scanned per row.
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(tranches.len());
+    let mut folded: HashMap<String, usize> = HashMap::with_capacity(tranches.len());
+    for (i, t) in tranches.iter().enumerate() {
+        index.entry(t.name.value.clone()).or_insert(i);
+        folded.entry(t.name.value.to_ascii_lowercase()).or_insert(i);
+    }
+    let mut known: Option<String> = None;
     for (tranche, participant) in rows {
-        match tranches.iter_mut().find(|t| t.name.value == tranche.value) {
-            Some(t) => t.participants.push(participant),
+        match index.get(&tranche.value) {
+            Some(&i) => tranches[i].participants.push(participant),
             None => {
                 let cell = tranche
                     .cell
@@ -2009,18 +2083,14 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
                 if financing_broken || log.failed.contains(&cell) {
                     continue;
                 }
-                let known: Vec<String> = tranches
-                    .iter()
-                    .map(|t| format!("'{}'", t.name.value))
-                    .collect();
-                let hint = match tranches
-                    .iter()
-                    .find(|t| t.name.value.eq_ignore_ascii_case(&tranche.value))
-                {
-                    Some(t) => format!("did you mean '{}'? names must match exactly", t.name.value),
+                let hint = match folded.get(&tranche.value.to_ascii_lowercase()) {
+                    Some(&i) => format!(
+                        "did you mean '{}'? names must match exactly",
+                        tranches[i].name.value
+                    ),
                     None => format!(
                         "expected a tranche of the Financing sheet: {}",
-                        known.join(", ")
+                        known.get_or_insert_with(|| quoted_list(tranches.iter().map(|t| &t.name)))
                     ),
                 };
                 log.cell_error(
@@ -2053,13 +2123,17 @@ fn read_scenarios(sheet: Option<&Sheet>, log: &mut Log) -> Vec<Scenario> {
     });
     // Rows with the same name make one scenario, in the order names first appear.
     let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (name, o) in rows {
-        match scenarios.iter_mut().find(|s| s.name.value == name.value) {
-            Some(s) => s.overrides.push(o),
-            None => scenarios.push(Scenario {
-                name,
-                overrides: vec![o],
-            }),
+        match index.get(&name.value) {
+            Some(&i) => scenarios[i].overrides.push(o),
+            None => {
+                index.insert(name.value.clone(), scenarios.len());
+                scenarios.push(Scenario {
+                    name,
+                    overrides: vec![o],
+                });
+            }
         }
     }
     scenarios
@@ -2091,6 +2165,18 @@ fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> 
         correlations: Vec::new(),
     });
     if processes.is_empty() {
+        return None;
+    }
+    if processes.len() > MonteCarlo::MAX_PRODUCTS {
+        log.sheet_error(
+            sheet_name,
+            format!(
+                "'{}': {} rows of simulated products, more than the {} Lodestone simulates together (expected one row per product of the Prices sheet)",
+                sheet.grid.name,
+                book::thousands(processes.len() as u64),
+                MonteCarlo::MAX_PRODUCTS
+            ),
+        );
         return None;
     }
     let grid = sheet.grid;

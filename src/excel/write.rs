@@ -18,33 +18,28 @@ use rust_xlsxwriter::{
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
 use super::inputs::{self, FieldKey, Notes};
-use super::template::write_atomically;
+use super::limits;
 use crate::engine::Results;
 use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
 use crate::engine::results::failures;
 use crate::model::{CellRef, Deal, InputWarning, PartyKind};
 
-/// Why the results workbook could not be written.
+/// Why the results workbook could not be built.
 #[derive(Debug)]
 pub enum WriteError {
-    /// The output path is the input file.
-    SameAsInput(String),
     Xlsx(XlsxError),
     Formula(String),
-    Io(String),
+    /// A formula or text that would break one of Excel's limits (see `limits`).
+    Limit(String),
 }
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::SameAsInput(p) => write!(
-                f,
-                "{p}: refusing to write the results over the input deal; choose another output file"
-            ),
             WriteError::Xlsx(e) => write!(f, "could not build the results workbook: {e}"),
             WriteError::Formula(e) => write!(f, "could not write a formula: {e}"),
-            WriteError::Io(e) => f.write_str(e),
+            WriteError::Limit(e) => f.write_str(e),
         }
     }
 }
@@ -68,22 +63,6 @@ impl Inputs for DealInputs<'_> {
         };
         inputs::input_cell(self.0, addr.sheet, addr.record, field)
     }
-}
-
-/// Writes the results workbook to `output` whole or not at all, never over `input`.
-pub fn write_results(
-    output: &Path,
-    input: Option<&Path>,
-    deal: &Deal,
-    runs: &[Results],
-) -> Result<(), WriteError> {
-    if let Some(input) = input
-        && same_file(output, input)
-    {
-        return Err(WriteError::SameAsInput(output.display().to_string()));
-    }
-    let bytes = results_bytes(deal, runs)?;
-    write_atomically(output, &bytes).map_err(|e| WriteError::Io(e.to_string()))
 }
 
 /// Whether two paths name the same file (by canonical path where both exist).
@@ -221,6 +200,29 @@ fn sheet_name(prefix: &str, name: &str, taken: &mut BTreeSet<String>) -> String 
     candidate
 }
 
+/// A formula, checked against Excel's limits where it is written.
+fn checked(ws: &Worksheet, row: u32, col: u16, formula: String) -> Result<Formula, WriteError> {
+    limits::check_formula(&ws.name(), row, col as u32, &formula).map_err(WriteError::Limit)?;
+    Ok(Formula::new(formula))
+}
+
+/// A label, checked against Excel's limit where it is written.
+fn label_text<'t>(
+    ws: &Worksheet,
+    row: u32,
+    col: u16,
+    text: &'t str,
+) -> Result<&'t str, WriteError> {
+    limits::check_text(&ws.name(), row, col as u32, text).map_err(WriteError::Limit)?;
+    Ok(text)
+}
+
+/// The most flows one row of a government's sheet adds up.
+const GOVERNMENT_TERMS: usize = 100;
+
+/// Where the Checks sheet keeps its master check, which the Summary repeats.
+const MASTER_CHECK: &str = "Checks!$B$2";
+
 /// The layout columns of a calculation sheet.
 const LABEL_COL: u16 = 0;
 const UNIT_COL: u16 = 1;
@@ -254,7 +256,10 @@ pub fn results_bytes_with(
     wb.set_properties(
         &DocProperties::new()
             .set_creation_datetime(&created)
-            .set_title(format!("Lodestone results: {}", deal.name.value)),
+            .set_title(format!(
+                "Lodestone results: {}",
+                limits::title_name(&deal.name.value)
+            )),
     );
     let styles = Styles::new();
     let inputs = DealInputs(deal);
@@ -303,7 +308,17 @@ pub fn results_bytes_with(
         })
         .collect();
 
-    write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
+    for sheet in &sheets {
+        let last = sheet.place.row_of.iter().copied().max().unwrap_or(0);
+        if last >= limits::MAX_ROWS {
+            return Err(WriteError::Limit(format!(
+                "'{}': the calculation has {last} lines, more than Excel's {} rows",
+                sheet.place.sheet,
+                limits::MAX_ROWS
+            )));
+        }
+    }
+        write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
     let charts = wb.add_worksheet();
     charts.set_name("Charts")?;
     // The calculation sheets are most of the work and independent: build them side by side,
@@ -457,7 +472,11 @@ fn write_calc_sheet(
     ws.write_string_with_format(
         0,
         LABEL_COL,
-        format!("{} — scenario: {}", deal.name.value, run.scenario),
+        format!(
+            "{} — scenario: {}",
+            limits::title_name(&deal.name.value),
+            run.scenario
+        ),
         &styles.title,
     )?;
     ws.write_string_with_format(0, VALUE_COL, format!("Amounts in {currency}"), &styles.unit)?;
@@ -504,7 +523,8 @@ fn write_calc_sheet(
                 continue;
             }
             let (row, col) = place.scalar_at[k];
-            ws.write_string_with_format(row, LABEL_COL, &def.label, &styles.label)?;
+            let label = label_text(ws, row, LABEL_COL, &def.label)?;
+            ws.write_string_with_format(row, LABEL_COL, label, &styles.label)?;
             ws.write_string_with_format(
                 row,
                 UNIT_COL,
@@ -520,7 +540,8 @@ fn write_calc_sheet(
                 (e, _) => e.clone(),
             };
             let text = renderer.scalar_formula(&expr).map_err(render_err)?;
-            let formula = Formula::new(format!("={text}")).set_result(cached_opt(values.scalar(k)));
+            let formula = checked(ws, row, col as u16, format!("={text}"))?
+                .set_result(cached_opt(values.scalar(k)));
             ws.write_formula_with_format(row, col as u16, formula, styles.for_unit(def.unit))?;
             r = row + 1;
         }
@@ -530,7 +551,8 @@ fn write_calc_sheet(
                 continue;
             }
             let row = place.row_of[id];
-            ws.write_string_with_format(row, LABEL_COL, &def.label, &styles.label)?;
+            let label = label_text(ws, row, LABEL_COL, &def.label)?;
+            ws.write_string_with_format(row, LABEL_COL, label, &styles.label)?;
             ws.write_string_with_format(
                 row,
                 UNIT_COL,
@@ -568,6 +590,13 @@ fn write_calc_sheet(
             // take it (a format lookup per cell is most of rust_xlsxwriter's cost).
             ws.set_row_format(row, format)?;
             let template = renderer.row_template(&def.expr).map_err(render_err)?;
+            // The row's formulas differ only in their column letters: the last period's,
+            // with the longest letters, is the longest.
+            if let Some(last) = vals.len().checked_sub(1) {
+                let col = FIRST_PERIOD_COL as u32 + last as u32;
+                limits::check_formula(&place.sheet, row, col, &template.formula(last))
+                    .map_err(WriteError::Limit)?;
+            }
             for (t, v) in vals.iter().enumerate() {
                 ws.write_formula(
                     row,
@@ -642,6 +671,7 @@ fn metric_row(
     format: &Format,
 ) -> Result<(), WriteError> {
     let label_format = Format::new().set_font_name("Calibri").set_font_size(10);
+    let label = label_text(ws, row, 0, label)?;
     ws.write_string_with_format(row, 0, label, &label_format)?;
     for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
         if let Some(id) = pick(run) {
@@ -667,12 +697,8 @@ fn link(
     value: Option<Decimal>,
     format: &Format,
 ) -> Result<(), WriteError> {
-    ws.write_formula_with_format(
-        row,
-        col,
-        Formula::new(format!("={formula}")).set_result(cached_opt(value)),
-        format,
-    )?;
+    let formula = checked(ws, row, col, format!("={formula}"))?;
+    ws.write_formula_with_format(row, col, formula.set_result(cached_opt(value)), format)?;
     Ok(())
 }
 
@@ -741,7 +767,7 @@ fn write_summary(
     ws.write_string_with_format(
         0,
         0,
-        format!("{} — results", deal.name.value),
+        format!("{} — results", limits::title_name(&deal.name.value)),
         &styles.title,
     )?;
     ws.write_string_with_format(
@@ -755,24 +781,15 @@ fn write_summary(
         ),
         &styles.text,
     )?;
-    // Master check.
-    let all: Vec<String> = runs
-        .iter()
-        .zip(sheets)
-        .flat_map(|(run, sheet)| {
-            run.lines
-                .checks
-                .iter()
-                .map(move |c| format!("{}=1", scalar_ref(sheet, c.ok)))
-        })
-        .collect();
+    // Master check: the Checks sheet's, which counts every check of every scenario (a
+    // formula naming each check grew by ~190 characters a tranche).
     let ok = runs.iter().all(|r| r.all_checks_pass());
     ws.write_string_with_format(2, 0, "Every check of every scenario", &styles.ok)?;
     let verdict = if ok { "OK" } else { "FAILED" };
     ws.write_formula_with_format(
         2,
         1,
-        Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", all.join(","))).set_result(verdict),
+        Formula::new(format!("={}", MASTER_CHECK)).set_result(verdict),
         &styles.ok,
     )?;
 
@@ -1026,8 +1043,21 @@ fn write_government(
             }
         }
         let first_kind_row = row;
-        for (kind, items) in &by_kind {
-            ws.write_string_with_format(row, 0, kind.label(), &styles.label)?;
+        // A kind's flows in rows of at most GOVERNMENT_TERMS each (a party in hundreds of
+        // tranches would otherwise pass Excel's formula length); the net sums them all.
+        let rows_of_kind = by_kind.iter().flat_map(|(kind, items)| {
+            items
+                .chunks(GOVERNMENT_TERMS)
+                .enumerate()
+                .map(move |(n, chunk)| (*kind, n, chunk))
+        });
+        for (kind, n, items) in rows_of_kind {
+            let label = if n == 0 {
+                kind.label().to_string()
+            } else {
+                format!("{} (continued)", kind.label())
+            };
+            ws.write_string_with_format(row, 0, &label, &styles.label)?;
             ws.write_string_with_format(row, UNIT_COL, &deal.currency.value, &styles.unit)?;
             for t in 0..periods {
                 let col = FIRST_PERIOD_COL as u32 + t as u32;
@@ -1044,10 +1074,11 @@ fn write_government(
                     let v = run.values.at(*id, t);
                     value = if *inbound { value + v } else { value - v };
                 }
+                let formula = checked(ws, row, col as u16, format!("={text}"))?;
                 ws.write_formula_with_format(
                     row,
                     col as u16,
-                    Formula::new(format!("={text}")).set_result(cached(value)),
+                    formula.set_result(cached(value)),
                     &styles.money,
                 )?;
             }
@@ -1157,7 +1188,6 @@ fn write_checks(
         "Checks: every one must hold in every scenario",
         &styles.title,
     )?;
-    let mut refs = Vec::new();
     let mut row = 3u32;
     ws.write_string_with_format(row, 0, "Check", &styles.header)?;
     for (k, run) in runs.iter().enumerate() {
@@ -1175,7 +1205,6 @@ fn write_checks(
                 continue;
             };
             let ok_ref = scalar_ref(sheet, line.ok);
-            refs.push(format!("{ok_ref}=1"));
             let ok = run.values.scalar(line.ok) == Some(Decimal::ONE);
             ws.write_formula_with_format(
                 row,
@@ -1198,13 +1227,27 @@ fn write_checks(
         }
         row += 1;
     }
+    // Every verdict of the table counted at once: one formula of constant length, however
+    // many checks and scenarios there are.
     let all_ok = runs.iter().all(|r| r.all_checks_pass());
     ws.write_string_with_format(1, 0, "Master check", &styles.ok)?;
+    let last_col = 2 * runs.len() as u32;
+    let verdicts = if row > 4 {
+        format!(
+            "{}:{}",
+            a1(4, 1, true, true),
+            a1(row - 1, last_col.max(1), true, true)
+        )
+    } else {
+        a1(4, 1, true, true)
+    };
     ws.write_formula_with_format(
         1,
         1,
-        Formula::new(format!("=IF(AND({}),\"OK\",\"FAILED\")", refs.join(",")))
-            .set_result(if all_ok { "OK" } else { "FAILED" }),
+        Formula::new(format!(
+            "=IF(COUNTIF({verdicts},\"FAILED\")=0,\"OK\",\"FAILED\")"
+        ))
+        .set_result(if all_ok { "OK" } else { "FAILED" }),
         &styles.ok,
     )?;
     ws.set_column_width(0, 62)?;
@@ -1222,8 +1265,24 @@ fn write_log(ws: &mut Worksheet, runs: &[Results], styles: &Styles) -> Result<()
         ws.write_string_with_format(2, col as u16, *h, &styles.header)?;
     }
     let mut row = 3u32;
-    for run in runs {
+    let total: usize = runs.iter().map(|r| r.events.len()).sum();
+    // The grid's last row says how many events did not fit (the JSON has them all).
+    let last = limits::MAX_ROWS - 1;
+    'events: for run in runs {
         for e in &run.events {
+            if row == last {
+                let shown = (row - 3) as usize;
+                ws.write_string_with_format(
+                    row,
+                    0,
+                    format!(
+                        "… and {} more events, past Excel's last row (the JSON lists every event)",
+                        total - shown
+                    ),
+                    &styles.text,
+                )?;
+                break 'events;
+            }
             ws.write_string_with_format(row, 0, &run.scenario, &styles.text)?;
             ws.write_number_with_format(row, 1, e.year as f64, &styles.year)?;
             ws.write_string_with_format(row, 2, e.kind.label(), &styles.text)?;

@@ -230,6 +230,12 @@ labelled_enum!(
     }
 );
 
+/// The most characters of text a deal may hold in one value: what an Excel cell holds.
+pub const MAX_TEXT_CHARS: usize = 32_767;
+/// The longest name (of a facility, product, party, tranche, scenario, country…): names label
+/// the results' lines, sheets and chart series, and Excel limits a series name to 255.
+pub const MAX_NAME_CHARS: usize = 255;
+
 /// The whole deal, as read from a workbook and validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deal {
@@ -594,6 +600,13 @@ pub struct Override {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonteCarlo {
     pub processes: Vec<PriceProcess>,
+}
+
+impl MonteCarlo {
+    /// The most products simulated together: their correlation matrix is read, checked and
+    /// factorised whole (its size grows with the square of the count, its factorisation
+    /// with the cube), so a sheet of thousands of rows must be refused before it is built.
+    pub const MAX_PRODUCTS: usize = 100;
 }
 
 /// One product's simulated price: its log deviation from the deck reverts towards zero, is

@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use deal::*;
 pub use error::{InputError, InputWarning};
-pub use source::{CellRef, Sourced};
+pub use source::{CellRef, Sourced, column_letters};
 pub use validate::validate;
 
 /// An amount of money in the deal currency.

@@ -25,7 +25,7 @@ impl CellRef {
 
     /// The A1-style address without the sheet, e.g. `B7`.
     pub fn a1(&self) -> String {
-        format!("{}{}", column_letters(self.col), self.row + 1)
+        format!("{}{}", column_letters(self.col), self.row as u64 + 1)
     }
 }
 
@@ -37,7 +37,7 @@ impl fmt::Display for CellRef {
 
 /// Excel column letters for a zero-based column index (0 → A, 26 → AA).
 pub fn column_letters(col: u32) -> String {
-    let mut n = col + 1;
+    let mut n = col as u64 + 1;
     let mut out = Vec::new();
     while n > 0 {
         let rem = ((n - 1) % 26) as u8;

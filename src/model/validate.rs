@@ -85,6 +85,7 @@ impl Finding {
 pub fn findings(deal: &Deal) -> Vec<Finding> {
     let mut c = Checker {
         deal,
+        idx: Index::new(deal),
         found: Vec::new(),
     };
     c.deal_sheet();
@@ -99,6 +100,7 @@ pub fn findings(deal: &Deal) -> Vec<Finding> {
     c.tranches();
     c.scenarios();
     c.monte_carlo();
+    c.texts();
     c.found
 }
 
@@ -139,22 +141,133 @@ fn origin<T>(v: &Sourced<T>) -> String {
     }
 }
 
-/// "(expected one of: a, b, c)", or a hint at a name that differs only in case.
-fn expected_names<'n>(found: &str, known: impl Iterator<Item = &'n str>) -> String {
-    let known: Vec<&str> = known.collect();
-    if let Some(k) = known.iter().find(|k| name_key(k) == name_key(found)) {
-        return format!("did you mean '{k}'? names must match exactly");
+/// A list of names, looked up by hash: a hint for an unknown name ("did you mean 'Japan'?",
+/// or the first twelve) without scanning the list for every unknown name.
+struct Known<'a> {
+    /// The first name of each `name_key`.
+    by_key: HashMap<String, &'a str>,
+    first: Vec<&'a str>,
+    len: usize,
+}
+
+impl<'a> Known<'a> {
+    fn new(names: impl Iterator<Item = &'a str>) -> Self {
+        let mut known = Known {
+            by_key: HashMap::new(),
+            first: Vec::new(),
+            len: 0,
+        };
+        for name in names {
+            known.by_key.entry(name_key(name)).or_insert(name);
+            if known.first.len() < 12 {
+                known.first.push(name);
+            }
+            known.len += 1;
+        }
+        known
     }
-    if known.is_empty() {
-        return "there are none".to_string();
+
+    /// "(expected one of: a, b, c)", or a hint at a name that differs only in case.
+    fn hint(&self, found: &str) -> String {
+        if let Some(k) = self.by_key.get(&name_key(found)) {
+            return format!("did you mean '{k}'? names must match exactly");
+        }
+        if self.len == 0 {
+            return "there are none".to_string();
+        }
+        let shown: Vec<String> = self.first.iter().map(|k| format!("'{k}'")).collect();
+        let more = if self.len > 12 { ", …" } else { "" };
+        format!("expected one of {}{more}", shown.join(", "))
     }
-    let shown: Vec<String> = known.iter().take(12).map(|k| format!("'{k}'")).collect();
-    let more = if known.len() > 12 { ", …" } else { "" };
-    format!("expected one of {}{more}", shown.join(", "))
+}
+
+/// The deal's names, indexed once, so that every check is linear in the rows: no lookup
+/// scans a list (10,000 participants of 10,000 tranches would be 10⁸ comparisons).
+struct Index<'a> {
+    facilities: HashMap<&'a str, &'a Facility>,
+    products: HashMap<&'a str, &'a super::Product>,
+    parties: HashMap<&'a str, &'a super::Party>,
+    tranches: HashMap<&'a str, &'a super::Tranche>,
+    fiscal: HashSet<&'a str>,
+    fx: HashMap<&'a str, &'a super::FxSeries>,
+    /// Products some facility makes, and those an offtake contract sells.
+    produced: HashSet<&'a str>,
+    sold: HashSet<&'a str>,
+    /// Facilities whose output a refinery of the deal takes at cost or a fixed price.
+    transferred: HashSet<&'a str>,
+    /// Each product's first year of production or purchase as feed.
+    needed_from: HashMap<&'a str, i64>,
+    known_facilities: Known<'a>,
+    known_products: Known<'a>,
+    known_parties: Known<'a>,
+    known_tranches: Known<'a>,
+    known_fiscal: Known<'a>,
+    known_produced: Known<'a>,
+    known_sold: Known<'a>,
+}
+
+impl<'a> Index<'a> {
+    fn new(d: &'a Deal) -> Self {
+        fn first<'a, T>(items: &'a [T], key: impl Fn(&'a T) -> &'a str) -> HashMap<&'a str, &'a T> {
+            let mut map = HashMap::with_capacity(items.len());
+            for item in items {
+                map.entry(key(item)).or_insert(item);
+            }
+            map
+        }
+        let mut transferred = HashSet::new();
+        let mut needed_from: HashMap<&str, i64> = HashMap::new();
+        for f in &d.facilities {
+            let year = first_production(f);
+            let mut need = |product: &'a str| {
+                let y = needed_from.entry(product).or_insert(year);
+                *y = (*y).min(year);
+            };
+            need(f.product.value.as_str());
+            if let Some(feed) = &f.feed {
+                match &feed.source {
+                    FeedSource::Facility { name, pricing, .. } => {
+                        if pricing.value != TransferPricing::Market {
+                            transferred.insert(name.value.as_str());
+                        }
+                    }
+                    FeedSource::Market { product } => need(product.value.as_str()),
+                }
+            }
+        }
+        Index {
+            facilities: first(&d.facilities, |f| f.name.value.as_str()),
+            products: first(&d.products, |p| p.name.value.as_str()),
+            parties: first(&d.parties, |p| p.name.value.as_str()),
+            tranches: first(&d.tranches, |t| t.name.value.as_str()),
+            fiscal: d.fiscal.iter().map(|f| f.country.value.as_str()).collect(),
+            fx: first(&d.fx, |s| s.currency.value.as_str()),
+            produced: d
+                .facilities
+                .iter()
+                .map(|f| f.product.value.as_str())
+                .collect(),
+            sold: d
+                .offtakes
+                .iter()
+                .map(|c| c.product.value.as_str())
+                .collect(),
+            transferred,
+            needed_from,
+            known_facilities: Known::new(d.facilities.iter().map(|f| f.name.value.as_str())),
+            known_products: Known::new(d.products.iter().map(|p| p.name.value.as_str())),
+            known_parties: Known::new(d.parties.iter().map(|p| p.name.value.as_str())),
+            known_tranches: Known::new(d.tranches.iter().map(|t| t.name.value.as_str())),
+            known_fiscal: Known::new(d.fiscal.iter().map(|f| f.country.value.as_str())),
+            known_produced: Known::new(d.facilities.iter().map(|f| f.product.value.as_str())),
+            known_sold: Known::new(d.offtakes.iter().map(|c| c.product.value.as_str())),
+        }
+    }
 }
 
 struct Checker<'a> {
     deal: &'a Deal,
+    idx: Index<'a>,
     found: Vec<Finding>,
 }
 
@@ -314,11 +427,8 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_party(&mut self, role: &str, r: &Sourced<String>) {
-        if self.deal.party(&r.value).is_none() {
-            let hint = expected_names(
-                &r.value,
-                self.deal.parties.iter().map(|p| p.name.value.as_str()),
-            );
+        if !self.idx.parties.contains_key(r.value.as_str()) {
+            let hint = self.idx.known_parties.hint(&r.value);
             self.push(
                 Finding::at(
                     &r.cell,
@@ -330,11 +440,8 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_facility(&mut self, role: &str, r: &Sourced<String>) {
-        if self.deal.facility(&r.value).is_none() {
-            let hint = expected_names(
-                &r.value,
-                self.deal.facilities.iter().map(|f| f.name.value.as_str()),
-            );
+        if !self.idx.facilities.contains_key(r.value.as_str()) {
+            let hint = self.idx.known_facilities.hint(&r.value);
             self.push(
                 Finding::at(
                     &r.cell,
@@ -347,11 +454,8 @@ impl<'a> Checker<'a> {
 
     /// A product that must have a price deck.
     fn unknown_priced_product(&mut self, role: &str, r: &Sourced<String>) {
-        if self.deal.product(&r.value).is_none() {
-            let hint = expected_names(
-                &r.value,
-                self.deal.products.iter().map(|p| p.name.value.as_str()),
-            );
+        if !self.idx.products.contains_key(r.value.as_str()) {
+            let hint = self.idx.known_products.hint(&r.value);
             self.push(
                 Finding::at(
                     &r.cell,
@@ -393,12 +497,9 @@ impl<'a> Checker<'a> {
             self.within_model("the financial close year", y);
         }
         if let Some(country) = &d.tax_home_country
-            && d.fiscal_regime(&country.value).is_none()
+            && !self.idx.fiscal.contains(country.value.as_str())
         {
-            let hint = expected_names(
-                &country.value,
-                d.fiscal.iter().map(|f| f.country.value.as_str()),
-            );
+            let hint = self.idx.known_fiscal.hint(&country.value);
             self.push(
                 Finding::at(
                     &country.cell,
@@ -446,11 +547,8 @@ impl<'a> Checker<'a> {
         for f in &d.facilities {
             let name = &f.name.value;
             self.positive(&format!("the nameplate of '{name}'"), &f.nameplate, " t/yr");
-            if d.fiscal_regime(&f.country.value).is_none() {
-                let hint = expected_names(
-                    &f.country.value,
-                    d.fiscal.iter().map(|r| r.country.value.as_str()),
-                );
+            if !self.idx.fiscal.contains(f.country.value.as_str()) {
+                let hint = self.idx.known_fiscal.hint(&f.country.value);
                 self.push(
                     Finding::at(
                         &f.country.cell,
@@ -490,24 +588,12 @@ impl<'a> Checker<'a> {
     /// A facility's product must be priced, unless all of it goes to a refinery of the
     /// deal at cost or a fixed price.
     fn facility_product(&mut self, f: &Facility) {
-        let d = self.deal;
-        if d.product(&f.product.value).is_some() {
+        if self.idx.products.contains_key(f.product.value.as_str()) {
             return;
         }
-        let transferred = d.facilities.iter().any(|g| match &g.feed {
-            Some(feed) => match &feed.source {
-                FeedSource::Facility { name, pricing, .. } => {
-                    name.value == f.name.value && pricing.value != TransferPricing::Market
-                }
-                FeedSource::Market { .. } => false,
-            },
-            None => false,
-        });
+        let transferred = self.idx.transferred.contains(f.name.value.as_str());
         if !transferred {
-            let hint = expected_names(
-                &f.product.value,
-                d.products.iter().map(|p| p.name.value.as_str()),
-            );
+            let hint = self.idx.known_products.hint(&f.product.value);
             self.push(
                 Finding::at(
                     &f.product.cell,
@@ -523,7 +609,6 @@ impl<'a> Checker<'a> {
     }
 
     fn feed(&mut self, f: &Facility) {
-        let d = self.deal;
         let name = &f.name.value;
         match (&f.feed, f.kind.value) {
             (Some(_), FacilityKind::Mine) => {
@@ -560,7 +645,7 @@ impl<'a> Checker<'a> {
                 pricing,
                 price,
             } => {
-                match d.facility(&source.value) {
+                match self.idx.facilities.get(source.value.as_str()).copied() {
                     None => {
                         self.unknown_facility(&format!("as the feed source of '{name}'"), source)
                     }
@@ -586,7 +671,7 @@ impl<'a> Checker<'a> {
                             );
                         }
                         if pricing.value == TransferPricing::Market
-                            && d.product(&s.product.value).is_none()
+                            && !self.idx.products.contains_key(s.product.value.as_str())
                         {
                             self.push(
                                 Finding::at(
@@ -629,46 +714,81 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Cycles of feed sources, each reported once, from the member whose name sorts first.
+    /// Each facility has at most one source, so one walk over them finds every cycle.
     fn feed_cycles(&mut self) {
         let d = self.deal;
-        for f in &d.facilities {
-            let mut seen: HashSet<&str> = HashSet::new();
-            let mut path: Vec<&Facility> = vec![f];
-            let mut current = f;
-            seen.insert(f.name.value.as_str());
-            while let Some(source) = facility_source(current).and_then(|n| d.facility(n)) {
-                if source.name.value == f.name.value {
-                    if path.len() > 1 && is_smallest_name(&path) {
-                        let names: Vec<&str> = path
-                            .iter()
-                            .map(|g| g.name.value.as_str())
-                            .chain([f.name.value.as_str()])
-                            .collect();
-                        let mut finding = Finding::at(
-                            &feed_source_cell(f),
-                            format!(
-                                "the feed sources form a cycle: {} (expected each facility to be fed by an earlier one)",
-                                names.join(" ← ")
-                            ),
-                        );
-                        for g in &path {
-                            if let Some(feed) = &g.feed
-                                && let FeedSource::Facility { name, .. } = &feed.source
-                            {
-                                finding = finding.with(name);
-                            }
-                        }
-                        self.push(finding.uses(NameList::Facilities));
-                    }
-                    break;
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(d.facilities.len());
+        for (i, f) in d.facilities.iter().enumerate() {
+            index.entry(f.name.value.as_str()).or_insert(i);
+        }
+        let next: Vec<Option<usize>> = d
+            .facilities
+            .iter()
+            .map(|f| facility_source(f).and_then(|n| index.get(n).copied()))
+            .collect();
+        // 0: not seen, 1: on the current walk, 2: done.
+        let mut state = vec![0u8; d.facilities.len()];
+        for start in 0..d.facilities.len() {
+            let mut path = Vec::new();
+            let mut i = start;
+            while state[i] == 0 {
+                state[i] = 1;
+                path.push(i);
+                match next[i] {
+                    Some(j) => i = j,
+                    None => break,
                 }
-                if !seen.insert(source.name.value.as_str()) {
-                    break; // a cycle that does not pass through f: reported from its members
-                }
-                path.push(source);
-                current = source;
+            }
+            if state[i] == 1
+                && let Some(at) = path.iter().position(|&p| p == i)
+                && path.len() - at > 1
+            {
+                self.feed_cycle(&path[at..]);
+            }
+            for p in path {
+                state[p] = 2;
             }
         }
+    }
+
+    /// One cycle, in feed order (each member's source follows it).
+    fn feed_cycle(&mut self, cycle: &[usize]) {
+        let d = self.deal;
+        let Some(start) = (0..cycle.len()).min_by(|a, b| {
+            d.facilities[cycle[*a]]
+                .name
+                .value
+                .cmp(&d.facilities[cycle[*b]].name.value)
+        }) else {
+            return;
+        };
+        let path: Vec<&Facility> = cycle[start..]
+            .iter()
+            .chain(&cycle[..start])
+            .map(|&i| &d.facilities[i])
+            .collect();
+        let f = path[0];
+        let names: Vec<&str> = path
+            .iter()
+            .map(|g| g.name.value.as_str())
+            .chain([f.name.value.as_str()])
+            .collect();
+        let mut finding = Finding::at(
+            &feed_source_cell(f),
+            format!(
+                "the feed sources form a cycle: {} (expected each facility to be fed by an earlier one)",
+                names.join(" ← ")
+            ),
+        );
+        for g in &path {
+            if let Some(feed) = &g.feed
+                && let FeedSource::Facility { name, .. } = &feed.source
+            {
+                finding = finding.with(name);
+            }
+        }
+        self.push(finding.uses(NameList::Facilities));
     }
 
     /// The base-case schedule must start within the model and end by its last year.
@@ -738,16 +858,7 @@ impl<'a> Checker<'a> {
     /// The first year a product's price is needed: the first production of a facility that
     /// makes it or buys it as feed.
     fn product_needed_from(&self, product: &str) -> Option<i64> {
-        self.deal
-            .facilities
-            .iter()
-            .filter(|f| {
-                f.product.value == product
-                    || matches!(&f.feed, Some(feed) if matches!(&feed.source,
-                        FeedSource::Market { product: p } if p.value == product))
-            })
-            .map(first_production)
-            .min()
+        self.idx.needed_from.get(product).copied()
     }
 
     fn products(&mut self) {
@@ -856,7 +967,7 @@ impl<'a> Checker<'a> {
             let needed = self
                 .product_needed_from(&p.name.value)
                 .unwrap_or(self.first_year());
-            match d.fx.iter().find(|s| s.currency.value == *code) {
+            match self.idx.fx.get(code.as_str()) {
                 None => self.push(
                     Finding::at(
                         &p.currency.cell,
@@ -865,6 +976,7 @@ impl<'a> Checker<'a> {
                             p.name.value, d.currency.value
                         ),
                     )
+                    .with(&d.currency)
                     .uses(NameList::Fx)
                     .uses(NameList::Facilities),
                 ),
@@ -931,8 +1043,10 @@ impl<'a> Checker<'a> {
                 }
                 _ => {}
             }
-            if let (Some(phase), Some(f)) = (phase, d.facility(&c.facility.value))
-                && c.basis.value == CostBasis::TotalOverPhase
+            if let (Some(phase), Some(f)) = (
+                phase,
+                self.idx.facilities.get(c.facility.value.as_str()).copied(),
+            ) && c.basis.value == CostBasis::TotalOverPhase
                 && f.phase_years(phase) == 0
                 && let Some(p) = &c.phase
             {
@@ -1053,10 +1167,7 @@ impl<'a> Checker<'a> {
     // ----- Offtake and price support ----------------------------------------------------
 
     fn produced(&self, product: &str) -> bool {
-        self.deal
-            .facilities
-            .iter()
-            .any(|f| f.product.value == product)
+        self.idx.produced.contains(product)
     }
 
     fn offtakes(&mut self) {
@@ -1070,10 +1181,7 @@ impl<'a> Checker<'a> {
             let name = &o.name.value;
             if o.pricing.value == PricingKind::Fixed {
                 if !self.produced(&o.product.value) {
-                    let hint = expected_names(
-                        &o.product.value,
-                        d.facilities.iter().map(|f| f.product.value.as_str()),
-                    );
+                    let hint = self.idx.known_produced.hint(&o.product.value);
                     self.push(
                         Finding::at(
                             &o.product.cell,
@@ -1467,7 +1575,6 @@ impl<'a> Checker<'a> {
     }
 
     fn guarantee_terms(&mut self, t: &super::Tranche) {
-        let d = self.deal;
         let name = &t.name.value;
         if t.kind.value == TrancheKind::Guarantee {
             self.share(&format!("the coverage of '{name}'"), &t.coverage);
@@ -1478,12 +1585,9 @@ impl<'a> Checker<'a> {
                         "guarantee '{name}' covers no tranche (expected a tranche name in Covers)"
                     ),
                 )),
-                Some(c) => match d.tranche(&c.value) {
+                Some(c) => match self.idx.tranches.get(c.value.as_str()).copied() {
                     None => {
-                        let hint = expected_names(
-                            &c.value,
-                            d.tranches.iter().map(|t| t.name.value.as_str()),
-                        );
+                        let hint = self.idx.known_tranches.hint(&c.value);
                         self.push(
                             Finding::at(
                                 &c.cell,
@@ -1644,33 +1748,43 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Every first-loss tranche ranks below every other loan; a violation names the first
+    /// loan (in sheet order) it does not rank below.
     fn first_loss_ranks(&mut self) {
         let d = self.deal;
+        let others: Vec<&super::Tranche> = d
+            .tranches
+            .iter()
+            .filter(|t| t.kind.value.is_loan() && t.kind.value != TrancheKind::FirstLoss)
+            .collect();
+        // The highest rank among the first i other loans: non-decreasing, so the first loan
+        // at or below a rank is found by bisection.
+        let highest: Vec<u32> = others
+            .iter()
+            .scan(0u32, |m, t| {
+                *m = (*m).max(t.rank.value);
+                Some(*m)
+            })
+            .collect();
         for fl in d
             .tranches
             .iter()
             .filter(|t| t.kind.value == TrancheKind::FirstLoss)
         {
-            for other in d
-                .tranches
-                .iter()
-                .filter(|t| t.kind.value.is_loan() && t.kind.value != TrancheKind::FirstLoss)
-            {
-                if fl.rank.value <= other.rank.value {
-                    self.push(
-                        Finding::at(
-                            &fl.rank.cell,
-                            format!(
-                                "first-loss tranche '{}' ranks {}, not below '{}' at rank {} (expected a rank number greater than every other loan's)",
-                                fl.name.value, fl.rank.value, other.name.value, other.rank.value
-                            ),
-                        )
-                        .with(&other.rank)
-                        .with(&other.kind)
-                        .uses(NameList::Tranches),
-                    );
-                    break;
-                }
+            let i = highest.partition_point(|m| *m < fl.rank.value);
+            if let Some(other) = others.get(i) {
+                self.push(
+                    Finding::at(
+                        &fl.rank.cell,
+                        format!(
+                            "first-loss tranche '{}' ranks {}, not below '{}' at rank {} (expected a rank number greater than every other loan's)",
+                            fl.name.value, fl.rank.value, other.name.value, other.rank.value
+                        ),
+                    )
+                    .with(&other.rank)
+                    .with(&other.kind)
+                    .uses(NameList::Tranches),
+                );
             }
         }
     }
@@ -1877,11 +1991,8 @@ impl<'a> Checker<'a> {
         self.override_target(&what, kind, "a start year", &o.start_year, is_crash);
         if uses_product && let Some(p) = &o.product {
             if kind == OverrideKind::OfftakeUptake {
-                if !d.offtakes.iter().any(|c| c.product.value == p.value) {
-                    let hint = expected_names(
-                        &p.value,
-                        d.offtakes.iter().map(|c| c.product.value.as_str()),
-                    );
+                if !self.idx.sold.contains(p.value.as_str()) {
+                    let hint = self.idx.known_sold.hint(&p.value);
                     self.push(
                         Finding::at(
                             &p.cell,
@@ -1996,12 +2107,133 @@ impl<'a> Checker<'a> {
         }
     }
 
+    // ----- Texts -------------------------------------------------------------------------
+
+    /// Texts the results workbook must hold: the deal's name in a cell (Excel's 32,767
+    /// characters), every other name in labels and chart series (255).
+    fn texts(&mut self) {
+        let d = self.deal;
+        self.text_length(
+            "the deal name",
+            &d.name,
+            super::MAX_TEXT_CHARS,
+            "the most an Excel cell holds",
+        );
+        let mut names: Vec<(&str, &Sourced<String>)> = vec![
+            ("the deal currency", &d.currency),
+            ("the project company's name", &d.project_name),
+        ];
+        names.extend(
+            d.tax_home_country
+                .iter()
+                .map(|c| ("the tax home country", c)),
+        );
+        for f in &d.facilities {
+            names.extend([
+                ("a facility name", &f.name),
+                ("a country", &f.country),
+                ("a product name", &f.product),
+            ]);
+            if let Some(feed) = &f.feed {
+                match &feed.source {
+                    FeedSource::Facility { name, .. } => names.push(("a feed source", name)),
+                    FeedSource::Market { product } => names.push(("a feed product", product)),
+                }
+            }
+        }
+        for p in &d.products {
+            names.extend([("a product name", &p.name), ("a currency", &p.currency)]);
+        }
+        for s in &d.fx {
+            names.push(("a currency", &s.currency));
+        }
+        for c in &d.costs {
+            names.extend([("a facility name", &c.facility), ("a cost item", &c.item)]);
+        }
+        for r in &d.fiscal {
+            names.extend([
+                ("a country", &r.country),
+                ("a royalty payee", &r.royalty_payee),
+                ("a tax authority", &r.tax_authority),
+            ]);
+        }
+        for p in &d.parties {
+            names.push(("a party name", &p.name));
+            names.extend(p.country.iter().map(|c| ("a country", c)));
+        }
+        for o in &d.offtakes {
+            names.extend([
+                ("a contract name", &o.name),
+                ("a product name", &o.product),
+                ("a buyer", &o.buyer),
+            ]);
+        }
+        for s in &d.price_supports {
+            names.extend([
+                ("a support name", &s.name),
+                ("a product name", &s.product),
+                ("a supporter", &s.supporter),
+            ]);
+        }
+        for t in &d.tranches {
+            names.push(("a tranche name", &t.name));
+            names.extend(t.covers.iter().map(|c| ("a covered tranche", c)));
+            names.extend(t.participants.iter().map(|p| ("a participant", &p.party)));
+        }
+        for s in &d.scenarios {
+            names.push(("a scenario name", &s.name));
+            for o in &s.overrides {
+                names.extend(o.product.iter().map(|v| ("a product name", v)));
+                names.extend(o.facility.iter().map(|v| ("a facility name", v)));
+                names.extend(o.party.iter().map(|v| ("a party name", v)));
+            }
+        }
+        if let Some(mc) = &d.monte_carlo {
+            names.extend(mc.processes.iter().map(|p| ("a product name", &p.product)));
+        }
+        for (what, v) in names {
+            self.text_length(
+                what,
+                v,
+                super::MAX_NAME_CHARS,
+                "names label the results' lines, sheets and chart series, and Excel limits a series name to 255",
+            );
+        }
+    }
+
+    fn text_length(&mut self, what: &str, v: &Sourced<String>, max: usize, why: &str) {
+        let chars = v.value.chars().count();
+        if chars > max {
+            let start: String = v.value.chars().take(40).collect();
+            self.push(Finding::at(
+                &v.cell,
+                format!(
+                    "{what} is {chars} characters long (found '{start}…', expected at most {max}: {why})"
+                ),
+            ));
+        }
+    }
+
     // ----- Monte Carlo ---------------------------------------------------------------------
 
     fn monte_carlo(&mut self) {
         let Some(mc) = &self.deal.monte_carlo else {
             return;
         };
+        if mc.processes.len() > super::MonteCarlo::MAX_PRODUCTS {
+            self.push(
+                Finding::at(
+                    &mc.processes[super::MonteCarlo::MAX_PRODUCTS].product.cell,
+                    format!(
+                        "{} simulated products on the Monte Carlo sheet, more than the {} Lodestone simulates together (expected one row per product of the Prices sheet)",
+                        mc.processes.len(),
+                        super::MonteCarlo::MAX_PRODUCTS
+                    ),
+                )
+                .uses(NameList::MonteCarlo),
+            );
+            return;
+        }
         self.unique_names(
             "simulated product",
             mc.processes.iter().map(|p| &p.product),
@@ -2178,12 +2410,6 @@ fn feed_source_cell(f: &Facility) -> Option<CellRef> {
         },
         None => None,
     }
-}
-
-/// A cycle is reported once, from the member whose name sorts first.
-fn is_smallest_name(path: &[&Facility]) -> bool {
-    let first = &path[0].name.value;
-    path.iter().all(|f| f.name.value >= *first)
 }
 
 #[cfg(test)]

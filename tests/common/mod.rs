@@ -103,7 +103,8 @@ pub enum Patch<'a> {
 
 /// An xlsx file opened as its parts, so that tests can edit the XML.
 pub struct Xlsx {
-    parts: Vec<(String, Vec<u8>)>,
+    /// Each part's name and bytes, in archive order.
+    pub parts: Vec<(String, Vec<u8>)>,
 }
 
 impl Xlsx {
@@ -121,9 +122,19 @@ impl Xlsx {
     }
 
     pub fn bytes(&self) -> Vec<u8> {
+        self.archive(zip::CompressionMethod::Stored)
+    }
+
+    /// The archive compressed as Excel does (deflate, fast), for tests of sizes.
+    pub fn deflated_bytes(&self) -> Vec<u8> {
+        self.archive(zip::CompressionMethod::Deflated)
+    }
+
+    fn archive(&self, method: zip::CompressionMethod) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored);
+            .compression_method(method)
+            .compression_level((method == zip::CompressionMethod::Deflated).then_some(1));
         for (name, data) in &self.parts {
             writer
                 .start_file(name.as_str(), options)
@@ -205,6 +216,17 @@ impl Xlsx {
         assert!(xml.contains(&tag), "no sheet {sheet}");
         let patched = xml.replacen(&tag, &format!("<sheet name=\"{}\"", escape(name)), 1);
         self.set_part("xl/workbook.xml", patched);
+    }
+
+    /// Appends raw `<row>` elements at the end of a sheet's data.
+    pub fn append_rows(&mut self, sheet: &str, rows: &str) {
+        let part = self.sheet_part(sheet);
+        let xml = self.part(&part);
+        let patched = match xml.find("</sheetData>") {
+            Some(at) => format!("{}{rows}{}", &xml[..at], &xml[at..]),
+            None => xml.replace("<sheetData/>", &format!("<sheetData>{rows}</sheetData>")),
+        };
+        self.set_part(&part, patched);
     }
 
     /// Takes a sheet out of the workbook's sheet list (its part stays, unreferenced).
@@ -339,4 +361,122 @@ pub fn write_grids(sheets: &[(String, Grid)]) -> Vec<u8> {
         }
     }
     wb.save_to_buffer().expect("save")
+}
+
+/// How a run of the binary under limits ended.
+pub struct Limited {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// User and system CPU time of the process.
+    pub cpu: std::time::Duration,
+    pub wall: std::time::Duration,
+}
+
+static LIMITED: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs the binary with its address space limited to `memory_kb` kilobytes (`ulimit -v`),
+/// measuring its CPU time.
+pub fn lodestone_limited(args: &[&str], memory_kb: u64) -> Limited {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let n = LIMITED.fetch_add(1, Ordering::SeqCst);
+    let base = std::env::temp_dir().join(format!("lodestone-limited-{}-{n}", std::process::id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let out = std::fs::File::create(&out_path).expect("stdout file");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let bytes = memory_kb.saturating_mul(1024);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lodestone"));
+    command
+        .args(args)
+        .stdout(out)
+        .stderr(err)
+        .stdin(std::process::Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = std::time::Instant::now();
+    // Reaped below by wait4, which also gives the child's CPU time.
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("spawn lodestone");
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; the pointers are valid for the call.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(pid > 0, "wait4 failed");
+    let status = std::process::ExitStatus::from_raw(status);
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64)
+            + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    let result = Limited {
+        code: status.code(),
+        signal: status.signal(),
+        stdout: String::from_utf8_lossy(&std::fs::read(&out_path).unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default()).into_owned(),
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        wall,
+    };
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    result
+}
+
+/// The NdPr example grown to `facilities` facilities (mine and refinery pairs, each with the
+/// example's cost lines) and `tranches` tranches (more senior loans sharing the debt).
+pub fn grown(facilities: usize, tranches: usize) -> lodestone::model::Deal {
+    use lodestone::model::*;
+    let mut d = examples::example("ndpr-joint-facility").expect("example");
+    let (mine, refinery) = (d.facilities[0].clone(), d.facilities[1].clone());
+    let costs = d.costs.clone();
+    let mut k = 1;
+    while d.facilities.len() + 2 <= facilities {
+        let mut m = mine.clone();
+        m.name = Sourced::bare(format!("{} {k}", mine.name.value));
+        let mut r = refinery.clone();
+        r.name = Sourced::bare(format!("{} {k}", refinery.name.value));
+        if let Some(feed) = &mut r.feed
+            && let FeedSource::Facility { name, .. } = &mut feed.source
+        {
+            *name = m.name.clone();
+        }
+        for c in &costs {
+            let mut c = c.clone();
+            c.facility = if c.facility.value == mine.name.value {
+                m.name.clone()
+            } else {
+                r.name.clone()
+            };
+            d.costs.push(c);
+        }
+        d.facilities.push(m);
+        d.facilities.push(r);
+        k += 1;
+    }
+    let senior = d
+        .tranches
+        .iter()
+        .position(|t| t.kind.value == TrancheKind::SeniorDebt)
+        .expect("senior debt");
+    let extra = tranches.saturating_sub(d.tranches.len());
+    let share = d.tranches[senior].commitment.value / rust_decimal::Decimal::from(extra + 1);
+    d.tranches[senior].commitment.value = share;
+    for i in 0..extra {
+        let mut t = d.tranches[senior].clone();
+        t.name = Sourced::bare(format!("Senior loan {}", i + 2));
+        d.tranches.push(t);
+    }
+    d
 }

@@ -1243,6 +1243,55 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Running totals rank by rank (debt service, and debt at the start of the year), each
+    /// adding its own loans to the ranks above: one line per rank, where a sum over every
+    /// senior loan for each loan grew with the square of the loans. Loans come in rank
+    /// order, so the additions happen in the order a loan-by-loan sum makes them.
+    fn rank_totals(&mut self, loans: &[usize]) -> BTreeMap<(bool, u32), (RowId, RowId)> {
+        let mut by_rank: BTreeMap<(bool, u32), Vec<usize>> = BTreeMap::new();
+        for &i in loans {
+            by_rank.entry(self.rank_key(i)).or_default().push(i);
+        }
+        let mut totals = BTreeMap::new();
+        let mut above: Option<(RowId, RowId)> = None;
+        for (key, members) in &by_rank {
+            let rank = if key.0 {
+                format!("first-loss rank {}", key.1)
+            } else {
+                format!("rank {}", key.1)
+            };
+            let service = self.c.row(
+                format!("Debt service of {rank} and above"),
+                Unit::Money,
+                sum(above
+                    .map(|(s, _)| Expr::Row(s))
+                    .into_iter()
+                    .chain(
+                        members
+                            .iter()
+                            .map(|k| Self::row_of(self.rows(*k).debt_service)),
+                    )
+                    .collect()),
+            );
+            let open = self.c.row(
+                format!("Debt of {rank} and above at the start of the year"),
+                Unit::Money,
+                sum(above
+                    .map(|(_, o)| Expr::Row(o))
+                    .into_iter()
+                    .chain(
+                        members
+                            .iter()
+                            .map(|k| Self::prev_of(self.rows(*k).outstanding)),
+                    )
+                    .collect()),
+            );
+            above = Some((service, open));
+            totals.insert(*key, (service, open));
+        }
+        totals
+    }
+
     /// Each loan's DSCR: CFADS over the scheduled debt service of its rank and every rank
     /// above it.
     fn build_cover_ratios(&mut self, loans: &[usize]) -> Result<(), BuildError> {
@@ -1259,29 +1308,21 @@ impl Builder<'_> {
             );
             self.fin.tranches[i].debt_service = Some(service);
         }
+        let totals = self.rank_totals(loans);
         for &i in loans {
             let name = self.deal.tranches[i].name.value.clone();
-            let key = self.rank_key(i);
-            let senior: Vec<usize> = loans
-                .iter()
-                .copied()
-                .filter(|k| self.rank_key(*k) <= key)
-                .collect();
+            let Some(&(service, open)) = totals.get(&self.rank_key(i)) else {
+                continue;
+            };
             let cumulative = self.c.row(
                 format!("{name}: debt service of its rank and above"),
                 Unit::Money,
-                sum(senior
-                    .iter()
-                    .map(|k| Self::row_of(self.rows(*k).debt_service))
-                    .collect()),
+                Expr::Row(service),
             );
             let open = self.c.row(
                 format!("{name}: debt of its rank and above at the start of the year"),
                 Unit::Money,
-                sum(senior
-                    .iter()
-                    .map(|k| Self::prev_of(self.rows(*k).outstanding))
-                    .collect()),
+                Expr::Row(open),
             );
             // Tested over the loan's own life (to its final maturity): after it, a loan in
             // default owes arrears, not scheduled debt service.

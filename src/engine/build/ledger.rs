@@ -318,43 +318,7 @@ impl Builder<'_> {
             cumulative_pv,
             Expr::Prev(cumulative_pv) + Expr::Row(post) * Expr::Row(factor),
         );
-        let mut gates = Vec::new();
-        for (i, f) in self.deal.facilities.iter().enumerate() {
-            let tl = &self.t.facilities[i];
-            for (phase, probability) in f.gates.in_order() {
-                let next = crate::engine::build::timeline::phase_index(phase) + 1;
-                let gate_year = tl.starts[next].clone() - Expr::one();
-                let field = match phase {
-                    Phase::Exploration => "P exploration",
-                    Phase::Feasibility => "P feasibility",
-                    Phase::Permitting => "P permitting",
-                    _ => "P construction",
-                };
-                let base_year = self.base_gate_year(i, phase);
-                gates.push((base_year, i, next, gate_year, probability.value, field));
-            }
-        }
-        gates.sort_by_key(|(y, i, next, ..)| (*y, *i, *next));
-        let mut pass_so_far = Expr::one();
-        let mut terms = Vec::new();
-        for (_, i, _, gate_year, p, field) in gates {
-            let p = self.input(p, "Facilities", i, field);
-            let index = gate_year.clone() - Expr::FirstYear + Expr::one();
-            let value = if_(
-                lt(gate_year, Expr::FirstYear),
-                Expr::zero(),
-                Expr::RowAt(cumulative_pv, Box::new(index)),
-            );
-            terms.push(pass_so_far.clone() * (Expr::one() - p.clone()) * value);
-            pass_so_far = pass_so_far * p;
-        }
-        terms.push(pass_so_far * Expr::Scalar(npv_post));
-        self.lines.project.risked_npv = Some(self.c.scalar(
-            "Project: risked NPV (stage gates)",
-            Unit::Money,
-            sum(terms),
-            Stage::Post,
-        ));
+        self.lines.project.risked_npv = Some(self.build_risked_npv(cumulative_pv, npv_post));
         if let Some(gap) = self.fin.dev_gap {
             self.lines.project.funding_gap = Some(self.c.scalar(
                 "Project: unfunded gap",
@@ -385,6 +349,78 @@ impl Builder<'_> {
             Stage::Post,
         ));
         Ok(())
+    }
+
+    /// Risked NPV: the value reached at each stage gate (the cumulative discounted cash flow
+    /// then), weighted by the chance of failing exactly there; the full NPV weighted by the
+    /// chance of passing them all.
+    fn build_risked_npv(
+        &mut self,
+        cumulative_pv: RowId,
+        npv_post: crate::engine::calc::ScalarId,
+    ) -> crate::engine::calc::ScalarId {
+        let mut gates = Vec::new();
+        for (i, f) in self.deal.facilities.iter().enumerate() {
+            let tl = &self.t.facilities[i];
+            for (phase, probability) in f.gates.in_order() {
+                let next = crate::engine::build::timeline::phase_index(phase) + 1;
+                let gate_year = tl.starts[next].clone() - Expr::one();
+                let field = match phase {
+                    Phase::Exploration => "P exploration",
+                    Phase::Feasibility => "P feasibility",
+                    Phase::Permitting => "P permitting",
+                    _ => "P construction",
+                };
+                let base_year = self.base_gate_year(i, phase);
+                gates.push((base_year, i, next, gate_year, probability.value, field));
+            }
+        }
+        gates.sort_by_key(|(y, i, next, ..)| (*y, *i, *next));
+        // One line per gate for the value lost by failing there and one for the chance of
+        // passing it (the chance before it times its probability), so that the workbook
+        // grows linearly with the gates; a single formula held a product of every earlier
+        // probability in every term and grew with their square. The multiplications happen
+        // in the same order as in that formula.
+        let mut reach = Expr::one();
+        let mut terms = Vec::new();
+        for (_, i, _, gate_year, p, field) in gates {
+            let facility = self.deal.facilities[i].name.value.clone();
+            let gate = field.trim_start_matches("P ");
+            let p = self.input(p, "Facilities", i, field);
+            let index = gate_year.clone() - Expr::FirstYear + Expr::one();
+            let value = if_(
+                lt(gate_year, Expr::FirstYear),
+                Expr::zero(),
+                Expr::RowAt(cumulative_pv, Box::new(index)),
+            );
+            let lost = self.c.scalar(
+                format!("Project: value if '{facility}' fails at {gate}, times its chance"),
+                Unit::Money,
+                reach.clone() * (Expr::one() - p.clone()) * value,
+                Stage::Post,
+            );
+            terms.push(Expr::Scalar(lost));
+            let passed = self.c.scalar(
+                format!("Project: chance of passing every gate to '{facility}' {gate}"),
+                Unit::Percent,
+                reach * p,
+                Stage::Post,
+            );
+            reach = Expr::Scalar(passed);
+        }
+        let all = self.c.scalar(
+            "Project: NPV after tax if every gate is passed, times its chance",
+            Unit::Money,
+            reach * Expr::Scalar(npv_post),
+            Stage::Post,
+        );
+        terms.push(Expr::Scalar(all));
+        self.c.sum_scalar(
+            "Project: risked NPV (stage gates)",
+            Unit::Money,
+            terms,
+            Stage::Post,
+        )
     }
 
     /// The base-case year of a stage gate, used only to order gates.

@@ -321,6 +321,8 @@ pub fn build_with(
     b.build_ledger()?;
     b.build_metrics()?;
     b.build_checks()?;
+    // Excel's limits by construction: long aggregates become chains of helper rows.
+    b.c.chain_long_rows();
     Ok(Built {
         calc: b.c,
         lines: b.lines,
