@@ -10,6 +10,17 @@ use super::*;
 use crate::model::sample::*;
 use crate::model::*;
 
+/// The values of a row found by its label.
+fn row(r: &Results, label: &str) -> Vec<Decimal> {
+    let id = r
+        .calc
+        .rows
+        .iter()
+        .position(|d| d.label == label)
+        .unwrap_or_else(|| panic!("no row '{label}'"));
+    r.values.row(id).to_vec()
+}
+
 fn party_value(
     r: &Results,
     party: &str,
@@ -80,4 +91,46 @@ fn a_discount_rate_change_naming_the_project_company_moves_the_projects_rate() {
         base.party("Sponsor").map(|p| p.npv.clone()),
         "the sponsor's rate is untouched"
     );
+}
+
+#[test]
+fn two_crashes_and_two_multipliers_on_one_product_multiply() {
+    // A 50% crash in 2031 (one year down, one at the bottom, back over one year) and a 20%
+    // crash in 2032 (one year down, then flat at 0.8), with price multipliers 0.9 and 1.5:
+    // by year the product of the two crash shapes times 0.9 × 1.5 = 1.35.
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(6);
+    let mut first = override_of(OverrideKind::PriceCrash, "0.5");
+    first.start_year = Some(Sourced::bare(2031));
+    first.bottom_years = Sourced::bare(1);
+    first.recovery_years = Sourced::bare(1);
+    let mut second = override_of(OverrideKind::PriceCrash, "0.2");
+    second.start_year = Some(Sourced::bare(2032));
+    second.haircut = Sourced::bare(dec!(0.2));
+    let mut overrides = vec![first, second];
+    for m in ["0.9", "1.5"] {
+        let mut o = override_of(OverrideKind::PriceMultiplier, m);
+        o.product = Some(Sourced::bare("Ore".into()));
+        overrides.push(o);
+    }
+    let s = scenario("Two crashes", overrides);
+    assert!(
+        validate(&Deal {
+            scenarios: vec![s.clone()],
+            ..deal.clone()
+        })
+        .is_empty()
+    );
+    let r = run(&deal, &s).expect("runs");
+    // 2030: 1 × 1; 2031: 0.5 × 1; 2032: 0.5 × 0.8; 2033: 1 × 0.8; then 0.8.
+    let crash = [
+        dec!(1),
+        dec!(0.5),
+        dec!(0.4),
+        dec!(0.8),
+        dec!(0.8),
+        dec!(0.8),
+    ];
+    let want: Vec<Decimal> = crash.iter().map(|c| c * dec!(1.35) * dec!(100)).collect();
+    assert_eq!(row(&r, "Ore: market price (USD per t)"), want);
 }

@@ -1741,34 +1741,10 @@ impl<'a> Checker<'a> {
                     format!("scenario '{name}' changes nothing (expected at least one override)"),
                 ));
             }
-            let mut targets: HashMap<(OverrideKind, String), &Sourced<OverrideKind>> =
-                HashMap::new();
+            // Rows of one scenario combine, even on the same target (the README says how:
+            // multipliers and crashes multiply, overruns, delays and rate changes add).
             for o in &s.overrides {
                 self.an_override(name, o);
-                let target = [&o.product, &o.facility, &o.party]
-                    .iter()
-                    .find_map(|t| t.as_ref().map(|v| v.value.clone()))
-                    .unwrap_or_default();
-                let target = match &o.phase {
-                    Some(p) => format!("{target}/{}", p.value),
-                    None => target,
-                };
-                if let Some(first) = targets.get(&(o.kind.value, target.clone())) {
-                    self.push(
-                        Finding::at(
-                            &o.kind.cell,
-                            format!(
-                                "scenario '{name}' has two '{}' overrides for {} (first{}; expected one, with the combined value)",
-                                o.kind.value,
-                                if target.is_empty() { "everything".to_string() } else { format!("'{target}'") },
-                                origin(first)
-                            ),
-                        )
-                        .with(*first),
-                    );
-                } else {
-                    targets.insert((o.kind.value, target), &o.kind);
-                }
             }
         }
     }
