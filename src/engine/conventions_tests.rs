@@ -134,3 +134,84 @@ fn two_crashes_and_two_multipliers_on_one_product_multiply() {
     let want: Vec<Decimal> = crash.iter().map(|c| c * dec!(1.35) * dec!(100)).collect();
     assert_eq!(row(&r, "Ore: market price (USD per t)"), want);
 }
+
+fn delay(phase: Phase, years: &str) -> Override {
+    let mut o = override_of(OverrideKind::Delay, years);
+    o.phase = Some(Sourced::bare(phase));
+    o
+}
+
+#[test]
+fn a_ramp_up_delay_moves_each_step_later_holding_the_first() {
+    // Ramp 50%, 80%, then nameplate 1,000 t for four years. A year's ramp-up delay: 50%
+    // twice, then 80%, then four years at 1,000 t, all a year later.
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(9);
+    deal.facilities[0].ramp = vec![Sourced::bare(dec!(0.5)), Sourced::bare(dec!(0.8))];
+    let s = scenario("Slow start", vec![delay(Phase::RampUp, "1")]);
+    assert!(
+        validate(&Deal {
+            scenarios: vec![s.clone()],
+            ..deal.clone()
+        })
+        .is_empty()
+    );
+    let base = run(&deal, &Scenario::base()).expect("base");
+    let late = run(&deal, &s).expect("delay");
+    let k = |v: &str| v.parse::<Decimal>().expect("number");
+    let want = |v: [&str; 9]| v.map(k).to_vec();
+    assert_eq!(
+        row(&base, "Mine: production"),
+        want(["0", "500", "800", "1000", "1000", "1000", "1000", "0", "0"])
+    );
+    assert_eq!(
+        row(&late, "Mine: production"),
+        want([
+            "0", "500", "500", "800", "1000", "1000", "1000", "1000", "0"
+        ])
+    );
+    assert!(late.all_checks_pass(), "{:?}", late.checks);
+}
+
+#[test]
+fn an_operations_delay_lengthens_the_life_and_a_closure_delay_spreads_closure_costs() {
+    // Four years at 1,000 t from 2031, then a year of closure costing 10,000 in total.
+    // Operations +2 and closure +1: six years of output (2031–36), then 5,000 a year of
+    // closure in 2037 and 2038.
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(9);
+    deal.facilities[0].closure_years = Sourced::bare(1);
+    deal.costs.push(cost(
+        "Mine",
+        "Rehab",
+        CostCategory::Rehabilitation,
+        CostBasis::TotalOverPhase,
+        Some(Phase::Closure),
+        "10000",
+    ));
+    let s = scenario(
+        "Longer life",
+        vec![delay(Phase::Operations, "2"), delay(Phase::Closure, "1")],
+    );
+    assert!(
+        validate(&Deal {
+            scenarios: vec![s.clone()],
+            ..deal.clone()
+        })
+        .is_empty()
+    );
+    let r = run(&deal, &s).expect("runs");
+    let k = |v: &str| v.parse::<Decimal>().expect("number");
+    let want = |v: [&str; 9]| v.map(k).to_vec();
+    assert_eq!(
+        row(&r, "Mine: production"),
+        want([
+            "0", "1000", "1000", "1000", "1000", "1000", "1000", "0", "0"
+        ])
+    );
+    assert_eq!(
+        row(&r, "Mine: Rehab (rehabilitation)"),
+        want(["0", "0", "0", "0", "0", "0", "0", "5000", "5000"])
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}

@@ -147,6 +147,11 @@ fn cost_bases() -> Vec<&'static str> {
 fn phases() -> Vec<&'static str> {
     Phase::labels()
 }
+/// The phases a delay can lengthen: the scheduled ones (production is ramp-up plus
+/// operations, not a phase of its own).
+fn delay_phases() -> Vec<&'static str> {
+    Phase::SCHEDULED.iter().map(|p| p.label()).collect()
+}
 fn party_kinds() -> Vec<&'static str> {
     PartyKind::labels()
 }
@@ -873,7 +878,7 @@ pub const SCENARIOS: SheetSchema = SheetSchema {
     name: "Scenarios",
     layout: Layout::Table,
     required: false,
-    purpose: "Named overrides of the base case, one row per override; rows with the same scenario name combine. The base case (Base) is implicit.",
+    purpose: "Named overrides of the base case, one row per override; rows with the same scenario name combine, even on the same target (multipliers and crashes multiply; overruns, delays and rate changes add). The base case (Base) is implicit.",
     fields: &[
         req("Scenario", "", Text, "The scenario's name."),
         req("Override", "", Choice(override_kinds), "What changes."),
@@ -894,9 +899,9 @@ pub const SCENARIOS: SheetSchema = SheetSchema {
         opt(
             "Phase",
             "",
-            Choice(phases),
+            Choice(delay_phases),
             "",
-            "Delay: the phase that takes longer.",
+            "Delay: the phase that takes longer; later phases move with it (ramp-up: each step of the profile comes later, the first one holding meanwhile; operations: a longer life).",
         ),
         opt(
             "Party",

@@ -1746,6 +1746,105 @@ impl<'a> Checker<'a> {
             for o in &s.overrides {
                 self.an_override(name, o);
             }
+            self.delayed_schedules(s);
+        }
+    }
+
+    /// The phase a delay lengthens: any scheduled phase but production (which is ramp-up
+    /// plus operations: which of them would take longer?); a ramp-up delay needs a facility
+    /// with a ramp-up profile, whose steps it moves later.
+    fn delay_phase(&mut self, what: &str, o: &super::Override) {
+        let d = self.deal;
+        let Some(p) = &o.phase else {
+            self.push(Finding::at(
+                &o.kind.cell,
+                format!(
+                    "{what} has no phase (expected the phase that takes longer: exploration, feasibility, permitting, construction, ramp-up, operations or closure)"
+                ),
+            ));
+            return;
+        };
+        match p.value {
+            Phase::Production => self.push(Finding::at(
+                &p.cell,
+                format!(
+                    "{what} delays production, which is ramp-up plus operations (expected the phase that takes longer: ramp-up for a slower start, operations for a longer life)"
+                ),
+            )),
+            Phase::RampUp => {
+                let targeted: Vec<&Facility> = d
+                    .facilities
+                    .iter()
+                    .filter(|f| o.facility.as_ref().is_none_or(|t| t.value == f.name.value))
+                    .collect();
+                if !targeted.is_empty() && targeted.iter().all(|f| f.ramp.is_empty()) {
+                    let names: Vec<String> = targeted
+                        .iter()
+                        .map(|f| format!("'{}'", f.name.value))
+                        .collect();
+                    self.push(
+                        Finding::at(
+                            &p.cell,
+                            format!(
+                                "{what} delays ramp-up, but {} {} no ramp-up years, so it would change nothing (expected Ramp 1.. on the Facilities sheet, or another phase)",
+                                names.join(", "),
+                                if names.len() == 1 { "has" } else { "have" }
+                            ),
+                        )
+                        .with_opt(&o.facility)
+                        .uses(NameList::Facilities),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A scenario's delays must keep every facility's schedule within the horizon, as the
+    /// base case's must: the years pushed past it would be dropped.
+    fn delayed_schedules(&mut self, s: &super::Scenario) {
+        let d = self.deal;
+        let last = self.last_year();
+        for f in &d.facilities {
+            let delays: Vec<&super::Override> = s
+                .overrides
+                .iter()
+                .filter(|o| o.kind.value == OverrideKind::Delay)
+                .filter(|o| o.facility.as_ref().is_none_or(|t| t.value == f.name.value))
+                .filter(|o| match o.phase.as_ref().map(|p| p.value) {
+                    Some(Phase::RampUp) => !f.ramp.is_empty(),
+                    Some(Phase::Production) | None => false,
+                    Some(_) => true,
+                })
+                .filter(|o| o.value.value.is_integer() && o.value.value > Decimal::ZERO)
+                .collect();
+            if delays.is_empty() {
+                continue;
+            }
+            let extra: i64 = delays
+                .iter()
+                .map(|o| i64::try_from(o.value.value).unwrap_or(0))
+                .sum();
+            let total: i64 = Phase::SCHEDULED
+                .iter()
+                .map(|p| f.phase_years(*p) as i64)
+                .sum();
+            let end = f.start_year.value as i64 + total + extra - 1;
+            if end > last {
+                let mut finding = Finding::at(
+                    &delays[0].value.cell,
+                    format!(
+                        "scenario '{}' delays '{}' by {extra} years, so its schedule ends in {end}, after the horizon (expected to end by {last}; lengthen the horizon or shorten the delay)",
+                        s.name.value, f.name.value
+                    ),
+                )
+                .with(&d.horizon_years)
+                .with(&f.start_year);
+                for o in &delays[1..] {
+                    finding = finding.with(&o.value);
+                }
+                self.push(finding);
+            }
         }
     }
 
@@ -1865,32 +1964,7 @@ impl<'a> Checker<'a> {
             self.unknown_facility(&format!("in {what}"), f);
         }
         if kind == OverrideKind::Delay {
-            match &o.phase {
-                None => self.push(Finding::at(
-                    &o.kind.cell,
-                    format!(
-                        "{what} has no phase (expected the phase that takes longer: exploration, feasibility, permitting or construction)"
-                    ),
-                )),
-                Some(p)
-                    if !matches!(
-                        p.value,
-                        Phase::Exploration
-                            | Phase::Feasibility
-                            | Phase::Permitting
-                            | Phase::Construction
-                    ) =>
-                {
-                    self.push(Finding::at(
-                        &p.cell,
-                        format!(
-                            "{what} delays {}, which is not a phase before production (expected exploration, feasibility, permitting or construction)",
-                            p.value
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
+            self.delay_phase(&what, o);
         }
         if kind == OverrideKind::DiscountRateChange
             && let Some(p) = &o.party

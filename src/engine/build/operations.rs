@@ -179,7 +179,10 @@ impl Builder<'_> {
                         })?;
                         items.push(self.input(r.value, "Facilities", i, field));
                     }
-                    let index = Expr::Year - tl.start(Phase::RampUp) + Expr::one();
+                    // A ramp-up delay of N years: each step comes N years later, the first
+                    // one's % holding meanwhile (CHOOSE's index is clamped to 1..n).
+                    let delay = tl.delays[super::timeline::phase_index(Phase::RampUp)].clone();
+                    let index = Expr::Year - tl.start(Phase::RampUp) + Expr::one() - delay;
                     let pct = Expr::Choose(Box::new(index), items) * ramp_mult;
                     let ramp = self.c.row(
                         format!("{name}: ramp-up % of nameplate"),

@@ -1,0 +1,108 @@
+//! `check` and the README agree: what the README offers, check accepts and the engine
+//! computes; what the engine cannot compute as documented, or what would change nothing,
+//! check refuses, naming the cells.
+
+use lodestone::model::sample::*;
+use lodestone::model::*;
+use rust_decimal::Decimal;
+
+fn s<T>(v: T) -> Sourced<T> {
+    Sourced::bare(v)
+}
+
+/// The messages check gives for a deal.
+fn problems(deal: &Deal) -> Vec<String> {
+    validate(deal).iter().map(|e| e.to_string()).collect()
+}
+
+fn with_scenario(mut deal: Deal, overrides: Vec<Override>) -> Deal {
+    deal.scenarios = vec![scenario("Case", overrides)];
+    deal
+}
+
+fn delay(phase: Phase, years: &str) -> Override {
+    let mut o = override_of(OverrideKind::Delay, years);
+    o.phase = Some(s(phase));
+    o
+}
+
+#[test]
+fn delays_of_every_scheduled_phase_are_accepted() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(12);
+    deal.facilities[0].ramp = vec![s(Decimal::new(5, 1))];
+    for phase in Phase::SCHEDULED {
+        let deal = with_scenario(deal.clone(), vec![delay(phase, "1")]);
+        assert_eq!(problems(&deal), Vec::<String>::new(), "{phase}");
+    }
+}
+
+#[test]
+fn a_delay_of_production_is_refused_as_ambiguous() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(12);
+    let found = problems(&with_scenario(deal, vec![delay(Phase::Production, "1")]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("delays production, which is ramp-up plus operations"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_ramp_up_delay_of_a_facility_without_ramp_up_years_is_refused_as_changing_nothing() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(12);
+    let found = problems(&with_scenario(deal, vec![delay(Phase::RampUp, "1")]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("'Mine' has no ramp-up years, so it would change nothing"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_scenario_delay_past_the_horizon_is_refused() {
+    // 2030 build, 2031–34 operations: the six-year horizon ends in 2035, so one more year
+    // fits and two do not.
+    let deal = one_mine_all_equity();
+    let one = with_scenario(deal.clone(), vec![delay(Phase::Operations, "1")]);
+    assert_eq!(problems(&one), Vec::<String>::new());
+    let two = with_scenario(deal, vec![delay(Phase::Construction, "2")]);
+    let found = problems(&two);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("scenario 'Case' delays 'Mine' by 2 years, so its schedule ends in 2036, after the horizon (expected to end by 2035"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn two_overrides_of_one_kind_on_one_target_are_accepted() {
+    let deal = one_mine_all_equity();
+    let mut a = override_of(OverrideKind::PriceMultiplier, "0.9");
+    a.product = Some(s("Ore".into()));
+    let b = a.clone();
+    assert_eq!(
+        problems(&with_scenario(deal, vec![a, b])),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_price_deck_must_start_by_the_first_year_the_product_is_needed() {
+    // The README: a deck holds its last price after its last year; before its first year
+    // there is no price, so check asks for one from first production (2031).
+    let mut deal = one_mine_all_equity();
+    deal.products[0].deck = vec![(2031, s(Decimal::ONE_HUNDRED))];
+    assert_eq!(problems(&deal), Vec::<String>::new());
+    deal.products[0].deck = vec![(2032, s(Decimal::ONE_HUNDRED))];
+    let found = problems(&deal);
+    assert!(
+        found
+            .iter()
+            .any(|m| m
+                .contains("starts in 2032, after the product is first produced or bought in 2031")),
+        "{found:?}"
+    );
+}
