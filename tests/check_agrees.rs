@@ -106,3 +106,15 @@ fn a_price_deck_must_start_by_the_first_year_the_product_is_needed() {
         "{found:?}"
     );
 }
+
+#[test]
+fn every_bundled_example_passes_check() {
+    for name in ["ndpr-joint-facility", "spodumene-crash", "gallium-refinery"] {
+        let deal = lodestone::examples::example(name).expect("example");
+        assert_eq!(problems(&deal), Vec::<String>::new(), "{name}");
+    }
+    assert_eq!(
+        problems(&lodestone::examples::blank()),
+        Vec::<String>::new()
+    );
+}
