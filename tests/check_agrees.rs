@@ -118,3 +118,85 @@ fn every_bundled_example_passes_check() {
         Vec::<String>::new()
     );
 }
+
+/// A 120,000 t mine of Concentrate feeding two refineries of Oxide at 4% recovery, with
+/// feed shares as given.
+fn shared_mine(shares: [Option<&str>; 2], concentrate_priced: bool) -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].product = s("Concentrate".into());
+    deal.facilities[0].nameplate = s(Decimal::from(120_000));
+    deal.costs.truncate(1);
+    deal.products = vec![product("Oxide", &[(2030, "50000")])];
+    if concentrate_priced {
+        deal.products.push(product("Concentrate", &[(2030, "500")]));
+    }
+    for (name, share) in ["Refinery 1", "Refinery 2"].into_iter().zip(shares) {
+        let mut f = facility(
+            name,
+            FacilityKind::Refinery,
+            "Oxide",
+            "3000",
+            2030,
+            [0, 0, 0, 1],
+            &[],
+            4,
+            0,
+        );
+        f.feed = Some(Feed {
+            source: FeedSource::Facility {
+                name: s("Mine".into()),
+                pricing: s(TransferPricing::Cost),
+                price: None,
+                share: share.map(|v| s(v.parse().expect("share"))),
+            },
+            recovery: s(Decimal::new(4, 2)),
+        });
+        deal.facilities.push(f);
+    }
+    deal
+}
+
+#[test]
+fn feed_shares_are_given_for_every_plant_of_a_source_or_none() {
+    assert_eq!(
+        problems(&shared_mine([None, None], true)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        problems(&shared_mine([Some("0.7"), Some("0.3")], true)),
+        Vec::<String>::new()
+    );
+    let found = problems(&shared_mine([Some("0.7"), None], true));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .contains("some facilities fed by 'Mine' have a feed share and 'Refinery 2' does not"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn feed_shares_over_100_percent_are_refused() {
+    let found = problems(&shared_mine([Some("0.7"), Some("0.4")], true));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("the feed shares of 'Mine' sum to 110% (expected at most 100%"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn feed_shares_of_a_product_without_a_price_are_refused_as_leaving_output_unsold() {
+    // Without shares, an unpriced mine is worked for what its plants take: accepted.
+    assert_eq!(
+        problems(&shared_mine([None, None], false)),
+        Vec::<String>::new()
+    );
+    let found = problems(&shared_mine([Some("0.5"), Some("0.5")], false));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .contains("'Mine' has feed shares, but its product 'Concentrate' has no price deck"),
+        "{found:?}"
+    );
+}

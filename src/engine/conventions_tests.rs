@@ -215,3 +215,284 @@ fn an_operations_delay_lengthens_the_life_and_a_closure_delay_spreads_closure_co
     );
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
+
+/// Row values at one period, by label.
+fn at(r: &Results, label: &str, t: usize) -> Decimal {
+    row(r, label)[t]
+}
+
+/// Two mines of one product: Mine A (1,000 t, royalty 5% in Testland) and Mine B (3,000 t,
+/// royalty 10% in Otherland), both built in 2030 and producing 2031–34; Ore at 100/t; a
+/// buyer contracted for 40% of the Ore at a fixed 150/t in 2031–32.
+fn two_mines() -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].name = Sourced::bare("Mine A".into());
+    deal.costs[0].facility = Sourced::bare("Mine A".into());
+    deal.costs.truncate(1);
+    let mut b = facility(
+        "Mine B",
+        FacilityKind::Mine,
+        "Ore",
+        "3000",
+        2030,
+        [0, 0, 0, 1],
+        &[],
+        4,
+        0,
+    );
+    b.country = Sourced::bare("Otherland".into());
+    deal.facilities.push(b);
+    deal.fiscal = vec![
+        fiscal("Testland", "0.05", "0", "Government"),
+        fiscal("Otherland", "0.1", "0", "Government"),
+    ];
+    deal.parties
+        .push(party("Buyer", PartyKind::Offtaker, "0.08"));
+    deal.offtakes = vec![Offtake {
+        name: Sourced::bare("Contract".into()),
+        product: Sourced::bare("Ore".into()),
+        buyer: Sourced::bare("Buyer".into()),
+        share: Sourced::bare(dec!(0.4)),
+        start_year: Sourced::bare(2031),
+        end_year: Sourced::bare(2032),
+        pricing: Sourced::bare(PricingKind::Fixed),
+        discount: Sourced::bare(Decimal::ZERO),
+        fixed_price: Some(Sourced::bare(dec!(150))),
+        floor: None,
+        cap: None,
+        take_or_pay: Sourced::bare(Decimal::ZERO),
+    }];
+    deal
+}
+
+#[test]
+fn two_mines_of_one_product_each_sell_their_output_with_their_own_royalty() {
+    let deal = two_mines();
+    assert!(validate(&deal).is_empty(), "{:?}", validate(&deal));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // 2031: 4,000 t of Ore; the contract takes 40% = 1,600 t at 150 = 240,000; the other
+    // 2,400 t sell at market for 240,000. Mine A made a quarter of the Ore: 120,000 of
+    // sales and a 5% royalty of 6,000; Mine B three quarters: 360,000 and 10% = 36,000.
+    assert_eq!(
+        at(&r, "Ore: sellable output (every facility making it)", 1),
+        dec!(4000)
+    );
+    assert_eq!(at(&r, "Contract: contracted volume", 1), dec!(1600));
+    assert_eq!(at(&r, "Contract: sales to Buyer", 1), dec!(240000));
+    assert_eq!(at(&r, "Ore: market sales", 1), dec!(240000));
+    assert_eq!(at(&r, "Mine A: sales value", 1), dec!(120000));
+    assert_eq!(at(&r, "Mine B: sales value", 1), dec!(360000));
+    assert_eq!(at(&r, "Mine A: royalty to Government", 1), dec!(6000));
+    assert_eq!(at(&r, "Mine B: royalty to Government", 1), dec!(36000));
+    // 2033, after the contract: 4,000 t at market, 400,000; royalties 5,000 and 30,000.
+    assert_eq!(at(&r, "Ore: market sales", 3), dec!(400000));
+    assert_eq!(at(&r, "Mine A: royalty to Government", 3), dec!(5000));
+    assert_eq!(at(&r, "Mine B: royalty to Government", 3), dec!(30000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+/// A 120,000 t mine of Concentrate (500/t) feeding two refineries of Oxide (50,000/t) at
+/// 4% recovery: Refinery 1 of 4,500 t could take 112,500 t of feed, Refinery 2 of 3,000 t
+/// 75,000 t. Transfers at market. All built in 2030, producing 2031–34.
+fn shared_mine(mine: &str) -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].product = Sourced::bare("Concentrate".into());
+    deal.facilities[0].nameplate = Sourced::bare(mine.parse().expect("nameplate"));
+    deal.costs.truncate(1);
+    deal.products = vec![
+        product("Concentrate", &[(2030, "500")]),
+        product("Oxide", &[(2030, "50000")]),
+    ];
+    for (name, nameplate) in [("Refinery 1", "4500"), ("Refinery 2", "3000")] {
+        let mut f = facility(
+            name,
+            FacilityKind::Refinery,
+            "Oxide",
+            nameplate,
+            2030,
+            [0, 0, 0, 1],
+            &[],
+            4,
+            0,
+        );
+        f.feed = Some(Feed {
+            source: FeedSource::Facility {
+                name: Sourced::bare("Mine".into()),
+                pricing: Sourced::bare(TransferPricing::Market),
+                price: None,
+                share: None,
+            },
+            recovery: Sourced::bare(dec!(0.04)),
+        });
+        deal.facilities.push(f);
+    }
+    deal
+}
+
+#[test]
+fn a_mine_short_of_what_its_refineries_can_take_shares_its_output_pro_rata() {
+    let deal = shared_mine("120000");
+    assert!(validate(&deal).is_empty(), "{:?}", validate(&deal));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // 187,500 t wanted, 120,000 t made: each refinery gets 120,000 / 187,500 = 64% of
+    // what it can take: 72,000 t and 48,000 t, giving 2,880 t and 1,920 t of Oxide. The
+    // mine sells nothing at market (not −67,500 t).
+    assert_eq!(at(&r, "Mine: feed its plants can take", 1), dec!(187500));
+    assert_eq!(
+        at(&r, "Mine: share of that it supplies (pro rata)", 1),
+        dec!(0.64)
+    );
+    assert_eq!(
+        at(&r, "Refinery 1: feed available from Mine (pro rata)", 1),
+        dec!(72000)
+    );
+    assert_eq!(
+        at(&r, "Refinery 2: feed available from Mine (pro rata)", 1),
+        dec!(48000)
+    );
+    assert_eq!(at(&r, "Refinery 1: feed used", 1), dec!(72000));
+    assert_eq!(at(&r, "Refinery 2: feed used", 1), dec!(48000));
+    assert_eq!(
+        at(
+            &r,
+            "Refinery 1: production (capacity capped by feed × recovery)",
+            1
+        ),
+        dec!(2880)
+    );
+    assert_eq!(
+        at(
+            &r,
+            "Refinery 2: production (capacity capped by feed × recovery)",
+            1
+        ),
+        dec!(1920)
+    );
+    assert_eq!(
+        at(&r, "Mine: sold (production less feed transferred)", 1),
+        dec!(0)
+    );
+    assert_eq!(at(&r, "Concentrate: market sales", 1), dec!(0));
+    // The mine's sales value is its transfers at market: 120,000 t × 500 = 60m; Oxide
+    // sells 4,800 t × 50,000 = 240m, 60% of it Refinery 1's.
+    assert_eq!(at(&r, "Mine: sales value", 1), dec!(60000000));
+    assert_eq!(at(&r, "Oxide: market sales", 1), dec!(240000000));
+    assert_eq!(at(&r, "Refinery 1: sales value", 1), dec!(144000000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_mine_with_more_than_its_refineries_take_sells_the_rest_at_market() {
+    // 200,000 t: both refineries take all they can (187,500 t); 12,500 t sell at 500.
+    let r = run(&shared_mine("200000"), &Scenario::base()).expect("runs");
+    assert_eq!(
+        at(&r, "Mine: share of that it supplies (pro rata)", 1),
+        dec!(1)
+    );
+    assert_eq!(at(&r, "Refinery 1: feed used", 1), dec!(112500));
+    assert_eq!(at(&r, "Refinery 2: feed used", 1), dec!(75000));
+    assert_eq!(at(&r, "Concentrate: market sales", 1), dec!(6250000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn fixed_feed_shares_split_a_mine_and_the_rest_sells_at_market() {
+    // Shares of 70% and 20% of 120,000 t: Refinery 1 may take 84,000 t but its 4,500 t
+    // nameplate needs only 112,500 t, so it takes 84,000 (3,360 t of Oxide); Refinery 2 may
+    // take 24,000 t (960 t). The 12,000 t left sell at market for 6m.
+    let mut deal = shared_mine("120000");
+    for (k, share) in [(1, dec!(0.7)), (2, dec!(0.2))] {
+        if let Some(Feed {
+            source: FeedSource::Facility { share: s, .. },
+            ..
+        }) = &mut deal.facilities[k].feed
+        {
+            *s = Some(Sourced::bare(share));
+        }
+    }
+    assert!(validate(&deal).is_empty(), "{:?}", validate(&deal));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert_eq!(
+        at(
+            &r,
+            "Refinery 1: feed available from Mine (its feed share)",
+            1
+        ),
+        dec!(84000)
+    );
+    assert_eq!(at(&r, "Refinery 1: feed used", 1), dec!(84000));
+    assert_eq!(at(&r, "Refinery 2: feed used", 1), dec!(24000));
+    assert_eq!(
+        at(
+            &r,
+            "Refinery 1: production (capacity capped by feed × recovery)",
+            1
+        ),
+        dec!(3360)
+    );
+    assert_eq!(
+        at(&r, "Mine: sold (production less feed transferred)", 1),
+        dec!(12000)
+    );
+    assert_eq!(at(&r, "Concentrate: market sales", 1), dec!(6000000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_mine_whose_product_has_no_price_is_worked_for_what_its_refinery_takes() {
+    // Ore has no price: the 1,000 t mine feeds a refinery of 80 t at 10% recovery, which
+    // can take 800 t. The mine is worked for 800 t (its 20/t opex: 16,000, transferred at
+    // cost), nothing is left unsold, and a check says so.
+    let mut deal = one_mine_all_equity();
+    deal.products = vec![product("Oxide", &[(2030, "2000")])];
+    let mut refinery = facility(
+        "Refinery",
+        FacilityKind::Refinery,
+        "Oxide",
+        "80",
+        2030,
+        [0, 0, 0, 1],
+        &[],
+        4,
+        0,
+    );
+    refinery.feed = Some(Feed {
+        source: FeedSource::Facility {
+            name: Sourced::bare("Mine".into()),
+            pricing: Sourced::bare(TransferPricing::Cost),
+            price: None,
+            share: None,
+        },
+        recovery: Sourced::bare(dec!(0.1)),
+    });
+    deal.facilities.push(refinery);
+    assert!(validate(&deal).is_empty(), "{:?}", validate(&deal));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert_eq!(at(&r, "Refinery: feed it can take", 1), dec!(800));
+    assert_eq!(
+        at(
+            &r,
+            "Mine: output worked (what its plants take; its product has no price)",
+            1
+        ),
+        dec!(800)
+    );
+    assert_eq!(at(&r, "Mine: production", 1), dec!(800));
+    assert_eq!(
+        at(&r, "Mine: sold (production less feed transferred)", 1),
+        dec!(0)
+    );
+    assert_eq!(at(&r, "Mine: Run (variable opex)", 1), dec!(16000));
+    assert_eq!(
+        at(&r, "Transfer: Mine feed to Refinery (cost)", 1),
+        dec!(16000)
+    );
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.name == "Mine: all its output (no price) goes to its plants" && c.ok),
+        "{:?}",
+        r.checks
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}

@@ -71,6 +71,7 @@ pub fn deal() -> Deal {
                         name: text(MINE),
                         pricing: s(TransferPricing::Cost),
                         price: None,
+                        share: None,
                     },
                     recovery: num("0.0315"),
                 }),

@@ -478,6 +478,7 @@ fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
                 "Recovery",
                 "Transfer pricing",
                 "Transfer price",
+                "Feed share",
             ] {
                 r.absent(field);
             }
@@ -498,10 +499,17 @@ fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
                 FeedSource::Market { .. } => {
                     r.absent("Transfer pricing");
                     r.absent("Transfer price");
+                    r.absent("Feed share");
                 }
-                FeedSource::Facility { pricing, price, .. } => {
+                FeedSource::Facility {
+                    pricing,
+                    price,
+                    share,
+                    ..
+                } => {
                     r.choice("Transfer pricing", pricing, |p| p.label());
                     r.opt_number("Transfer price", price);
+                    r.opt_number("Feed share", share);
                 }
             }
         }

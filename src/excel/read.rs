@@ -1303,6 +1303,7 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             "Recovery",
             "Transfer pricing",
             "Transfer price",
+            "Feed share",
         ] {
             r.unwanted(
                 log,
@@ -1315,12 +1316,12 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
     };
     let recovery = r.defaulted(log, "Recovery");
     let source = if source.value.eq_ignore_ascii_case("market") {
-        for field in ["Transfer pricing", "Transfer price"] {
+        for field in ["Transfer pricing", "Transfer price", "Feed share"] {
             r.unwanted(
                 log,
                 field,
                 "Feed source is market",
-                "transfer pricing applies only to feed from a facility of the deal",
+                "transfer pricing and feed shares apply only to feed from a facility of the deal",
             );
         }
         let product = match r.optional(log, "Feed product") {
@@ -1341,6 +1342,7 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             name: source,
             pricing: r.defaulted(log, "Transfer pricing"),
             price: r.optional(log, "Transfer price"),
+            share: r.optional(log, "Feed share"),
         }
     };
     Some(Feed { source, recovery })

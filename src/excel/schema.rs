@@ -296,6 +296,13 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             "",
             "For fixed transfer pricing: deal currency per tonne of feed.",
         ),
+        opt(
+            "Feed share",
+            "% of the source's output",
+            Percent,
+            "pro rata",
+            "For feed from a facility of the deal: the share of its output this facility may take (the rest sells at market). Blank for every facility the source feeds: shared pro rata to what each can take.",
+        ),
         req("Start year", "year", Year, "The year exploration starts."),
         opt(
             "Exploration",

@@ -378,12 +378,16 @@ pub struct Feed {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedSource {
-    /// A mine (or concentrator) of this deal; its whole output is available as feed.
+    /// A mine (or concentrator) of this deal; its output is shared between the facilities it
+    /// feeds (by their feed shares, or pro rata to what each can take).
     Facility {
         name: Sourced<String>,
         pricing: Sourced<TransferPricing>,
         /// Price per tonne in the deal currency, for fixed transfer pricing.
         price: Option<Sourced<Money>>,
+        /// The share of the source's output this facility may take as feed. None: the
+        /// source's output is shared pro rata to what each facility it feeds can take.
+        share: Option<Sourced<Rate>>,
     },
     /// Bought at the market price of a product on the Prices sheet.
     Market { product: Sourced<String> },

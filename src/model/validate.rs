@@ -473,6 +473,96 @@ impl<'a> Checker<'a> {
             self.schedule(f);
         }
         self.feed_cycles();
+        self.feed_shares();
+    }
+
+    /// Feed shares split a source's output between the facilities it feeds: each 0–100%,
+    /// given for all of them or none (none: pro rata to what each can take), at most 100%
+    /// together (the rest sells at market), and only where the rest has a price (a product
+    /// without one is worked only for what its plants take, pro rata).
+    fn feed_shares(&mut self) {
+        let d = self.deal;
+        for source in &d.facilities {
+            let fed: Vec<(&Facility, Option<&Sourced<Decimal>>)> = d
+                .facilities
+                .iter()
+                .filter_map(|f| match &f.feed.as_ref()?.source {
+                    FeedSource::Facility { name, share, .. } if name.value == source.name.value => {
+                        Some((f, share.as_ref()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let given: Vec<&Sourced<Decimal>> = fed.iter().filter_map(|(_, s)| *s).collect();
+            if given.is_empty() {
+                continue;
+            }
+            for (f, share) in &fed {
+                if let Some(share) = share {
+                    self.share(
+                        &format!(
+                            "the feed share of '{}' in '{}'",
+                            f.name.value, source.name.value
+                        ),
+                        share,
+                    );
+                }
+            }
+            let name = &source.name.value;
+            if given.len() < fed.len() {
+                let blank: Vec<String> = fed
+                    .iter()
+                    .filter(|(_, s)| s.is_none())
+                    .map(|(f, _)| format!("'{}'", f.name.value))
+                    .collect();
+                let mut finding = Finding::at(
+                    &given[0].cell,
+                    format!(
+                        "some facilities fed by '{name}' have a feed share and {} not (expected a share for every facility it feeds, or none: pro rata to what each can take)",
+                        blank.join(", ") + if blank.len() == 1 { " does" } else { " do" }
+                    ),
+                );
+                for s in &given[1..] {
+                    finding = finding.with(*s);
+                }
+                self.push(finding.uses(NameList::Facilities));
+                continue;
+            }
+            let total = sum(given.iter().map(|s| s.value));
+            if total > Decimal::ONE {
+                let parts: Vec<String> = fed
+                    .iter()
+                    .filter_map(|(f, s)| {
+                        s.map(|s| format!("'{}' {}{}", f.name.value, pct(s.value), origin(s)))
+                    })
+                    .collect();
+                let mut finding = Finding::at(
+                    &given[0].cell,
+                    format!(
+                        "the feed shares of '{name}' sum to {} (expected at most 100%; found {})",
+                        pct(total),
+                        parts.join(", ")
+                    ),
+                );
+                for s in &given[1..] {
+                    finding = finding.with(*s);
+                }
+                self.push(finding);
+            }
+            if d.product(&source.product.value).is_none() {
+                self.push(
+                    Finding::at(
+                        &given[0].cell,
+                        format!(
+                            "'{name}' has feed shares, but its product '{}' has no price deck: what the shares leave would go unsold (expected blank shares, so that it is worked only for what its plants take, pro rata; or a row on the Prices sheet)",
+                            source.product.value
+                        ),
+                    )
+                    .with(&source.product)
+                    .uses(NameList::Products),
+                );
+            }
+        }
     }
 
     /// A facility's product must be priced, unless all of it goes to a refinery of the
@@ -547,6 +637,7 @@ impl<'a> Checker<'a> {
                 name: source,
                 pricing,
                 price,
+                ..
             } => {
                 match d.facility(&source.value) {
                     None => {

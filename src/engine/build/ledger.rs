@@ -758,7 +758,7 @@ impl Builder<'_> {
     }
 
     /// A check on a row that must stay within tolerance of zero in every period.
-    fn zero_check(&mut self, name: String, row: RowId) {
+    pub(super) fn zero_check(&mut self, name: String, row: RowId) {
         let deviation = self.c.scalar(
             format!("{name}: largest deviation"),
             Unit::Money,
@@ -900,6 +900,7 @@ impl Builder<'_> {
                 self.zero_check(format!("{name}: DSRA corkscrew"), row);
             }
         }
+        self.output_checks();
         let _ = (
             eq(Expr::zero(), Expr::zero()),
             safe_div(Expr::zero(), Expr::one(), Expr::zero()),
