@@ -85,6 +85,8 @@ pub struct Lines {
 pub struct FacilityLines {
     pub name: String,
     pub production: Option<RowId>,
+    /// What it has to sell: production less the feed its plants take.
+    pub sellable: Option<RowId>,
 }
 
 #[derive(Debug, Clone)]

@@ -167,6 +167,7 @@ impl Builder<'_> {
             self.lines.facilities.push(super::FacilityLines {
                 name: deal.facilities[i].name.value.clone(),
                 production: Some(production),
+                sellable: None,
             });
             self.share_feed(i, production, &target, &mut demand, &mut available)?;
         }
@@ -189,6 +190,9 @@ impl Builder<'_> {
                 )
             };
             self.ops.sellable[i] = Some(sellable);
+            if let Some(lines) = self.lines.facilities.iter_mut().find(|l| l.name == name) {
+                lines.sellable = Some(sellable);
+            }
         }
         Ok(())
     }
@@ -344,10 +348,12 @@ impl Builder<'_> {
                     Unit::Tonnes,
                     min2(Expr::Row(target), avail.clone() * recovery.clone()),
                 );
-                // Never more than the feed available to it, whatever the rounding.
-                let used = min2(
-                    avail,
-                    safe_div(Expr::Row(production), recovery, Expr::zero()),
+                // Short of feed, it uses all it is given (exactly: nothing is left over by
+                // rounding); else what its output needs, never more than it is given.
+                let used = if_(
+                    le(avail.clone() * recovery.clone(), Expr::Row(target)),
+                    avail.clone(),
+                    min2(avail, safe_div(Expr::Row(target), recovery, Expr::zero())),
                 );
                 (production, used)
             }
@@ -378,12 +384,15 @@ impl Builder<'_> {
         available: &mut [Option<Expr>],
     ) -> Result<(), BuildError> {
         let consumers = self.consumers(m);
+        if consumers.is_empty() {
+            return Ok(());
+        }
         let source = self.deal.facilities[m].name.value.clone();
         let shares: Vec<Option<Decimal>> = consumers
             .iter()
             .map(|&j| feed_share(&self.deal.facilities[j]))
             .collect();
-        if shares.iter().all(Option::is_some) && !consumers.is_empty() {
+        if shares.iter().all(Option::is_some) {
             for (&j, share) in consumers.iter().zip(shares) {
                 let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
                 let name = self.deal.facilities[j].name.value.clone();
@@ -422,25 +431,32 @@ impl Builder<'_> {
                 safe_div(Expr::Row(production), Expr::Row(total), Expr::one()),
             ),
         );
-        let mut given = Vec::new();
-        for (k, (&j, &want)) in consumers.iter().zip(&wanted).enumerate() {
+        // Plant k's feed is the pro-rata allotment of the first k plants less that of the
+        // first k − 1, each capped by the output; once the plants so far want all there is
+        // to want, their allotment is exactly min(output, feed wanted). So rounding neither
+        // hands out more than was made nor leaves a sliver over.
+        let all = min2(Expr::Row(production), Expr::Row(total));
+        let allotted = |k: usize| -> Expr {
+            if k == 0 {
+                return Expr::zero();
+            }
+            if k == wanted.len() {
+                return all.clone();
+            }
+            let so_far = sum(wanted[..k].iter().map(|r| Expr::Row(*r)).collect());
+            if_(
+                ge(so_far.clone(), Expr::Row(total)),
+                all.clone(),
+                min2(Expr::Row(production), so_far * Expr::Row(ratio)),
+            )
+        };
+        for (k, &j) in consumers.iter().enumerate() {
             let name = self.deal.facilities[j].name.value.clone();
-            // The last plant takes what is left of the pro-rata split, so that rounding can
-            // never hand out more than the source produced.
-            let expr = if k + 1 == consumers.len() {
-                min2(
-                    Expr::Row(want),
-                    pos(Expr::Row(production) - sum(given.clone())),
-                )
-            } else {
-                Expr::Row(want) * Expr::Row(ratio)
-            };
             let row = self.c.row(
                 format!("{name}: feed available from {source} (pro rata)"),
                 Unit::Tonnes,
-                expr,
+                allotted(k + 1) - allotted(k),
             );
-            given.push(Expr::Row(row));
             available[j] = Some(Expr::Row(row));
         }
         Ok(())
