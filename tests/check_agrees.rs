@@ -200,3 +200,46 @@ fn feed_shares_of_a_product_without_a_price_are_refused_as_leaving_output_unsold
         "{found:?}"
     );
 }
+
+#[test]
+fn overrides_that_would_change_nothing_are_refused() {
+    // The sample mine has development capex and variable opex, but no ramp-up years.
+    let deal = one_mine_all_equity();
+    let ramp = override_of(OverrideKind::RampMultiplier, "0.8");
+    let found = problems(&with_scenario(deal.clone(), vec![ramp]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains(
+            "the ramp multiplier of 'Case' would change nothing: no facility of the deal has ramp-up years"
+        ),
+        "{found:?}"
+    );
+    let mut no_capex = deal.clone();
+    no_capex.costs.remove(0);
+    let mut overrun = override_of(OverrideKind::CapexOverrun, "0.2");
+    overrun.facility = Some(s("Mine".into()));
+    let found = problems(&with_scenario(no_capex, vec![overrun]));
+    assert!(
+        found.iter().any(|m| m.contains(
+            "the capex overrun of 'Case' would change nothing: 'Mine' has no development capex"
+        )),
+        "{found:?}"
+    );
+    let mut unused = deal.clone();
+    unused.products.push(product("Spare", &[(2030, "5")]));
+    let mut multiplier = override_of(OverrideKind::PriceMultiplier, "0.5");
+    multiplier.product = Some(s("Spare".into()));
+    let found = problems(&with_scenario(unused, vec![multiplier]));
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("no facility of the deal makes 'Spare' or buys it as feed")),
+        "{found:?}"
+    );
+    // What does reach something passes.
+    let opex = override_of(OverrideKind::OpexMultiplier, "1.2");
+    assert_eq!(
+        problems(&with_scenario(deal, vec![opex])),
+        Vec::<String>::new()
+    );
+}

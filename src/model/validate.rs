@@ -1891,6 +1891,85 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// An override that would change nothing is refused: a capex overrun where no targeted
+    /// facility has development capex, an opex multiplier where none has operating costs, a
+    /// ramp multiplier where none has ramp-up years, a price change of a product no facility
+    /// makes or buys.
+    fn override_reaches_something(&mut self, what: &str, o: &super::Override) {
+        let d = self.deal;
+        let targeted = |f: &&Facility| o.facility.as_ref().is_none_or(|t| t.value == f.name.value);
+        let has_cost = |f: &Facility, pick: fn(super::CostCategory) -> bool| {
+            d.costs
+                .iter()
+                .any(|c| c.facility.value == f.name.value && pick(c.category.value))
+        };
+        let facilities: Vec<&Facility> = d.facilities.iter().filter(targeted).collect();
+        if facilities.is_empty() && o.facility.is_some() {
+            return; // an unknown facility, reported as such
+        }
+        let lacks = |what: &str| match &o.facility {
+            Some(f) => format!("'{}' has no {what}", f.value),
+            None => format!("no facility of the deal has {what}"),
+        };
+        let (reached, message) = match o.kind.value {
+            OverrideKind::CapexOverrun => (
+                facilities
+                    .iter()
+                    .any(|f| has_cost(f, |c| c == super::CostCategory::DevelopmentCapex)),
+                lacks("development capex on the Costs sheet"),
+            ),
+            OverrideKind::OpexMultiplier => (
+                facilities
+                    .iter()
+                    .any(|f| has_cost(f, super::CostCategory::is_operating)),
+                lacks(
+                    "operating costs on the Costs sheet (fixed or variable opex, feed purchase, environmental, residue handling)",
+                ),
+            ),
+            OverrideKind::RampMultiplier => (
+                facilities.iter().any(|f| !f.ramp.is_empty()),
+                lacks("ramp-up years (Ramp 1.. on the Facilities sheet)"),
+            ),
+            OverrideKind::PriceCrash | OverrideKind::PriceMultiplier => {
+                let Some(p) = &o.product else { return };
+                if d.product(&p.value).is_none() {
+                    return; // an unknown product, reported as such
+                }
+                let used = d.facilities.iter().any(|f| {
+                    f.product.value == p.value
+                        || matches!(&f.feed, Some(feed) if matches!(&feed.source,
+                            FeedSource::Market { product } if product.value == p.value))
+                });
+                (
+                    used,
+                    format!(
+                        "no facility of the deal makes '{}' or buys it as feed",
+                        p.value
+                    ),
+                )
+            }
+            _ => return,
+        };
+        if reached {
+            return;
+        }
+        let cell = match (&o.facility, &o.product) {
+            (Some(f), _) => f.cell.clone(),
+            (None, Some(p)) => p.cell.clone(),
+            _ => o.kind.cell.clone(),
+        };
+        self.push(
+            Finding::at(
+                &cell,
+                format!(
+                    "{what} would change nothing: {message} (expected another target or override)"
+                ),
+            )
+            .with(&o.kind)
+            .uses(NameList::Facilities),
+        );
+    }
+
     /// A scenario's delays must keep every facility's schedule within the horizon, as the
     /// base case's must: the years pushed past it would be dropped.
     fn delayed_schedules(&mut self, s: &super::Scenario) {
@@ -2057,6 +2136,7 @@ impl<'a> Checker<'a> {
         if kind == OverrideKind::Delay {
             self.delay_phase(&what, o);
         }
+        self.override_reaches_something(&what, o);
         if kind == OverrideKind::DiscountRateChange
             && let Some(p) = &o.party
             && p.value != d.project_name.value
