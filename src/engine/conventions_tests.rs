@@ -4,6 +4,7 @@
 //! work on paper.
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::MathematicalOps;
 use rust_decimal_macros::dec;
 
 use super::*;
@@ -495,4 +496,53 @@ fn a_mine_whose_product_has_no_price_is_worked_for_what_its_refinery_takes() {
         r.checks
     );
     assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+#[test]
+fn a_loans_subsidy_cost_is_a_share_of_the_pv_or_of_the_nominal_disbursements() {
+    // A government lends 100,000 at 0% in 2030 (construction), repaid 25,000 a year 2031–34
+    // (straight-line over four years), and discounts at 5%. PV of the disbursement:
+    // 100,000 / 1.05; PV of the repayments: 25,000 × (1.05⁻² + … + 1.05⁻⁵). The subsidy cost
+    // is their difference, as a share of the PV of the disbursement (the default) or of
+    // the 100,000 as paid.
+    let mut deal = one_mine_all_equity();
+    deal.tranches.push(loan(
+        "Soft loan",
+        TrancheKind::ConcessionalLoan,
+        1,
+        "100000",
+        1,
+        "0",
+        4,
+        Repayment::StraightLine,
+        &[("Government", "1")],
+    ));
+    deal.tranches[0].draw_priority = Sourced::bare(2);
+    let subsidy = |deal: &Deal| -> Decimal {
+        let r = run(deal, &Scenario::base()).expect("runs");
+        assert!(r.all_checks_pass(), "{:?}", r.checks);
+        r.governments[0].loan_subsidy[0]
+            .subsidy_cost
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("subsidy")
+    };
+    let v = Decimal::ONE / dec!(1.05);
+    let pv_out = dec!(100000) * v;
+    let pv_back: Decimal = (2..=5).map(|k| dec!(25000) * v.powi(k)).sum();
+    let pv = subsidy(&deal);
+    assert!(
+        close(pv, (pv_out - pv_back) / pv_out, dec!(0.0000000001)),
+        "{pv}"
+    );
+    deal.subsidy_basis = Sourced::bare(SubsidyBasis::Nominal);
+    let nominal = subsidy(&deal);
+    assert!(
+        close(
+            nominal,
+            (pv_out - pv_back) / dec!(100000),
+            dec!(0.0000000001)
+        ),
+        "{nominal}"
+    );
 }

@@ -37,6 +37,7 @@ pub fn deal() -> Deal {
         project_name: text("Goldfields Rare Earths"),
         financial_close_year: None,
         tax_home_country: None,
+        subsidy_basis: s(SubsidyBasis::PresentValue),
         facilities: vec![
             Facility {
                 name: text(MINE),

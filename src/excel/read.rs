@@ -599,6 +599,7 @@ macro_rules! choice_from_cell {
 
 choice_from_cell!(
     Discounting,
+    SubsidyBasis,
     FacilityKind,
     Phase,
     TransferPricing,
@@ -1150,6 +1151,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         project_name: head.project_name,
         financial_close_year: head.financial_close_year,
         tax_home_country: head.tax_home_country,
+        subsidy_basis: head.subsidy_basis,
         facilities,
         products,
         fx,
@@ -1196,6 +1198,7 @@ struct Head {
     project_name: Sourced<String>,
     financial_close_year: Option<Sourced<Year>>,
     tax_home_country: Option<Sourced<String>>,
+    subsidy_basis: Sourced<SubsidyBasis>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1211,6 +1214,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             project_name: Sourced::new("Project".to_string(), p(log)),
             financial_close_year: None,
             tax_home_country: None,
+            subsidy_basis: Sourced::new(SubsidyBasis::PresentValue, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1224,6 +1228,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         project_name: r.defaulted(log, "Project company"),
         financial_close_year: r.optional(log, "Financial close year"),
         tax_home_country: r.optional(log, "Tax home country"),
+        subsidy_basis: r.defaulted(log, "Subsidy cost basis"),
     }
 }
 

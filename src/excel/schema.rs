@@ -10,7 +10,7 @@
 
 use crate::model::{
     CostBasis, CostCategory, Discounting, FacilityKind, OverrideKind, PartyKind, Phase, PriceUnit,
-    PricingKind, Repayment, TrancheKind, TransferPricing,
+    PricingKind, Repayment, SubsidyBasis, TrancheKind, TransferPricing,
 };
 
 /// How a sheet is laid out.
@@ -129,6 +129,9 @@ use ValueType::*;
 fn discounting() -> Vec<&'static str> {
     Discounting::labels()
 }
+fn subsidy_bases() -> Vec<&'static str> {
+    SubsidyBasis::labels()
+}
 fn facility_kinds() -> Vec<&'static str> {
     FacilityKind::labels()
 }
@@ -231,6 +234,13 @@ pub const DEAL: SheetSchema = SheetSchema {
             Text,
             "first facility's country",
             "Where interest and fees are deducted for company tax.",
+        ),
+        opt(
+            "Subsidy cost basis",
+            "",
+            Choice(subsidy_bases),
+            "PV of disbursements",
+            "A government's subsidy cost of a loan (PV of its disbursements less PV of what comes back, at its own rate) as a share of: the PV of the disbursements, or the disbursements as paid.",
         ),
     ],
 };

@@ -59,6 +59,12 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// What a loan's subsidy cost is a share of: the present value of its disbursements at
+    /// the government's rate, or the disbursements as paid.
+    SubsidyBasis { PresentValue => "PV of disbursements", Nominal => "disbursements" }
+);
+
+labelled_enum!(
     /// What a facility does; it decides which royalty rate applies.
     FacilityKind { Mine => "mine", Concentrator => "concentrator", Refinery => "refinery" }
 );
@@ -249,6 +255,8 @@ pub struct Deal {
     pub financial_close_year: Option<Sourced<Year>>,
     /// Where interest and fees are deducted for tax. None: the first facility's country.
     pub tax_home_country: Option<Sourced<String>>,
+    /// What a government's subsidy cost of a loan is a share of.
+    pub subsidy_basis: Sourced<SubsidyBasis>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,

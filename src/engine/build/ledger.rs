@@ -13,7 +13,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt, max2, or, pos,
     pow, safe_div, sum,
 };
-use crate::model::{PartyKind, Phase, TrancheKind};
+use crate::model::{PartyKind, Phase, SubsidyBasis, TrancheKind};
 
 /// How a party discounts: one rate, or a per-year schedule folded into discount factors.
 #[derive(Debug, Clone)]
@@ -685,7 +685,8 @@ impl Builder<'_> {
                 sum(contingent),
             );
             // Subsidy cost of each loan it takes part in (US credit reform): the PV of its
-            // disbursements less the PV of what comes back, as a share of the disbursements.
+            // disbursements less the PV of what comes back, as a share of the disbursements
+            // (their PV, or as paid, as the deal says).
             let mut loan_subsidy = Vec::new();
             for (i, t) in deal.tranches.iter().enumerate() {
                 if !t.kind.value.is_loan() {
@@ -719,7 +720,10 @@ impl Builder<'_> {
                     Unit::Money,
                     sum(items),
                 );
-                let pv_out = self.npv_of(&discount, disbursement);
+                let pv_out = match deal.subsidy_basis.value {
+                    SubsidyBasis::PresentValue => self.npv_of(&discount, disbursement),
+                    SubsidyBasis::Nominal => Expr::RowSum(disbursement),
+                };
                 let pv_net = self.npv_of(&discount, row);
                 let subsidy = if_(
                     le(pv_out.clone(), Expr::Num(EPS)),
@@ -730,8 +734,12 @@ impl Builder<'_> {
                     i,
                     self.c.scalar(
                         format!(
-                            "{name}: subsidy cost of {} (% of disbursements)",
-                            t.name.value
+                            "{name}: subsidy cost of {} (% of {})",
+                            t.name.value,
+                            match deal.subsidy_basis.value {
+                                SubsidyBasis::PresentValue => "the PV of disbursements",
+                                SubsidyBasis::Nominal => "disbursements as paid",
+                            }
                         ),
                         Unit::Percent,
                         subsidy,
