@@ -112,6 +112,7 @@ const ABOUT: &[&str] = &[
     "Lodestone models the money in critical-mineral projects (rare-earth mines and refineries, lithium concentrators, gallium plants) financed by sponsors, banks and joint facilities of several governments. It reads this workbook, runs every scenario in exact decimals, and writes NPV, IRR, DSCR and each government's ledger to a results workbook whose formulas can be audited cell by cell.",
     "How to use it: type into the yellow cells (blue text); leave a cell blank for its default. Each header has a note with its meaning, unit and default (hover over it). Dropdowns list the choices. Percentages are fractions (a cell showing 5% holds 0.05; typing 5% works too). Amounts are in the deal currency unless a column says otherwise. Extra columns and a Notes column are ignored, so annotate freely.",
     "Check the workbook with `lodestone check FILE.xlsx` (every problem, each naming its sheet and cell), then run it with `lodestone run FILE.xlsx -o results.xlsx`.",
+    "How Lodestone computes (every convention with its formula: how delays and scenario rows combine, how a mine's output is shared between the plants it feeds, which costs a multiplier scales, when interest is deducted for tax, which rate MIRR uses, what the risked NPV and a loan's subsidy cost are) is written down in the README's section \"How Lodestone computes\", in README.md beside the program.",
 ];
 
 fn write_about(workbook: &mut Workbook, deal: &Deal, notes: &Notes) -> Result<(), XlsxError> {
