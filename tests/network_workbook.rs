@@ -128,6 +128,19 @@ fn network(shares: [Option<&str>; 2]) -> Deal {
         end_year: s(2035),
     }];
     deal.tranches = vec![equity("Equity", "100000000", &[("Sponsor", "1")])];
+    // Mid-year discounting and declining rate schedules: MIRR's formula takes each party's
+    // first-year rate.
+    deal.discounting = s(Discounting::MidYear);
+    deal.parties[0].rate_schedule = vec![
+        (2030, s(Decimal::new(12, 2))),
+        (2031, s(Decimal::new(10, 2))),
+    ];
+    deal.parties[1].rate_schedule = vec![
+        (2030, s(Decimal::new(35, 3))),
+        (2031, s(Decimal::new(35, 3))),
+        (2032, s(Decimal::new(35, 3))),
+        (2033, s(Decimal::new(3, 2))),
+    ];
     let mut slow = override_of(OverrideKind::Delay, "1");
     slow.phase = Some(s(Phase::RampUp));
     slow.facility = Some(s("Refinery 1".into()));

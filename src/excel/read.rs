@@ -1829,6 +1829,7 @@ mod tests {
             "0% (none)",
             "the floor",
             "pro rata to commitment",
+            "pro rata",
             "all products",
             "all facilities",
             "every party",

@@ -268,7 +268,7 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             "Product",
             "",
             Text,
-            "What it sells: a product of the Prices sheet (or one only transferred to a refinery of the deal).",
+            "What it sells: a product of the Prices sheet, or one without a price that it only transfers to plants of the deal (at cost or a fixed price; then it is worked only for what they take). Several facilities may make one product.",
         ),
         req("Nameplate", "t/yr", Number, "Output at full capacity."),
         opt(
@@ -305,13 +305,6 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             Number,
             "",
             "For fixed transfer pricing: deal currency per tonne of feed.",
-        ),
-        opt(
-            "Feed share",
-            "% of the source's output",
-            Percent,
-            "pro rata",
-            "For feed from a facility of the deal: the share of its output this facility may take (the rest sells at market). Blank for every facility the source feeds: shared pro rata to what each can take.",
         ),
         req("Start year", "year", Year, "The year exploration starts."),
         opt(
@@ -416,6 +409,13 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             Percent,
             "100%",
             "Probability of completing construction (financing and build).",
+        ),
+        opt(
+            "Feed share",
+            "% of the source's output",
+            Percent,
+            "pro rata",
+            "For feed from a facility of the deal: the share of its output this facility may take (the rest sells at market). Blank for every facility the source feeds: shared pro rata to what each can take.",
         ),
     ],
 };
