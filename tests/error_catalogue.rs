@@ -125,7 +125,7 @@ fn cases() -> Vec<Case> {
                 x.set_cell("Deal", "A9", Patch::Text("Financial clse year"))
             }),
             want: &[
-                "'Deal'!A9: unknown item (found text \"Financial clse year\", expected one of: Deal name, Currency, Model start date, Horizon, Discounting, Project discount rate, Project company, Financial close year, Tax home country; put notes in the Notes column)",
+                "'Deal'!A9: unknown item (found text \"Financial clse year\", expected one of: Deal name, Currency, Model start date, Horizon, Discounting, Project discount rate, Project company, Financial close year, Tax home country, Subsidy cost basis; put notes in the Notes column)",
             ],
         },
         Case {

@@ -1999,8 +1999,10 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|p| f.phase_years(*p) as i64)
                 .sum();
-            let end = f.start_year.value as i64 + total + extra - 1;
-            if end > last {
+            let base_end = f.start_year.value as i64 + total - 1;
+            let end = base_end + extra;
+            // A base schedule already past the horizon is reported as such, once.
+            if end > last && base_end <= last {
                 let mut finding = Finding::at(
                     &delays[0].value.cell,
                     format!(
@@ -2008,8 +2010,15 @@ impl<'a> Checker<'a> {
                         s.name.value, f.name.value
                     ),
                 )
+                .with(&d.start_date)
                 .with(&d.horizon_years)
-                .with(&f.start_year);
+                .with(&f.start_year)
+                .with(&f.exploration_years)
+                .with(&f.feasibility_years)
+                .with(&f.permitting_years)
+                .with(&f.construction_years)
+                .with(&f.operations_years)
+                .with(&f.closure_years);
                 for o in &delays[1..] {
                     finding = finding.with(&o.value);
                 }
