@@ -89,28 +89,28 @@ fn each_solver_reproduces_its_target_on_rerun() {
         (
             Scenario::base(),
             Question::EquityNpvZero,
-            "0.8915",
+            "0.8914",
             "0.0001",
         ),
         (
             Scenario::base(),
             Question::SeniorDscrOne,
-            "0.8953",
+            "0.8952",
             "0.0001",
         ),
         (
             Scenario::base(),
             Question::FloorForLockup,
-            "0.5793",
+            "0.5786",
             "0.0001",
         ),
         (
             deal.scenarios[2].clone(),
             Question::FloorForLockup,
-            "1.0147",
+            "1.0140",
             "0.0001",
         ),
-        (harsh, Question::FirstLossForSenior, "1168160000", "10000"),
+        (harsh, Question::FirstLossForSenior, "1164920000", "10000"),
     ];
     for (scenario, question, want, tolerance) in cases {
         let case = format!("{} / {}", scenario.name.value, question.label());

@@ -183,6 +183,7 @@ fn random_deal(rng: &mut Rng) -> Deal {
                     name: s("Mine".into()),
                     pricing: s(pricing),
                     price: (pricing == TransferPricing::Fixed).then(|| s(dec("40"))),
+                    share: None,
                 }
             },
             recovery: s(rng.dec(3, 10, 1) / Decimal::TEN),
@@ -418,6 +419,8 @@ fn mutate(rng: &mut Rng, deal: &mut Deal) {
                         TransferPricing::Fixed,
                     ])),
                     price: rng.chance(2).then(|| s(number)),
+                    // A feed share of the mutant's number (any value, valid or not).
+                    share: rng.chance(3).then(|| s(number)),
                 }),
             };
             deal.facilities[f].feed = source.map(|source| Feed {

@@ -53,7 +53,7 @@ fn check_a_valid_example_prints_its_summary() {
     assert_eq!(
         text(&out.stdout),
         format!(
-            "{file_s}: valid — 'Goldfields NdPr joint facility (example)': 2 facilities, 1 product, 9 parties, 5 tranches, 4 scenarios, 2026–2061\n"
+            "{file_s}: valid — 'Goldfields NdPr joint facility (example)': 2 facilities, 1 product, 9 parties, 5 tranches, 4 scenarios, 2026–2063\n"
         )
     );
     assert!(out.stderr.is_empty());

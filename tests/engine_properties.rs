@@ -263,3 +263,287 @@ fn the_ledger_and_every_corkscrew_hold_for_random_deals_and_scenarios() {
         }
     }
 }
+
+// ----- Facilities making one product, mines shared by several plants ------------------------
+
+/// A random network: one to three mines (two may make the same ore), zero to three plants
+/// each fed by a random mine, products priced or not, feed shares on some sources, offtake
+/// contracts and a price floor on random products.
+fn random_network(rng: &mut Rng) -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(26);
+    let ores = ["Ore A", "Ore B"];
+    let metals = ["Oxide", "Metal"];
+    let ramps: [&[&str]; 3] = [&[], &["0.5"], &["0.3", "0.8"]];
+    let mut facilities = Vec::new();
+    let mut costs = Vec::new();
+    for m in 0..1 + rng.below(3) {
+        let name = format!("Mine {m}");
+        facilities.push(facility(
+            &name,
+            FacilityKind::Mine,
+            rng.pick(&ores),
+            &rng.dec(500, 3000, 0).to_string(),
+            2030,
+            [0, 0, rng.below(2) as u32, 1 + rng.below(2) as u32],
+            rng.pick(&ramps),
+            3 + rng.below(5) as u32,
+            rng.below(2) as u32,
+        ));
+    }
+    let mines = facilities.len();
+    for k in 0..rng.below(4) {
+        let source = facilities[rng.below(mines as u64) as usize]
+            .name
+            .value
+            .clone();
+        let mut plant = facility(
+            &format!("Plant {k}"),
+            rng.pick(&[FacilityKind::Concentrator, FacilityKind::Refinery]),
+            rng.pick(&metals),
+            &rng.dec(20, 400, 0).to_string(),
+            2030,
+            [0, 0, rng.below(3) as u32, 1 + rng.below(2) as u32],
+            rng.pick(&ramps),
+            2 + rng.below(6) as u32,
+            rng.below(2) as u32,
+        );
+        plant.feed = Some(Feed {
+            source: FeedSource::Facility {
+                name: s(source),
+                pricing: s(rng.pick(&[TransferPricing::Market, TransferPricing::Cost])),
+                price: None,
+                share: None,
+            },
+            recovery: s(rng.dec(1, 100, 0) / Decimal::from(100)),
+        });
+        facilities.push(plant);
+    }
+    // Feed shares on some sources: for all of their plants, summing to at most 100%.
+    for m in 0..mines {
+        let name = facilities[m].name.value.clone();
+        let plants: Vec<usize> = (mines..facilities.len())
+            .filter(|&j| {
+                matches!(&facilities[j].feed, Some(Feed { source: FeedSource::Facility { name: n, .. }, .. }) if n.value == name)
+            })
+            .collect();
+        if plants.is_empty() || rng.below(3) != 0 {
+            continue;
+        }
+        let mut left = Decimal::ONE;
+        for j in plants {
+            let share = (rng.dec(0, 100, 0) / Decimal::from(100)).min(left);
+            left -= share;
+            if let Some(Feed {
+                source: FeedSource::Facility { share: sh, .. },
+                ..
+            }) = &mut facilities[j].feed
+            {
+                *sh = Some(s(share));
+            }
+        }
+    }
+    for f in &facilities {
+        let name = f.name.value.clone();
+        costs.push(cost(
+            &name,
+            "Build",
+            CostCategory::DevelopmentCapex,
+            CostBasis::TotalOverPhase,
+            Some(Phase::Construction),
+            &rng.dec(10_000, 200_000, 0).to_string(),
+        ));
+        costs.push(cost(
+            &name,
+            "Run",
+            CostCategory::VariableOpex,
+            CostBasis::PerTonne,
+            None,
+            &rng.dec(1, 40, 2).to_string(),
+        ));
+    }
+    // Products: the metals always priced; an ore left unpriced half the time when every
+    // mine making it feeds a plant (transferred at cost, without feed shares: worked only
+    // for what its plants take).
+    let mut products = Vec::new();
+    for ore in ores {
+        let feeds_a_plant = |m: &Facility| {
+            facilities.iter().any(|g| {
+                matches!(&g.feed, Some(Feed { source: FeedSource::Facility { name, .. }, .. }) if name.value == m.name.value)
+            })
+        };
+        let captive = facilities[..mines]
+            .iter()
+            .filter(|m| m.product.value == ore)
+            .all(feeds_a_plant);
+        if captive && rng.below(2) == 0 {
+            let sources: Vec<String> = facilities[..mines]
+                .iter()
+                .filter(|m| m.product.value == ore)
+                .map(|m| m.name.value.clone())
+                .collect();
+            for f in facilities.iter_mut() {
+                if let Some(Feed {
+                    source:
+                        FeedSource::Facility {
+                            name,
+                            pricing,
+                            share,
+                            ..
+                        },
+                    ..
+                }) = &mut f.feed
+                    && sources.contains(&name.value)
+                {
+                    pricing.value = TransferPricing::Cost;
+                    *share = None;
+                }
+            }
+            continue;
+        }
+        products.push(product(ore, &[(2030, &rng.dec(20, 200, 0).to_string())]));
+    }
+    for metal in metals {
+        products.push(product(
+            metal,
+            &[(2030, &rng.dec(500, 5000, 0).to_string())],
+        ));
+    }
+    deal.facilities = facilities;
+    deal.costs = costs;
+    deal.products = products;
+    deal.fiscal[0].royalty_concentrate = s(rng.dec(0, 8, 1) / Decimal::from(100));
+    deal.parties
+        .push(party("Buyer", PartyKind::Offtaker, "0.08"));
+    for k in 0..rng.below(3) {
+        let priced: Vec<String> = deal.products.iter().map(|p| p.name.value.clone()).collect();
+        let product = priced[rng.below(priced.len() as u64) as usize].clone();
+        deal.offtakes.push(Offtake {
+            name: s(format!("Contract {k}")),
+            product: s(product),
+            buyer: s("Buyer".into()),
+            share: s(rng.dec(0, 50, 0) / Decimal::from(100)),
+            start_year: s(2031 + rng.below(4) as i32),
+            end_year: s(2036 + rng.below(6) as i32),
+            pricing: s(PricingKind::Market),
+            discount: s(rng.dec(0, 10, 0) / Decimal::from(100)),
+            fixed_price: None,
+            floor: None,
+            cap: None,
+            take_or_pay: s(rng.dec(0, 100, 0) / Decimal::from(100)),
+        });
+    }
+    deal.tranches = vec![equity("Equity", "100000000", &[("Sponsor", "1")])];
+    deal
+}
+
+fn random_network_scenario(rng: &mut Rng, deal: &Deal) -> Scenario {
+    let mut overrides = Vec::new();
+    let facility = |rng: &mut Rng| {
+        let k = rng.below(deal.facilities.len() as u64 + 1) as usize;
+        deal.facilities.get(k).map(|f| s(f.name.value.clone()))
+    };
+    for _ in 0..rng.below(3) {
+        let mut delay = override_of(OverrideKind::Delay, &(1 + rng.below(2)).to_string());
+        delay.phase = Some(s(rng.pick(&[
+            Phase::Construction,
+            Phase::RampUp,
+            Phase::Operations,
+            Phase::Closure,
+        ])));
+        delay.facility = facility(rng);
+        overrides.push(delay);
+    }
+    if rng.below(2) == 0 {
+        let mut ramp = override_of(
+            OverrideKind::RampMultiplier,
+            &rng.dec(0, 2, 2).max(Decimal::new(1, 2)).to_string(),
+        );
+        ramp.facility = facility(rng);
+        overrides.push(ramp);
+    }
+    if rng.below(2) == 0 && !deal.offtakes.is_empty() {
+        let mut uptake = override_of(OverrideKind::OfftakeUptake, &rng.dec(0, 1, 2).to_string());
+        uptake.product = Some(deal.offtakes[0].product.clone());
+        overrides.push(uptake);
+    }
+    if overrides.is_empty() {
+        overrides.push(override_of(OverrideKind::RampMultiplier, "0.8"));
+    }
+    scenario("Random", overrides)
+}
+
+/// What counts as zero for a row: Decimal keeps 28 significant digits, so a sum of
+/// tonnages can differ from its parts in the 28th digit (2102.7777…78 has 29 of them).
+fn rounding(values: &[Decimal]) -> Decimal {
+    let scale = values
+        .iter()
+        .map(|v| v.abs())
+        .max()
+        .unwrap_or_default()
+        .max(Decimal::ONE);
+    scale * Decimal::new(1, 20)
+}
+
+#[test]
+fn no_output_goes_unsold_and_no_tonnes_or_sales_are_negative_in_random_networks() {
+    let mut rng = Rng(0x5EED_0013_FEED_0002);
+    let mut computed = 0;
+    for case in 0..300 {
+        let mut deal = random_network(&mut rng);
+        let scenario = random_network_scenario(&mut rng, &deal);
+        deal.scenarios = vec![scenario.clone()];
+        if !validate(&deal).is_empty() {
+            continue;
+        }
+        computed += 1;
+        for sc in [Scenario::base(), scenario] {
+            let r = engine::run(&deal, &sc).unwrap_or_else(|e| panic!("case {case}: {e}"));
+            let what = |label: &str| format!("case {case} ({}): {label}", sc.name.value);
+            for (id, row) in r.calc.rows.iter().enumerate() {
+                let sales = row
+                    .ledger
+                    .as_ref()
+                    .is_some_and(|t| t.kind == engine::calc::FlowKind::Sales);
+                if row.unit != engine::calc::Unit::Tonnes && !sales {
+                    continue;
+                }
+                let values = r.values.row(id);
+                let tolerance = rounding(values);
+                for (t, v) in values.iter().enumerate() {
+                    assert!(
+                        *v >= -tolerance,
+                        "{}: period {t}: {v} is negative",
+                        what(&row.label)
+                    );
+                }
+            }
+            // A facility's output is sold (its product has a price: contracts or the
+            // market take all of the product's sellable output), or it has no price and
+            // nothing is left over once its plants have their feed.
+            for lines in &r.lines.facilities {
+                let f = deal.facility(&lines.name).expect("facility");
+                let sellable = lines.sellable.expect("sellable row");
+                let production = lines.production.expect("production row");
+                let tolerance = rounding(r.values.row(production));
+                if deal.product(&f.product.value).is_none() {
+                    for (t, v) in r.values.row(sellable).iter().enumerate() {
+                        assert!(
+                            v.abs() <= tolerance,
+                            "{}: period {t}: {v} t unsold",
+                            what(&lines.name)
+                        );
+                    }
+                }
+            }
+            for check in &r.checks {
+                assert!(check.ok, "{}: {}", what(&check.name), check.detail);
+            }
+        }
+    }
+    eprintln!("{computed} of 300 random networks passed check");
+    assert!(
+        computed > 100,
+        "only {computed} of 300 random networks passed check"
+    );
+}

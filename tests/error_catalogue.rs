@@ -577,6 +577,7 @@ fn cases() -> Vec<Case> {
                         name: Sourced::bare("NdPr refinery".into()),
                         pricing: Sourced::bare(TransferPricing::Cost),
                         price: None,
+                        share: None,
                     },
                     recovery: Sourced::bare(Decimal::ONE),
                 });

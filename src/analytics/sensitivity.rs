@@ -11,7 +11,9 @@
 //!   nameplate);
 //! - delay: the construction of each facility takes ⌈s × its construction years⌉ more years
 //!   (at least one): 20% of a three-year build is 0.6 years, one whole year. Construction
-//!   cannot finish early in the model, so the favourable side is the base case itself;
+//!   cannot finish early in the model, so the favourable side is the base case itself.
+//!   Where the delay pushes a schedule past the horizon, the case runs on a horizon
+//!   lengthened to fit, and its label says so;
 //! - discount rates: every party's rate, and the project's, moves by s times itself (a 7%
 //!   public rate to 5.6% and 8.4% at s = 0.2). A party with a per-year schedule moves by s
 //!   times its schedule's first rate.
@@ -72,6 +74,9 @@ pub struct Case {
     pub overrides: Vec<Override>,
     /// Per metric, in the tornado's metric order.
     pub values: Vec<Decimal>,
+    /// The horizon (years) the case ran on when its overrides push a schedule past the
+    /// deal's: lengthened so that no year of the case is cut off.
+    pub extended_horizon: Option<u32>,
 }
 
 /// A driver's two runs: its input lowered and raised.
@@ -163,17 +168,31 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
                 label,
                 overrides,
                 values: base_values.clone(),
+                extended_horizon: None,
             });
         }
         let scenario = Scenario {
             name: Sourced::bare(label.clone()),
             overrides: overrides.clone(),
         };
-        let r = engine::run_with(deal, &scenario, profiles)?;
+        let extended_horizon = horizon_to_fit(deal, &overrides);
+        let (label, r) = match extended_horizon {
+            None => (label, engine::run_with(deal, &scenario, profiles)?),
+            Some(years) => {
+                let mut longer = deal.clone();
+                longer.horizon_years = Sourced::bare(years);
+                let label = format!(
+                    "{label} (horizon +{} yr)",
+                    years.saturating_sub(deal.horizon_years.value)
+                );
+                (label, engine::run_with(&longer, &scenario, profiles)?)
+            }
+        };
         Ok(Case {
             label,
             overrides,
             values: measure(&r),
+            extended_horizon,
         })
     };
     let mut bars = Vec::new();
@@ -296,6 +315,34 @@ pub fn shocked(deal: &Deal, driver: Driver, signed: Decimal) -> (String, Vec<Ove
     }
 }
 
+/// The horizon a case needs when its delays push a facility's schedule past the deal's
+/// (None when everything fits): the tornado lengthens it rather than drop the years cut off
+/// (closure costs, the last years of output), which `check` would refuse in a deal.
+pub fn horizon_to_fit(deal: &Deal, overrides: &[Override]) -> Option<u32> {
+    let first = i64::from(deal.first_year());
+    let mut needed = i64::from(deal.horizon_years.value);
+    for f in &deal.facilities {
+        let extra: i64 = overrides
+            .iter()
+            .filter(|o| o.kind.value == OverrideKind::Delay)
+            .filter(|o| o.facility.as_ref().is_none_or(|t| t.value == f.name.value))
+            .filter(|o| {
+                o.phase
+                    .as_ref()
+                    .is_some_and(|p| p.value != Phase::RampUp || !f.ramp.is_empty())
+            })
+            .map(|o| i64::try_from(o.value.value).unwrap_or(0))
+            .sum();
+        let years: i64 = Phase::SCHEDULED
+            .iter()
+            .map(|p| i64::from(f.phase_years(*p)))
+            .sum();
+        needed = needed.max(i64::from(f.start_year.value) + years + extra - first);
+    }
+    let needed = u32::try_from(needed).ok()?;
+    (needed > deal.horizon_years.value).then_some(needed)
+}
+
 /// ⌈shock × construction years⌉, at least 1: whole years of delay.
 pub fn delay_years(shock: Decimal, construction_years: u32) -> u32 {
     let years = (shock * Decimal::from(construction_years)).ceil();
@@ -307,6 +354,8 @@ pub fn delay_years(shock: Decimal, construction_years: u32) -> u32 {
 struct JsonCase<'a> {
     case: &'a str,
     npv: std::collections::BTreeMap<&'a str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    horizon_years: Option<u32>,
 }
 
 #[derive(serde::Serialize)]
@@ -352,10 +401,12 @@ pub fn to_json(deal: &Deal, t: &Tornado) -> String {
                 low: JsonCase {
                     case: &b.low.label,
                     npv: by_metric(&b.low.values),
+                    horizon_years: b.low.extended_horizon,
                 },
                 high: JsonCase {
                     case: &b.high.label,
                     npv: by_metric(&b.high.values),
+                    horizon_years: b.high.extended_horizon,
                 },
                 swing: by_metric(&(0..t.metrics.len()).map(|m| b.swing(m)).collect::<Vec<_>>()),
             })
@@ -388,6 +439,39 @@ mod tests {
                 "shock {shock}, {build} years"
             );
         }
+    }
+
+    #[test]
+    fn a_delay_past_the_horizon_lengthens_the_horizon_of_its_case() {
+        // One mine: build 150,000 in 2030, sell 80,000 net a year 2031–34; a five-year
+        // horizon ends in 2034, with no room. A year's construction delay spreads the build
+        // over 2030–31 and sells 2032–35: the case runs on six years, and its project NPV at
+        // 10% counts the 2035 year the deal's horizon would have cut off.
+        let mut deal = crate::model::sample::one_mine_all_equity();
+        deal.horizon_years = Sourced::bare(5);
+        let t = tornado(&deal, dec!(0.2)).expect("tornado");
+        let bar = t
+            .bars
+            .iter()
+            .find(|b| b.driver == Driver::Delay)
+            .expect("delay bar");
+        assert_eq!(bar.high.label, "construction +1 yr (horizon +1 yr)");
+        assert_eq!(bar.high.extended_horizon, Some(6));
+        let flows = [
+            dec!(-75000),
+            dec!(-75000),
+            dec!(80000),
+            dec!(80000),
+            dec!(80000),
+            dec!(80000),
+        ];
+        let want = crate::finance::npv(dec!(0.1), &flows).expect("npv");
+        assert!(
+            (bar.high.values[0] - want).abs() < dec!(0.000001),
+            "{} vs {want}",
+            bar.high.values[0]
+        );
+        assert_eq!(bar.low.extended_horizon, None);
     }
 
     #[test]

@@ -262,4 +262,6 @@ pub fn sculpt_profiles(deal: &Deal) -> Result<SculptProfiles, EngineError> {
 }
 
 #[cfg(test)]
+mod conventions_tests;
+#[cfg(test)]
 mod tests;

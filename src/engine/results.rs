@@ -300,7 +300,13 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
     let row_texts = |r: Option<usize>| r.map(|r| texts(values.row(r))).unwrap_or_default();
     let project = ProjectResult {
         name: deal.project_name.value.clone(),
-        discount_rate: text(deal.discount_rate.value),
+        discount_rate: match parties.first() {
+            Some(project) => match discount_rate_of(deal, scenario, project, &calc, &values) {
+                DiscountRate::Flat(rate) => rate,
+                DiscountRate::Schedule(_) => text(deal.discount_rate.value),
+            },
+            None => text(deal.discount_rate.value),
+        },
         unlevered_pre_tax_cash_flows: row_texts(pj.pre_tax),
         unlevered_post_tax_cash_flows: row_texts(pj.post_tax),
         npv_pre_tax: zero_text(pj.npv_pre_tax),
@@ -486,7 +492,8 @@ fn discount_rate_of(
         .filter(|o| match (&o.party, party.deal_index) {
             (None, _) => true,
             (Some(t), Some(_)) => t.value == party.name,
-            (Some(_), None) => false,
+            // The project company and the outside parties discount at the project's rate.
+            (Some(t), None) => t.value == deal.project_name.value,
         })
         .map(|o| o.value.value)
         .sum();

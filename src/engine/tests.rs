@@ -618,6 +618,7 @@ fn a_refinery_is_capped_by_its_mines_feed_and_pays_for_it_at_cost() {
             name: Sourced::bare("Mine".into()),
             pricing: Sourced::bare(TransferPricing::Cost),
             price: None,
+            share: None,
         },
         recovery: Sourced::bare(dec!(0.1)),
     });

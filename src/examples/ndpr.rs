@@ -31,12 +31,13 @@ pub fn deal() -> Deal {
         name: text("Goldfields NdPr joint facility (example)"),
         currency: text("USD"),
         start_date: date(2026, 1, 1),
-        horizon_years: s(36),
+        horizon_years: s(38),
         discounting: s(Discounting::EndOfYear),
         discount_rate: pct("9"),
         project_name: text("Goldfields Rare Earths"),
         financial_close_year: None,
         tax_home_country: None,
+        subsidy_basis: s(SubsidyBasis::PresentValue),
         facilities: vec![
             Facility {
                 name: text(MINE),
@@ -71,6 +72,7 @@ pub fn deal() -> Deal {
                         name: text(MINE),
                         pricing: s(TransferPricing::Cost),
                         price: None,
+                        share: None,
                     },
                     recovery: num("0.0315"),
                 }),
@@ -548,7 +550,7 @@ pub fn notes() -> Notes {
     n.row(
         schema::DEAL.name,
         deal_row("Horizon"),
-        "2026-2061: twenty years of operations and three of closure.",
+        "2026-2063: twenty years of operations and three of closure, and room for the two-year permitting delay.",
     );
     n.row(
         schema::DEAL.name,

@@ -418,6 +418,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         project_name,
         financial_close_year,
         tax_home_country,
+        subsidy_basis,
         facilities: _,
         products: _,
         fx: _,
@@ -445,6 +446,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
     r.text("Project company", project_name);
     r.opt_year("Financial close year", financial_close_year);
     r.opt_text("Tax home country", tax_home_country);
+    r.choice("Subsidy cost basis", subsidy_basis, |b| b.label());
 }
 
 fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
@@ -478,6 +480,7 @@ fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
                 "Recovery",
                 "Transfer pricing",
                 "Transfer price",
+                "Feed share",
             ] {
                 r.absent(field);
             }
@@ -498,10 +501,17 @@ fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
                 FeedSource::Market { .. } => {
                     r.absent("Transfer pricing");
                     r.absent("Transfer price");
+                    r.absent("Feed share");
                 }
-                FeedSource::Facility { pricing, price, .. } => {
+                FeedSource::Facility {
+                    pricing,
+                    price,
+                    share,
+                    ..
+                } => {
                     r.choice("Transfer pricing", pricing, |p| p.label());
                     r.opt_number("Transfer price", price);
+                    r.opt_number("Feed share", share);
                 }
             }
         }

@@ -798,6 +798,7 @@ macro_rules! choice_from_cell {
 
 choice_from_cell!(
     Discounting,
+    SubsidyBasis,
     FacilityKind,
     Phase,
     TransferPricing,
@@ -1630,6 +1631,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         project_name: head.project_name,
         financial_close_year: head.financial_close_year,
         tax_home_country: head.tax_home_country,
+        subsidy_basis: head.subsidy_basis,
         facilities,
         products,
         fx,
@@ -1676,6 +1678,7 @@ struct Head {
     project_name: Sourced<String>,
     financial_close_year: Option<Sourced<Year>>,
     tax_home_country: Option<Sourced<String>>,
+    subsidy_basis: Sourced<SubsidyBasis>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1691,6 +1694,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             project_name: Sourced::new("Project".to_string(), p(log)),
             financial_close_year: None,
             tax_home_country: None,
+            subsidy_basis: Sourced::new(SubsidyBasis::PresentValue, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1704,6 +1708,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         project_name: r.defaulted(log, "Project company"),
         financial_close_year: r.optional(log, "Financial close year"),
         tax_home_country: r.optional(log, "Tax home country"),
+        subsidy_basis: r.defaulted(log, "Subsidy cost basis"),
     }
 }
 
@@ -1783,6 +1788,7 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             "Recovery",
             "Transfer pricing",
             "Transfer price",
+            "Feed share",
         ] {
             r.unwanted(
                 log,
@@ -1795,12 +1801,12 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
     };
     let recovery = r.defaulted(log, "Recovery");
     let source = if source.value.eq_ignore_ascii_case("market") {
-        for field in ["Transfer pricing", "Transfer price"] {
+        for field in ["Transfer pricing", "Transfer price", "Feed share"] {
             r.unwanted(
                 log,
                 field,
                 "Feed source is market",
-                "transfer pricing applies only to feed from a facility of the deal",
+                "transfer pricing and feed shares apply only to feed from a facility of the deal",
             );
         }
         let product = match r.optional(log, "Feed product") {
@@ -1821,6 +1827,7 @@ fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
             name: source,
             pricing: r.defaulted(log, "Transfer pricing"),
             price: r.optional(log, "Transfer price"),
+            share: r.optional(log, "Feed share"),
         }
     };
     Some(Feed { source, recovery })
@@ -2330,6 +2337,7 @@ mod tests {
             "0% (none)",
             "the floor",
             "pro rata to commitment",
+            "pro rata",
             "all products",
             "all facilities",
             "every party",

@@ -11,7 +11,7 @@
 
 use crate::model::{
     CostBasis, CostCategory, Discounting, FacilityKind, OverrideKind, PartyKind, Phase, PriceUnit,
-    PricingKind, Repayment, TrancheKind, TransferPricing,
+    PricingKind, Repayment, SubsidyBasis, TrancheKind, TransferPricing,
 };
 
 /// How a sheet is laid out.
@@ -130,6 +130,9 @@ use ValueType::*;
 fn discounting() -> Vec<&'static str> {
     Discounting::labels()
 }
+fn subsidy_bases() -> Vec<&'static str> {
+    SubsidyBasis::labels()
+}
 fn facility_kinds() -> Vec<&'static str> {
     FacilityKind::labels()
 }
@@ -147,6 +150,11 @@ fn cost_bases() -> Vec<&'static str> {
 }
 fn phases() -> Vec<&'static str> {
     Phase::labels()
+}
+/// The phases a delay can lengthen: the scheduled ones (production is ramp-up plus
+/// operations, not a phase of its own).
+fn delay_phases() -> Vec<&'static str> {
+    Phase::SCHEDULED.iter().map(|p| p.label()).collect()
 }
 fn party_kinds() -> Vec<&'static str> {
     PartyKind::labels()
@@ -228,6 +236,13 @@ pub const DEAL: SheetSchema = SheetSchema {
             "first facility's country",
             "Where interest and fees are deducted for company tax.",
         ),
+        opt(
+            "Subsidy cost basis",
+            "",
+            Choice(subsidy_bases),
+            "PV of disbursements",
+            "A government's subsidy cost of a loan (PV of its disbursements less PV of what comes back, at its own rate) as a share of: the PV of the disbursements, or the disbursements as paid.",
+        ),
     ],
 };
 
@@ -254,7 +269,7 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             "Product",
             "",
             Text,
-            "What it sells: a product of the Prices sheet (or one only transferred to a refinery of the deal).",
+            "What it sells: a product of the Prices sheet, or one without a price that it only transfers to plants of the deal (at cost or a fixed price; then it is worked only for what they take). Several facilities may make one product.",
         ),
         req("Nameplate", "t/yr", Number, "Output at full capacity."),
         opt(
@@ -395,6 +410,13 @@ pub const FACILITIES: SheetSchema = SheetSchema {
             Percent,
             "100%",
             "Probability of completing construction (financing and build).",
+        ),
+        opt(
+            "Feed share",
+            "% of the source's output",
+            Percent,
+            "pro rata",
+            "For feed from a facility of the deal: the share of its output this facility may take (the rest sells at market). Blank for every facility the source feeds: shared pro rata to what each can take.",
         ),
     ],
 };
@@ -874,7 +896,7 @@ pub const SCENARIOS: SheetSchema = SheetSchema {
     name: "Scenarios",
     layout: Layout::Table,
     required: false,
-    purpose: "Named overrides of the base case, one row per override; rows with the same scenario name combine. The base case (Base) is implicit.",
+    purpose: "Named overrides of the base case, one row per override; rows with the same scenario name combine, even on the same target (multipliers and crashes multiply; overruns, delays and rate changes add). The base case (Base) is implicit.",
     fields: &[
         req("Scenario", "", Text, "The scenario's name."),
         req("Override", "", Choice(override_kinds), "What changes."),
@@ -895,9 +917,9 @@ pub const SCENARIOS: SheetSchema = SheetSchema {
         opt(
             "Phase",
             "",
-            Choice(phases),
+            Choice(delay_phases),
             "",
-            "Delay: the phase that takes longer.",
+            "Delay: the phase that takes longer; later phases move with it (ramp-up: each step of the profile comes later, the first one holding meanwhile; operations: a longer life).",
         ),
         opt(
             "Party",

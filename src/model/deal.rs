@@ -59,6 +59,12 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// What a loan's subsidy cost is a share of: the present value of its disbursements at
+    /// the government's rate, or the disbursements as paid.
+    SubsidyBasis { PresentValue => "PV of disbursements", Nominal => "disbursements" }
+);
+
+labelled_enum!(
     /// What a facility does; it decides which royalty rate applies.
     FacilityKind { Mine => "mine", Concentrator => "concentrator", Refinery => "refinery" }
 );
@@ -255,6 +261,8 @@ pub struct Deal {
     pub financial_close_year: Option<Sourced<Year>>,
     /// Where interest and fees are deducted for tax. None: the first facility's country.
     pub tax_home_country: Option<Sourced<String>>,
+    /// What a government's subsidy cost of a loan is a share of.
+    pub subsidy_basis: Sourced<SubsidyBasis>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,
@@ -384,12 +392,16 @@ pub struct Feed {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedSource {
-    /// A mine (or concentrator) of this deal; its whole output is available as feed.
+    /// A mine (or concentrator) of this deal; its output is shared between the facilities it
+    /// feeds (by their feed shares, or pro rata to what each can take).
     Facility {
         name: Sourced<String>,
         pricing: Sourced<TransferPricing>,
         /// Price per tonne in the deal currency, for fixed transfer pricing.
         price: Option<Sourced<Money>>,
+        /// The share of the source's output this facility may take as feed. None: the
+        /// source's output is shared pro rata to what each facility it feeds can take.
+        share: Option<Sourced<Rate>>,
     },
     /// Bought at the market price of a product on the Prices sheet.
     Market { product: Sourced<String> },

@@ -583,6 +583,96 @@ impl<'a> Checker<'a> {
             self.schedule(f);
         }
         self.feed_cycles();
+        self.feed_shares();
+    }
+
+    /// Feed shares split a source's output between the facilities it feeds: each 0–100%,
+    /// given for all of them or none (none: pro rata to what each can take), at most 100%
+    /// together (the rest sells at market), and only where the rest has a price (a product
+    /// without one is worked only for what its plants take, pro rata).
+    fn feed_shares(&mut self) {
+        let d = self.deal;
+        for source in &d.facilities {
+            let fed: Vec<(&Facility, Option<&Sourced<Decimal>>)> = d
+                .facilities
+                .iter()
+                .filter_map(|f| match &f.feed.as_ref()?.source {
+                    FeedSource::Facility { name, share, .. } if name.value == source.name.value => {
+                        Some((f, share.as_ref()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let given: Vec<&Sourced<Decimal>> = fed.iter().filter_map(|(_, s)| *s).collect();
+            if given.is_empty() {
+                continue;
+            }
+            for (f, share) in &fed {
+                if let Some(share) = share {
+                    self.share(
+                        &format!(
+                            "the feed share of '{}' in '{}'",
+                            f.name.value, source.name.value
+                        ),
+                        share,
+                    );
+                }
+            }
+            let name = &source.name.value;
+            if given.len() < fed.len() {
+                let blank: Vec<String> = fed
+                    .iter()
+                    .filter(|(_, s)| s.is_none())
+                    .map(|(f, _)| format!("'{}'", f.name.value))
+                    .collect();
+                let mut finding = Finding::at(
+                    &given[0].cell,
+                    format!(
+                        "some facilities fed by '{name}' have a feed share and {} not (expected a share for every facility it feeds, or none: pro rata to what each can take)",
+                        blank.join(", ") + if blank.len() == 1 { " does" } else { " do" }
+                    ),
+                );
+                for s in &given[1..] {
+                    finding = finding.with(*s);
+                }
+                self.push(finding.uses(NameList::Facilities));
+                continue;
+            }
+            let total = sum(given.iter().map(|s| s.value));
+            if total > Decimal::ONE {
+                let parts: Vec<String> = fed
+                    .iter()
+                    .filter_map(|(f, s)| {
+                        s.map(|s| format!("'{}' {}{}", f.name.value, pct(s.value), origin(s)))
+                    })
+                    .collect();
+                let mut finding = Finding::at(
+                    &given[0].cell,
+                    format!(
+                        "the feed shares of '{name}' sum to {} (expected at most 100%; found {})",
+                        pct(total),
+                        parts.join(", ")
+                    ),
+                );
+                for s in &given[1..] {
+                    finding = finding.with(*s);
+                }
+                self.push(finding);
+            }
+            if d.product(&source.product.value).is_none() {
+                self.push(
+                    Finding::at(
+                        &given[0].cell,
+                        format!(
+                            "'{name}' has feed shares, but its product '{}' has no price deck: what the shares leave would go unsold (expected blank shares, so that it is worked only for what its plants take, pro rata; or a row on the Prices sheet)",
+                            source.product.value
+                        ),
+                    )
+                    .with(&source.product)
+                    .uses(NameList::Products),
+                );
+            }
+        }
     }
 
     /// A facility's product must be priced, unless all of it goes to a refinery of the
@@ -644,6 +734,7 @@ impl<'a> Checker<'a> {
                 name: source,
                 pricing,
                 price,
+                ..
             } => {
                 match self.idx.facilities.get(source.value.as_str()).copied() {
                     None => {
@@ -1867,34 +1958,197 @@ impl<'a> Checker<'a> {
                     format!("scenario '{name}' changes nothing (expected at least one override)"),
                 ));
             }
-            let mut targets: HashMap<(OverrideKind, String), &Sourced<OverrideKind>> =
-                HashMap::new();
+            // Rows of one scenario combine, even on the same target (the README says how:
+            // multipliers and crashes multiply, overruns, delays and rate changes add).
             for o in &s.overrides {
                 self.an_override(name, o);
-                let target = [&o.product, &o.facility, &o.party]
+            }
+            self.delayed_schedules(s);
+        }
+    }
+
+    /// The phase a delay lengthens: any scheduled phase but production (which is ramp-up
+    /// plus operations: which of them would take longer?); a ramp-up delay needs a facility
+    /// with a ramp-up profile, whose steps it moves later.
+    fn delay_phase(&mut self, what: &str, o: &super::Override) {
+        let d = self.deal;
+        let Some(p) = &o.phase else {
+            self.push(Finding::at(
+                &o.kind.cell,
+                format!(
+                    "{what} has no phase (expected the phase that takes longer: exploration, feasibility, permitting, construction, ramp-up, operations or closure)"
+                ),
+            ));
+            return;
+        };
+        match p.value {
+            Phase::Production => self.push(Finding::at(
+                &p.cell,
+                format!(
+                    "{what} delays production, which is ramp-up plus operations (expected the phase that takes longer: ramp-up for a slower start, operations for a longer life)"
+                ),
+            )),
+            Phase::RampUp => {
+                let targeted: Vec<&Facility> = d
+                    .facilities
                     .iter()
-                    .find_map(|t| t.as_ref().map(|v| v.value.clone()))
-                    .unwrap_or_default();
-                let target = match &o.phase {
-                    Some(p) => format!("{target}/{}", p.value),
-                    None => target,
-                };
-                if let Some(first) = targets.get(&(o.kind.value, target.clone())) {
+                    .filter(|f| o.facility.as_ref().is_none_or(|t| t.value == f.name.value))
+                    .collect();
+                if !targeted.is_empty() && targeted.iter().all(|f| f.ramp.is_empty()) {
+                    let names: Vec<String> = targeted
+                        .iter()
+                        .map(|f| format!("'{}'", f.name.value))
+                        .collect();
                     self.push(
                         Finding::at(
-                            &o.kind.cell,
+                            &p.cell,
                             format!(
-                                "scenario '{name}' has two '{}' overrides for {} (first{}; expected one, with the combined value)",
-                                o.kind.value,
-                                if target.is_empty() { "everything".to_string() } else { format!("'{target}'") },
-                                origin(first)
+                                "{what} delays ramp-up, but {} {} no ramp-up years, so it would change nothing (expected Ramp 1.. on the Facilities sheet, or another phase)",
+                                names.join(", "),
+                                if names.len() == 1 { "has" } else { "have" }
                             ),
                         )
-                        .with(*first),
+                        .with_opt(&o.facility)
+                        .uses(NameList::Facilities),
                     );
-                } else {
-                    targets.insert((o.kind.value, target), &o.kind);
                 }
+            }
+            _ => {}
+        }
+    }
+
+    /// An override that would change nothing is refused: a capex overrun where no targeted
+    /// facility has development capex, an opex multiplier where none has operating costs, a
+    /// ramp multiplier where none has ramp-up years, a price change of a product no facility
+    /// makes or buys.
+    fn override_reaches_something(&mut self, what: &str, o: &super::Override) {
+        let d = self.deal;
+        let targeted = |f: &&Facility| o.facility.as_ref().is_none_or(|t| t.value == f.name.value);
+        let has_cost = |f: &Facility, pick: fn(super::CostCategory) -> bool| {
+            d.costs
+                .iter()
+                .any(|c| c.facility.value == f.name.value && pick(c.category.value))
+        };
+        let facilities: Vec<&Facility> = d.facilities.iter().filter(targeted).collect();
+        if facilities.is_empty() && o.facility.is_some() {
+            return; // an unknown facility, reported as such
+        }
+        let lacks = |what: &str| match &o.facility {
+            Some(f) => format!("'{}' has no {what}", f.value),
+            None => format!("no facility of the deal has {what}"),
+        };
+        let (reached, message) = match o.kind.value {
+            OverrideKind::CapexOverrun => (
+                facilities
+                    .iter()
+                    .any(|f| has_cost(f, |c| c == super::CostCategory::DevelopmentCapex)),
+                lacks("development capex on the Costs sheet"),
+            ),
+            OverrideKind::OpexMultiplier => (
+                facilities
+                    .iter()
+                    .any(|f| has_cost(f, super::CostCategory::is_operating)),
+                lacks(
+                    "operating costs on the Costs sheet (fixed or variable opex, feed purchase, environmental, residue handling)",
+                ),
+            ),
+            OverrideKind::RampMultiplier => (
+                facilities.iter().any(|f| !f.ramp.is_empty()),
+                lacks("ramp-up years (Ramp 1.. on the Facilities sheet)"),
+            ),
+            OverrideKind::PriceCrash | OverrideKind::PriceMultiplier => {
+                let Some(p) = &o.product else { return };
+                if d.product(&p.value).is_none() {
+                    return; // an unknown product, reported as such
+                }
+                let used = d.facilities.iter().any(|f| {
+                    f.product.value == p.value
+                        || matches!(&f.feed, Some(feed) if matches!(&feed.source,
+                            FeedSource::Market { product } if product.value == p.value))
+                });
+                (
+                    used,
+                    format!(
+                        "no facility of the deal makes '{}' or buys it as feed",
+                        p.value
+                    ),
+                )
+            }
+            _ => return,
+        };
+        if reached {
+            return;
+        }
+        let cell = match (&o.facility, &o.product) {
+            (Some(f), _) => f.cell.clone(),
+            (None, Some(p)) => p.cell.clone(),
+            _ => o.kind.cell.clone(),
+        };
+        self.push(
+            Finding::at(
+                &cell,
+                format!(
+                    "{what} would change nothing: {message} (expected another target or override)"
+                ),
+            )
+            .with(&o.kind)
+            .uses(NameList::Facilities),
+        );
+    }
+
+    /// A scenario's delays must keep every facility's schedule within the horizon, as the
+    /// base case's must: the years pushed past it would be dropped.
+    fn delayed_schedules(&mut self, s: &super::Scenario) {
+        let d = self.deal;
+        let last = self.last_year();
+        for f in &d.facilities {
+            let delays: Vec<&super::Override> = s
+                .overrides
+                .iter()
+                .filter(|o| o.kind.value == OverrideKind::Delay)
+                .filter(|o| o.facility.as_ref().is_none_or(|t| t.value == f.name.value))
+                .filter(|o| match o.phase.as_ref().map(|p| p.value) {
+                    Some(Phase::RampUp) => !f.ramp.is_empty(),
+                    Some(Phase::Production) | None => false,
+                    Some(_) => true,
+                })
+                .filter(|o| o.value.value.is_integer() && o.value.value > Decimal::ZERO)
+                .collect();
+            if delays.is_empty() {
+                continue;
+            }
+            let extra: i64 = delays
+                .iter()
+                .map(|o| i64::try_from(o.value.value).unwrap_or(0))
+                .sum();
+            let total: i64 = Phase::SCHEDULED
+                .iter()
+                .map(|p| f.phase_years(*p) as i64)
+                .sum();
+            let base_end = f.start_year.value as i64 + total - 1;
+            let end = base_end + extra;
+            // A base schedule already past the horizon is reported as such, once.
+            if end > last && base_end <= last {
+                let mut finding = Finding::at(
+                    &delays[0].value.cell,
+                    format!(
+                        "scenario '{}' delays '{}' by {extra} years, so its schedule ends in {end}, after the horizon (expected to end by {last}; lengthen the horizon or shorten the delay)",
+                        s.name.value, f.name.value
+                    ),
+                )
+                .with(&d.start_date)
+                .with(&d.horizon_years)
+                .with(&f.start_year)
+                .with(&f.exploration_years)
+                .with(&f.feasibility_years)
+                .with(&f.permitting_years)
+                .with(&f.construction_years)
+                .with(&f.operations_years)
+                .with(&f.closure_years);
+                for o in &delays[1..] {
+                    finding = finding.with(&o.value);
+                }
+                self.push(finding);
             }
         }
     }
@@ -2012,33 +2266,9 @@ impl<'a> Checker<'a> {
             self.unknown_facility(&format!("in {what}"), f);
         }
         if kind == OverrideKind::Delay {
-            match &o.phase {
-                None => self.push(Finding::at(
-                    &o.kind.cell,
-                    format!(
-                        "{what} has no phase (expected the phase that takes longer: exploration, feasibility, permitting or construction)"
-                    ),
-                )),
-                Some(p)
-                    if !matches!(
-                        p.value,
-                        Phase::Exploration
-                            | Phase::Feasibility
-                            | Phase::Permitting
-                            | Phase::Construction
-                    ) =>
-                {
-                    self.push(Finding::at(
-                        &p.cell,
-                        format!(
-                            "{what} delays {}, which is not a phase before production (expected exploration, feasibility, permitting or construction)",
-                            p.value
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
+            self.delay_phase(&what, o);
         }
+        self.override_reaches_something(&what, o);
         if kind == OverrideKind::DiscountRateChange
             && let Some(p) = &o.party
             && p.value != d.project_name.value

@@ -13,13 +13,18 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt, max2, or, pos,
     pow, safe_div, sum,
 };
-use crate::model::{PartyKind, Phase, TrancheKind};
+use crate::model::{PartyKind, Phase, SubsidyBasis, TrancheKind};
 
 /// How a party discounts: one rate, or a per-year schedule folded into discount factors.
 #[derive(Debug, Clone)]
 pub enum Discount {
     Flat(Expr),
-    Schedule(RowId),
+    /// The discount factor of each period (mid-year where the deal says so) and the rate
+    /// of each period it was built from.
+    Schedule {
+        factors: RowId,
+        rates: RowId,
+    },
 }
 
 /// Tolerance of the checks, in currency units: a recomputation in floating point differs
@@ -92,9 +97,15 @@ impl Builder<'_> {
                         Unit::Ratio,
                         Expr::Row(df) * Expr::Sqrt(Box::new(Expr::one() + Expr::Row(rate_row))),
                     );
-                    Discount::Schedule(mid)
+                    Discount::Schedule {
+                        factors: mid,
+                        rates: rate_row,
+                    }
                 } else {
-                    Discount::Schedule(df)
+                    Discount::Schedule {
+                        factors: df,
+                        rates: rate_row,
+                    }
                 }
             }
         }
@@ -111,17 +122,18 @@ impl Builder<'_> {
                     npv
                 }
             }
-            Discount::Schedule(df) => Expr::SumProduct(row, *df),
+            Discount::Schedule { factors, .. } => Expr::SumProduct(row, *factors),
         }
     }
 
-    /// A representative single rate (MIRR, subsidy): the flat rate or the first year's.
-    fn single_rate(&self, discount: &Discount) -> Expr {
+    /// The one rate MIRR takes for both finance and reinvestment: the party's flat rate, or
+    /// its schedule's rate in the model's first year (after any scenario change). A rate,
+    /// never a discount factor read back: under mid-year discounting the factor carries
+    /// √(1+r), which is timing, not a rate.
+    fn mirr_rate(&self, discount: &Discount) -> Expr {
         match discount {
             Discount::Flat(rate) => rate.clone(),
-            Discount::Schedule(df) => {
-                div(Expr::one(), Expr::RowAt(*df, Box::new(Expr::one()))) - Expr::one()
-            }
+            Discount::Schedule { rates, .. } => Expr::RowAt(*rates, Box::new(Expr::one())),
         }
     }
 
@@ -199,7 +211,7 @@ impl Builder<'_> {
                 },
                 Stage::Post,
             );
-            let rate = self.single_rate(&discount);
+            let rate = self.mirr_rate(&discount);
             let mirr = self.c.scalar(
                 format!("{name}: MIRR"),
                 Unit::Percent,
@@ -301,7 +313,7 @@ impl Builder<'_> {
                 };
                 self.c.row("Project: discount factor", Unit::Ratio, df)
             }
-            Discount::Schedule(df) => *df,
+            Discount::Schedule { factors, .. } => *factors,
         };
         let cumulative = self.c.reserve(
             "Project: cumulative unlevered cash flow after tax",
@@ -709,7 +721,8 @@ impl Builder<'_> {
                 sum(contingent),
             );
             // Subsidy cost of each loan it takes part in (US credit reform): the PV of its
-            // disbursements less the PV of what comes back, as a share of the disbursements.
+            // disbursements less the PV of what comes back, as a share of the disbursements
+            // (their PV, or as paid, as the deal says).
             let mut loan_subsidy = Vec::new();
             for (i, t) in deal.tranches.iter().enumerate() {
                 if !t.kind.value.is_loan() {
@@ -743,7 +756,10 @@ impl Builder<'_> {
                     Unit::Money,
                     sum(items),
                 );
-                let pv_out = self.npv_of(&discount, disbursement);
+                let pv_out = match deal.subsidy_basis.value {
+                    SubsidyBasis::PresentValue => self.npv_of(&discount, disbursement),
+                    SubsidyBasis::Nominal => Expr::RowSum(disbursement),
+                };
                 let pv_net = self.npv_of(&discount, row);
                 let subsidy = if_(
                     le(pv_out.clone(), Expr::Num(EPS)),
@@ -754,8 +770,12 @@ impl Builder<'_> {
                     i,
                     self.c.scalar(
                         format!(
-                            "{name}: subsidy cost of {} (% of disbursements)",
-                            t.name.value
+                            "{name}: subsidy cost of {} (% of {})",
+                            t.name.value,
+                            match deal.subsidy_basis.value {
+                                SubsidyBasis::PresentValue => "the PV of disbursements",
+                                SubsidyBasis::Nominal => "disbursements as paid",
+                            }
                         ),
                         Unit::Percent,
                         subsidy,
@@ -782,7 +802,7 @@ impl Builder<'_> {
     }
 
     /// A check on a row that must stay within tolerance of zero in every period.
-    fn zero_check(&mut self, name: String, row: RowId) {
+    pub(super) fn zero_check(&mut self, name: String, row: RowId) {
         let deviation = self.c.scalar(
             format!("{name}: largest deviation"),
             Unit::Money,
@@ -924,6 +944,7 @@ impl Builder<'_> {
                 self.zero_check(format!("{name}: DSRA corkscrew"), row);
             }
         }
+        self.output_checks();
         let _ = (
             eq(Expr::zero(), Expr::zero()),
             safe_div(Expr::zero(), Expr::one(), Expr::zero()),

@@ -86,6 +86,8 @@ pub struct Lines {
 pub struct FacilityLines {
     pub name: String,
     pub production: Option<RowId>,
+    /// What it has to sell: production less the feed its plants take.
+    pub sellable: Option<RowId>,
 }
 
 #[derive(Debug, Clone)]
@@ -476,14 +478,15 @@ impl<'a> Builder<'a> {
             .collect()
     }
 
-    /// The discount-rate change of this scenario that applies to a party (None: project).
+    /// The discount-rate change of this scenario that applies to a party (None: the
+    /// project company, which an override also reaches by naming it). Changes add up.
     pub fn rate_change(&mut self, party: Option<&str>) -> Expr {
         let mut total = Expr::zero();
+        let project = self.deal.project_name.value.as_str();
         for (record, o) in self.overrides(OverrideKind::DiscountRateChange) {
-            let applies = match (&o.party, party) {
-                (None, _) => true,
-                (Some(t), Some(p)) => t.value == p,
-                (Some(_), None) => false,
+            let applies = match &o.party {
+                None => true,
+                Some(t) => t.value == party.unwrap_or(project),
             };
             if applies {
                 let v = self.override_input(record, o.value.value, "Value");

@@ -52,6 +52,14 @@ pub struct Operations {
     pub floors: Vec<(usize, RowId, RowId)>,
 }
 
+/// A facility's feed share of its source's output, when given.
+fn feed_share(f: &crate::model::Facility) -> Option<Decimal> {
+    match &f.feed.as_ref()?.source {
+        FeedSource::Facility { share, .. } => share.as_ref().map(|s| s.value),
+        FeedSource::Market { .. } => None,
+    }
+}
+
 fn flow_kind(category: CostCategory) -> FlowKind {
     match category {
         CostCategory::Exploration => FlowKind::Exploration,
@@ -141,114 +149,36 @@ impl Builder<'_> {
             .ok_or_else(|| BuildError(format!("unknown product '{name}'")))
     }
 
-    /// The facility that sells a product, if any.
-    fn producer(&self, product: &str) -> Option<usize> {
-        self.deal
-            .facilities
-            .iter()
-            .position(|f| f.product.value == product)
-    }
-
     fn build_production(&mut self) -> Result<(), BuildError> {
         self.c.section("Production");
         let deal = self.deal;
-        for &i in &self.ops.order.clone() {
-            let f = &deal.facilities[i];
-            let name = f.name.value.clone();
-            let tl = self.t.facilities[i].clone();
-            // Ramp multipliers of the scenario.
-            let mut ramp_mult = Expr::one();
-            for (record, o) in self.overrides(OverrideKind::RampMultiplier) {
-                if Self::targets(&o.facility, &name) {
-                    ramp_mult = ramp_mult * self.override_input(record, o.value.value, "Value");
-                }
-            }
-            let nameplate = self.input(f.nameplate.value, "Facilities", i, "Nameplate");
-            let ops_flag = tl
-                .flag(Phase::Operations)
-                .map(Expr::Row)
-                .unwrap_or_else(Expr::zero);
-            let utilisation = match tl.flag(Phase::RampUp) {
-                Some(ramp_flag) if !f.ramp.is_empty() => {
-                    const RAMP_FIELDS: [&str; 5] =
-                        ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
-                    let mut items = Vec::new();
-                    for (k, r) in f.ramp.iter().enumerate() {
-                        let field = RAMP_FIELDS.get(k).copied().ok_or_else(|| {
-                            BuildError(format!("facility '{name}' has more than 5 ramp-up years"))
-                        })?;
-                        items.push(self.input(r.value, "Facilities", i, field));
-                    }
-                    let index = Expr::Year - tl.start(Phase::RampUp) + Expr::one();
-                    let pct = Expr::Choose(Box::new(index), items) * ramp_mult;
-                    let ramp = self.c.row(
-                        format!("{name}: ramp-up % of nameplate"),
-                        Unit::Percent,
-                        if_(Expr::Row(ramp_flag), min2(Expr::one(), pct), Expr::zero()),
-                    );
-                    Expr::Row(ramp) + ops_flag
-                }
-                _ => ops_flag,
-            };
-            let capacity = self.c.row(
-                format!("{name}: capacity"),
-                Unit::Tonnes,
-                nameplate * utilisation,
-            );
-            let production = match &f.feed {
-                None => self.c.row(
-                    format!("{name}: production"),
-                    Unit::Tonnes,
-                    Expr::Row(capacity),
-                ),
-                Some(feed) => {
-                    let recovery = self.input(feed.recovery.value, "Facilities", i, "Recovery");
-                    let production = match &feed.source {
-                        FeedSource::Facility { name: source, .. } => {
-                            let j = self.facility_index(&source.value)?;
-                            let available = self.ops.production[j].ok_or_else(|| {
-                                BuildError(format!(
-                                    "feed source '{}' has no production",
-                                    source.value
-                                ))
-                            })?;
-                            self.c.row(
-                                format!("{name}: production (capacity capped by feed × recovery)"),
-                                Unit::Tonnes,
-                                min2(Expr::Row(capacity), Expr::Row(available) * recovery.clone()),
-                            )
-                        }
-                        FeedSource::Market { .. } => self.c.row(
-                            format!("{name}: production"),
-                            Unit::Tonnes,
-                            Expr::Row(capacity),
-                        ),
-                    };
-                    let used = self.c.row(
-                        format!("{name}: feed used"),
-                        Unit::Tonnes,
-                        safe_div(Expr::Row(production), recovery, Expr::zero()),
-                    );
-                    self.ops.feed_used[i] = Some(used);
-                    production
-                }
-            };
+        let order = self.ops.order.clone();
+        let n = deal.facilities.len();
+        let mut capacity = vec![RowId::default(); n];
+        for &i in &order {
+            capacity[i] = self.capacity_row(i)?;
+        }
+        let mut demand: Vec<Option<RowId>> = vec![None; n];
+        let target = self.output_targets(&order, &capacity, &mut demand)?;
+        let mut available: Vec<Option<Expr>> = vec![None; n];
+        for &i in &order {
+            let production = self.production_row(i, target[i], &available)?;
             self.ops.production[i] = Some(production);
             self.lines.facilities.push(super::FacilityLines {
-                name: name.clone(),
+                name: deal.facilities[i].name.value.clone(),
                 production: Some(production),
+                sellable: None,
             });
+            self.share_feed(i, production, &target, &mut demand, &mut available)?;
         }
-        for i in 0..deal.facilities.len() {
+        for i in 0..n {
             let name = deal.facilities[i].name.value.clone();
             let production = self.ops.production[i]
                 .ok_or_else(|| BuildError(format!("facility '{name}' has no production row")))?;
-            let transferred: Vec<Expr> = deal
-                .facilities
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| matches!(&g.feed, Some(feed) if matches!(&feed.source, FeedSource::Facility { name: s, .. } if s.value == name)))
-                .filter_map(|(j, _)| self.ops.feed_used[j].map(Expr::Row))
+            let transferred: Vec<Expr> = self
+                .consumers(i)
+                .into_iter()
+                .filter_map(|j| self.ops.feed_used[j].map(Expr::Row))
                 .collect();
             let sellable = if transferred.is_empty() {
                 production
@@ -260,6 +190,274 @@ impl Builder<'_> {
                 )
             };
             self.ops.sellable[i] = Some(sellable);
+            if let Some(lines) = self.lines.facilities.iter_mut().find(|l| l.name == name) {
+                lines.sellable = Some(sellable);
+            }
+        }
+        Ok(())
+    }
+
+    /// The facilities fed by facility `i`, in deal order.
+    pub(super) fn consumers(&self, i: usize) -> Vec<usize> {
+        let name = &self.deal.facilities[i].name.value;
+        self.deal
+            .facilities
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| matches!(&g.feed, Some(feed) if matches!(&feed.source, FeedSource::Facility { name: s, .. } if s.value == *name)))
+            .map(|(j, _)| j)
+            .collect()
+    }
+
+    /// A facility whose product has no price deck: none of its output can be sold, so it is
+    /// worked only for what the facilities it feeds take.
+    pub(super) fn unpriced(&self, i: usize) -> bool {
+        self.deal
+            .product(&self.deal.facilities[i].product.value)
+            .is_none()
+    }
+
+    /// Nameplate × ramp-up % (or 100% in operations).
+    fn capacity_row(&mut self, i: usize) -> Result<RowId, BuildError> {
+        let f = &self.deal.facilities[i];
+        let name = f.name.value.clone();
+        let tl = self.t.facilities[i].clone();
+        // Ramp multipliers of the scenario.
+        let mut ramp_mult = Expr::one();
+        for (record, o) in self.overrides(OverrideKind::RampMultiplier) {
+            if Self::targets(&o.facility, &name) {
+                ramp_mult = ramp_mult * self.override_input(record, o.value.value, "Value");
+            }
+        }
+        let nameplate = self.input(f.nameplate.value, "Facilities", i, "Nameplate");
+        let ops_flag = tl
+            .flag(Phase::Operations)
+            .map(Expr::Row)
+            .unwrap_or_else(Expr::zero);
+        let utilisation = match tl.flag(Phase::RampUp) {
+            Some(ramp_flag) if !f.ramp.is_empty() => {
+                const RAMP_FIELDS: [&str; 5] = ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
+                let mut items = Vec::new();
+                for (k, r) in f.ramp.iter().enumerate() {
+                    let field = RAMP_FIELDS.get(k).copied().ok_or_else(|| {
+                        BuildError(format!("facility '{name}' has more than 5 ramp-up years"))
+                    })?;
+                    items.push(self.input(r.value, "Facilities", i, field));
+                }
+                // A ramp-up delay of N years: each step comes N years later, the first
+                // one's % holding meanwhile (CHOOSE's index is clamped to 1..n).
+                let delay = tl.delays[super::timeline::phase_index(Phase::RampUp)].clone();
+                let index = Expr::Year - tl.start(Phase::RampUp) + Expr::one() - delay;
+                let pct = Expr::Choose(Box::new(index), items) * ramp_mult;
+                let ramp = self.c.row(
+                    format!("{name}: ramp-up % of nameplate"),
+                    Unit::Percent,
+                    if_(Expr::Row(ramp_flag), min2(Expr::one(), pct), Expr::zero()),
+                );
+                Expr::Row(ramp) + ops_flag
+            }
+            _ => ops_flag,
+        };
+        Ok(self.c.row(
+            format!("{name}: capacity"),
+            Unit::Tonnes,
+            nameplate * utilisation,
+        ))
+    }
+
+    /// What each facility aims to produce: its capacity, except that a facility whose
+    /// product has no price is worked only for the feed its plants can take. Worked out
+    /// from the last plant of each chain back to its source.
+    fn output_targets(
+        &mut self,
+        order: &[usize],
+        capacity: &[RowId],
+        demand: &mut [Option<RowId>],
+    ) -> Result<Vec<RowId>, BuildError> {
+        let mut target = capacity.to_vec();
+        for &i in order.iter().rev() {
+            let consumers = self.consumers(i);
+            if consumers.is_empty() || !self.unpriced(i) {
+                continue;
+            }
+            let mut wanted = Vec::new();
+            for j in consumers {
+                wanted.push(Expr::Row(self.feed_demand(j, target[j], demand)?));
+            }
+            let name = self.deal.facilities[i].name.value.clone();
+            target[i] = self.c.row(
+                format!("{name}: output worked (what its plants take; its product has no price)"),
+                Unit::Tonnes,
+                min2(Expr::Row(capacity[i]), sum(wanted)),
+            );
+        }
+        Ok(target)
+    }
+
+    /// The feed facility `j` can take: what it aims to produce ÷ its recovery (made once).
+    fn feed_demand(
+        &mut self,
+        j: usize,
+        target: RowId,
+        demand: &mut [Option<RowId>],
+    ) -> Result<RowId, BuildError> {
+        if let Some(row) = demand[j] {
+            return Ok(row);
+        }
+        let f = &self.deal.facilities[j];
+        let feed = f
+            .feed
+            .as_ref()
+            .ok_or_else(|| BuildError(format!("facility '{}' has no feed", f.name.value)))?;
+        let recovery = self.input(feed.recovery.value, "Facilities", j, "Recovery");
+        let row = self.c.row(
+            format!("{}: feed it can take", f.name.value),
+            Unit::Tonnes,
+            safe_div(Expr::Row(target), recovery, Expr::zero()),
+        );
+        demand[j] = Some(row);
+        Ok(row)
+    }
+
+    /// A facility's production (and, for a plant, the feed it uses): what it aims for,
+    /// capped for a plant fed by a facility of the deal by the feed available to it ×
+    /// recovery.
+    fn production_row(
+        &mut self,
+        i: usize,
+        target: RowId,
+        available: &[Option<Expr>],
+    ) -> Result<RowId, BuildError> {
+        let f = &self.deal.facilities[i];
+        let name = f.name.value.clone();
+        let Some(feed) = &f.feed else {
+            return Ok(self.c.row(
+                format!("{name}: production"),
+                Unit::Tonnes,
+                Expr::Row(target),
+            ));
+        };
+        let recovery = self.input(feed.recovery.value, "Facilities", i, "Recovery");
+        let (production, used) = match &feed.source {
+            FeedSource::Facility { name: source, .. } => {
+                let avail = available[i].clone().ok_or_else(|| {
+                    BuildError(format!("feed source '{}' has no production", source.value))
+                })?;
+                let production = self.c.row(
+                    format!("{name}: production (capacity capped by feed × recovery)"),
+                    Unit::Tonnes,
+                    min2(Expr::Row(target), avail.clone() * recovery.clone()),
+                );
+                // Short of feed, it uses all it is given (exactly: nothing is left over by
+                // rounding); else what its output needs, never more than it is given.
+                let used = if_(
+                    le(avail.clone() * recovery.clone(), Expr::Row(target)),
+                    avail.clone(),
+                    min2(avail, safe_div(Expr::Row(target), recovery, Expr::zero())),
+                );
+                (production, used)
+            }
+            FeedSource::Market { .. } => {
+                let production = self.c.row(
+                    format!("{name}: production"),
+                    Unit::Tonnes,
+                    Expr::Row(target),
+                );
+                let used = safe_div(Expr::Row(production), recovery, Expr::zero());
+                (production, used)
+            }
+        };
+        let used = self.c.row(format!("{name}: feed used"), Unit::Tonnes, used);
+        self.ops.feed_used[i] = Some(used);
+        Ok(production)
+    }
+
+    /// Splits source `m`'s production between the facilities it feeds: by their feed
+    /// shares when given, else pro rata to the feed each can take (all of it when there is
+    /// enough). One facility without a share may take the whole output.
+    fn share_feed(
+        &mut self,
+        m: usize,
+        production: RowId,
+        target: &[RowId],
+        demand: &mut [Option<RowId>],
+        available: &mut [Option<Expr>],
+    ) -> Result<(), BuildError> {
+        let consumers = self.consumers(m);
+        if consumers.is_empty() {
+            return Ok(());
+        }
+        let source = self.deal.facilities[m].name.value.clone();
+        let shares: Vec<Option<Decimal>> = consumers
+            .iter()
+            .map(|&j| feed_share(&self.deal.facilities[j]))
+            .collect();
+        if shares.iter().all(Option::is_some) {
+            for (&j, share) in consumers.iter().zip(shares) {
+                let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
+                let name = self.deal.facilities[j].name.value.clone();
+                let row = self.c.row(
+                    format!("{name}: feed available from {source} (its feed share)"),
+                    Unit::Tonnes,
+                    Expr::Row(production) * share,
+                );
+                available[j] = Some(Expr::Row(row));
+            }
+            return Ok(());
+        }
+        if shares.iter().any(Option::is_some) {
+            return Err(BuildError(format!(
+                "some facilities fed by '{source}' have a feed share and some do not"
+            )));
+        }
+        if let [j] = consumers[..] {
+            available[j] = Some(Expr::Row(production));
+            return Ok(());
+        }
+        let mut wanted = Vec::new();
+        for &j in &consumers {
+            wanted.push(self.feed_demand(j, target[j], demand)?);
+        }
+        let total = self.c.row(
+            format!("{source}: feed its plants can take"),
+            Unit::Tonnes,
+            sum(wanted.iter().map(|r| Expr::Row(*r)).collect()),
+        );
+        let ratio = self.c.row(
+            format!("{source}: share of that it supplies (pro rata)"),
+            Unit::Percent,
+            min2(
+                Expr::one(),
+                safe_div(Expr::Row(production), Expr::Row(total), Expr::one()),
+            ),
+        );
+        // Plant k's feed is the pro-rata allotment of the first k plants less that of the
+        // first k − 1, each capped by the output; once the plants so far want all there is
+        // to want, their allotment is exactly min(output, feed wanted). So rounding neither
+        // hands out more than was made nor leaves a sliver over.
+        let all = min2(Expr::Row(production), Expr::Row(total));
+        let allotted = |k: usize| -> Expr {
+            if k == 0 {
+                return Expr::zero();
+            }
+            if k == wanted.len() {
+                return all.clone();
+            }
+            let so_far = sum(wanted[..k].iter().map(|r| Expr::Row(*r)).collect());
+            if_(
+                ge(so_far.clone(), Expr::Row(total)),
+                all.clone(),
+                min2(Expr::Row(production), so_far * Expr::Row(ratio)),
+            )
+        };
+        for (k, &j) in consumers.iter().enumerate() {
+            let name = self.deal.facilities[j].name.value.clone();
+            let row = self.c.row(
+                format!("{name}: feed available from {source} (pro rata)"),
+                Unit::Tonnes,
+                allotted(k + 1) - allotted(k),
+            );
+            available[j] = Some(Expr::Row(row));
         }
         Ok(())
     }
@@ -543,202 +741,291 @@ impl Builder<'_> {
         self.c.section("Revenue");
         let deal = self.deal;
         let mut sales: BTreeMap<usize, Vec<Expr>> = BTreeMap::new();
-        for (p, product) in deal.products.iter().enumerate() {
-            let Some(i) = self.producer(&product.name.value) else {
+        for p in 0..deal.products.len() {
+            self.sell_product(p, &mut sales)?;
+        }
+        self.transfer_feed(&mut sales)?;
+        for (i, f) in deal.facilities.iter().enumerate() {
+            let items = sales.remove(&i).unwrap_or_default();
+            if items.is_empty() {
                 continue;
-            };
-            let sellable = self.ops.sellable[i].ok_or_else(|| {
+            }
+            let row = self.c.row(
+                format!("{}: sales value", f.name.value),
+                Unit::Money,
+                sum(items),
+            );
+            self.ops.revenue[i] = Some(row);
+        }
+        Ok(())
+    }
+
+    /// One product's sales: every facility making it puts its sellable output together;
+    /// each offtake contract takes its share of that total, the rest sells at market, and
+    /// price support covers its share of it. With several facilities, each one's share of
+    /// the sales (and of the support) is its share of the sellable output, which is what
+    /// its royalty and tax are on.
+    fn sell_product(
+        &mut self,
+        p: usize,
+        sales: &mut BTreeMap<usize, Vec<Expr>>,
+    ) -> Result<(), BuildError> {
+        let deal = self.deal;
+        let pname = deal.products[p].name.value.clone();
+        let producers: Vec<usize> = (0..deal.facilities.len())
+            .filter(|&i| deal.facilities[i].product.value == pname)
+            .collect();
+        let mut outputs = Vec::new();
+        for &i in &producers {
+            outputs.push(self.ops.sellable[i].ok_or_else(|| {
                 BuildError(format!(
                     "facility '{}' has no sales row",
                     deal.facilities[i].name.value
                 ))
-            })?;
-            let conversion = self.ops.conversion[p].clone();
-            let market_unit = Expr::Row(self.ops.price_unit[p]);
-            let pname = product.name.value.clone();
-            let mut uptake = Expr::one();
-            for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
-                if Self::targets(&o.product, &pname) {
-                    uptake = uptake * self.override_input(record, o.value.value, "Value");
-                }
-            }
-            let mut taken_all = Vec::new();
-            for (c, contract) in deal.offtakes.iter().enumerate() {
-                if contract.product.value != pname {
-                    continue;
-                }
-                let cname = contract.name.value.clone();
-                let share = self.input(contract.share.value, "Offtake", c, "Share");
-                let start =
-                    self.input(contract.start_year.value.into(), "Offtake", c, "Start year");
-                let end = self.input(contract.end_year.value.into(), "Offtake", c, "End year");
-                let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
-                let volume = self.c.row(
-                    format!("{cname}: contracted volume"),
-                    Unit::Tonnes,
-                    Expr::Row(sellable) * share * active,
-                );
-                let (taken, paid) = if uptake.is_one() {
-                    (volume, volume)
-                } else {
-                    let taken = self.c.row(
-                        format!("{cname}: volume taken"),
-                        Unit::Tonnes,
-                        Expr::Row(volume) * uptake.clone(),
-                    );
-                    let top = self.input(contract.take_or_pay.value, "Offtake", c, "Take-or-pay");
-                    let paid = self.c.row(
-                        format!("{cname}: volume paid for (take-or-pay)"),
-                        Unit::Tonnes,
-                        max2(Expr::Row(taken), Expr::Row(volume) * top),
-                    );
-                    (taken, paid)
-                };
-                let discount = self.input(contract.discount.value, "Offtake", c, "Discount");
-                let discounted = market_unit.clone() * (Expr::one() - discount);
-                let price =
-                    match contract.pricing.value {
-                        PricingKind::Market => discounted,
-                        PricingKind::Fixed => {
-                            let v = contract.fixed_price.as_ref().map(|v| v.value).ok_or_else(
-                                || BuildError(format!("contract '{cname}' needs a fixed price")),
-                            )?;
-                            self.input(v, "Offtake", c, "Fixed price")
-                        }
-                        PricingKind::Floor => {
-                            let v = contract.floor.as_ref().map(|v| v.value).ok_or_else(|| {
-                                BuildError(format!("contract '{cname}' needs a floor"))
-                            })?;
-                            max2(self.input(v, "Offtake", c, "Floor"), discounted)
-                        }
-                        PricingKind::Collar => {
-                            let floor =
-                                contract.floor.as_ref().map(|v| v.value).ok_or_else(|| {
-                                    BuildError(format!("contract '{cname}' needs a floor"))
-                                })?;
-                            let cap = contract.cap.as_ref().map(|v| v.value).ok_or_else(|| {
-                                BuildError(format!("contract '{cname}' needs a cap"))
-                            })?;
-                            let floor = self.input(floor, "Offtake", c, "Floor");
-                            let cap = self.input(cap, "Offtake", c, "Cap");
-                            min2(cap, max2(floor, discounted))
-                        }
-                    };
-                let price = self.c.row(
-                    format!(
-                        "{cname}: contract price ({} {})",
-                        product.currency.value,
-                        product.unit.value.label()
-                    ),
-                    Unit::Price,
-                    price,
-                );
-                let buyer = self.party_index(&contract.buyer.value)?;
-                let revenue = self.flow(
-                    format!("{cname}: sales to {}", contract.buyer.value),
-                    Expr::Row(paid) * Expr::Row(price) * conversion.clone(),
-                    buyer,
-                    PROJECT,
-                    FlowKind::Sales,
-                );
-                self.ops.receipts.push(revenue);
-                self.ops.taken.push((c, taken));
-                sales.entry(i).or_default().push(Expr::Row(revenue));
-                taken_all.push(Expr::Row(taken));
-            }
-            let market_volume = if taken_all.is_empty() {
-                sellable
-            } else {
-                self.c.row(
-                    format!("{pname}: volume sold at market"),
-                    Unit::Tonnes,
-                    Expr::Row(sellable) - sum(taken_all),
-                )
-            };
-            let market = self.flow(
-                format!("{pname}: market sales"),
-                Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p]),
-                MARKET,
-                PROJECT,
-                FlowKind::Sales,
-            );
-            self.ops.receipts.push(market);
-            sales.entry(i).or_default().push(Expr::Row(market));
-
-            for (s, support) in deal.price_supports.iter().enumerate() {
-                if support.product.value != pname {
-                    continue;
-                }
-                let sname = support.name.value.clone();
-                let supporter = self.party_index(&support.supporter.value)?;
-                let share = self.input(
-                    support.covered_share.value,
-                    "Price support",
-                    s,
-                    "Covered share",
-                );
-                let start = self.input(
-                    support.start_year.value.into(),
-                    "Price support",
-                    s,
-                    "Start year",
-                );
-                let end = self.input(
-                    support.end_year.value.into(),
-                    "Price support",
-                    s,
-                    "End year",
-                );
-                let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
-                let covered = self.c.row(
-                    format!("{sname}: covered volume"),
-                    Unit::Tonnes,
-                    Expr::Row(sellable) * share * active,
-                );
-                let floor = self.input(support.floor.value, "Price support", s, "Floor");
-                let threshold = match &support.upside_threshold {
-                    Some(t) => self.input(t.value, "Price support", s, "Upside threshold"),
-                    None => floor.clone(),
-                };
-                let payout = self.flow(
-                    format!("{sname}: floor support from {}", support.supporter.value),
-                    pos(floor.clone() - market_unit.clone())
-                        * Expr::Row(covered)
-                        * conversion.clone(),
-                    supporter,
-                    PROJECT,
-                    FlowKind::FloorSupport,
-                );
-                let upside_share = self.input(
-                    support.upside_share.value,
-                    "Price support",
-                    s,
-                    "Upside share",
-                );
-                let upside = self.flow(
-                    format!("{sname}: upside share to {}", support.supporter.value),
-                    upside_share
-                        * pos(market_unit.clone() - threshold)
-                        * Expr::Row(covered)
-                        * conversion.clone(),
-                    PROJECT,
-                    supporter,
-                    FlowKind::UpsideShare,
-                );
-                let exposure = self.c.row(
-                    format!("{sname}: maximum payout this year (price at zero)"),
-                    Unit::Money,
-                    floor * Expr::Row(covered) * conversion.clone(),
-                );
-                self.ops.receipts.push(payout);
-                self.ops.payments.push(upside);
-                self.ops.support[i].push(payout);
-                self.ops.upside[i].push(upside);
-                self.ops.floors.push((s, payout, exposure));
+            })?);
+        }
+        let sellable = match outputs[..] {
+            [] => return Ok(()),
+            [one] => one,
+            _ => self.c.row(
+                format!("{pname}: sellable output (every facility making it)"),
+                Unit::Tonnes,
+                sum(outputs.iter().map(|r| Expr::Row(*r)).collect()),
+            ),
+        };
+        let mut uptake = Expr::one();
+        for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
+            if Self::targets(&o.product, &pname) {
+                uptake = uptake * self.override_input(record, o.value.value, "Value");
             }
         }
-        // Transfers between facilities of the deal: revenue of the source, cost of the user
-        // (in feed order, so a chain's cost-based prices see upstream transfers).
+        let mut revenue = Vec::new();
+        let mut taken_all = Vec::new();
+        for c in 0..deal.offtakes.len() {
+            if deal.offtakes[c].product.value != pname {
+                continue;
+            }
+            let (row, taken) = self.offtake_contract(c, p, sellable, &uptake)?;
+            revenue.push(row);
+            taken_all.push(Expr::Row(taken));
+        }
+        let market_volume = if taken_all.is_empty() {
+            sellable
+        } else {
+            self.c.row(
+                format!("{pname}: volume sold at market"),
+                Unit::Tonnes,
+                Expr::Row(sellable) - sum(taken_all),
+            )
+        };
+        let market = self.flow(
+            format!("{pname}: market sales"),
+            Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p]),
+            MARKET,
+            PROJECT,
+            FlowKind::Sales,
+        );
+        self.ops.receipts.push(market);
+        revenue.push(market);
+        let mut supports = Vec::new();
+        for s in 0..deal.price_supports.len() {
+            if deal.price_supports[s].product.value == pname {
+                supports.push(self.price_support(s, p, sellable)?);
+            }
+        }
+        if let [i] = producers[..] {
+            let items = sales.entry(i).or_default();
+            items.extend(revenue.iter().map(|r| Expr::Row(*r)));
+            for (payout, upside) in supports {
+                self.ops.support[i].push(payout);
+                self.ops.upside[i].push(upside);
+            }
+            return Ok(());
+        }
+        for (&i, output) in producers.iter().zip(outputs) {
+            let fname = deal.facilities[i].name.value.clone();
+            let share = self.c.row(
+                format!("{fname}: share of the {pname} sold"),
+                Unit::Percent,
+                safe_div(Expr::Row(output), Expr::Row(sellable), Expr::zero()),
+            );
+            let total = sum(revenue.iter().map(|r| Expr::Row(*r)).collect());
+            let row = self.c.row(
+                format!("{fname}: {pname} sales (its share)"),
+                Unit::Money,
+                Expr::Row(share) * total,
+            );
+            sales.entry(i).or_default().push(Expr::Row(row));
+            for &(payout, upside) in &supports {
+                let payout = self.c.row(
+                    format!("{fname}: floor support (its share)"),
+                    Unit::Money,
+                    Expr::Row(share) * Expr::Row(payout),
+                );
+                let upside = self.c.row(
+                    format!("{fname}: upside shared away (its share)"),
+                    Unit::Money,
+                    Expr::Row(share) * Expr::Row(upside),
+                );
+                self.ops.support[i].push(payout);
+                self.ops.upside[i].push(upside);
+            }
+        }
+        Ok(())
+    }
+
+    /// An offtake contract on a product's sellable output: (its sales flow, tonnes taken).
+    fn offtake_contract(
+        &mut self,
+        c: usize,
+        p: usize,
+        sellable: RowId,
+        uptake: &Expr,
+    ) -> Result<(RowId, RowId), BuildError> {
+        let deal = self.deal;
+        let contract = &deal.offtakes[c];
+        let product = &deal.products[p];
+        let conversion = self.ops.conversion[p].clone();
+        let market_unit = Expr::Row(self.ops.price_unit[p]);
+        let cname = contract.name.value.clone();
+        let share = self.input(contract.share.value, "Offtake", c, "Share");
+        let start = self.input(contract.start_year.value.into(), "Offtake", c, "Start year");
+        let end = self.input(contract.end_year.value.into(), "Offtake", c, "End year");
+        let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
+        let volume = self.c.row(
+            format!("{cname}: contracted volume"),
+            Unit::Tonnes,
+            Expr::Row(sellable) * share * active,
+        );
+        let (taken, paid) = if uptake.is_one() {
+            (volume, volume)
+        } else {
+            let taken = self.c.row(
+                format!("{cname}: volume taken"),
+                Unit::Tonnes,
+                Expr::Row(volume) * uptake.clone(),
+            );
+            let top = self.input(contract.take_or_pay.value, "Offtake", c, "Take-or-pay");
+            let paid = self.c.row(
+                format!("{cname}: volume paid for (take-or-pay)"),
+                Unit::Tonnes,
+                max2(Expr::Row(taken), Expr::Row(volume) * top),
+            );
+            (taken, paid)
+        };
+        let price = self.contract_price(c, market_unit)?;
+        let price = self.c.row(
+            format!(
+                "{cname}: contract price ({} {})",
+                product.currency.value,
+                product.unit.value.label()
+            ),
+            Unit::Price,
+            price,
+        );
+        let buyer = self.party_index(&contract.buyer.value)?;
+        let revenue = self.flow(
+            format!("{cname}: sales to {}", contract.buyer.value),
+            Expr::Row(paid) * Expr::Row(price) * conversion,
+            buyer,
+            PROJECT,
+            FlowKind::Sales,
+        );
+        self.ops.receipts.push(revenue);
+        self.ops.taken.push((c, taken));
+        Ok((revenue, taken))
+    }
+
+    /// A contract's price in the product's unit: market less the discount, fixed, floor
+    /// (the higher of the floor and the discounted market) or collar.
+    fn contract_price(&mut self, c: usize, market_unit: Expr) -> Result<Expr, BuildError> {
+        let contract = &self.deal.offtakes[c];
+        let cname = &contract.name.value;
+        let discount = self.input(contract.discount.value, "Offtake", c, "Discount");
+        let discounted = market_unit * (Expr::one() - discount);
+        let given = |v: &Option<crate::model::Sourced<Decimal>>, what: &str| {
+            v.as_ref()
+                .map(|v| v.value)
+                .ok_or_else(|| BuildError(format!("contract '{cname}' needs a {what}")))
+        };
+        Ok(match contract.pricing.value {
+            PricingKind::Market => discounted,
+            PricingKind::Fixed => {
+                let v = given(&contract.fixed_price, "fixed price")?;
+                self.input(v, "Offtake", c, "Fixed price")
+            }
+            PricingKind::Floor => {
+                let v = given(&contract.floor, "floor")?;
+                max2(self.input(v, "Offtake", c, "Floor"), discounted)
+            }
+            PricingKind::Collar => {
+                let floor = given(&contract.floor, "floor")?;
+                let cap = given(&contract.cap, "cap")?;
+                let floor = self.input(floor, "Offtake", c, "Floor");
+                let cap = self.input(cap, "Offtake", c, "Cap");
+                min2(cap, max2(floor, discounted))
+            }
+        })
+    }
+
+    /// A price floor on a product's sellable output: (payout from the supporter, upside
+    /// paid back to it).
+    fn price_support(
+        &mut self,
+        s: usize,
+        p: usize,
+        sellable: RowId,
+    ) -> Result<(RowId, RowId), BuildError> {
+        let support = &self.deal.price_supports[s];
+        let conversion = self.ops.conversion[p].clone();
+        let market_unit = Expr::Row(self.ops.price_unit[p]);
+        let sname = support.name.value.clone();
+        let supporter = self.party_index(&support.supporter.value)?;
+        let sheet = "Price support";
+        let share = self.input(support.covered_share.value, sheet, s, "Covered share");
+        let start = self.input(support.start_year.value.into(), sheet, s, "Start year");
+        let end = self.input(support.end_year.value.into(), sheet, s, "End year");
+        let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
+        let covered = self.c.row(
+            format!("{sname}: covered volume"),
+            Unit::Tonnes,
+            Expr::Row(sellable) * share * active,
+        );
+        let floor = self.input(support.floor.value, sheet, s, "Floor");
+        let threshold = match &support.upside_threshold {
+            Some(t) => self.input(t.value, sheet, s, "Upside threshold"),
+            None => floor.clone(),
+        };
+        let payout = self.flow(
+            format!("{sname}: floor support from {}", support.supporter.value),
+            pos(floor.clone() - market_unit.clone()) * Expr::Row(covered) * conversion.clone(),
+            supporter,
+            PROJECT,
+            FlowKind::FloorSupport,
+        );
+        let upside_share = self.input(support.upside_share.value, sheet, s, "Upside share");
+        let upside = self.flow(
+            format!("{sname}: upside share to {}", support.supporter.value),
+            upside_share * pos(market_unit - threshold) * Expr::Row(covered) * conversion.clone(),
+            PROJECT,
+            supporter,
+            FlowKind::UpsideShare,
+        );
+        let exposure = self.c.row(
+            format!("{sname}: maximum payout this year (price at zero)"),
+            Unit::Money,
+            floor * Expr::Row(covered) * conversion,
+        );
+        self.ops.receipts.push(payout);
+        self.ops.payments.push(upside);
+        self.ops.floors.push((s, payout, exposure));
+        Ok((payout, upside))
+    }
+
+    /// Transfers between facilities of the deal: revenue of the source, cost of the user
+    /// (in feed order, so a chain's cost-based prices see upstream transfers).
+    fn transfer_feed(&mut self, sales: &mut BTreeMap<usize, Vec<Expr>>) -> Result<(), BuildError> {
+        let deal = self.deal;
         for &i in &self.ops.order.clone() {
             let f = &deal.facilities[i];
             let Some(feed) = &f.feed else { continue };
@@ -746,6 +1033,7 @@ impl Builder<'_> {
                 name: source,
                 pricing,
                 price,
+                ..
             } = &feed.source
             else {
                 continue;
@@ -798,19 +1086,24 @@ impl Builder<'_> {
             self.ops.operating[i].push(value);
             self.ops.by_category[i].push((CostCategory::FeedPurchase, value));
         }
-        for (i, f) in deal.facilities.iter().enumerate() {
-            let items = sales.remove(&i).unwrap_or_default();
-            if items.is_empty() {
+        Ok(())
+    }
+
+    /// A facility whose product has no price sells nothing: every tonne it makes goes to
+    /// the plants it feeds (it is worked only for what they take). A check says so.
+    pub(super) fn output_checks(&mut self) {
+        for i in 0..self.deal.facilities.len() {
+            if !self.unpriced(i) || self.consumers(i).is_empty() {
                 continue;
             }
-            let row = self.c.row(
-                format!("{}: sales value", f.name.value),
-                Unit::Money,
-                sum(items),
-            );
-            self.ops.revenue[i] = Some(row);
+            if let Some(sellable) = self.ops.sellable[i] {
+                let name = self.deal.facilities[i].name.value.clone();
+                self.zero_check(
+                    format!("{name}: all its output (no price) goes to its plants"),
+                    sellable,
+                );
+            }
         }
-        Ok(())
     }
 
     fn build_royalties(&mut self) -> Result<(), BuildError> {

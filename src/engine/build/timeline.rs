@@ -37,6 +37,8 @@ pub struct FacilityTimeline {
     /// closure.
     pub starts: Vec<Expr>,
     pub durations: Vec<Expr>,
+    /// The scenario's extra years of each scheduled phase (0 when none).
+    pub delays: Vec<Expr>,
     /// Flag rows per scheduled phase (None where the phase never has years).
     pub flags: Vec<Option<RowId>>,
     pub production: RowId,
@@ -104,12 +106,32 @@ impl Builder<'_> {
         min(items)
     }
 
+    /// The scenario's delays of one phase of facility `i`, added up: that phase takes this
+    /// many years longer and every later phase moves with it. A ramp-up delay applies only
+    /// to a facility with a ramp-up profile (its profile's steps come that many years later).
+    fn phase_delay(&mut self, i: usize, phase: Phase) -> Expr {
+        let f = &self.deal.facilities[i];
+        if phase == Phase::RampUp && f.ramp.is_empty() {
+            return Expr::zero();
+        }
+        let mut d = Expr::zero();
+        for (record, o) in self.overrides(OverrideKind::Delay) {
+            if o.phase.as_ref().is_some_and(|p| p.value == phase)
+                && Self::targets(&o.facility, &f.name.value)
+            {
+                d = d + self.override_input(record, o.value.value, "Value");
+            }
+        }
+        d
+    }
+
     pub(super) fn build_timeline(&mut self) -> Result<(), BuildError> {
         self.c.section("Timeline");
         let deal = self.deal;
         for (i, f) in deal.facilities.iter().enumerate() {
             let name = f.name.value.clone();
             let mut durations = Vec::new();
+            let mut delays = Vec::new();
             for phase in Phase::SCHEDULED {
                 let base = match phase {
                     Phase::Exploration => self.input(
@@ -148,15 +170,9 @@ impl Builder<'_> {
                     }
                     Phase::Production => Expr::zero(),
                 };
-                let mut d = base;
-                for (record, o) in self.overrides(OverrideKind::Delay) {
-                    if o.phase.as_ref().is_some_and(|p| p.value == phase)
-                        && Self::targets(&o.facility, &name)
-                    {
-                        d = d + self.override_input(record, o.value.value, "Value");
-                    }
-                }
-                durations.push(d);
+                let delay = self.phase_delay(i, phase);
+                delays.push(delay.clone());
+                durations.push(base + delay);
             }
             let mut starts = Vec::new();
             let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
@@ -219,6 +235,7 @@ impl Builder<'_> {
             self.t.facilities.push(FacilityTimeline {
                 starts,
                 durations,
+                delays,
                 flags,
                 production,
                 producing_started,
