@@ -102,6 +102,10 @@ pub enum Expr {
     Row(RowId),
     /// A row's value in the previous period; 0 in the first period.
     Prev(RowId),
+    /// A row's value a whole number k ≥ 1 of periods earlier (the expression); 0 before the
+    /// first period. Straight-line depreciation over a life of k years needs the capital that
+    /// started k years ago.
+    Lag(RowId, Box<Expr>),
     /// The period's label year.
     Year,
     /// The first period's label year.
@@ -794,7 +798,7 @@ impl Expr {
                 f(Ref::Row(*a));
                 f(Ref::Row(*b));
             }
-            Expr::RowAt(r, e) | Expr::Npv(e, r) | Expr::Irr(r, e) => {
+            Expr::RowAt(r, e) | Expr::Npv(e, r) | Expr::Irr(r, e) | Expr::Lag(r, e) => {
                 f(Ref::Row(*r));
                 e.visit_refs(f);
             }
@@ -919,7 +923,9 @@ fn cell_reads(e: &Expr, out: &mut Vec<Read>) {
         | Expr::SumProduct(..)
         | Expr::Irr(..)
         | Expr::Mirr(..)
-        | Expr::FirstYearWhere(_) => out.push(Read::Always),
+        | Expr::FirstYearWhere(_)
+        // A cell several periods back: whether it changed is not tracked, so recompute.
+        | Expr::Lag(..) => out.push(Read::Always),
     }
 }
 
@@ -1198,6 +1204,7 @@ const NO_VALUE: &str =
     "a value that does not exist (such as an IRR with no solution) used in arithmetic";
 const BAD_REF: &str =
     "a reference to a line calculated later in the same period (an internal ordering error)";
+const BAD_LAG: &str = "a look-back of less than one whole period (an internal error)";
 const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
 const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
 const INPUT_OUTSIDE_PLAN: &str =
@@ -1262,6 +1269,17 @@ impl Ctx<'_> {
                     Decimal::ZERO
                 } else {
                     self.values.at(*r, t - 1)
+                }
+            }
+            Expr::Lag(r, k) => {
+                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+                let k = self.eval(k)?;
+                if !k.fract().is_zero() || k < Decimal::ONE {
+                    return Err(BAD_LAG);
+                }
+                match usize::try_from(k.trunc().mantissa() / 10i128.pow(k.trunc().scale())) {
+                    Ok(k) if k <= t => self.values.at(*r, t - k),
+                    _ => Decimal::ZERO,
                 }
             }
             Expr::Year => {
@@ -1560,6 +1578,25 @@ mod tests {
         let v = c.evaluate().expect("evaluates");
         assert_eq!(v.row(balance), &[dec!(100), dec!(210), dec!(331)]);
         assert_eq!(c.order, vec![interest, balance]);
+    }
+
+    #[test]
+    fn a_lag_reads_k_periods_back_and_zero_before_the_first() {
+        let mut c = Calc::new(2030, 5);
+        c.section("Test");
+        let year = c.row("Year", Unit::Year, Expr::Year);
+        let lagged = c.row(
+            "Two back",
+            Unit::Year,
+            Expr::Lag(year, Box::new(Expr::num(2))),
+        );
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(
+            v.row(lagged),
+            &[dec!(0), dec!(0), dec!(2030), dec!(2031), dec!(2032)]
+        );
+        c.row("Bad", Unit::Year, Expr::Lag(year, Box::new(Expr::num(dec!(0.5)))));
+        assert_eq!(c.evaluate().expect_err("no lag").problem, BAD_LAG);
     }
 
     #[test]

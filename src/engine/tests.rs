@@ -276,6 +276,52 @@ fn tax_deducts_depreciation_and_carries_losses_forward() {
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
 
+/// Finding 2 of issue 12: each year's capital cost is depreciated over the tax life from the
+/// later of its own year and first production. Build 150,000 in 2030; produce 2031–38 with
+/// 3,000 of sustaining capex a year; a 3-year tax life. Cumulative capital ÷ life capped at
+/// book value (the old rule) wrote 2034's 3,000-a-year vintages off at 6,000.
+#[test]
+fn sustaining_capex_beyond_the_tax_life_is_depreciated_per_vintage() {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = Sourced::bare(10);
+    deal.facilities[0].operations_years = Sourced::bare(8);
+    deal.fiscal[0].depreciation_years = Sourced::bare(3);
+    deal.fiscal[0].tax_rate = Sourced::bare(dec!(0.3));
+    deal.costs.push(cost(
+        "Mine",
+        "Sustaining",
+        CostCategory::SustainingCapex,
+        CostBasis::PerYear,
+        Some(Phase::Operations),
+        "3000",
+    ));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    // 2031: 150,000/3 + 1,000 (its own vintage); 2032: + 1,000 more; 2033: + 1,000 more;
+    // 2034 on: the build is written off, three 1,000 vintages run at once; 2039: no capex
+    // that year, the 2037 and 2038 vintages remain.
+    let k = |v: i64| Decimal::from(v);
+    assert_eq!(
+        row(&r, "Mine: depreciation"),
+        vec![
+            k(0),
+            k(51000),
+            k(52000),
+            k(53000),
+            k(3000),
+            k(3000),
+            k(3000),
+            k(3000),
+            k(3000),
+            k(2000)
+        ]
+    );
+    // Tax in 2034: 30% × (80,000 margin − 3,000 depreciation), every loss used by then.
+    assert_eq!(row(&r, "Testland: company tax before credits")[4], k(23100));
+    // What is left on the book at the horizon: the 2038 vintage's last third.
+    assert_eq!(row(&r, "Mine: tax book value")[9], k(1000));
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
 #[test]
 fn a_refundable_production_tax_credit_is_paid_in_cash_beyond_tax() {
     let mut deal = one_mine_all_equity();

@@ -390,6 +390,7 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
             | Expr::Abs(a)
             | Expr::Sqrt(a)
             | Expr::Lookup(_, a)
+            | Expr::Lag(_, a)
             | Expr::RowAt(_, a) => walk(a, out),
             Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
                 walk(a, out);
