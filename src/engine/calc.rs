@@ -507,6 +507,19 @@ pub struct Calc {
     input_index: HashMap<InputAddr, InputId>,
 }
 
+/// The rows (in evaluation order) and post scalars of one phase of evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseStep {
+    pub rows: Vec<RowId>,
+    pub scalars: Vec<ScalarId>,
+}
+
+/// The phases of evaluation (see `Calc::phases`).
+#[derive(Debug, Clone, Default)]
+pub struct Phases {
+    pub steps: Vec<PhaseStep>,
+}
+
 /// An evaluation failure: which line, which year, what went wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalError {
@@ -724,28 +737,29 @@ impl Calc {
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
             }
         }
-        for t in 0..n {
-            for &r in &self.order {
-                let def = &self.rows[r];
-                let ctx = Ctx {
-                    calc: self,
-                    values: &values,
-                    period: Some(t),
-                    row: Some(r),
-                    position: &position,
-                    inputs,
-                    skip_rates: options.skip_rates,
-                };
-                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                    line: def.label.clone(),
-                    year: Some(self.year_of(t)),
-                    problem: p,
-                })?;
-                values.rows[r * n + t] = v;
+        let phases = self.phases()?;
+        for phase in &phases.steps {
+            for t in 0..n {
+                for &r in &phase.rows {
+                    let def = &self.rows[r];
+                    let ctx = Ctx {
+                        calc: self,
+                        values: &values,
+                        period: Some(t),
+                        row: Some(r),
+                        position: &position,
+                        inputs,
+                        skip_rates: options.skip_rates,
+                    };
+                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                        line: def.label.clone(),
+                        year: Some(self.year_of(t)),
+                        problem: p,
+                    })?;
+                    values.rows[r * n + t] = v;
+                }
             }
-        }
-        for (s, def) in self.scalars.iter().enumerate() {
-            if def.stage == Stage::Post {
+            for &s in &phase.scalars {
                 let ctx = Ctx {
                     calc: self,
                     values: &values,
@@ -755,10 +769,75 @@ impl Calc {
                     inputs,
                     skip_rates: options.skip_rates,
                 };
-                values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
+                values.scalars[s] = ctx
+                    .eval_opt(&self.scalars[s].expr)
+                    .map_err(|p| self.err_scalar(s, p))?;
             }
         }
         Ok(values)
+    }
+
+    /// The order of evaluation in phases: each phase evaluates its rows over every period,
+    /// then the post scalars that read nothing later. A row that reads a post scalar (a loss
+    /// guarantee paying the loss given default, a whole-life measure, in the default year)
+    /// comes in a later phase than every row that scalar reads. Where no row reads a post
+    /// scalar there is one phase: every row, then every post scalar.
+    pub fn phases(&self) -> Result<Phases, EvalError> {
+        let mut row_phase = vec![0usize; self.rows.len()];
+        let mut scalar_phase = vec![0usize; self.scalars.len()];
+        let post = |s: ScalarId| self.scalars[s].stage == Stage::Post;
+        let limit = self.scalars.len() + 1;
+        loop {
+            let mut changed = false;
+            for (s, def) in self.scalars.iter().enumerate() {
+                if !post(s) {
+                    continue;
+                }
+                let mut p = 0;
+                def.expr.visit_refs(&mut |r| match r {
+                    Ref::Row(q) => p = p.max(row_phase[q]),
+                    Ref::Scalar(q) if post(q) => p = p.max(scalar_phase[q]),
+                    _ => {}
+                });
+                if p > scalar_phase[s] {
+                    scalar_phase[s] = p;
+                    changed = true;
+                }
+            }
+            for (r, def) in self.rows.iter().enumerate() {
+                let mut p = 0;
+                def.expr.visit_refs(&mut |x| match x {
+                    Ref::Row(q) => p = p.max(row_phase[q]),
+                    Ref::Scalar(q) if post(q) => p = p.max(scalar_phase[q] + 1),
+                    _ => {}
+                });
+                if p > row_phase[r] {
+                    if p > limit {
+                        return Err(EvalError {
+                            line: def.label.clone(),
+                            year: None,
+                            problem: CIRCULAR,
+                        });
+                    }
+                    row_phase[r] = p;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let count = row_phase.iter().copied().max().unwrap_or(0) + 1;
+        let mut steps: Vec<PhaseStep> = (0..count).map(|_| PhaseStep::default()).collect();
+        for &r in &self.order {
+            steps[row_phase[r]].rows.push(r);
+        }
+        for (s, phase) in scalar_phase.iter().enumerate() {
+            if post(s) {
+                steps[(*phase).min(count - 1)].scalars.push(s);
+            }
+        }
+        Ok(Phases { steps })
     }
 
     fn err_scalar(&self, s: ScalarId, problem: &'static str) -> EvalError {
@@ -853,7 +932,9 @@ pub struct Partial {
     /// The dependent rows, in evaluation order.
     rows: Vec<RowId>,
     pre: Vec<ScalarId>,
-    post: Vec<ScalarId>,
+    /// Per phase of evaluation: the dependent rows (as indices into `rows`) and post
+    /// scalars.
+    steps: Vec<(Vec<usize>, Vec<ScalarId>)>,
     position: Vec<usize>,
     skip_rates: bool,
     /// Per row of `rows`: what its formula reads that can change (see `Read`).
@@ -1031,12 +1112,33 @@ impl Calc {
         for (k, r) in self.order.iter().enumerate() {
             position[*r] = k;
         }
-        let stage = |stage: Stage| {
-            (0..self.scalars.len())
-                .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == stage)
-                .collect()
-        };
+        let pre = (0..self.scalars.len())
+            .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == Stage::Pre)
+            .collect();
         let rows: Vec<RowId> = self.order.iter().copied().filter(|r| row_dep[*r]).collect();
+        let mut index_of = vec![usize::MAX; self.rows.len()];
+        for (k, r) in rows.iter().enumerate() {
+            index_of[*r] = k;
+        }
+        let steps = self
+            .phases()?
+            .steps
+            .into_iter()
+            .map(|step| {
+                let rows = step
+                    .rows
+                    .iter()
+                    .filter(|r| row_dep[**r])
+                    .map(|r| index_of[*r])
+                    .collect();
+                let scalars = step
+                    .scalars
+                    .into_iter()
+                    .filter(|s| scalar_dep[*s])
+                    .collect();
+                (rows, scalars)
+            })
+            .collect();
         let varying_series: Vec<SeriesId> = (0..self.series.len())
             .filter(|s| {
                 self.series[*s]
@@ -1079,8 +1181,8 @@ impl Calc {
             base,
             varying: input_varies,
             rows,
-            pre: stage(Stage::Pre),
-            post: stage(Stage::Post),
+            pre,
+            steps,
             position,
             skip_rates: options.skip_rates,
             reads,
@@ -1136,43 +1238,48 @@ impl Calc {
             scalar_changed[s] = v != plan.base.scalars[s];
             values.scalars[s] = v;
         }
-        for t in 0..n {
-            for (k, &r) in plan.rows.iter().enumerate() {
-                let must = plan.reads[k].iter().any(|read| match *read {
-                    Read::Row(q) => cell_changed[q * n + t],
-                    Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
-                    Read::Input(id) => input_changed[id],
-                    Read::Series(s) => series_changed[s],
-                    Read::Scalar(s) => scalar_changed[s],
-                    Read::Always => true,
-                });
-                if !must {
-                    // Everything it reads is as in the base evaluation: so is its value.
-                    continue;
+        for (step_rows, step_scalars) in &plan.steps {
+            for t in 0..n {
+                for &k in step_rows {
+                    let r = plan.rows[k];
+                    let must = plan.reads[k].iter().any(|read| match *read {
+                        Read::Row(q) => cell_changed[q * n + t],
+                        Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
+                        Read::Input(id) => input_changed[id],
+                        Read::Series(s) => series_changed[s],
+                        Read::Scalar(s) => scalar_changed[s],
+                        Read::Always => true,
+                    });
+                    if !must {
+                        // Everything it reads is as in the base evaluation: so is its value.
+                        continue;
+                    }
+                    let def = &self.rows[r];
+                    let ctx = self.ctx(
+                        values,
+                        Some(t),
+                        Some(r),
+                        &plan.position,
+                        inputs,
+                        plan.skip_rates,
+                    );
+                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                        line: def.label.clone(),
+                        year: Some(self.year_of(t)),
+                        problem: p,
+                    })?;
+                    cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
+                    values.rows[r * n + t] = v;
                 }
-                let def = &self.rows[r];
-                let ctx = self.ctx(
-                    values,
-                    Some(t),
-                    Some(r),
-                    &plan.position,
-                    inputs,
-                    plan.skip_rates,
-                );
-                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                    line: def.label.clone(),
-                    year: Some(self.year_of(t)),
-                    problem: p,
-                })?;
-                cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
-                values.rows[r * n + t] = v;
             }
-        }
-        for &s in &plan.post {
-            let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
-            values.scalars[s] = ctx
-                .eval_opt(&self.scalars[s].expr)
-                .map_err(|p| self.err_scalar(s, p))?;
+            for &s in step_scalars {
+                let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
+                let v = ctx
+                    .eval_opt(&self.scalars[s].expr)
+                    .map_err(|p| self.err_scalar(s, p))?;
+                scalar_changed[s] = v != plan.base.scalars[s];
+                values.scalars[s] = v;
+            }
         }
         Ok(())
     }
@@ -1209,6 +1316,8 @@ const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
 const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
 const INPUT_OUTSIDE_PLAN: &str =
     "an input changed that the partial evaluation was not prepared for (an internal error)";
+const CIRCULAR: &str =
+    "a line that reads a whole-run measure which reads the line itself (an internal error)";
 const UNPLACED: &str = "a line reserved but never given a formula (an internal error)";
 const ROW_AGG_IN_PERIOD: &str = "a whole-row aggregate used inside a period (an internal error)";
 
@@ -1595,7 +1704,11 @@ mod tests {
             v.row(lagged),
             &[dec!(0), dec!(0), dec!(2030), dec!(2031), dec!(2032)]
         );
-        c.row("Bad", Unit::Year, Expr::Lag(year, Box::new(Expr::num(dec!(0.5)))));
+        c.row(
+            "Bad",
+            Unit::Year,
+            Expr::Lag(year, Box::new(Expr::num(dec!(0.5)))),
+        );
         assert_eq!(c.evaluate().expect_err("no lag").problem, BAD_LAG);
     }
 
@@ -1780,6 +1893,45 @@ mod tests {
             Some(dec!(20)),
             "the base value, not 40"
         );
+    }
+
+    /// A row may read a whole-run measure (a post scalar): it is evaluated in a later phase,
+    /// after every row the measure reads, in full and partial evaluations alike; a row whose
+    /// measure reads the row itself is refused.
+    #[test]
+    fn a_row_reading_a_post_scalar_is_evaluated_after_it() {
+        let (mut c, price, _, balance, _, total) = calc_with_a_varying_input();
+        let share = c.row(
+            "Share of the total",
+            Unit::Ratio,
+            safe_div(Expr::Row(balance), Expr::Scalar(total), Expr::zero()),
+        );
+        let sum = c.scalar("Shares", Unit::Ratio, Expr::RowSum(share), Stage::Post);
+        let v = c.evaluate().expect("evaluates");
+        // Balance 10, 21, 33.1, 46.41; interest 0, 1, 2.1, 3.31 (total 6.41).
+        assert_eq!(v.row(share)[1], dec!(21) / dec!(6.41));
+        assert_eq!(v.scalar(sum), Some(v.row(share).iter().copied().sum()));
+        assert_eq!(c.phases().expect("phases").steps.len(), 2);
+        let plan = c
+            .partial(&[price], None, &EvalOptions::default())
+            .expect("plan");
+        let mut values = plan.base().clone();
+        let mut inputs = c.input_values();
+        inputs[price] = dec!(3);
+        c.evaluate_partial(&plan, &inputs, &mut values)
+            .expect("partial");
+        let full = c
+            .evaluate_with(&EvalOptions {
+                inputs: Some(&inputs),
+                skip_rates: false,
+            })
+            .expect("full");
+        assert_eq!(values.rows, full.rows);
+        assert_eq!(values.scalars, full.scalars);
+        let circular = c.reserve("Circular", Unit::Money);
+        let measure = c.scalar("Measure", Unit::Money, Expr::RowSum(circular), Stage::Post);
+        c.place(circular, Expr::Scalar(measure));
+        assert_eq!(c.evaluate().expect_err("circular").problem, CIRCULAR);
     }
 
     #[test]
