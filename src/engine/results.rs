@@ -54,7 +54,10 @@ pub struct ProjectResult {
     pub irr_post_tax: Option<String>,
     pub risked_npv: String,
     pub cfads: Vec<String>,
+    /// What no one in the deal funded (0 unless the deal has no completion support).
     pub funding_gap: String,
+    /// A construction funding gap met by the sponsors by shareholding.
+    pub completion_support: String,
     pub overrun_equity: String,
     pub equity_deficit_support: String,
 }
@@ -228,6 +231,7 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         risked_npv: zero_text(pj.risked_npv),
         cfads: row_texts(lines.cfads),
         funding_gap: zero_text(pj.funding_gap),
+        completion_support: zero_text(pj.completion_support),
         overrun_equity: zero_text(pj.overrun_equity),
         equity_deficit_support: zero_text(pj.deficit_support),
     };

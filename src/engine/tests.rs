@@ -518,6 +518,76 @@ fn a_loan_unpaid_at_maturity_defaults_and_is_still_paid_ahead_of_first_loss_mone
     assert_eq!(row(&r, "First loss: written off (loss)")[5], loss);
 }
 
+/// Finding 1 of issue 12: a construction gap beyond the committed money is met by the
+/// sponsors (completion support by shareholding), never by a party outside the deal. A
+/// 100% overrun doubles the 150,000 build: the 100,000 loan (priority 1) and the 150,000 of
+/// equity leave 50,000, which the sponsor puts in; the bookkeeping "Funding gap" party pays
+/// nothing, the Log says so, and the sponsor's NPV falls.
+#[test]
+fn a_funding_gap_beyond_the_commitments_is_met_by_the_sponsors_completion_support() {
+    let mut deal = financed("100000", Repayment::Annuity);
+    deal.tranches[0].commitment = Sourced::bare(dec!(150000));
+    let overrun = scenario(
+        "Overrun",
+        vec![override_of(OverrideKind::CapexOverrun, "1")],
+    );
+    let base = run(&deal, &Scenario::base()).expect("base");
+    let r = run(&deal, &overrun).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(row(&r, "Senior: drawdowns")[0], dec!(100000));
+    assert_eq!(row(&r, "Equity: drawdowns")[0], dec!(150000));
+    assert_eq!(row(&r, "Equity: completion support")[0], dec!(50000));
+    assert_eq!(flows(&r, "Sponsor")[0], dec!(-200000));
+    assert!(flows(&r, "Funding gap").iter().all(|f| f.is_zero()));
+    assert_eq!(r.project.completion_support, "50000");
+    assert_eq!(r.project.funding_gap, "0");
+    assert!(r.events.iter().any(|e| e.year == 2030
+        && e.kind == build::EventKind::CompletionSupport
+        && e.amount == "50000"));
+    let npv = |r: &Results| num(&r.party("Sponsor").map(|p| p.npv.clone()));
+    assert!(npv(&r) < npv(&base), "{} vs {}", npv(&r), npv(&base));
+
+    // Without completion support the gap is unfunded: a failed check, and the bookkeeping
+    // party's 50,000 shows where the deal is short.
+    deal.completion_support = Sourced::bare(CompletionSupport::NoSupport);
+    let r = run(&deal, &overrun).expect("runs");
+    let failed: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["No unfunded gap in development (the deal has no completion support)"]
+    );
+    assert_eq!(r.project.funding_gap, "50000");
+    assert_eq!(flows(&r, "Funding gap")[0], dec!(-50000));
+    assert!(
+        run(&deal, &Scenario::base())
+            .expect("base")
+            .all_checks_pass()
+    );
+}
+
+/// Issue 11 finding 3: an equity commitment too small to matter (0.000001) once left the
+/// sponsor's distributions unpaid (its share of them was guarded to 0) and the project's
+/// cash 194m out. Now the lone equity tranche holds 100% whatever its size, the sponsor
+/// meets the gap by completion support, and every check holds.
+#[test]
+fn a_tiny_equity_commitment_leaves_the_books_whole() {
+    let mut deal = financed("100000", Repayment::Annuity);
+    deal.tranches[0].commitment = Sourced::bare(dec!(0.000001));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(row(&r, "Equity: completion support")[0], dec!(49999.999999));
+    assert!(
+        flows(&r, "Sponsor")[1..5]
+            .iter()
+            .all(|f| *f > Decimal::ZERO)
+    );
+}
+
 #[test]
 fn a_lock_up_traps_cash_while_dscr_is_low_and_releases_it_when_it_recovers() {
     let mut deal = financed("100000", Repayment::Annuity);

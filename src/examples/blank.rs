@@ -14,6 +14,7 @@ pub fn deal() -> Deal {
         project_name: text("Project"),
         financial_close_year: None,
         tax_home_country: None,
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![Facility {
             name: text("Mine"),
             kind: s(FacilityKind::Mine),

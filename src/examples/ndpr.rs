@@ -37,6 +37,7 @@ pub fn deal() -> Deal {
         project_name: text("Goldfields Rare Earths"),
         financial_close_year: None,
         tax_home_country: None,
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![
             Facility {
                 name: text(MINE),

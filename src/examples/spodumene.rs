@@ -27,6 +27,7 @@ pub fn deal() -> Deal {
         project_name: text("Red Hill Lithium"),
         financial_close_year: Some(s(2028)),
         tax_home_country: Some(text("Australia")),
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![Facility {
             name: text(MINE),
             kind: s(FacilityKind::Mine),

@@ -418,6 +418,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         project_name,
         financial_close_year,
         tax_home_country,
+        completion_support,
         facilities: _,
         products: _,
         fx: _,
@@ -445,6 +446,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
     r.text("Project company", project_name);
     r.opt_year("Financial close year", financial_close_year);
     r.opt_text("Tax home country", tax_home_country);
+    r.choice("Completion support", completion_support, |c| c.label());
 }
 
 fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
@@ -650,6 +652,7 @@ fn tranche_values<'d>(t: &'d Tranche, r: &mut Rec<'_, 'd>) {
         overrun_cap,
         covers,
         coverage,
+        guarantee_kind,
         shareholding,
         participants: _, // on the Participants sheet
     } = t;
@@ -698,6 +701,11 @@ fn tranche_values<'d>(t: &'d Tranche, r: &mut Rec<'_, 'd>) {
     r.number_unless_default("Overrun cap", overrun_cap, Decimal::ZERO, equity);
     r.opt_text("Covers", covers);
     r.number_unless_default("Coverage", coverage, Decimal::ONE, guarantee);
+    if guarantee || guarantee_kind.value != GuaranteeKind::DebtService {
+        r.choice("Guarantee kind", guarantee_kind, |k| k.label());
+    } else {
+        r.blank_default("Guarantee kind", guarantee_kind);
+    }
     r.opt_number("Shareholding", shareholding);
 }
 

@@ -609,7 +609,9 @@ choice_from_cell!(
     PricingKind,
     TrancheKind,
     Repayment,
-    OverrideKind
+    OverrideKind,
+    CompletionSupport,
+    GuaranteeKind
 );
 
 /// What reading one field gave.
@@ -1150,6 +1152,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         project_name: head.project_name,
         financial_close_year: head.financial_close_year,
         tax_home_country: head.tax_home_country,
+        completion_support: head.completion_support,
         facilities,
         products,
         fx,
@@ -1196,6 +1199,7 @@ struct Head {
     project_name: Sourced<String>,
     financial_close_year: Option<Sourced<Year>>,
     tax_home_country: Option<Sourced<String>>,
+    completion_support: Sourced<CompletionSupport>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1211,6 +1215,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             project_name: Sourced::new("Project".to_string(), p(log)),
             financial_close_year: None,
             tax_home_country: None,
+            completion_support: Sourced::new(CompletionSupport::Shareholding, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1224,6 +1229,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         project_name: r.defaulted(log, "Project company"),
         financial_close_year: r.optional(log, "Financial close year"),
         tax_home_country: r.optional(log, "Tax home country"),
+        completion_support: r.defaulted(log, "Completion support"),
     }
 }
 
@@ -1555,6 +1561,7 @@ fn read_tranche(r: Rec, log: &mut Log) -> Tranche {
         overrun_cap: r.defaulted(log, "Overrun cap"),
         covers: r.optional(log, "Covers"),
         coverage: r.defaulted(log, "Coverage"),
+        guarantee_kind: r.defaulted(log, "Guarantee kind"),
         shareholding: r.optional(log, "Shareholding"),
         participants: Vec::new(),
     }

@@ -718,7 +718,7 @@ fn write_summary(
     header(ws, row, "Decision numbers")?;
     row += 1;
     type Pick = fn(&Results) -> Option<usize>;
-    let project_lines: [(&str, Pick, &Format); 4] = [
+    let project_lines: [(&str, Pick, &Format); 5] = [
         (
             "Project: unlevered NPV after tax",
             |r| r.lines.project.npv_post_tax,
@@ -732,6 +732,11 @@ fn write_summary(
         (
             "Project: risked NPV (stage gates)",
             |r| r.lines.project.risked_npv,
+            &styles.money,
+        ),
+        (
+            "Project: sponsors' completion support",
+            |r| r.lines.project.completion_support,
             &styles.money,
         ),
         (

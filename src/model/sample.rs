@@ -27,6 +27,7 @@ pub fn one_mine_all_equity() -> Deal {
         project_name: s("Project".into()),
         financial_close_year: None,
         tax_home_country: None,
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![facility(
             "Mine",
             FacilityKind::Mine,
@@ -182,6 +183,7 @@ fn tranche(
         overrun_cap: s(Decimal::ZERO),
         covers: None,
         coverage: s(Decimal::ONE),
+        guarantee_kind: s(GuaranteeKind::DebtService),
         shareholding: None,
         participants: participants
             .iter()

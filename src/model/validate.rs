@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::{
-    CellRef, CostBasis, Deal, Facility, FacilityKind, FeedSource, InputError, OverrideKind, Phase,
-    PricingKind, Repayment, Sourced, TrancheKind, TransferPricing,
+    CellRef, CostBasis, Deal, Facility, FacilityKind, FeedSource, GuaranteeKind, InputError,
+    OverrideKind, Phase, PricingKind, Repayment, Sourced, TrancheKind, TransferPricing,
 };
 
 /// Every problem with the deal, in the order the checks found them (readers sort them by
@@ -379,6 +379,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(y) = &d.financial_close_year {
             self.within_model("the financial close year", y);
+            self.close_before_operations(y);
         }
         if let Some(country) = &d.tax_home_country
             && d.fiscal_regime(&country.value).is_none()
@@ -419,6 +420,29 @@ impl<'a> Checker<'a> {
                 )
                 .uses(NameList::Tranches),
             );
+        }
+    }
+
+    /// Loans are drawn from financial close until operations start: a close after the last
+    /// construction year would leave every loan undrawn and its fees unfunded. Lodestone does
+    /// not model a refinancing after construction, so such a close is refused.
+    fn close_before_operations(&mut self, close: &Sourced<i32>) {
+        let d = self.deal;
+        let Some(operations) = d.facilities.iter().map(first_production).max() else {
+            return;
+        };
+        if !d.tranches.iter().any(|t| t.kind.value.is_loan()) {
+            return;
+        }
+        let last_build = operations - 1;
+        if close.value as i64 > last_build {
+            self.push(Finding::at(
+                &close.cell,
+                format!(
+                    "the financial close year ({}) is after construction, which ends in {last_build}: loans are drawn only until operations start, so none would ever be drawn (expected a year up to {last_build}, or a blank for the first construction year)",
+                    close.value
+                ),
+            ));
         }
     }
 
@@ -1526,6 +1550,18 @@ impl<'a> Checker<'a> {
                     .with(&t.kind),
                 );
             }
+            if t.guarantee_kind.value != GuaranteeKind::DebtService {
+                self.push(
+                    Finding::at(
+                        &t.guarantee_kind.cell,
+                        format!(
+                            "'{name}' has a guarantee kind ({}) but is not a guarantee (expected a blank)",
+                            t.guarantee_kind.value
+                        ),
+                    )
+                    .with(&t.kind),
+                );
+            }
         }
     }
 
@@ -2191,6 +2227,22 @@ mod tests {
             assert_eq!(messages(&deal), Vec::<String>::new(), "example {name}");
         }
         assert_eq!(messages(&examples::blank()), Vec::<String>::new(), "blank");
+    }
+
+    /// Issue 11 finding 3: a financial close after construction (2030 for a 2028–29 build)
+    /// left every loan undrawn and its upfront fee unfunded (5.4m unreconciled): refused.
+    #[test]
+    fn a_financial_close_after_construction_is_refused() {
+        let mut deal = examples::example("spodumene-crash").expect("example");
+        deal.financial_close_year = Some(Sourced::bare(2030));
+        assert_eq!(
+            messages(&deal),
+            [
+                "the financial close year (2030) is after construction, which ends in 2029: loans are drawn only until operations start, so none would ever be drawn (expected a year up to 2029, or a blank for the first construction year)"
+            ]
+        );
+        deal.financial_close_year = Some(Sourced::bare(2029));
+        assert_eq!(messages(&deal), Vec::<String>::new());
     }
 
     /// Deals built in code have no cells: the messages still name what is wrong.

@@ -17,7 +17,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Unit, and, div, eq, ge, gt, if_, le, lt, max2, min2, or, pos, pow,
     safe_div, sum,
 };
-use crate::model::{Repayment, Tranche, TrancheKind};
+use crate::model::{CompletionSupport, Repayment, Tranche, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
 type Draws = BTreeMap<usize, RowId>;
@@ -83,7 +83,11 @@ pub struct Financing {
     pub fees_dev: Option<RowId>,
     pub idc_cash: Option<RowId>,
     pub dsra_init_total: Option<RowId>,
+    /// What no committed source met in development and the sponsors' completion support did
+    /// not either (always 0 unless the deal says there is no completion support).
     pub dev_gap: Option<RowId>,
+    /// The sponsors' completion support: a construction funding gap met by shareholding.
+    pub completion_support: Option<RowId>,
     pub deficit_support: Option<RowId>,
     pub distribution: Option<RowId>,
     pub locked: Option<RowId>,
@@ -676,28 +680,112 @@ impl Builder<'_> {
                 self.record_flows(i, &flows, FlowKind::Fees);
             }
         }
-        let dev_gap = self.c.row(
-            "Funding gap in development (unfunded)",
+        let gap = self.c.row(
+            "Funding gap in development (beyond the committed money)",
             Unit::Money,
             Expr::Row(gap1) + Expr::Row(gap2),
         );
-        self.lines.events.push(EventSource {
-            kind: EventKind::FundingGap,
-            subject: "development".into(),
-            row: dev_gap,
-        });
+        let (support, dev_gap) = self.completion_support(gap)?;
         self.fin.fees_dev = Some(fees_dev);
         self.fin.idc_cash = Some(idc_cash);
         self.fin.dsra_init_total = Some(init_total);
         self.fin.dev_gap = Some(dev_gap);
+        self.fin.completion_support = support;
         let dev_sources = self.c.row(
-            "Development sources (drawdowns, overrun equity, gap)",
+            "Development sources (drawdowns, overrun equity, completion support, unfunded gap)",
             Unit::Money,
-            sum(all_draws) + Expr::Row(dev_gap),
+            sum(all_draws) + Expr::Row(gap),
         );
-        self.fin.tranches.iter_mut().for_each(|_| {});
         self.dev_sources = Some(dev_sources);
         Ok(())
+    }
+
+    /// A construction funding gap beyond every committed source is met by the sponsors by
+    /// shareholding (completion support, as an operating deficit is), unless the deal says
+    /// there is none: then it stays unfunded, met in the ledger by a bookkeeping party and
+    /// reported by a failed check. Returns the support row (if any) and the unfunded gap.
+    fn completion_support(&mut self, gap: RowId) -> Result<(Option<RowId>, RowId), BuildError> {
+        if self.deal.completion_support.value == CompletionSupport::NoSupport {
+            let unfunded = self.c.row(
+                "Unfunded gap in development (no completion support)",
+                Unit::Money,
+                Expr::Row(gap),
+            );
+            self.lines.events.push(EventSource {
+                kind: EventKind::FundingGap,
+                subject: "development".into(),
+                row: unfunded,
+            });
+            return Ok((None, unfunded));
+        }
+        let support = self.c.row(
+            "Completion support by the sponsors (by shareholding)",
+            Unit::Money,
+            Expr::Row(gap),
+        );
+        self.lines.events.push(EventSource {
+            kind: EventKind::CompletionSupport,
+            subject: "equity holders".into(),
+            row: support,
+        });
+        for (i, share) in self.equity_shares() {
+            let name = self.deal.tranches[i].name.value.clone();
+            let put_in = self.c.row(
+                format!("{name}: completion support"),
+                Unit::Money,
+                Expr::Row(support) * share,
+            );
+            let flows = self.split_flow(
+                i,
+                &format!("{name}: completion support"),
+                put_in,
+                true,
+                FlowKind::Equity,
+            )?;
+            self.record_flows(i, &flows, FlowKind::Equity);
+        }
+        let unfunded = self.c.row(
+            "Unfunded gap in development",
+            Unit::Money,
+            Expr::Row(gap) - Expr::Row(support),
+        );
+        Ok((Some(support), unfunded))
+    }
+
+    /// Each equity tranche's shareholding: as given, else pro rata to commitment (exactly:
+    /// however small a commitment, the shares sum to 1).
+    fn equity_shares(&mut self) -> Vec<(usize, Expr)> {
+        let deal = self.deal;
+        let equity: Vec<usize> = (0..deal.tranches.len())
+            .filter(|i| deal.tranches[*i].kind.value == TrancheKind::Equity)
+            .collect();
+        let commitments: Vec<Expr> = equity
+            .iter()
+            .map(|i| {
+                self.input(
+                    deal.tranches[*i].commitment.value,
+                    "Financing",
+                    *i,
+                    "Commitment",
+                )
+            })
+            .collect();
+        let total = sum(commitments.clone());
+        equity
+            .iter()
+            .zip(commitments)
+            .map(|(&i, commitment)| {
+                let share = match &deal.tranches[i].shareholding {
+                    Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
+                    None => if_(
+                        le(total.clone(), Expr::zero()),
+                        Expr::zero(),
+                        div(commitment, total.clone()),
+                    ),
+                };
+                (i, share)
+            })
+            .collect()
     }
 
     fn record_flows(&mut self, i: usize, rows: &[RowId], kind: FlowKind) {
@@ -1398,33 +1486,8 @@ impl Builder<'_> {
         self.fin.locked = Some(locked);
         self.lines.cash = Some(cash);
 
-        // Shareholdings: as given, else pro rata to commitment.
-        let equity: Vec<usize> = (0..deal.tranches.len())
-            .filter(|i| deal.tranches[*i].kind.value == TrancheKind::Equity)
-            .collect();
-        let commitments: Vec<Expr> = equity
-            .iter()
-            .map(|i| {
-                self.input(
-                    deal.tranches[*i].commitment.value,
-                    "Financing",
-                    *i,
-                    "Commitment",
-                )
-            })
-            .collect();
-        let total_commitment = sum(commitments.clone());
-        for (k, &i) in equity.iter().enumerate() {
-            let t = &deal.tranches[i];
-            let name = t.name.value.clone();
-            let share = match &t.shareholding {
-                Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
-                None => safe_div(
-                    commitments[k].clone(),
-                    total_commitment.clone(),
-                    Expr::zero(),
-                ),
-            };
+        for (i, share) in self.equity_shares() {
+            let name = deal.tranches[i].name.value.clone();
             let paid = self.c.row(
                 format!("{name}: distributions"),
                 Unit::Money,
@@ -1454,7 +1517,7 @@ impl Builder<'_> {
         }
         let gap = Self::row_of(self.fin.dev_gap);
         self.flow(
-            "Funding gap met outside the deal",
+            "Unfunded gap (bookkeeping: met by nobody in the deal)",
             gap,
             FUNDING_GAP,
             PROJECT,

@@ -363,6 +363,14 @@ impl Builder<'_> {
                 Stage::Post,
             ));
         }
+        if let Some(support) = self.fin.completion_support {
+            self.lines.project.completion_support = Some(self.c.scalar(
+                "Project: sponsors' completion support",
+                Unit::Money,
+                Expr::RowSum(support),
+                Stage::Post,
+            ));
+        }
         if let Some(support) = self.fin.deficit_support {
             self.lines.project.deficit_support = Some(self.c.scalar(
                 "Project: equity support for cash deficits",
@@ -842,7 +850,7 @@ impl Builder<'_> {
             dev.clone() * sum(uses),
         );
         let sources = self.c.row(
-            "Sources in development (drawdowns, capitalised interest, overrun equity, gap)",
+            "Sources in development (drawdowns, capitalised interest, overrun equity, completion support, unfunded gap)",
             Unit::Money,
             dev.clone() * (Self::row_of_opt(self.dev_sources) + sum(capitalised)),
         );
@@ -852,6 +860,14 @@ impl Builder<'_> {
             Expr::Row(sources) - Expr::Row(uses) - dev * (Expr::Row(cash) - Expr::Prev(cash)),
         );
         self.zero_check("Sources equal uses".into(), difference);
+        if self.fin.completion_support.is_none()
+            && let Some(gap) = self.fin.dev_gap
+        {
+            self.zero_check(
+                "No unfunded gap in development (the deal has no completion support)".into(),
+                gap,
+            );
+        }
 
         for (i, t) in self.deal.tranches.iter().enumerate() {
             let name = t.name.value.clone();

@@ -113,6 +113,7 @@ pub struct ProjectLines {
     pub irr_post_tax: Option<ScalarId>,
     pub risked_npv: Option<ScalarId>,
     pub funding_gap: Option<ScalarId>,
+    pub completion_support: Option<ScalarId>,
     pub overrun_equity: Option<ScalarId>,
     pub deficit_support: Option<ScalarId>,
 }
@@ -174,6 +175,7 @@ pub struct EventSource {
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     FundingGap,
+    CompletionSupport,
     OverrunEquity,
     EquitySupport,
     Lockup,
@@ -188,7 +190,8 @@ pub enum EventKind {
 impl EventKind {
     pub fn label(self) -> &'static str {
         match self {
-            EventKind::FundingGap => "funding gap",
+            EventKind::FundingGap => "unfunded funding gap",
+            EventKind::CompletionSupport => "completion support by the sponsors",
             EventKind::OverrunEquity => "overrun equity",
             EventKind::EquitySupport => "equity support for a cash deficit",
             EventKind::Lockup => "distribution lock-up",
