@@ -416,6 +416,7 @@ pub enum FlowKind {
     Fees,
     GuaranteeFee,
     GuaranteeCall,
+    GuaranteeRecovery,
     FundingGap,
 }
 
@@ -443,6 +444,7 @@ impl FlowKind {
             FlowKind::Fees => "fees",
             FlowKind::GuaranteeFee => "guarantee fee",
             FlowKind::GuaranteeCall => "guarantee call",
+            FlowKind::GuaranteeRecovery => "guarantee recovery",
             FlowKind::FundingGap => "funding gap",
         }
     }

@@ -424,39 +424,175 @@ fn a_sculpted_loan_holds_its_dscr_at_the_target_every_year() {
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
 
-#[test]
-fn a_guarantee_pays_coverage_times_the_loss_up_to_its_cap() {
-    // Prices collapse after 2031: the bullet loan cannot be repaid at maturity.
+/// A 100,000 four-year bullet at 10% (drawn 2030) on a mine producing 2031–35 (CFADS = 1,000
+/// t × (price − 20)): 2031 price 100, 2032 30 (CFADS 10,000: the interest exactly), 2033 25
+/// (CFADS 5,000: half the interest missed, the default), then `after` for 2034 (maturity) and
+/// 2035.
+fn defaulting_bullet(after: [&str; 2]) -> Deal {
     let mut deal = financed("100000", Repayment::Bullet);
+    deal.facilities[0].operations_years = Sourced::bare(5);
+    let d = |v: &str| Sourced::bare(v.parse::<Decimal>().unwrap_or_default());
     deal.products[0].deck = vec![
-        (2030, Sourced::bare(dec!(100))),
-        (2031, Sourced::bare(dec!(100))),
-        (2032, Sourced::bare(dec!(30))),
+        (2030, d("100")),
+        (2031, d("100")),
+        (2032, d("30")),
+        (2033, d("25")),
+        (2034, d(after[0])),
+        (2035, d(after[1])),
     ];
     deal.parties
         .push(party("Treasury", PartyKind::Government, "0.03"));
-    for (cap, want) in [("1000000", None), ("20000", Some(dec!(20000)))] {
-        let mut deal = deal.clone();
-        deal.tranches.push(guarantee(
-            "Cover",
-            "Senior",
-            cap,
-            "0.8",
-            &[("Treasury", "1")],
-        ));
-        let r = run(&deal, &Scenario::base()).expect("runs");
-        let loss = num(&r.tranche("Senior").and_then(|t| t.loss.clone()));
-        assert!(loss > Decimal::ZERO, "the loan must lose money");
-        let calls = num(&r.tranche("Cover").and_then(|t| t.guarantee_calls.clone()));
-        let want = want.unwrap_or(dec!(0.8) * loss);
-        assert_eq!(calls, want, "cap {cap}: loss {loss}");
-        assert_eq!(
-            r.government("Treasury")
-                .and_then(|g| g.guarantee_calls.parse::<Decimal>().ok()),
-            Some(want)
-        );
-        assert!(r.all_checks_pass(), "{:?}", r.checks);
-    }
+    deal
+}
+
+/// Finding 3 of issue 12: loss as lenders measure it. The loan defaults in 2033, owing its
+/// 100,000 and 5,000 of interest (EAD 105,000). 2034 (price 100): 80,000 paid on 15,500 of
+/// interest (5,000 arrears + 10% of 105,000) and 100,000 of principal; 2035 (price 46.95):
+/// 26,950 on 3,550 of interest and 35,500 of principal arrears; 12,100 left at the horizon.
+/// PV at 10% to 2033: 80,000 / 1.1 + 26,950 / 1.21 = 95,000, so LGD = 10,000 (9.52% of EAD),
+/// which is the 12,100 shortfall valued in 2033 (12,100 / 1.21): less than the nominal.
+#[test]
+fn a_defaulting_loan_loses_its_exposure_less_the_pv_of_its_recoveries() {
+    let deal = defaulting_bullet(["100", "46.95"]);
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let senior = r.tranche("Senior").expect("senior");
+    assert_eq!(senior.default_year.as_deref(), Some("2033"));
+    assert_eq!(senior.exposure_at_default.as_deref(), Some("105000"));
+    assert_eq!(
+        row(&r, "Senior: recoveries after default"),
+        [0, 0, 0, 0, 80000, 26950].map(Decimal::from)
+    );
+    let tiny = dec!(0.000000000000000001);
+    let pv = num(&senior.recoveries_pv);
+    assert!(close(pv, dec!(95000), tiny), "PV of recoveries {pv}");
+    let lgd = num(&senior.loss);
+    assert!(close(lgd, dec!(10000), tiny), "LGD {lgd}");
+    assert!(lgd <= num(&senior.exposure_at_default));
+    let pct = num(&senior.loss_pct);
+    assert!(close(pct, dec!(10000) / dec!(105000), tiny), "LGD % {pct}");
+    assert_eq!(senior.shortfall_at_horizon.as_deref(), Some("12100"));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.year == 2033 && e.kind == build::EventKind::Default && e.amount == "105000")
+    );
+    // Without a guarantee the lenders bear the whole LGD.
+    assert_eq!(senior.loss_after_guarantee, senior.loss);
+}
+
+/// Finding 10 of issue 12: a loss guarantee pays the covered share of the LGD in the default
+/// year (2033), not the shortfall at the horizon: 80% of 10,000. It covers 80% of the loan
+/// until then (its contingent liability), nothing after. A cap below binds.
+#[test]
+fn a_loss_guarantee_pays_its_share_of_the_lgd_in_the_default_year() {
+    let mut deal = defaulting_bullet(["100", "46.95"]);
+    deal.tranches.push(guarantee(
+        "Cover",
+        "Senior",
+        "1000000",
+        "0.8",
+        &[("Treasury", "1")],
+    ));
+    deal.tranches[2].guarantee_kind = Sourced::bare(GuaranteeKind::Loss);
+    let tiny = dec!(0.000000000000000001);
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let call = row(&r, "Cover: call on Senior's loss given default");
+    assert!(close(call[3], dec!(8000), tiny), "2033 call {}", call[3]);
+    assert!(call.iter().enumerate().all(|(t, c)| t == 3 || c.is_zero()));
+    let treasury = flows(&r, "Treasury");
+    assert!(close(treasury[3], dec!(-8000), tiny), "{treasury:?}");
+    assert!(close(flows(&r, "Bank")[3], dec!(5000) + dec!(8000), tiny));
+    let senior = r.tranche("Senior").expect("senior");
+    assert!(close(num(&senior.loss), dec!(10000), tiny));
+    assert!(close(num(&senior.loss_after_guarantee), dec!(2000), tiny));
+    let liability = &r
+        .government("Treasury")
+        .expect("treasury")
+        .contingent_liability;
+    assert_eq!(
+        liability[..5],
+        ["0", "80000", "80000", "80000", "0"].map(String::from)
+    );
+
+    deal.tranches[2].commitment = Sourced::bare(dec!(5000));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert_eq!(
+        row(&r, "Cover: call on Senior's loss given default")[3],
+        dec!(5000)
+    );
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+}
+
+/// Finding 10 of issue 12: a debt-service guarantee (80%) pays in the year a payment is
+/// missed. 2033: 5,000 of the 10,000 of interest is missed, so it pays 4,000 to the bank
+/// that year, and holds a 4,000 claim on the loan bearing 10%. 2034 (price 140, CFADS
+/// 120,000): the loan pays all 115,500 due, of which the 4,400 owed on the claim passes to
+/// the guarantor. The loan cured: its LGD is 0, and the bank received every payment on time.
+#[test]
+fn a_debt_service_guarantee_pays_each_missed_payment_when_it_is_missed() {
+    let mut deal = defaulting_bullet(["140", "100"]);
+    deal.tranches.push(guarantee(
+        "Cover",
+        "Senior",
+        "1000000",
+        "0.8",
+        &[("Treasury", "1")],
+    ));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let k = |v: i64| Decimal::from(v);
+    assert_eq!(
+        row(&r, "Cover: call on Senior's missed payments"),
+        [0, 0, 0, 4000, 0, 0].map(k)
+    );
+    assert_eq!(
+        row(&r, "Cover: recovered from Senior's payments"),
+        [0, 0, 0, 0, 4400, 0].map(k)
+    );
+    assert_eq!(flows(&r, "Treasury"), [0, 0, 0, -4000, 4400, 0].map(k));
+    // The bank: 10,000 a year of interest (5,000 from the project and 4,000 from the
+    // guarantee in 2033, 1,000 still owed to it), then 115,500 − 4,400 in 2034.
+    assert_eq!(
+        flows(&r, "Bank"),
+        [-100000, 10000, 10000, 9000, 111100, 0].map(k)
+    );
+    let senior = r.tranche("Senior").expect("senior");
+    assert_eq!(senior.default_year.as_deref(), Some("2033"));
+    assert_eq!(senior.loss.as_deref(), Some("0"));
+    assert_eq!(senior.loss_after_guarantee.as_deref(), Some("0"));
+    assert_eq!(
+        r.government("Treasury").map(|g| g.guarantee_calls.as_str()),
+        Some("4000")
+    );
+
+    // 2034 at 77.75 (CFADS 57,750, half of the 115,500 due): the guarantor recovers half of
+    // its 4,400; the bank is owed 111,100 (its 1,000 of 2033 and 110,100 falling due: 10% of
+    // its 101,000 claim and the 100,000 principal), receives 55,550, and the guarantee pays
+    // 80% of the 55,550 missed: 44,440.
+    deal.products[0].deck[4].1 = Sourced::bare(dec!(77.75));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(
+        row(&r, "Cover: recovered from Senior's payments")[4],
+        k(2200)
+    );
+    assert_eq!(
+        row(
+            &r,
+            "Senior: lenders' payments falling due this year and missed"
+        )[4],
+        k(55550)
+    );
+    assert_eq!(
+        row(&r, "Cover: call on Senior's missed payments")[4],
+        k(44440)
+    );
+    assert_eq!(
+        row(&r, "Cover: claim on the loan from its calls (subrogation)")[4],
+        k(4400 - 2200 + 44440)
+    );
 }
 
 #[test]
@@ -512,10 +648,20 @@ fn a_loan_unpaid_at_maturity_defaults_and_is_still_paid_ahead_of_first_loss_mone
         r.tranche("Senior").and_then(|t| t.loss.clone()).as_deref(),
         Some("0")
     );
-    // What the first-loss money is still owed at the horizon is its loss.
-    let loss = num(&r.tranche("First loss").and_then(|t| t.loss.clone()));
-    assert!(loss > Decimal::ZERO);
-    assert_eq!(row(&r, "First loss: written off (loss)")[5], loss);
+    // The first-loss money misses its first payment in 2031 (the senior takes everything):
+    // what it is still owed at the horizon is its nominal shortfall; its loss given default
+    // is that shortfall valued at its 10% in 2031, since what it is owed accrues at 10%.
+    let first_loss = r.tranche("First loss").expect("first loss");
+    assert_eq!(first_loss.default_year.as_deref(), Some("2031"));
+    let shortfall = num(&first_loss.shortfall_at_horizon);
+    assert_eq!(row(&r, "First loss: written off (loss)")[5], shortfall);
+    let lgd = num(&first_loss.loss);
+    assert!(lgd > Decimal::ZERO && lgd <= num(&first_loss.exposure_at_default));
+    let want = shortfall / dec!(1.1).powi(4);
+    assert!(
+        close(lgd, want, dec!(0.000000000001)),
+        "LGD {lgd} vs {want}"
+    );
 }
 
 /// Finding 1 of issue 12: a construction gap beyond the committed money is met by the

@@ -765,7 +765,7 @@ fn write_summary(
             metric_row(
                 ws,
                 row,
-                &format!("{name}: loss"),
+                &format!("{name}: loss given default"),
                 runs,
                 sheets,
                 |r| r.lines.tranches[i].loss,

@@ -17,7 +17,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Unit, and, div, eq, ge, gt, if_, le, lt, max2, min2, or, pos, pow,
     safe_div, sum,
 };
-use crate::model::{CompletionSupport, Repayment, Tranche, TrancheKind};
+use crate::model::{CompletionSupport, GuaranteeKind, Repayment, Tranche, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
 type Draws = BTreeMap<usize, RowId>;
@@ -50,7 +50,6 @@ pub struct TrancheRows {
     pub interest_paid: Option<RowId>,
     pub principal_paid: Option<RowId>,
     pub write_off: Option<RowId>,
-    pub principal_write_off: Option<RowId>,
     pub dsra: Option<RowId>,
     pub dsra_init: Option<RowId>,
     pub dsra_draw: Option<RowId>,
@@ -70,6 +69,21 @@ pub struct TrancheRows {
     pub flows: Vec<(usize, RowId, FlowKind)>,
     /// Debt of this rank and above outstanding at the start of each year.
     pub senior_debt_open: Option<RowId>,
+    /// Interest and principal due this year (arrears included).
+    pub interest_due: Option<RowId>,
+    pub principal_due: Option<RowId>,
+    /// Principal and arrears owed at the year end, before any write-off at the horizon.
+    pub owed: Option<RowId>,
+    /// 1 from the loan's first missed payment on; 1 in that year only; what it is owed then.
+    pub defaulted: Option<RowId>,
+    pub default_flag: Option<RowId>,
+    pub ead: Option<RowId>,
+    /// Debt-service guarantees: the claim on the covered loan the calls bought (subrogation),
+    /// and what the lenders pass on to the guarantor from the loan's recoveries.
+    pub claim: Option<RowId>,
+    pub recovery: Option<RowId>,
+    /// Loans: the loss measures.
+    pub loss: Option<super::losses::LossLines>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,6 +131,29 @@ impl Builder<'_> {
         self.tranche_index(&covered.value)
     }
 
+    /// The subrogated claims of the debt-service guarantees that cover loan `k`.
+    pub(super) fn claims_on(&self, k: usize) -> Vec<RowId> {
+        self.guarantees_of(k)
+            .into_iter()
+            .filter_map(|g| self.rows(g).claim)
+            .collect()
+    }
+
+    /// The guarantees that cover loan `k`, in deal order.
+    pub(super) fn guarantees_of(&self, k: usize) -> Vec<usize> {
+        let name = &self.deal.tranches[k].name.value;
+        self.deal
+            .tranches
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| {
+                g.kind.value == TrancheKind::Guarantee
+                    && g.covers.as_ref().is_some_and(|c| &c.value == name)
+            })
+            .map(|(g, _)| g)
+            .collect()
+    }
+
     fn tranche_index(&self, name: &str) -> Result<usize, BuildError> {
         self.deal
             .tranches
@@ -125,15 +162,15 @@ impl Builder<'_> {
             .ok_or_else(|| BuildError(format!("unknown tranche '{name}'")))
     }
 
-    fn rows(&self, i: usize) -> &TrancheRows {
+    pub(super) fn rows(&self, i: usize) -> &TrancheRows {
         &self.fin.tranches[i]
     }
 
-    fn row_of(r: Option<RowId>) -> Expr {
+    pub(super) fn row_of(r: Option<RowId>) -> Expr {
         r.map(Expr::Row).unwrap_or_else(Expr::zero)
     }
 
-    fn prev_of(r: Option<RowId>) -> Expr {
+    pub(super) fn prev_of(r: Option<RowId>) -> Expr {
         r.map(Expr::Prev).unwrap_or_else(Expr::zero)
     }
 
@@ -182,12 +219,22 @@ impl Builder<'_> {
                 if !t.dsra_months.value.is_zero() {
                     r.dsra = Some(self.c.reserve(format!("{name}: DSRA balance"), Unit::Money));
                 }
+                r.defaulted = Some(self.c.reserve(
+                    format!("{name}: in default (since its first missed payment)"),
+                    Unit::Flag,
+                ));
             }
             if kind == TrancheKind::Guarantee {
                 self.fin.tranches[i].calls = Some(
                     self.c
                         .reserve(format!("{name}: calls to date"), Unit::Money),
                 );
+                if t.guarantee_kind.value == GuaranteeKind::DebtService {
+                    self.fin.tranches[i].claim = Some(self.c.reserve(
+                        format!("{name}: claim on the loan from its calls (subrogation)"),
+                        Unit::Money,
+                    ));
+                }
             }
         }
         for (i, t) in deal.tranches.iter().enumerate() {
@@ -244,11 +291,23 @@ impl Builder<'_> {
                 + Self::prev_of(rk.arrears_principal);
             let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
             let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
-            let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
+            // A debt-service guarantee covers what the lenders are still owed, up to what is
+            // left of its cap; a loss guarantee covers the loan until it defaults, when it is
+            // called once (its call reads the whole-run LGD, so its cap cannot depend on it).
+            let exposure = match t.guarantee_kind.value {
+                GuaranteeKind::DebtService => {
+                    let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();
+                    let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
+                    min2(remaining, coverage * pos(opening - sum(claims)))
+                }
+                GuaranteeKind::Loss => {
+                    (Expr::one() - Self::prev_of(rk.defaulted)) * min2(cap, coverage * opening)
+                }
+            };
             let exposure = self.c.row(
                 format!("{name}: guaranteed exposure"),
                 Unit::Money,
-                min2(remaining, coverage * opening),
+                exposure,
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let fee = self.c.row(
@@ -969,6 +1028,8 @@ impl Builder<'_> {
                     ops.clone() * (Self::prev_of(r.arrears_principal) + Expr::Row(scheduled)),
                 );
                 self.fin.tranches[i].scheduled = Some(scheduled);
+                self.fin.tranches[i].interest_due = Some(di);
+                self.fin.tranches[i].principal_due = Some(dp);
                 due_interest.insert(i, di);
                 due_principal.insert(i, dp);
             }
@@ -1256,10 +1317,11 @@ impl Builder<'_> {
             ),
         );
         self.lines.events.push(EventSource {
-            kind: EventKind::Default,
+            kind: EventKind::UnpaidAtMaturity,
             subject: name.clone(),
             row: defaulted,
         });
+        self.build_default(i, b_pre, ai_pre, ap_pre)?;
         let is_final = self.t.last;
         let write_off = self.c.row(
             format!("{name}: written off (loss)"),
@@ -1270,16 +1332,6 @@ impl Builder<'_> {
                 Expr::zero(),
             ),
         );
-        let principal_lost = self.c.row(
-            format!("{name}: principal written off"),
-            Unit::Money,
-            if_(
-                Expr::Row(is_final),
-                Expr::Row(b_pre) + Expr::Row(ap_pre),
-                Expr::zero(),
-            ),
-        );
-        self.fin.tranches[i].principal_write_off = Some(principal_lost);
         self.c.place(
             principal,
             if_(Expr::Row(is_final), Expr::zero(), Expr::Row(b_pre)),
@@ -1328,6 +1380,65 @@ impl Builder<'_> {
             subject: name,
             row: write_off,
         });
+        Ok(())
+    }
+
+    /// Default, as lenders and rating agencies count it: the first year a payment of
+    /// interest or principal due is missed (still unpaid at the year end, after any DSRA
+    /// draw); an annual payment unpaid at the year end is more than 90 days past due. The
+    /// exposure at default is everything the loan is owed at the end of that year: principal
+    /// (due or not) and arrears. The loan stays in the waterfall (no acceleration).
+    fn build_default(
+        &mut self,
+        i: usize,
+        principal: RowId,
+        interest_arrears: RowId,
+        principal_arrears: RowId,
+    ) -> Result<(), BuildError> {
+        let name = self.deal.tranches[i].name.value.clone();
+        let defaulted = self
+            .rows(i)
+            .defaulted
+            .ok_or_else(|| BuildError(format!("loan '{name}' has no default flag")))?;
+        let owed = self.c.row(
+            format!("{name}: owed before any write-off"),
+            Unit::Money,
+            Expr::Row(principal) + Expr::Row(interest_arrears) + Expr::Row(principal_arrears),
+        );
+        let missed = self.c.row(
+            format!("{name}: a payment missed this year"),
+            Unit::Flag,
+            and(vec![
+                Expr::Row(self.t.ops),
+                gt(
+                    Expr::Row(interest_arrears) + Expr::Row(principal_arrears),
+                    Expr::Num(EPS),
+                ),
+            ]),
+        );
+        self.c.place(
+            defaulted,
+            or(vec![Expr::Prev(defaulted), Expr::Row(missed)]),
+        );
+        let first = self.c.row(
+            format!("{name}: defaults this year (first missed payment)"),
+            Unit::Flag,
+            Expr::Row(defaulted) - Expr::Prev(defaulted),
+        );
+        let ead = self.c.row(
+            format!("{name}: exposure at default"),
+            Unit::Money,
+            Expr::Row(first) * Expr::Row(owed),
+        );
+        self.lines.events.push(EventSource {
+            kind: EventKind::Default,
+            subject: name,
+            row: ead,
+        });
+        let r = &mut self.fin.tranches[i];
+        r.owed = Some(owed);
+        r.default_flag = Some(first);
+        r.ead = Some(ead);
         Ok(())
     }
 
@@ -1523,60 +1634,6 @@ impl Builder<'_> {
             PROJECT,
             FlowKind::FundingGap,
         );
-        Ok(())
-    }
-
-    /// Guarantee calls on write-offs, paid by the guarantor's participants to the covered
-    /// tranche's participants.
-    pub(super) fn build_losses_and_guarantees(&mut self) -> Result<(), BuildError> {
-        self.c.section("Losses and guarantees");
-        let deal = self.deal;
-        for (g, t) in deal.tranches.iter().enumerate() {
-            if t.kind.value != TrancheKind::Guarantee {
-                continue;
-            }
-            let name = t.name.value.clone();
-            let k = self.covered_tranche(t)?;
-            let loss = Self::row_of(self.rows(k).write_off);
-            let cap = self.input(t.commitment.value, "Financing", g, "Commitment");
-            let coverage = self.input(t.coverage.value, "Financing", g, "Coverage");
-            let calls = self
-                .rows(g)
-                .calls
-                .ok_or_else(|| BuildError("calls account missing".into()))?;
-            let call = self.c.row(
-                format!("{name}: call on {}'s loss", deal.tranches[k].name.value),
-                Unit::Money,
-                min2(coverage * loss, pos(cap - Expr::Prev(calls))),
-            );
-            self.c.place(calls, Expr::Prev(calls) + Expr::Row(call));
-            self.fin.tranches[g].call = Some(call);
-            self.lines.events.push(EventSource {
-                kind: EventKind::GuaranteeCall,
-                subject: name.clone(),
-                row: call,
-            });
-            let payers = self.participant_records(g);
-            let payees = self.participant_records(k);
-            for (payer, payer_share, payer_record) in &payers {
-                let from = self.party_index(payer)?;
-                let s1 = self.input(*payer_share, "Participants", *payer_record, "Share");
-                for (payee, payee_share, payee_record) in &payees {
-                    let to = self.party_index(payee)?;
-                    let s2 = self.input(*payee_share, "Participants", *payee_record, "Share");
-                    let row = self.flow(
-                        format!("{name}: call paid by {payer} to {payee}"),
-                        Expr::Row(call) * s1.clone() * s2,
-                        from,
-                        to,
-                        FlowKind::GuaranteeCall,
-                    );
-                    self.fin.tranches[g]
-                        .flows
-                        .push((from, row, FlowKind::GuaranteeCall));
-                }
-            }
-        }
         Ok(())
     }
 }

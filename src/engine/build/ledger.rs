@@ -426,6 +426,10 @@ impl Builder<'_> {
                 loss: None,
                 loss_pct: None,
                 loss_after_guarantee: None,
+                default_year: None,
+                exposure_at_default: None,
+                recoveries_pv: None,
+                shortfall: None,
                 first_arrears_year: None,
                 disbursed: None,
                 calls: None,
@@ -453,46 +457,15 @@ impl Builder<'_> {
                     disbursed,
                     Stage::Post,
                 );
-                let loss = self.c.scalar(
-                    format!("{name}: loss (written off)"),
-                    Unit::Money,
-                    r.write_off.map(Expr::RowSum).unwrap_or_else(Expr::zero),
-                    Stage::Post,
-                );
-                // The share of the principal lent that is never repaid (the loss itself also
-                // counts unpaid interest).
-                let principal_lost = r
-                    .principal_write_off
-                    .map(Expr::RowSum)
-                    .unwrap_or_else(Expr::zero);
-                let pct = if_(
-                    le(Expr::Scalar(disbursed), Expr::Num(EPS)),
-                    Expr::Na,
-                    div(principal_lost, Expr::Scalar(disbursed)),
-                );
-                lines.loss_pct = Some(self.c.scalar(
-                    format!("{name}: principal lost % of disbursed"),
-                    Unit::Percent,
-                    pct,
-                    Stage::Post,
-                ));
-                let calls: Vec<Expr> = deal
-                    .tranches
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, g)| {
-                        g.kind.value == TrancheKind::Guarantee
-                            && g.covers.as_ref().is_some_and(|c| c.value == name)
-                    })
-                    .filter_map(|(g, _)| self.fin.tranches[g].call.map(Expr::RowSum))
-                    .collect();
-                lines.loss_after_guarantee = Some(self.c.scalar(
-                    format!("{name}: loss after guarantees"),
-                    Unit::Money,
-                    Expr::Scalar(loss) - sum(calls),
-                    Stage::Post,
-                ));
-                lines.loss = Some(loss);
+                if let Some(loss) = r.loss {
+                    lines.loss = Some(loss.lgd);
+                    lines.loss_pct = Some(loss.lgd_pct);
+                    lines.loss_after_guarantee = Some(loss.after_guarantees);
+                    lines.default_year = Some(loss.default_year);
+                    lines.exposure_at_default = Some(loss.ead);
+                    lines.recoveries_pv = Some(loss.pv_recoveries);
+                    lines.shortfall = Some(loss.shortfall);
+                }
                 lines.disbursed = Some(disbursed);
                 if let Some(a) = r.in_arrears {
                     lines.first_arrears_year = Some(self.c.scalar(

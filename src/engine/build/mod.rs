@@ -9,6 +9,7 @@
 mod financing;
 mod fiscal;
 mod ledger;
+mod losses;
 mod operations;
 mod timeline;
 
@@ -129,9 +130,16 @@ pub struct TrancheLines {
     pub dscr: Option<RowId>,
     pub covenant: Option<RowId>,
     pub llcr: Option<ScalarId>,
+    /// Loss given default: exposure at default less the PV of recoveries after it.
     pub loss: Option<ScalarId>,
+    /// Loss given default as a share of the exposure at default.
     pub loss_pct: Option<ScalarId>,
     pub loss_after_guarantee: Option<ScalarId>,
+    pub default_year: Option<ScalarId>,
+    pub exposure_at_default: Option<ScalarId>,
+    pub recoveries_pv: Option<ScalarId>,
+    /// The nominal shortfall written off at the horizon.
+    pub shortfall: Option<ScalarId>,
     pub first_arrears_year: Option<ScalarId>,
     pub disbursed: Option<ScalarId>,
     pub calls: Option<ScalarId>,
@@ -181,6 +189,7 @@ pub enum EventKind {
     Lockup,
     Arrears,
     Default,
+    UnpaidAtMaturity,
     DsraDraw,
     WriteOff,
     GuaranteeCall,
@@ -196,7 +205,8 @@ impl EventKind {
             EventKind::EquitySupport => "equity support for a cash deficit",
             EventKind::Lockup => "distribution lock-up",
             EventKind::Arrears => "arrears",
-            EventKind::Default => "default at final maturity",
+            EventKind::Default => "default (first missed payment): exposure at default",
+            EventKind::UnpaidAtMaturity => "unpaid at final maturity",
             EventKind::DsraDraw => "DSRA draw",
             EventKind::WriteOff => "write-off",
             EventKind::GuaranteeCall => "guarantee call",
