@@ -1141,6 +1141,14 @@ fn partial_evaluations_of_the_examples_equal_full_evaluations() {
 /// repaid in the base case; in the crash with the overrun, the Australian first-loss money
 /// loses first and most, the senior lenders lose nothing, the US floor pays out, and every
 /// government's position is reported.
+///
+/// Since issue 12 the losses are losses given default: the first-loss tranche defaults in
+/// 2036, its first operating year, owing 163.1m, and recovers nothing after it (the 434.7m
+/// written off at the horizon is that exposure with 25 years of arrears interest); the joint
+/// facility loan defaults the same year owing 470.4m and loses 36% of it. The senior debt
+/// misses payments from 2041 and recovers all of them (no loss), and Japan's debt-service
+/// guarantee pays half of each missed payment when it is missed, its whole 300m cap, and is
+/// repaid, with interest, from the later recoveries.
 #[test]
 fn the_ndpr_joint_facility_shields_the_senior_lenders_in_the_crash_and_overrun() {
     let deal = crate::examples::example("ndpr-joint-facility").expect("example");
@@ -1149,6 +1157,7 @@ fn the_ndpr_joint_facility_shields_the_senior_lenders_in_the_crash_and_overrun()
     assert!(base.all_checks_pass(), "{:?}", base.checks);
     let senior = base.tranche("Senior debt").expect("senior tranche");
     assert_eq!(senior.loss.as_deref(), Some("0"));
+    assert_eq!(senior.default_year, None);
     assert_eq!(senior.balance.last().map(String::as_str), Some("0"));
 
     let worst = deal
@@ -1158,12 +1167,41 @@ fn the_ndpr_joint_facility_shields_the_senior_lenders_in_the_crash_and_overrun()
         .expect("scenario");
     let r = run(&deal, worst).expect("runs");
     assert!(r.all_checks_pass(), "{:?}", r.checks);
-    let first_loss = loss(&r, "Australian first-loss");
-    assert!(first_loss > Decimal::ZERO, "first-loss {first_loss}");
+    let first_loss = r.tranche("Australian first-loss").expect("first-loss");
+    let ead = num(&first_loss.exposure_at_default);
+    assert_eq!(first_loss.default_year.as_deref(), Some("2036"));
+    assert!(close(
+        loss(&r, "Australian first-loss"),
+        ead,
+        dec!(0.000001)
+    ));
+    assert!(num(&first_loss.shortfall_at_horizon) > dec!(2.6) * ead);
     assert_eq!(loss(&r, "Senior debt"), Decimal::ZERO);
-    // The first-loss tranche loses a larger share of what it lent than the joint loan.
+    for t in [
+        "Senior debt",
+        "Joint facility loan",
+        "Australian first-loss",
+    ] {
+        let t = r.tranche(t).expect("loan");
+        let (lgd, ead) = (num(&t.loss), num(&t.exposure_at_default));
+        assert!(
+            lgd >= Decimal::ZERO && lgd <= ead,
+            "{}: {lgd} of {ead}",
+            t.name
+        );
+    }
+    // The first-loss tranche loses a larger share of its exposure than the joint loan.
     let pct = |t: &str| num(&r.tranche(t).and_then(|t| t.loss_pct.clone()));
     assert!(pct("Australian first-loss") > pct("Joint facility loan"));
+    assert!(pct("Joint facility loan") > dec!(0.35) && pct("Joint facility loan") < dec!(0.37));
+    let japan = r.government("Japan Government").expect("Japan");
+    assert_eq!(japan.guarantee_calls, "300000000");
+    let recovered: Decimal = japan
+        .receipts
+        .get("guarantee recovery")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(recovered > dec!(300000000), "recovered {recovered}");
     let us = r.government("US Government").expect("US");
     let floor: Decimal = us.floor_payout.parse().expect("decimal");
     assert!(floor > Decimal::ZERO, "floor payout {floor}");
