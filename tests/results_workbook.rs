@@ -42,49 +42,146 @@ fn libreoffice_recomputes_every_formula_to_the_engines_value() {
         );
         return;
     }
-    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
     let dir = TempDir::new("recompute");
     for name in EXAMPLES {
         let (deal, runs) = run_example(name);
-        let path = dir.write(
-            &format!("{name}.xlsx"),
-            &results_bytes(&deal, &runs).expect("workbook"),
-        );
-        let out = Command::new("python3")
-            .arg(&recalc)
-            .arg(&path)
-            .output()
-            .expect("run xlsx-recalc");
-        let report = String::from_utf8_lossy(&out.stdout);
-        // Straight to stderr (not println!, which the test harness captures), so the
-        // formula share of every sheet shows in CI's output.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("{name}:\n{report}").as_bytes(),
-        );
-        assert!(
-            out.status.success(),
-            "{name}: LibreOffice disagrees with the engine:\n{report}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Calculation sheets: at least 95% of numeric cells are formulas.
-        for line in report
-            .lines()
-            .filter(|l| l.starts_with("Calc ") || l.starts_with("Gov "))
-        {
-            let numbers: Vec<u64> = line
-                .split(|c: char| !c.is_ascii_digit())
-                .filter_map(|w| w.parse().ok())
-                .collect();
-            // "<sheet>: F formulas, N numeric values, formula share S%, M mismatches"
-            let (formulas, values) = (numbers[numbers.len() - 4], numbers[numbers.len() - 3]);
-            let share = formulas as f64 / (formulas + values) as f64;
-            assert!(
-                share >= 0.95,
-                "{name}: {line}: formula share {share:.3} below 95%"
-            );
-        }
+        libreoffice_agrees(&dir, name, &deal, &runs);
     }
+}
+
+/// LibreOffice recomputes the workbook of these runs to the engine's values, and at least
+/// 95% of the numeric cells of calculation sheets are formulas.
+fn libreoffice_agrees(
+    dir: &TempDir,
+    name: &str,
+    deal: &lodestone::model::Deal,
+    runs: &[engine::Results],
+) {
+    let recalc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/xlsx-recalc");
+    let path = dir.write(
+        &format!("{name}.xlsx"),
+        &results_bytes(deal, runs).expect("workbook"),
+    );
+    let out = Command::new("python3")
+        .arg(&recalc)
+        .arg(&path)
+        .output()
+        .expect("run xlsx-recalc");
+    let report = String::from_utf8_lossy(&out.stdout);
+    // Straight to stderr (not println!, which the test harness captures), so the
+    // formula share of every sheet shows in CI's output.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("{name}:\n{report}").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{name}: LibreOffice disagrees with the engine:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Calculation sheets: at least 95% of numeric cells are formulas.
+    for line in report
+        .lines()
+        .filter(|l| l.starts_with("Calc ") || l.starts_with("Gov "))
+    {
+        let numbers: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        // "<sheet>: F formulas, N numeric values, formula share S%, M mismatches"
+        let (formulas, values) = (numbers[numbers.len() - 4], numbers[numbers.len() - 3]);
+        let share = formulas as f64 / (formulas + values) as f64;
+        assert!(
+            share >= 0.95,
+            "{name}: {line}: formula share {share:.3} below 95%"
+        );
+    }
+}
+
+/// The rules of issue 12 that the examples do not use, in one small deal: a loan that
+/// defaults (its loss given default discounted to the default year), a loss guarantee paid
+/// in the default year from that whole-run measure, a debt-service guarantee with its
+/// subrogated claim, sustaining capex depreciated per vintage, and a capex overrun met by
+/// completion support. LibreOffice recomputes every formula to the engine's value.
+#[test]
+fn libreoffice_recomputes_losses_guarantees_and_completion_support() {
+    if !soffice_available() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("LibreOffice (soffice) is required in CI");
+        }
+        eprintln!("SKIPPED: soffice not found");
+        return;
+    }
+    use lodestone::model::sample::*;
+    use lodestone::model::*;
+    let d = |v: &str| Sourced::bare(v.parse::<rust_decimal::Decimal>().unwrap_or_default());
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].operations_years = Sourced::bare(5);
+    deal.fiscal[0].tax_rate = d("0.3");
+    deal.fiscal[0].depreciation_years = Sourced::bare(2);
+    deal.costs.push(cost(
+        "Mine",
+        "Sustaining",
+        CostCategory::SustainingCapex,
+        CostBasis::PerYear,
+        Some(Phase::Operations),
+        "3000",
+    ));
+    deal.products[0].deck = ["100", "100", "30", "25", "100", "46.95"]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (2030 + k as i32, d(p)))
+        .collect();
+    deal.tranches[0].commitment = d("100000");
+    deal.tranches[0].draw_priority = Sourced::bare(2);
+    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    deal.tranches.push(loan(
+        "Senior",
+        TrancheKind::SeniorDebt,
+        1,
+        "100000",
+        1,
+        "0.1",
+        4,
+        Repayment::Bullet,
+        &[("Bank", "1")],
+    ));
+    let mut service = guarantee(
+        "Service cover",
+        "Senior",
+        "20000",
+        "0.5",
+        &[("Treasury", "1")],
+    );
+    service.commitment_fee = d("0.01");
+    let mut loss = guarantee(
+        "Loss cover",
+        "Senior",
+        "1000000",
+        "0.4",
+        &[("Treasury", "1")],
+    );
+    loss.guarantee_kind = Sourced::bare(GuaranteeKind::Loss);
+    loss.commitment_fee = d("0.005");
+    deal.tranches.push(service);
+    deal.tranches.push(loss);
+    deal.scenarios.push(scenario(
+        "Overrun",
+        vec![override_of(OverrideKind::CapexOverrun, "0.5")],
+    ));
+    assert_eq!(lodestone::model::validate(&deal), Vec::new());
+    let runs = engine::run_all(&deal, &deal.scenarios).expect("runs");
+    assert!(runs.iter().all(|r| r.all_checks_pass()));
+    assert!(
+        runs[0]
+            .tranche("Senior")
+            .and_then(|t| t.default_year.clone())
+            .is_some()
+    );
+    assert_ne!(runs[1].project.completion_support, "0");
+    libreoffice_agrees(&TempDir::new("recompute-rules"), "rules", &deal, &runs);
 }
 
 #[test]

@@ -1361,6 +1361,7 @@ impl<'a> Checker<'a> {
             self.participants(t);
         }
         self.first_loss_ranks();
+        self.guarantee_coverage();
         self.shareholdings();
     }
 
@@ -1665,6 +1666,45 @@ impl<'a> Checker<'a> {
                 finding = finding.with(&p.share);
             }
             self.push(finding.uses(NameList::Participants));
+        }
+    }
+
+    /// The guarantees of one loan together cover at most all of each missed payment or loss:
+    /// beyond it the lenders would be paid more than they lost.
+    fn guarantee_coverage(&mut self) {
+        let d = self.deal;
+        for loan in d.tranches.iter().filter(|t| t.kind.value.is_loan()) {
+            let covering: Vec<&super::Tranche> = d
+                .tranches
+                .iter()
+                .filter(|g| {
+                    g.kind.value == TrancheKind::Guarantee
+                        && g.covers
+                            .as_ref()
+                            .is_some_and(|c| c.value == loan.name.value)
+                })
+                .collect();
+            let total = sum(covering.iter().map(|g| g.coverage.value));
+            if covering.len() < 2 || total <= Decimal::ONE {
+                continue;
+            }
+            let parts: Vec<String> = covering
+                .iter()
+                .map(|g| format!("'{}' {}", g.name.value, pct(g.coverage.value)))
+                .collect();
+            let mut finding = Finding::at(
+                &covering[0].coverage.cell,
+                format!(
+                    "the guarantees of '{}' cover {} of it ({}; expected at most 100% together)",
+                    loan.name.value,
+                    pct(total),
+                    parts.join(", ")
+                ),
+            );
+            for g in &covering[1..] {
+                finding = finding.with(&g.coverage);
+            }
+            self.push(finding);
         }
     }
 
@@ -2243,6 +2283,23 @@ mod tests {
         );
         deal.financial_close_year = Some(Sourced::bare(2029));
         assert_eq!(messages(&deal), Vec::<String>::new());
+    }
+
+    /// Two guarantees of one loan may not cover more than all of it between them.
+    #[test]
+    fn guarantees_of_one_loan_cover_at_most_all_of_it() {
+        let mut deal = examples::example("ndpr-joint-facility").expect("example");
+        let mut second = deal.tranches[4].clone();
+        second.name.value = "Second cover".into();
+        second.coverage.value = Decimal::new(6, 1);
+        second.guarantee_kind.value = GuaranteeKind::Loss;
+        deal.tranches.push(second);
+        assert_eq!(
+            messages(&deal),
+            [
+                "the guarantees of 'Senior debt' cover 110% of it ('Japan senior guarantee' 50%, 'Second cover' 60%; expected at most 100% together)"
+            ]
+        );
     }
 
     /// Deals built in code have no cells: the messages still name what is wrong.

@@ -289,21 +289,7 @@ impl Builder<'_> {
             let opening = Self::prev_of(rk.principal)
                 + Self::prev_of(rk.arrears_interest)
                 + Self::prev_of(rk.arrears_principal);
-            let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
-            let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
-            // A debt-service guarantee covers what the lenders are still owed, up to what is
-            // left of its cap; a loss guarantee covers the loan until it defaults, when it is
-            // called once (its call reads the whole-run LGD, so its cap cannot depend on it).
-            let exposure = match t.guarantee_kind.value {
-                GuaranteeKind::DebtService => {
-                    let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();
-                    let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
-                    min2(remaining, coverage * pos(opening - sum(claims)))
-                }
-                GuaranteeKind::Loss => {
-                    (Expr::one() - Self::prev_of(rk.defaulted)) * min2(cap, coverage * opening)
-                }
-            };
+            let exposure = self.guaranteed_exposure(i, k, opening);
             let exposure = self.c.row(
                 format!("{name}: guaranteed exposure"),
                 Unit::Money,
@@ -320,6 +306,27 @@ impl Builder<'_> {
             self.fin.financing_costs.push(fee);
         }
         Ok(())
+    }
+
+    /// What guarantee `i` covers of loan `k` this year (its fee base and its guarantors'
+    /// contingent liability): a debt-service guarantee, what the lenders are still owed up
+    /// to what is left of its cap; a loss guarantee, the loan until it defaults, when it is
+    /// called once (its call reads the whole-run LGD, so its cap cannot depend on it).
+    fn guaranteed_exposure(&mut self, i: usize, k: usize, opening: Expr) -> Expr {
+        let t = &self.deal.tranches[i];
+        let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
+        let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
+        match t.guarantee_kind.value {
+            GuaranteeKind::DebtService => {
+                let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();
+                let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
+                min2(remaining, coverage * pos(opening - sum(claims)))
+            }
+            GuaranteeKind::Loss => {
+                let defaulted = Self::prev_of(self.rows(k).defaulted);
+                (Expr::one() - defaulted) * min2(cap, coverage * opening)
+            }
+        }
     }
 
     /// The project's cash flow before financing, levered (tax after interest) and unlevered.

@@ -70,40 +70,12 @@ impl Builder<'_> {
     /// EAD, recoveries after default and their PV at the contract rate to the default year,
     /// LGD, LGD % of EAD, and the shortfall at the horizon.
     fn build_loss_measures(&mut self, i: usize) -> Result<(), BuildError> {
-        let t = &self.deal.tranches[i];
-        let name = t.name.value.clone();
+        let name = self.deal.tranches[i].name.value.clone();
         let r = self.fin.tranches[i].clone();
-        let (Some(defaulted), Some(first), Some(ead_row)) = (r.defaulted, r.default_flag, r.ead)
-        else {
+        let (Some(first), Some(ead_row)) = (r.default_flag, r.ead) else {
             return Err(BuildError(format!("loan '{name}' has no default rows")));
         };
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-        let since = self
-            .c
-            .reserve(format!("{name}: years since default"), Unit::Count);
-        self.c.place(
-            since,
-            Expr::Prev(defaulted) * (Expr::Prev(since) + Expr::one()),
-        );
-        let discount = self.c.row(
-            format!("{name}: discount factor to the default year"),
-            Unit::Ratio,
-            pow(Expr::one() + rate, -Expr::Row(since)),
-        );
-        let paid = sum(vec![
-            r.interest_paid.map(Expr::Row).unwrap_or_default(),
-            r.principal_paid.map(Expr::Row).unwrap_or_default(),
-        ]);
-        let recovered = self.c.row(
-            format!("{name}: recoveries after default"),
-            Unit::Money,
-            Expr::Prev(defaulted) * paid,
-        );
-        let pv = self.c.row(
-            format!("{name}: recoveries discounted to the default year"),
-            Unit::Money,
-            Expr::Row(recovered) * Expr::Row(discount),
-        );
+        let (discount, recovered, pv) = self.recovery_rows(i)?;
         let post = |b: &mut Self, label: String, unit: Unit, expr: Expr| {
             b.c.scalar(label, unit, expr, Stage::Post)
         };
@@ -131,22 +103,7 @@ impl Builder<'_> {
             Unit::Money,
             Expr::RowSum(pv),
         );
-        let lgd = post(
-            self,
-            format!("{name}: loss given default"),
-            Unit::Money,
-            clamp_to_exposure(Expr::Scalar(ead), Expr::Scalar(pv_recoveries)),
-        );
-        let lgd_pct = post(
-            self,
-            format!("{name}: loss given default % of exposure"),
-            Unit::Percent,
-            if_(
-                le(Expr::Scalar(ead), Expr::Num(EPS)),
-                Expr::Na,
-                div(Expr::Scalar(lgd), Expr::Scalar(ead)),
-            ),
-        );
+        let (lgd, lgd_pct) = self.lgd_scalars(&name, ead, pv_recoveries);
         let shortfall = post(
             self,
             format!("{name}: shortfall at the horizon (written off)"),
@@ -167,6 +124,63 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A loan's discount factor to its default year (at its contract rate), what it is paid
+    /// after that year, and that discounted.
+    fn recovery_rows(&mut self, i: usize) -> Result<(RowId, RowId, RowId), BuildError> {
+        let t = &self.deal.tranches[i];
+        let name = t.name.value.clone();
+        let r = self.fin.tranches[i].clone();
+        let defaulted = r
+            .defaulted
+            .ok_or_else(|| BuildError(format!("loan '{name}' has no default rows")))?;
+        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let since = self
+            .c
+            .reserve(format!("{name}: years since default"), Unit::Count);
+        self.c.place(
+            since,
+            Expr::Prev(defaulted) * (Expr::Prev(since) + Expr::one()),
+        );
+        let discount = self.c.row(
+            format!("{name}: discount factor to the default year"),
+            Unit::Ratio,
+            pow(Expr::one() + rate, -Expr::Row(since)),
+        );
+        let paid = Self::row_of(r.interest_paid) + Self::row_of(r.principal_paid);
+        let recovered = self.c.row(
+            format!("{name}: recoveries after default"),
+            Unit::Money,
+            Expr::Prev(defaulted) * paid,
+        );
+        let pv = self.c.row(
+            format!("{name}: recoveries discounted to the default year"),
+            Unit::Money,
+            Expr::Row(recovered) * Expr::Row(discount),
+        );
+        Ok((discount, recovered, pv))
+    }
+
+    /// LGD = EAD − PV of recoveries (0 to EAD), and as a share of EAD.
+    fn lgd_scalars(&mut self, name: &str, ead: ScalarId, pv: ScalarId) -> (ScalarId, ScalarId) {
+        let lgd = self.c.scalar(
+            format!("{name}: loss given default"),
+            Unit::Money,
+            clamp_to_exposure(Expr::Scalar(ead), Expr::Scalar(pv)),
+            Stage::Post,
+        );
+        let pct = self.c.scalar(
+            format!("{name}: loss given default % of exposure"),
+            Unit::Percent,
+            if_(
+                le(Expr::Scalar(ead), Expr::Num(EPS)),
+                Expr::Na,
+                div(Expr::Scalar(lgd), Expr::Scalar(ead)),
+            ),
+            Stage::Post,
+        );
+        (lgd, pct)
+    }
+
     /// Debt-service guarantees of loan `k`: each year, the payments that fell due and were
     /// missed; the covered share paid by each guarantee (up to its cap); the guarantors'
     /// claims from their calls, repaid from the loan's payments pro rata to what is due.
@@ -185,34 +199,18 @@ impl Builder<'_> {
         let opening = Self::prev_of(r.principal)
             + Self::prev_of(r.arrears_interest)
             + Self::prev_of(r.arrears_principal);
-        let mut owed = Vec::new();
-        let mut recovered = Vec::new();
-        for &g in guarantees {
-            let gname = self.deal.tranches[g].name.value.clone();
-            let claim = self.claim_row(g)?;
-            let owed_g = self.c.row(
-                format!("{gname}: claim due this year (with interest)"),
-                Unit::Money,
-                Expr::Prev(claim) * (Expr::one() + rate.clone()),
-            );
-            let rec = self.c.row(
-                format!("{gname}: recovered from {name}'s payments"),
-                Unit::Money,
-                ops.clone()
-                    * min2(
-                        Expr::Row(owed_g),
-                        safe_div(paid.clone() * Expr::Row(owed_g), due.clone(), Expr::zero()),
-                    ),
-            );
-            self.fin.tranches[g].recovery = Some(rec);
-            self.guarantee_flows(g, k, rec, FlowKind::GuaranteeRecovery)?;
-            owed.push(Expr::Row(owed_g));
-            recovered.push(Expr::Row(rec));
-        }
+        let owed = self.guarantor_recoveries(k, guarantees)?;
+        let recovered: Vec<Expr> = guarantees
+            .iter()
+            .map(|g| Self::row_of(self.fin.tranches[*g].recovery))
+            .collect();
         let unpaid = self.c.row(
             format!("{name}: lenders' payments due and unpaid this year"),
             Unit::Money,
-            ops.clone() * pos(due - sum(owed.clone()) - (paid - sum(recovered.clone()))),
+            ops.clone()
+                * pos(due
+                    - sum(owed.iter().map(|o| Expr::Row(*o)).collect())
+                    - (paid - sum(recovered))),
         );
         let claims: Vec<Expr> = guarantees
             .iter()
@@ -226,8 +224,57 @@ impl Builder<'_> {
                 rate * pos(opening - sum(claims)) + Self::row_of(r.scheduled),
             ),
         );
+        self.debt_service_calls(k, guarantees, missed, &owed)
+    }
+
+    /// Each debt-service guarantor's claim due this year (with the loan's interest), and
+    /// what it recovers of it from the loan's payments, pro rata to what is due on the loan.
+    fn guarantor_recoveries(
+        &mut self,
+        k: usize,
+        guarantees: &[usize],
+    ) -> Result<Vec<RowId>, BuildError> {
+        let t = &self.deal.tranches[k];
+        let name = t.name.value.clone();
+        let r = self.fin.tranches[k].clone();
+        let ops = Expr::Row(self.t.ops);
+        let rate = self.input(t.interest_rate.value, "Financing", k, "Interest rate");
+        let due = Self::row_of(r.interest_due) + Self::row_of(r.principal_due);
+        let paid = Self::row_of(r.interest_paid) + Self::row_of(r.principal_paid);
+        let mut owed = Vec::new();
+        for &g in guarantees {
+            let gname = self.deal.tranches[g].name.value.clone();
+            let claim = self.claim_row(g)?;
+            let owed_g = self.c.row(
+                format!("{gname}: claim due this year (with interest)"),
+                Unit::Money,
+                Expr::Prev(claim) * (Expr::one() + rate.clone()),
+            );
+            let share = safe_div(paid.clone() * Expr::Row(owed_g), due.clone(), Expr::zero());
+            let rec = self.c.row(
+                format!("{gname}: recovered from {name}'s payments"),
+                Unit::Money,
+                ops.clone() * min2(Expr::Row(owed_g), share),
+            );
+            self.fin.tranches[g].recovery = Some(rec);
+            self.guarantee_flows(g, k, rec, FlowKind::GuaranteeRecovery)?;
+            owed.push(owed_g);
+        }
+        Ok(owed)
+    }
+
+    /// Each debt-service guarantee's call on the missed payments (its coverage, up to what is
+    /// left of its cap and of the missed payments), and its claim at the year end.
+    fn debt_service_calls(
+        &mut self,
+        k: usize,
+        guarantees: &[usize],
+        missed: RowId,
+        owed: &[RowId],
+    ) -> Result<(), BuildError> {
+        let name = self.deal.tranches[k].name.value.clone();
         let mut called: Vec<Expr> = Vec::new();
-        for (&g, owed_g) in guarantees.iter().zip(owed) {
+        for (&g, &owed_g) in guarantees.iter().zip(owed) {
             let gt = &self.deal.tranches[g];
             let gname = gt.name.value.clone();
             let cap = self.input(gt.commitment.value, "Financing", g, "Commitment");
@@ -251,7 +298,7 @@ impl Builder<'_> {
                 if_(
                     Expr::Row(self.t.last),
                     Expr::zero(),
-                    owed_g - rec + Expr::Row(call),
+                    Expr::Row(owed_g) - rec + Expr::Row(call),
                 ),
             );
         }
