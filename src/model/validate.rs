@@ -436,13 +436,24 @@ impl<'a> Checker<'a> {
         }
         let last_build = operations - 1;
         if close.value as i64 > last_build {
-            self.push(Finding::at(
+            let mut finding = Finding::at(
                 &close.cell,
                 format!(
                     "the financial close year ({}) is after construction, which ends in {last_build}: loans are drawn only until operations start, so none would ever be drawn (expected a year up to {last_build}, or a blank for the first construction year)",
                     close.value
                 ),
-            ));
+            );
+            // What the schedule was read from: an unreadable year or duration there makes
+            // this an echo, not a finding.
+            for f in &d.facilities {
+                finding = finding
+                    .with(&f.start_year)
+                    .with(&f.exploration_years)
+                    .with(&f.feasibility_years)
+                    .with(&f.permitting_years)
+                    .with(&f.construction_years);
+            }
+            self.push(finding.uses(NameList::Facilities));
         }
     }
 
