@@ -114,7 +114,7 @@ pub enum Command {
     },
     /// Breakeven solvers for the base case and each scenario: the price multiplier for equity
     /// NPV = 0 and for senior min DSCR = 1.00, the price floor for the lock-up DSCR, the
-    /// first-loss commitment for no senior loss; each verified by a rerun.
+    /// first-loss commitment for no loss in the loans above it; each verified by a rerun.
     #[command(after_help = EXIT_CODES_HELP)]
     Breakeven {
         /// The deal workbook.

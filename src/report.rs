@@ -193,7 +193,11 @@ pub fn tornado(t: &Tornado, currency: &str) -> String {
                     .map(signed_millions)
                     .unwrap_or_default()
             };
-            let cell = format!("{} / {}", d(&bar.low.values), d(&bar.high.values));
+            let side = |case: &crate::analytics::sensitivity::Case| match case.unfunded {
+                Some(_) => "infeasible".to_string(),
+                None => d(&case.values),
+            };
+            let cell = format!("{} / {}", side(&bar.low), side(&bar.high));
             out.push_str(&format!("  {cell:>col$}"));
         }
         out.push('\n');
@@ -206,6 +210,19 @@ pub fn tornado(t: &Tornado, currency: &str) -> String {
             bar.high.label
         ));
     }
+    for (side, case) in t
+        .bars
+        .iter()
+        .flat_map(|b| [("down", &b.low), ("up", &b.high)])
+    {
+        if let Some(gap) = case.unfunded {
+            out.push_str(&format!(
+                "  infeasible: {} ({side}) leaves a construction gap of {} unfunded (the deal has no completion support)\n",
+                case.label,
+                millions(gap)
+            ));
+        }
+    }
     out
 }
 
@@ -216,7 +233,7 @@ pub const SOLVER_RATIO_DP: u32 = 6;
 fn show_metric(question: Question, v: Option<Decimal>) -> String {
     match (question, v) {
         (_, None) => "n/a".to_string(),
-        (Question::EquityNpvZero | Question::FirstLossForSenior, Some(v)) => whole(v),
+        (Question::EquityNpvZero | Question::FirstLossForLoansAbove, Some(v)) => whole(v),
         (_, Some(v)) => {
             let r = v.round_dp_with_strategy(SOLVER_RATIO_DP, ROUNDING);
             format!("{:.1$}x", r, SOLVER_RATIO_DP as usize)
@@ -226,7 +243,7 @@ fn show_metric(question: Question, v: Option<Decimal>) -> String {
 
 fn show_target(question: Question, v: Decimal) -> String {
     match question {
-        Question::EquityNpvZero | Question::FirstLossForSenior => whole(v),
+        Question::EquityNpvZero | Question::FirstLossForLoansAbove => whole(v),
         _ => format!("{}x", v.normalize()),
     }
 }
@@ -314,8 +331,25 @@ pub fn breakeven(all: &[ScenarioAnswers]) -> String {
                     )
                 }
                 Outcome::NotApplicable(reason) => format!("not applicable: {reason}"),
+                Outcome::OnlyDisplacesEquity { .. } => {
+                    crate::analytics::breakeven::displaces_equity(&a.outcome)
+                }
             };
             out.push_str(&format!("  {}: {line}\n", q.label()));
+            for held in &a.held {
+                out.push_str(&format!("    ({held})\n"));
+            }
+            if !a.infeasible.is_empty() {
+                let xs: Vec<String> = a
+                    .infeasible
+                    .iter()
+                    .map(|x| x.normalize().to_string())
+                    .collect();
+                out.push_str(&format!(
+                    "    (infeasible, an unfunded construction gap, at {})\n",
+                    xs.join(", ")
+                ));
+            }
         }
     }
     out
@@ -344,7 +378,15 @@ pub fn montecarlo(r: &Report, currency: &str) -> String {
         .max()
         .unwrap_or(10)
         .clamp(10, 40);
-    let mut out = format!(
+    let mut out = String::new();
+    if r.paths_unfunded > 0 {
+        out.push_str(&format!(
+            "Infeasible: {} of the paths ({}) leave a construction gap unfunded (the deal has no completion support); they are in no statistic below.\n",
+            r.paths_unfunded,
+            p(&r.probability_unfunded)
+        ));
+    }
+    out.push_str(&format!(
         "{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
         format!("NPV ({currency})"),
         "mean",
@@ -354,7 +396,7 @@ pub fn montecarlo(r: &Report, currency: &str) -> String {
         "P90",
         "P95",
         "P(<0)"
-    );
+    ));
     for x in &r.parties {
         out.push_str(&format!(
             "{:width$}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}\n",

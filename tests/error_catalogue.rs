@@ -544,7 +544,7 @@ fn cases() -> Vec<Case> {
                 d.tranches[2].shareholding = Some(Sourced::bare(dec("0.1")))
             }),
             want: &[
-                "'Financing'!T2: equity shareholdings sum to 90% (expected 100%; found 'Japanese equity' 45% at 'Financing'!T2, 'US equity' 35% at 'Financing'!T3, 'Australian concessional equity' 10% at 'Financing'!T4)",
+                "'Financing'!U2: equity shareholdings sum to 90% (expected 100%; found 'Japanese equity' 45% at 'Financing'!U2, 'US equity' 35% at 'Financing'!U3, 'Australian concessional equity' 10% at 'Financing'!U4)",
             ],
         },
         Case {

@@ -119,6 +119,94 @@ fn recompute(name: &str, path: &Path) -> String {
     report
 }
 
+/// The rules of issue 12 that the examples do not use, in one small deal: a loan that
+/// defaults (its loss given default discounted to the default year), a loss guarantee paid
+/// in the default year from that whole-run measure, a debt-service guarantee with its
+/// subrogated claim, sustaining capex depreciated per vintage, and a capex overrun met by
+/// completion support. LibreOffice recomputes every formula to the engine's value.
+#[test]
+fn libreoffice_recomputes_losses_guarantees_and_completion_support() {
+    if !soffice_available() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("LibreOffice (soffice) is required in CI");
+        }
+        eprintln!("SKIPPED: soffice not found");
+        return;
+    }
+    use lodestone::model::sample::*;
+    use lodestone::model::*;
+    let d = |v: &str| Sourced::bare(v.parse::<rust_decimal::Decimal>().unwrap_or_default());
+    let mut deal = one_mine_all_equity();
+    deal.facilities[0].operations_years = Sourced::bare(5);
+    deal.fiscal[0].tax_rate = d("0.3");
+    deal.fiscal[0].depreciation_years = Sourced::bare(2);
+    deal.costs.push(cost(
+        "Mine",
+        "Sustaining",
+        CostCategory::SustainingCapex,
+        CostBasis::PerYear,
+        Some(Phase::Operations),
+        "3000",
+    ));
+    deal.products[0].deck = ["100", "100", "30", "25", "100", "46.95"]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (2030 + k as i32, d(p)))
+        .collect();
+    deal.tranches[0].commitment = d("100000");
+    deal.tranches[0].draw_priority = Sourced::bare(2);
+    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    deal.tranches.push(loan(
+        "Senior",
+        TrancheKind::SeniorDebt,
+        1,
+        "100000",
+        1,
+        "0.1",
+        4,
+        Repayment::Bullet,
+        &[("Bank", "1")],
+    ));
+    let mut service = guarantee(
+        "Service cover",
+        "Senior",
+        "20000",
+        "0.5",
+        &[("Treasury", "1")],
+    );
+    service.commitment_fee = d("0.01");
+    let mut loss = guarantee(
+        "Loss cover",
+        "Senior",
+        "1000000",
+        "0.4",
+        &[("Treasury", "1")],
+    );
+    loss.guarantee_kind = Sourced::bare(GuaranteeKind::Loss);
+    loss.commitment_fee = d("0.005");
+    deal.tranches.push(service);
+    deal.tranches.push(loss);
+    deal.scenarios.push(scenario(
+        "Overrun",
+        vec![override_of(OverrideKind::CapexOverrun, "0.5")],
+    ));
+    assert_eq!(lodestone::model::validate(&deal), Vec::new());
+    let runs = engine::run_all(&deal, &deal.scenarios).expect("runs");
+    assert!(runs.iter().all(|r| r.all_checks_pass()));
+    assert!(
+        runs[0]
+            .tranche("Senior")
+            .and_then(|t| t.default_year.clone())
+            .is_some()
+    );
+    assert_ne!(runs[1].project.completion_support, "0");
+    let dir = TempDir::new("recompute-rules");
+    let bytes = results_bytes(&deal, &runs).expect("workbook");
+    recompute("rules", &dir.write("rules.xlsx", &bytes));
+}
+
 #[test]
 fn the_results_workbook_is_a_deal_that_runs_to_the_same_json() {
     let dir = TempDir::new("round-trip");

@@ -6,8 +6,18 @@
 //! - the price-floor level at which the senior minimum DSCR reaches its lock-up ratio (every
 //!   floor of the Price support sheet scaled by one factor; skipped, with the reason, when
 //!   the deal has no floor or the senior debt no lock-up ratio);
-//! - the smallest first-loss commitment at which the senior lenders lose nothing (their loss
-//!   before any guarantee; the first first-loss tranche of the Financing sheet).
+//! - the smallest commitment of the first first-loss tranche of the Financing sheet at which
+//!   no loan ranked above it in the waterfall loses anything (their loss given default before
+//!   any guarantee), the rest of the funding plan as the deal has it. First-loss money
+//!   protects the loans above it only by lending in their place: where they draw the same
+//!   whatever its size (they are fully drawn, and more first-loss money would only replace
+//!   sponsor equity), the answer says so instead of searching.
+//!
+//! An input that defaults from the variable being solved is held at its value in the deal as
+//! given while solving, and the answer says so: an upside-sharing threshold left blank is the
+//! floor, so scaling the floor would otherwise move the threshold with it. A trial that
+//! leaves a construction gap unfunded (a deal without completion support) is infeasible: it
+//! has no metric, fails the target, and the answer lists it.
 //!
 //! Each is "the smallest x at which a condition holds", the condition failing below and
 //! holding above. The solver works on a grid of the stated tolerance (x = k × tolerance, k
@@ -27,7 +37,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::{AnalyticsError, equity_holders, equity_label, equity_npv, senior_dscr_min};
-use super::{price_multiplier, senior_loss, senior_tranches, sold_products};
+use super::{price_multiplier, senior_tranches, sold_products, unfunded_gap};
 use crate::engine::calc::EPS;
 use crate::engine::{self, Results, SculptProfiles};
 use crate::model::{Deal, Scenario, TrancheKind};
@@ -53,7 +63,7 @@ pub enum Question {
     EquityNpvZero,
     SeniorDscrOne,
     FloorForLockup,
-    FirstLossForSenior,
+    FirstLossForLoansAbove,
 }
 
 impl Question {
@@ -61,7 +71,7 @@ impl Question {
         Question::EquityNpvZero,
         Question::SeniorDscrOne,
         Question::FloorForLockup,
-        Question::FirstLossForSenior,
+        Question::FirstLossForLoansAbove,
     ];
 
     pub fn label(self) -> &'static str {
@@ -69,7 +79,7 @@ impl Question {
             Question::EquityNpvZero => "price multiplier for equity NPV = 0",
             Question::SeniorDscrOne => "price multiplier for senior min DSCR = 1.00",
             Question::FloorForLockup => "price floor for senior min DSCR = lock-up",
-            Question::FirstLossForSenior => "first-loss commitment for no senior loss",
+            Question::FirstLossForLoansAbove => "first-loss commitment for no loss above it",
         }
     }
 }
@@ -134,6 +144,14 @@ pub enum Outcome {
     },
     /// The question does not apply to the deal (no senior debt, no floor, …).
     NotApplicable(String),
+    /// More first-loss money only displaces sponsor equity: the loans above it draw the
+    /// same at no first-loss money and at the upper bound, so their loss (the same too)
+    /// cannot be reduced by it.
+    OnlyDisplacesEquity {
+        loss_above: Option<Decimal>,
+        drawn_above: Decimal,
+        upper: Decimal,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +160,11 @@ pub struct Answer {
     pub unknown: Unknown,
     pub target: Target,
     pub outcome: Outcome,
+    /// Inputs that default from the unknown, held at their value in the deal as given, in
+    /// words ("the upside threshold of 'US floor' held at 110 (blank: the floor)").
+    pub held: Vec<String>,
+    /// Values of the unknown whose run left a construction gap unfunded (no metric).
+    pub infeasible: Vec<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +211,7 @@ pub fn solve(
             solve_price_multiplier(deal, scenario, question, profiles)
         }
         Question::FloorForLockup => floor_for_lockup(deal, scenario, profiles),
-        Question::FirstLossForSenior => first_loss(deal, scenario, profiles),
+        Question::FirstLossForLoansAbove => first_loss(deal, scenario, profiles),
     }
 }
 
@@ -197,6 +220,30 @@ fn with_multiplier(scenario: &Scenario, sold: &[String], m: Decimal) -> Scenario
     let mut s = scenario.clone();
     s.overrides.extend(price_multiplier(sold, m));
     s
+}
+
+/// A solver's trials that left a construction gap unfunded (no metric, the target fails).
+#[derive(Default)]
+struct Infeasible(std::sync::Mutex<Vec<Decimal>>);
+
+impl Infeasible {
+    /// The metric of a trial at `x`, or none (and `x` noted) when the run is infeasible.
+    fn read(&self, x: Decimal, r: &Results, read: &Reader) -> Option<Decimal> {
+        if unfunded_gap(&r.lines, &r.values).is_some() {
+            if let Ok(mut xs) = self.0.lock() {
+                xs.push(x);
+            }
+            return None;
+        }
+        read(r)
+    }
+
+    fn values(self) -> Vec<Decimal> {
+        let mut xs = self.0.into_inner().unwrap_or_default();
+        xs.sort();
+        xs.dedup();
+        xs
+    }
 }
 
 fn solve_price_multiplier(
@@ -226,16 +273,22 @@ fn solve_price_multiplier(
             Box::new(|r: &Results| senior_dscr_min(deal, &r.lines, &r.values)),
         ),
     };
-    let answer = |outcome| Answer {
+    let infeasible = Infeasible::default();
+    let answer = |outcome, infeasible: Vec<Decimal>| Answer {
         question,
         unknown: Unknown::PriceMultiplier,
         target: target.clone(),
         outcome,
+        held: Vec::new(),
+        infeasible,
     };
     if question == Question::SeniorDscrOne && senior_tranches(deal).is_empty() {
-        return Ok(answer(Outcome::NotApplicable(
-            "the deal has no senior debt (no tranche of kind senior debt)".into(),
-        )));
+        return Ok(answer(
+            Outcome::NotApplicable(
+                "the deal has no senior debt (no tranche of kind senior debt)".into(),
+            ),
+            Vec::new(),
+        ));
     }
     let grid = Grid {
         step: MULTIPLIER_TOLERANCE,
@@ -246,9 +299,27 @@ fn solve_price_multiplier(
     };
     let outcome = smallest(&grid, &target, |m| {
         let r = engine::run_with(deal, &with_multiplier(scenario, &sold, m), profiles)?;
-        Ok(read(&r))
+        Ok(infeasible.read(m, &r, &*read))
     })?;
-    Ok(answer(outcome))
+    Ok(answer(outcome, infeasible.values()))
+}
+
+/// The deal with every upside threshold left blank (the floor, by default) given its value,
+/// so that it stays put while the floor varies; and those thresholds in words.
+fn thresholds_held(deal: &Deal) -> (Deal, Vec<String>) {
+    let mut held = deal.clone();
+    let mut said = Vec::new();
+    for s in &mut held.price_supports {
+        if s.upside_threshold.is_none() && !s.upside_share.value.is_zero() {
+            said.push(format!(
+                "the upside-sharing threshold of '{}' held at {} (left blank, it is the floor, which the solver varies)",
+                s.name.value,
+                s.floor.value.normalize()
+            ));
+            s.upside_threshold = Some(crate::model::Sourced::bare(s.floor.value));
+        }
+    }
+    (held, said)
 }
 
 fn floor_for_lockup(
@@ -276,26 +347,36 @@ fn floor_for_lockup(
         value: lockup.unwrap_or(Decimal::ONE),
         at_least: true,
     };
-    let answer = |outcome| Answer {
+    let (held_deal, held) = thresholds_held(deal);
+    let answer = |outcome, held: Vec<String>, infeasible: Vec<Decimal>| Answer {
         question: Question::FloorForLockup,
         unknown: Unknown::FloorFactor(floors.clone()),
         target: target.clone(),
         outcome,
+        held,
+        infeasible,
+    };
+    let not = |reason: &str| {
+        answer(
+            Outcome::NotApplicable(reason.into()),
+            Vec::new(),
+            Vec::new(),
+        )
     };
     if seniors.is_empty() {
-        return Ok(answer(Outcome::NotApplicable(
-            "the deal has no senior debt (no tranche of kind senior debt)".into(),
-        )));
+        return Ok(not(
+            "the deal has no senior debt (no tranche of kind senior debt)",
+        ));
     }
     if lockup.is_none() {
-        return Ok(answer(Outcome::NotApplicable(
-            "the senior debt has no lock-up DSCR (Financing sheet, Lock-up DSCR): there is no ratio to reach".into(),
-        )));
+        return Ok(not(
+            "the senior debt has no lock-up DSCR (Financing sheet, Lock-up DSCR): there is no ratio to reach",
+        ));
     }
     if floors.is_empty() {
-        return Ok(answer(Outcome::NotApplicable(
-            "the deal has no price floor (Price support sheet): add one, at any level, to solve for the level needed".into(),
-        )));
+        return Ok(not(
+            "the deal has no price floor (Price support sheet): add one, at any level, to solve for the level needed",
+        ));
     }
     let grid = Grid {
         step: FLOOR_TOLERANCE,
@@ -304,15 +385,17 @@ fn floor_for_lockup(
         start: 10_000,
         scale: 10_000,
     };
+    let infeasible = Infeasible::default();
+    let read = |r: &Results| senior_dscr_min(deal, &r.lines, &r.values);
     let outcome = smallest(&grid, &target, |factor| {
-        let mut d = deal.clone();
+        let mut d = held_deal.clone();
         for s in &mut d.price_supports {
             s.floor.value = s.floor.value.checked_mul(factor).unwrap_or(Decimal::MAX);
         }
         let r = engine::run_with(&d, scenario, profiles)?;
-        Ok(senior_dscr_min(&d, &r.lines, &r.values))
+        Ok(infeasible.read(factor, &r, &read))
     })?;
-    Ok(answer(outcome))
+    Ok(answer(outcome, held, infeasible.values()))
 }
 
 /// A tolerance for money: a ten-thousandth of `scale` rounded down to a power of ten (at
@@ -326,18 +409,45 @@ pub fn money_tolerance(scale: Decimal) -> Decimal {
     step.normalize()
 }
 
+/// The loans ranked above loan `fl` in the waterfall (first-loss money below every other
+/// loan, then by rank).
+pub fn loans_above(deal: &Deal, fl: usize) -> Vec<usize> {
+    let key = |i: usize| {
+        let t = &deal.tranches[i];
+        (t.kind.value == TrancheKind::FirstLoss, t.rank.value)
+    };
+    (0..deal.tranches.len())
+        .filter(|i| *i != fl && deal.tranches[*i].kind.value.is_loan() && key(*i) < key(fl))
+        .collect()
+}
+
+/// The loss given default (before guarantees) and the amount disbursed of these loans.
+fn loss_and_drawn(r: &Results, loans: &[usize]) -> (Decimal, Decimal) {
+    let sum = |pick: fn(&crate::engine::build::TrancheLines) -> Option<usize>| {
+        r.lines
+            .tranches
+            .iter()
+            .filter(|t| loans.contains(&t.tranche))
+            .filter_map(|t| pick(t).and_then(|s| r.values.scalar(s)))
+            .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
+    };
+    (sum(|t| t.loss), sum(|t| t.disbursed))
+}
+
 fn first_loss(
     deal: &Deal,
     scenario: &Scenario,
     profiles: &SculptProfiles,
 ) -> Result<Answer, AnalyticsError> {
-    let seniors = senior_tranches(deal);
     let first_loss = deal
         .tranches
         .iter()
         .position(|t| t.kind.value == TrancheKind::FirstLoss);
+    let above = first_loss
+        .map(|fl| loans_above(deal, fl))
+        .unwrap_or_default();
     let target = Target {
-        metric: "senior loss".to_string(),
+        metric: "loss given default of the loans above it".to_string(),
         value: EPS,
         at_least: false,
     };
@@ -347,30 +457,39 @@ fn first_loss(
             .unwrap_or_default(),
         currency: deal.currency.value.clone(),
     };
-    let answer = |outcome| Answer {
-        question: Question::FirstLossForSenior,
+    let answer = |outcome, infeasible: Vec<Decimal>| Answer {
+        question: Question::FirstLossForLoansAbove,
         unknown: unknown.clone(),
         target: target.clone(),
         outcome,
+        held: Vec::new(),
+        infeasible,
     };
-    if seniors.is_empty() {
-        return Ok(answer(Outcome::NotApplicable(
-            "the deal has no senior debt (no tranche of kind senior debt)".into(),
-        )));
-    }
     let Some(fl) = first_loss else {
-        return Ok(answer(Outcome::NotApplicable(
-            "the deal has no first-loss tranche (kind first-loss on the Financing sheet)".into(),
-        )));
+        return Ok(answer(
+            Outcome::NotApplicable(
+                "the deal has no first-loss tranche (kind first-loss on the Financing sheet)"
+                    .into(),
+            ),
+            Vec::new(),
+        ));
     };
-    let senior_commitment: Decimal = seniors
+    if above.is_empty() {
+        return Ok(answer(
+            Outcome::NotApplicable(
+                "no loan ranks above the first-loss tranche: there is nothing for it to protect"
+                    .into(),
+            ),
+            Vec::new(),
+        ));
+    }
+    let lent_above: Decimal = above
         .iter()
         .map(|t| deal.tranches[*t].commitment.value)
         .fold(Decimal::ZERO, |a, b| a.saturating_add(b));
-    let step = money_tolerance(senior_commitment);
-    let current = deal.tranches[fl].commitment.value;
+    let step = money_tolerance(lent_above);
     let to_k = |x: Decimal| -> i64 { i64::try_from((x / step).round()).unwrap_or(i64::MAX / 4) };
-    // Up to ten times everything lent: beyond that the senior debt's loss is not for want of
+    // Up to ten times everything lent: beyond that the loss above is not for want of
     // first-loss money.
     let lent: Decimal = deal
         .tranches
@@ -382,16 +501,33 @@ fn first_loss(
         step,
         lo: 0,
         hi: to_k(lent.saturating_mul(Decimal::TEN)).max(1),
-        start: to_k(current),
-        scale: to_k(senior_commitment).max(1),
+        start: to_k(deal.tranches[fl].commitment.value),
+        scale: to_k(lent_above).max(1),
     };
-    let outcome = smallest(&grid, &target, |c| {
+    let with = |c: Decimal| -> Result<Results, AnalyticsError> {
         let mut d = deal.clone();
         d.tranches[fl].commitment.value = c;
-        let r = engine::run_with(&d, scenario, profiles)?;
-        Ok(Some(senior_loss(&d, &r.lines, &r.values)))
-    })?;
-    Ok(answer(outcome))
+        Ok(engine::run_with(&d, scenario, profiles)?)
+    };
+    // First-loss money helps the loans above only by lending in their place.
+    let (none, most) = (with(grid.x(grid.lo))?, with(grid.x(grid.hi))?);
+    let (loss_none, drawn_none) = loss_and_drawn(&none, &above);
+    let (_, drawn_most) = loss_and_drawn(&most, &above);
+    let feasible = |r: &Results| unfunded_gap(&r.lines, &r.values).is_none();
+    if loss_none > EPS && drawn_none == drawn_most && feasible(&none) && feasible(&most) {
+        return Ok(answer(
+            Outcome::OnlyDisplacesEquity {
+                loss_above: Some(loss_none),
+                drawn_above: drawn_none,
+                upper: grid.x(grid.hi),
+            },
+            Vec::new(),
+        ));
+    }
+    let infeasible = Infeasible::default();
+    let read = |r: &Results| Some(loss_and_drawn(r, &above).0);
+    let outcome = smallest(&grid, &target, |c| Ok(infeasible.read(c, &with(c)?, &read)))?;
+    Ok(answer(outcome, infeasible.values()))
 }
 
 /// The search space: x = k × step for whole k from `lo` to `hi`, starting at `start`;
@@ -554,6 +690,10 @@ struct JsonAnswer {
     floors: Vec<JsonFloor>,
     tried: Vec<(String, Option<String>)>,
     reason: Option<String>,
+    /// Inputs held at their value in the deal as given while solving.
+    held: Vec<String>,
+    /// Values tried whose run left a construction gap unfunded.
+    infeasible: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -571,6 +711,23 @@ struct JsonBreakeven<'a> {
 
 fn text(d: Decimal) -> String {
     d.normalize().to_string()
+}
+
+/// Why first-loss money cannot help, in words.
+pub fn displaces_equity(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::OnlyDisplacesEquity {
+            loss_above,
+            drawn_above,
+            upper,
+        } => format!(
+            "more first-loss money only displaces sponsor equity: the loans above it draw {} whether it commits 0 or {}, and lose {} (loss given default): no first-loss commitment protects them",
+            text(*drawn_above),
+            text(*upper),
+            loss_above.map(text).unwrap_or_else(|| "n/a".into())
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The floors an answer's factor gives: (support, floor level).
@@ -621,6 +778,8 @@ pub fn to_json(deal: &Deal, all: &[ScenarioAnswers]) -> String {
                         floors: Vec::new(),
                         tried: Vec::new(),
                         reason: None,
+                        held: a.held.clone(),
+                        infeasible: a.infeasible.iter().map(|x| text(*x)).collect(),
                     };
                     let floors = |v: Decimal| {
                         floors_at(&a.unknown, v)
@@ -671,6 +830,10 @@ pub fn to_json(deal: &Deal, all: &[ScenarioAnswers]) -> String {
                         Outcome::NotApplicable(reason) => {
                             j.outcome = "not_applicable";
                             j.reason = Some(reason.clone());
+                        }
+                        Outcome::OnlyDisplacesEquity { .. } => {
+                            j.outcome = "only_displaces_equity";
+                            j.reason = Some(displaces_equity(&a.outcome));
                         }
                     }
                     j

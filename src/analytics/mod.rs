@@ -189,7 +189,15 @@ pub fn senior_dscr_min(deal: &Deal, lines: &Lines, values: &Values) -> Option<De
         .min()
 }
 
-/// The senior tranches' loss, before any guarantee pays part of it.
+/// The construction funding gap no one in the deal met (only a deal without completion
+/// support has one): a run with one is infeasible, and the analytics report it as such,
+/// never with an NPV.
+pub fn unfunded_gap(lines: &Lines, values: &Values) -> Option<Decimal> {
+    let gap = scalar_or_zero(values, lines.project.funding_gap);
+    (gap > crate::engine::calc::EPS).then_some(gap)
+}
+
+/// The senior tranches' loss given default, before any guarantee pays part of it.
 pub fn senior_loss(deal: &Deal, lines: &Lines, values: &Values) -> Decimal {
     let seniors = senior_tranches(deal);
     lines

@@ -41,7 +41,7 @@ use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{EPS, Partial, ScalarId, Values};
 use crate::engine::{self, EngineError, Prepared};
 use crate::model::correlation::cholesky;
-use crate::model::{Deal, Scenario};
+use crate::model::{CompletionSupport, Deal, Scenario};
 
 /// Simulated multipliers enter the engine with this many decimal places.
 pub const MULTIPLIER_DP: u32 = 6;
@@ -64,7 +64,8 @@ pub enum MetricKind {
     ProjectNpv,
     /// A party's NPV at its own rate (or the sum over the equity holders).
     Npv,
-    /// A loan's loss (what is left unpaid at the horizon and written off, before guarantees).
+    /// A loan's loss given default (exposure at default less the PV of recoveries at its
+    /// contract rate, before guarantees).
     TrancheLoss,
     /// A government's price-floor payments over the horizon.
     FloorPayout,
@@ -104,6 +105,9 @@ pub struct Simulation {
     factor: Vec<Vec<f64>>,
     periods: usize,
     pub metrics: Vec<Metric>,
+    /// The project's unfunded construction gap, where the deal has no completion support: a
+    /// path with one is infeasible, counted apart and left out of every statistic.
+    unfunded: Option<ScalarId>,
     /// The simulated products' names, in Monte Carlo sheet order.
     pub products: Vec<String>,
 }
@@ -119,6 +123,8 @@ pub struct Workspace {
 pub struct PathResult {
     pub multipliers: Vec<Vec<Decimal>>,
     pub metrics: Vec<Decimal>,
+    /// The construction gap the path left unfunded (0: the path is feasible).
+    pub unfunded: Decimal,
 }
 
 fn decimal_from_text(x: f64) -> Decimal {
@@ -205,9 +211,14 @@ impl Simulation {
         let profiles = engine::sculpt_profiles(deal)?;
         let prepared = engine::prepare(deal, scenario, &profiles)?;
         let metrics = metrics(deal, &prepared);
+        let unfunded = match deal.completion_support.value {
+            CompletionSupport::NoSupport => prepared.built.lines.project.funding_gap,
+            CompletionSupport::Shareholding => None,
+        };
         let needed: Vec<ScalarId> = metrics
             .iter()
             .flat_map(|m| m.scalars.iter().copied())
+            .chain(unfunded)
             .collect();
         let plan = prepared.partial(Some(&needed), true)?;
         Ok(Simulation {
@@ -218,6 +229,7 @@ impl Simulation {
             drawn,
             factor,
             metrics,
+            unfunded,
             products: mc
                 .processes
                 .iter()
@@ -283,9 +295,14 @@ impl Simulation {
     ) -> Result<PathResult, EngineError> {
         let multipliers = self.multipliers(seed, path);
         let metrics = self.evaluate(&multipliers, work)?;
+        let unfunded = self
+            .unfunded
+            .and_then(|s| work.values.scalar(s))
+            .unwrap_or_default();
         Ok(PathResult {
             multipliers,
             metrics,
+            unfunded,
         })
     }
 
@@ -331,6 +348,7 @@ impl Simulation {
         type Acc = (Summary, Option<(u64, EngineError)>, Workspace);
         let fold = |(mut summary, mut failed, mut work): Acc, p: u64| -> Acc {
             match self.path(seed, p, &mut work) {
+                Ok(r) if r.unfunded > EPS => summary.add_unfunded(),
                 Ok(r) => summary.add(&r.metrics),
                 Err(e) => {
                     if failed.as_ref().is_none_or(|(q, _)| p < *q) {
@@ -602,6 +620,8 @@ fn share(n: u64, of: u64) -> Option<Decimal> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub paths: u64,
+    /// Paths that left a construction gap unfunded: in `paths`, in no statistic.
+    pub unfunded: u64,
     pub stats: Vec<Stat>,
     overflowed: bool,
 }
@@ -610,6 +630,7 @@ impl Summary {
     pub fn new(metrics: usize) -> Self {
         Summary {
             paths: 0,
+            unfunded: 0,
             stats: vec![Stat::default(); metrics],
             overflowed: false,
         }
@@ -624,9 +645,16 @@ impl Summary {
         }
     }
 
+    /// Counts an infeasible path (an unfunded construction gap): it has no NPV to add.
+    pub fn add_unfunded(&mut self) {
+        self.paths += 1;
+        self.unfunded += 1;
+    }
+
     /// Adds another run's paths (a disjoint range of the same seed, say).
     pub fn merge(&mut self, other: &Summary) {
         self.paths += other.paths;
+        self.unfunded += other.unfunded;
         self.overflowed |= other.overflowed;
         for (s, o) in self.stats.iter_mut().zip(&other.stats) {
             if !s.merge(o) {
@@ -743,6 +771,10 @@ pub struct GovernmentRow {
 /// What a run says, in the order the outputs show it; decimals as exact text.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Report {
+    /// The share of paths that left a construction gap unfunded (a deal without completion
+    /// support): infeasible, and left out of every statistic below.
+    pub probability_unfunded: Option<String>,
+    pub paths_unfunded: u64,
     pub parties: Vec<PartyRow>,
     pub tranches: Vec<TrancheRow>,
     pub governments: Vec<GovernmentRow>,
@@ -802,6 +834,8 @@ pub fn report(sim: &Simulation, summary: &Summary) -> Report {
         }
     }
     Report {
+        probability_unfunded: text(share(summary.unfunded, summary.paths)),
+        paths_unfunded: summary.unfunded,
         parties,
         tranches,
         governments,
@@ -833,7 +867,7 @@ struct JsonRun<'a> {
 }
 
 /// The method in one sentence, for the JSON and the workbook.
-pub const METHOD: &str = "Each path: per simulated product, log price relative to the deck mean-reverting (exact yearly Ornstein-Uhlenbeck step) with correlated normal shocks and Poisson crash jumps, drawn in floating point from a generator seeded by (seed, path index), rounded to 6 decimal places and run through the full engine in exact decimals. Means are exact over values rounded to 6 places; percentiles come from a quantile sketch within 0.1% (relative) of the exact sample percentile (0-based rank floor(q(n-1))); probabilities count paths (a loss or payout counts above 0.000001).";
+pub const METHOD: &str = "Each path: per simulated product, log price relative to the deck mean-reverting (exact yearly Ornstein-Uhlenbeck step) with correlated normal shocks and Poisson crash jumps, drawn in floating point from a generator seeded by (seed, path index), rounded to 6 decimal places and run through the full engine in exact decimals. Means are exact over values rounded to 6 places; percentiles come from a quantile sketch within 0.1% (relative) of the exact sample percentile (0-based rank floor(q(n-1))); probabilities count paths (a loss or payout counts above 0.000001). A loan's loss is its loss given default before guarantees. A path that leaves a construction gap unfunded (a deal without completion support) is infeasible: counted in probability_unfunded and left out of every other statistic.";
 
 /// The run as JSON: settings, the processes and every statistic (decimals as text).
 pub fn to_json(deal: &Deal, sim: &Simulation, summary: &Summary, seed: u64) -> String {
@@ -1046,6 +1080,25 @@ mod tests {
             Err(AnalyticsError::Input(m)) => assert!(m.contains("no Monte Carlo sheet"), "{m}"),
             other => panic!("{:?}", other.err()),
         }
+    }
+
+    /// A deal without completion support whose equity cannot cover its build: every path
+    /// leaves the gap unfunded, is counted as infeasible, and gives no NPV to any statistic.
+    #[test]
+    fn paths_with_an_unfunded_gap_are_counted_apart_and_give_no_npv() {
+        let mut deal = example("spodumene-crash");
+        deal.completion_support.value = CompletionSupport::NoSupport;
+        deal.tranches[0].commitment.value = dec!(1000000);
+        let sim = Simulation::new(&deal, &Scenario::base()).expect("simulation");
+        let summary = sim.run(5, 0..6, &|_| {}).expect("runs");
+        assert_eq!((summary.paths, summary.unfunded), (6, 6));
+        assert!(summary.stats.iter().all(|s| s.count == 0));
+        let r = report(&sim, &summary);
+        assert_eq!(r.probability_unfunded.as_deref(), Some("1"));
+        assert!(r.parties.iter().all(|p| p.mean.is_none()));
+        let mut merged = sim.run(5, 0..2, &|_| {}).expect("runs");
+        merged.merge(&sim.run(5, 2..6, &|_| {}).expect("runs"));
+        assert_eq!(merged, summary);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 
 use super::{
     AnalyticsError, PROJECT_LABEL, equity_holders, equity_label, equity_npv, price_multiplier,
-    project_npv, sold_products,
+    project_npv, sold_products, unfunded_gap,
 };
 use crate::engine::{self, SculptProfiles};
 use crate::model::{Deal, Override, OverrideKind, Phase, Scenario, Sourced};
@@ -72,11 +72,14 @@ pub struct Case {
     /// In words: "price × 0.8", "construction +1 yr".
     pub label: String,
     pub overrides: Vec<Override>,
-    /// Per metric, in the tornado's metric order.
+    /// Per metric, in the tornado's metric order (not a value when the case is infeasible).
     pub values: Vec<Decimal>,
     /// The horizon (years) the case ran on when its overrides push a schedule past the
     /// deal's: lengthened so that no year of the case is cut off.
     pub extended_horizon: Option<u32>,
+    /// The construction funding gap no one met (a deal without completion support): the
+    /// case is infeasible and has no NPV.
+    pub unfunded: Option<Decimal>,
 }
 
 /// A driver's two runs: its input lowered and raised.
@@ -88,8 +91,17 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// How far apart the two sides put a metric: what the tornado sorts by.
+    /// Whether either side is infeasible (an unfunded construction gap).
+    pub fn infeasible(&self) -> bool {
+        self.low.unfunded.is_some() || self.high.unfunded.is_some()
+    }
+
+    /// How far apart the two sides put a metric: what the tornado sorts by. A driver with an
+    /// infeasible side ranks first: nothing moves a deal further than making it unfundable.
     pub fn swing(&self, metric: usize) -> Decimal {
+        if self.infeasible() {
+            return Decimal::MAX;
+        }
         let (a, b) = (
             self.low.values.get(metric).copied().unwrap_or_default(),
             self.high.values.get(metric).copied().unwrap_or_default(),
@@ -159,6 +171,7 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
         out
     };
     let base_values = measure(&base);
+    let base_unfunded = unfunded_gap(&base.lines, &base.values);
     let run = |label: String,
                overrides: Vec<Override>,
                profiles: &SculptProfiles|
@@ -169,6 +182,7 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
                 overrides,
                 values: base_values.clone(),
                 extended_horizon: None,
+                unfunded: base_unfunded,
             });
         }
         let scenario = Scenario {
@@ -193,6 +207,7 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
             overrides,
             values: measure(&r),
             extended_horizon,
+            unfunded: unfunded_gap(&r.lines, &r.values),
         })
     };
     let mut bars = Vec::new();
@@ -353,9 +368,12 @@ pub fn delay_years(shock: Decimal, construction_years: u32) -> u32 {
 #[derive(serde::Serialize)]
 struct JsonCase<'a> {
     case: &'a str,
+    /// Empty when the case is infeasible.
     npv: std::collections::BTreeMap<&'a str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     horizon_years: Option<u32>,
+    /// "unfunded construction gap of …" when the case cannot be funded.
+    infeasible: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -375,6 +393,27 @@ struct JsonTornado<'a> {
     metrics: &'a [String],
     base: std::collections::BTreeMap<&'a str, String>,
     drivers: Vec<JsonBar<'a>>,
+}
+
+/// A case as JSON: its NPVs, or why it has none.
+fn json_case<'a>(
+    case: &'a Case,
+    by_metric: &dyn Fn(&[Decimal]) -> std::collections::BTreeMap<&'a str, String>,
+) -> JsonCase<'a> {
+    match case.unfunded {
+        Some(gap) => JsonCase {
+            case: &case.label,
+            npv: Default::default(),
+            infeasible: Some(format!("unfunded construction gap of {}", text(gap))),
+            horizon_years: case.extended_horizon,
+        },
+        None => JsonCase {
+            case: &case.label,
+            npv: by_metric(&case.values),
+            infeasible: None,
+            horizon_years: case.extended_horizon,
+        },
+    }
 }
 
 /// The tornado as exact JSON (decimals as text; drivers in a fixed order).
@@ -398,17 +437,13 @@ pub fn to_json(deal: &Deal, t: &Tornado) -> String {
             .map(|b| JsonBar {
                 driver: b.driver,
                 label: b.driver.label(),
-                low: JsonCase {
-                    case: &b.low.label,
-                    npv: by_metric(&b.low.values),
-                    horizon_years: b.low.extended_horizon,
+                low: json_case(&b.low, &by_metric),
+                high: json_case(&b.high, &by_metric),
+                swing: if b.infeasible() {
+                    Default::default()
+                } else {
+                    by_metric(&(0..t.metrics.len()).map(|m| b.swing(m)).collect::<Vec<_>>())
                 },
-                high: JsonCase {
-                    case: &b.high.label,
-                    npv: by_metric(&b.high.values),
-                    horizon_years: b.high.extended_horizon,
-                },
-                swing: by_metric(&(0..t.metrics.len()).map(|m| b.swing(m)).collect::<Vec<_>>()),
             })
             .collect(),
     };
@@ -480,6 +515,45 @@ mod tests {
             assert!(check_shock(bad).is_err(), "{bad}");
         }
         assert!(check_shock(dec!(0.2)).is_ok());
+    }
+
+    /// Without completion support, capex +20% on a deal with 10,000 of headroom leaves a
+    /// gap: that side is infeasible, has no NPV in the JSON, and ranks first.
+    #[test]
+    fn a_case_with_an_unfunded_gap_is_infeasible_not_an_npv() {
+        use crate::model::sample::*;
+        use crate::model::{CompletionSupport, Repayment, TrancheKind};
+        let mut deal = one_mine_all_equity();
+        deal.tranches[0].commitment.value = dec!(60000);
+        deal.tranches.push(loan(
+            "Senior",
+            TrancheKind::SeniorDebt,
+            1,
+            "100000",
+            1,
+            "0.1",
+            4,
+            Repayment::Annuity,
+            &[("Sponsor", "1")],
+        ));
+        deal.completion_support.value = CompletionSupport::NoSupport;
+        let t = tornado(&deal, dec!(0.2)).expect("tornado");
+        let capex = t
+            .bars
+            .iter()
+            .find(|b| b.driver == Driver::Capex)
+            .expect("capex");
+        assert_eq!(capex.high.unfunded, Some(dec!(20000)));
+        assert_eq!(capex.low.unfunded, None);
+        assert_eq!(t.ranked(1)[0].driver, Driver::Capex);
+        let json: serde_json::Value = serde_json::from_str(&to_json(&deal, &t)).expect("json");
+        let bar = &json["drivers"][1];
+        assert_eq!(
+            bar["high"]["infeasible"],
+            "unfunded construction gap of 20000"
+        );
+        assert!(bar["high"]["npv"].as_object().is_some_and(|m| m.is_empty()));
+        assert!(bar["low"]["infeasible"].is_null());
     }
 
     #[test]

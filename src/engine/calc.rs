@@ -102,6 +102,10 @@ pub enum Expr {
     Row(RowId),
     /// A row's value in the previous period; 0 in the first period.
     Prev(RowId),
+    /// A row's value a whole number k ≥ 1 of periods earlier (the expression); 0 before the
+    /// first period. Straight-line depreciation over a life of k years needs the capital that
+    /// started k years ago.
+    Lag(RowId, Box<Expr>),
     /// The period's label year.
     Year,
     /// The first period's label year.
@@ -412,6 +416,7 @@ pub enum FlowKind {
     Fees,
     GuaranteeFee,
     GuaranteeCall,
+    GuaranteeRecovery,
     FundingGap,
 }
 
@@ -439,6 +444,7 @@ impl FlowKind {
             FlowKind::Fees => "fees",
             FlowKind::GuaranteeFee => "guarantee fee",
             FlowKind::GuaranteeCall => "guarantee call",
+            FlowKind::GuaranteeRecovery => "guarantee recovery",
             FlowKind::FundingGap => "funding gap",
         }
     }
@@ -501,6 +507,19 @@ pub struct Calc {
     pub order: Vec<RowId>,
     placed: Vec<bool>,
     input_index: HashMap<InputAddr, InputId>,
+}
+
+/// The rows (in evaluation order) and post scalars of one phase of evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseStep {
+    pub rows: Vec<RowId>,
+    pub scalars: Vec<ScalarId>,
+}
+
+/// The phases of evaluation (see `Calc::phases`).
+#[derive(Debug, Clone, Default)]
+pub struct Phases {
+    pub steps: Vec<PhaseStep>,
 }
 
 /// An evaluation failure: which line, which year, what went wrong.
@@ -754,28 +773,29 @@ impl Calc {
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
             }
         }
-        for t in 0..n {
-            for &r in &self.order {
-                let def = &self.rows[r];
-                let ctx = Ctx {
-                    calc: self,
-                    values: &values,
-                    period: Some(t),
-                    row: Some(r),
-                    position: &position,
-                    inputs,
-                    skip_rates: options.skip_rates,
-                };
-                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                    line: def.label.clone(),
-                    year: Some(self.year_of(t)),
-                    problem: p,
-                })?;
-                values.rows[r * n + t] = v;
+        let phases = self.phases()?;
+        for phase in &phases.steps {
+            for t in 0..n {
+                for &r in &phase.rows {
+                    let def = &self.rows[r];
+                    let ctx = Ctx {
+                        calc: self,
+                        values: &values,
+                        period: Some(t),
+                        row: Some(r),
+                        position: &position,
+                        inputs,
+                        skip_rates: options.skip_rates,
+                    };
+                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                        line: def.label.clone(),
+                        year: Some(self.year_of(t)),
+                        problem: p,
+                    })?;
+                    values.rows[r * n + t] = v;
+                }
             }
-        }
-        for (s, def) in self.scalars.iter().enumerate() {
-            if def.stage == Stage::Post {
+            for &s in &phase.scalars {
                 let ctx = Ctx {
                     calc: self,
                     values: &values,
@@ -785,10 +805,75 @@ impl Calc {
                     inputs,
                     skip_rates: options.skip_rates,
                 };
-                values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
+                values.scalars[s] = ctx
+                    .eval_opt(&self.scalars[s].expr)
+                    .map_err(|p| self.err_scalar(s, p))?;
             }
         }
         Ok(values)
+    }
+
+    /// The order of evaluation in phases: each phase evaluates its rows over every period,
+    /// then the post scalars that read nothing later. A row that reads a post scalar (a loss
+    /// guarantee paying the loss given default, a whole-life measure, in the default year)
+    /// comes in a later phase than every row that scalar reads. Where no row reads a post
+    /// scalar there is one phase: every row, then every post scalar.
+    pub fn phases(&self) -> Result<Phases, EvalError> {
+        let mut row_phase = vec![0usize; self.rows.len()];
+        let mut scalar_phase = vec![0usize; self.scalars.len()];
+        let post = |s: ScalarId| self.scalars[s].stage == Stage::Post;
+        let limit = self.scalars.len() + 1;
+        loop {
+            let mut changed = false;
+            for (s, def) in self.scalars.iter().enumerate() {
+                if !post(s) {
+                    continue;
+                }
+                let mut p = 0;
+                def.expr.visit_refs(&mut |r| match r {
+                    Ref::Row(q) => p = p.max(row_phase[q]),
+                    Ref::Scalar(q) if post(q) => p = p.max(scalar_phase[q]),
+                    _ => {}
+                });
+                if p > scalar_phase[s] {
+                    scalar_phase[s] = p;
+                    changed = true;
+                }
+            }
+            for (r, def) in self.rows.iter().enumerate() {
+                let mut p = 0;
+                def.expr.visit_refs(&mut |x| match x {
+                    Ref::Row(q) => p = p.max(row_phase[q]),
+                    Ref::Scalar(q) if post(q) => p = p.max(scalar_phase[q] + 1),
+                    _ => {}
+                });
+                if p > row_phase[r] {
+                    if p > limit {
+                        return Err(EvalError {
+                            line: def.label.clone(),
+                            year: None,
+                            problem: CIRCULAR,
+                        });
+                    }
+                    row_phase[r] = p;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let count = row_phase.iter().copied().max().unwrap_or(0) + 1;
+        let mut steps: Vec<PhaseStep> = (0..count).map(|_| PhaseStep::default()).collect();
+        for &r in &self.order {
+            steps[row_phase[r]].rows.push(r);
+        }
+        for (s, phase) in scalar_phase.iter().enumerate() {
+            if post(s) {
+                steps[(*phase).min(count - 1)].scalars.push(s);
+            }
+        }
+        Ok(Phases { steps })
     }
 
     fn err_scalar(&self, s: ScalarId, problem: &'static str) -> EvalError {
@@ -828,7 +913,7 @@ impl Expr {
                 f(Ref::Row(*a));
                 f(Ref::Row(*b));
             }
-            Expr::RowAt(r, e) | Expr::Npv(e, r) | Expr::Irr(r, e) => {
+            Expr::RowAt(r, e) | Expr::Npv(e, r) | Expr::Irr(r, e) | Expr::Lag(r, e) => {
                 f(Ref::Row(*r));
                 e.visit_refs(f);
             }
@@ -895,7 +980,7 @@ pub fn leaves(e: &Expr) -> usize {
         Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) | Expr::Lookup(_, a) | Expr::RowAt(_, a) => {
             1 + leaves(a)
         }
-        Expr::Npv(a, _) | Expr::Irr(_, a) => 1 + leaves(a),
+        Expr::Npv(a, _) | Expr::Irr(_, a) | Expr::Lag(_, a) => 1 + leaves(a),
         Expr::Mirr(_, a, b) => 1 + leaves(a) + leaves(b),
         Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
             leaves(a) + leaves(b)
@@ -1055,7 +1140,9 @@ pub struct Partial {
     /// The dependent rows, in evaluation order.
     rows: Vec<RowId>,
     pre: Vec<ScalarId>,
-    post: Vec<ScalarId>,
+    /// Per phase of evaluation: the dependent rows (as indices into `rows`) and post
+    /// scalars.
+    steps: Vec<(Vec<usize>, Vec<ScalarId>)>,
     position: Vec<usize>,
     skip_rates: bool,
     /// Per row of `rows`: what its formula reads that can change (see `Read`).
@@ -1125,7 +1212,9 @@ fn cell_reads(e: &Expr, out: &mut Vec<Read>) {
         | Expr::SumProduct(..)
         | Expr::Irr(..)
         | Expr::Mirr(..)
-        | Expr::FirstYearWhere(_) => out.push(Read::Always),
+        | Expr::FirstYearWhere(_)
+        // A cell several periods back: whether it changed is not tracked, so recompute.
+        | Expr::Lag(..) => out.push(Read::Always),
     }
 }
 
@@ -1231,12 +1320,33 @@ impl Calc {
         for (k, r) in self.order.iter().enumerate() {
             position[*r] = k;
         }
-        let stage = |stage: Stage| {
-            (0..self.scalars.len())
-                .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == stage)
-                .collect()
-        };
+        let pre = (0..self.scalars.len())
+            .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == Stage::Pre)
+            .collect();
         let rows: Vec<RowId> = self.order.iter().copied().filter(|r| row_dep[*r]).collect();
+        let mut index_of = vec![usize::MAX; self.rows.len()];
+        for (k, r) in rows.iter().enumerate() {
+            index_of[*r] = k;
+        }
+        let steps = self
+            .phases()?
+            .steps
+            .into_iter()
+            .map(|step| {
+                let rows = step
+                    .rows
+                    .iter()
+                    .filter(|r| row_dep[**r])
+                    .map(|r| index_of[*r])
+                    .collect();
+                let scalars = step
+                    .scalars
+                    .into_iter()
+                    .filter(|s| scalar_dep[*s])
+                    .collect();
+                (rows, scalars)
+            })
+            .collect();
         let varying_series: Vec<SeriesId> = (0..self.series.len())
             .filter(|s| {
                 self.series[*s]
@@ -1279,8 +1389,8 @@ impl Calc {
             base,
             varying: input_varies,
             rows,
-            pre: stage(Stage::Pre),
-            post: stage(Stage::Post),
+            pre,
+            steps,
             position,
             skip_rates: options.skip_rates,
             reads,
@@ -1336,43 +1446,48 @@ impl Calc {
             scalar_changed[s] = v != plan.base.scalars[s];
             values.scalars[s] = v;
         }
-        for t in 0..n {
-            for (k, &r) in plan.rows.iter().enumerate() {
-                let must = plan.reads[k].iter().any(|read| match *read {
-                    Read::Row(q) => cell_changed[q * n + t],
-                    Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
-                    Read::Input(id) => input_changed[id],
-                    Read::Series(s) => series_changed[s],
-                    Read::Scalar(s) => scalar_changed[s],
-                    Read::Always => true,
-                });
-                if !must {
-                    // Everything it reads is as in the base evaluation: so is its value.
-                    continue;
+        for (step_rows, step_scalars) in &plan.steps {
+            for t in 0..n {
+                for &k in step_rows {
+                    let r = plan.rows[k];
+                    let must = plan.reads[k].iter().any(|read| match *read {
+                        Read::Row(q) => cell_changed[q * n + t],
+                        Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
+                        Read::Input(id) => input_changed[id],
+                        Read::Series(s) => series_changed[s],
+                        Read::Scalar(s) => scalar_changed[s],
+                        Read::Always => true,
+                    });
+                    if !must {
+                        // Everything it reads is as in the base evaluation: so is its value.
+                        continue;
+                    }
+                    let def = &self.rows[r];
+                    let ctx = self.ctx(
+                        values,
+                        Some(t),
+                        Some(r),
+                        &plan.position,
+                        inputs,
+                        plan.skip_rates,
+                    );
+                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                        line: def.label.clone(),
+                        year: Some(self.year_of(t)),
+                        problem: p,
+                    })?;
+                    cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
+                    values.rows[r * n + t] = v;
                 }
-                let def = &self.rows[r];
-                let ctx = self.ctx(
-                    values,
-                    Some(t),
-                    Some(r),
-                    &plan.position,
-                    inputs,
-                    plan.skip_rates,
-                );
-                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                    line: def.label.clone(),
-                    year: Some(self.year_of(t)),
-                    problem: p,
-                })?;
-                cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
-                values.rows[r * n + t] = v;
             }
-        }
-        for &s in &plan.post {
-            let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
-            values.scalars[s] = ctx
-                .eval_opt(&self.scalars[s].expr)
-                .map_err(|p| self.err_scalar(s, p))?;
+            for &s in step_scalars {
+                let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
+                let v = ctx
+                    .eval_opt(&self.scalars[s].expr)
+                    .map_err(|p| self.err_scalar(s, p))?;
+                scalar_changed[s] = v != plan.base.scalars[s];
+                values.scalars[s] = v;
+            }
         }
         Ok(())
     }
@@ -1404,10 +1519,13 @@ const NO_VALUE: &str =
     "a value that does not exist (such as an IRR with no solution) used in arithmetic";
 const BAD_REF: &str =
     "a reference to a line calculated later in the same period (an internal ordering error)";
+const BAD_LAG: &str = "a look-back of less than one whole period (an internal error)";
 const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
 const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
 const INPUT_OUTSIDE_PLAN: &str =
     "an input changed that the partial evaluation was not prepared for (an internal error)";
+const CIRCULAR: &str =
+    "a line that reads a whole-run measure which reads the line itself (an internal error)";
 const UNPLACED: &str = "a line reserved but never given a formula (an internal error)";
 const ROW_AGG_IN_PERIOD: &str = "a whole-row aggregate used inside a period (an internal error)";
 
@@ -1468,6 +1586,17 @@ impl Ctx<'_> {
                     Decimal::ZERO
                 } else {
                     self.values.at(*r, t - 1)
+                }
+            }
+            Expr::Lag(r, k) => {
+                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+                let k = self.eval(k)?;
+                if !k.fract().is_zero() || k < Decimal::ONE {
+                    return Err(BAD_LAG);
+                }
+                match usize::try_from(k.trunc().mantissa() / 10i128.pow(k.trunc().scale())) {
+                    Ok(k) if k <= t => self.values.at(*r, t - k),
+                    _ => Decimal::ZERO,
                 }
             }
             Expr::Year => {
@@ -1819,6 +1948,29 @@ mod tests {
     }
 
     #[test]
+    fn a_lag_reads_k_periods_back_and_zero_before_the_first() {
+        let mut c = Calc::new(2030, 5);
+        c.section("Test");
+        let year = c.row("Year", Unit::Year, Expr::Year);
+        let lagged = c.row(
+            "Two back",
+            Unit::Year,
+            Expr::Lag(year, Box::new(Expr::num(2))),
+        );
+        let v = c.evaluate().expect("evaluates");
+        assert_eq!(
+            v.row(lagged),
+            &[dec!(0), dec!(0), dec!(2030), dec!(2031), dec!(2032)]
+        );
+        c.row(
+            "Bad",
+            Unit::Year,
+            Expr::Lag(year, Box::new(Expr::num(dec!(0.5)))),
+        );
+        assert_eq!(c.evaluate().expect_err("no lag").problem, BAD_LAG);
+    }
+
+    #[test]
     fn division_by_zero_names_the_line_and_year() {
         let mut c = Calc::new(2030, 3);
         c.section("Test");
@@ -1999,6 +2151,45 @@ mod tests {
             Some(dec!(20)),
             "the base value, not 40"
         );
+    }
+
+    /// A row may read a whole-run measure (a post scalar): it is evaluated in a later phase,
+    /// after every row the measure reads, in full and partial evaluations alike; a row whose
+    /// measure reads the row itself is refused.
+    #[test]
+    fn a_row_reading_a_post_scalar_is_evaluated_after_it() {
+        let (mut c, price, _, balance, _, total) = calc_with_a_varying_input();
+        let share = c.row(
+            "Share of the total",
+            Unit::Ratio,
+            safe_div(Expr::Row(balance), Expr::Scalar(total), Expr::zero()),
+        );
+        let sum = c.scalar("Shares", Unit::Ratio, Expr::RowSum(share), Stage::Post);
+        let v = c.evaluate().expect("evaluates");
+        // Balance 10, 21, 33.1, 46.41; interest 0, 1, 2.1, 3.31 (total 6.41).
+        assert_eq!(v.row(share)[1], dec!(21) / dec!(6.41));
+        assert_eq!(v.scalar(sum), Some(v.row(share).iter().copied().sum()));
+        assert_eq!(c.phases().expect("phases").steps.len(), 2);
+        let plan = c
+            .partial(&[price], None, &EvalOptions::default())
+            .expect("plan");
+        let mut values = plan.base().clone();
+        let mut inputs = c.input_values();
+        inputs[price] = dec!(3);
+        c.evaluate_partial(&plan, &inputs, &mut values)
+            .expect("partial");
+        let full = c
+            .evaluate_with(&EvalOptions {
+                inputs: Some(&inputs),
+                skip_rates: false,
+            })
+            .expect("full");
+        assert_eq!(values.rows, full.rows);
+        assert_eq!(values.scalars, full.scalars);
+        let circular = c.reserve("Circular", Unit::Money);
+        let measure = c.scalar("Measure", Unit::Money, Expr::RowSum(circular), Stage::Post);
+        c.place(circular, Expr::Scalar(measure));
+        assert_eq!(c.evaluate().expect_err("circular").problem, CIRCULAR);
     }
 
     #[test]

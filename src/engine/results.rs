@@ -54,7 +54,10 @@ pub struct ProjectResult {
     pub irr_post_tax: Option<String>,
     pub risked_npv: String,
     pub cfads: Vec<String>,
+    /// What no one in the deal funded (0 unless the deal has no completion support).
     pub funding_gap: String,
+    /// A construction funding gap met by the sponsors by shareholding.
+    pub completion_support: String,
     pub overrun_equity: String,
     pub equity_deficit_support: String,
 }
@@ -97,9 +100,18 @@ pub struct TrancheResult {
     pub dscr_min: Option<String>,
     pub dscr_avg: Option<String>,
     pub llcr: Option<String>,
+    /// The first year a payment due was missed.
+    pub default_year: Option<String>,
+    pub exposure_at_default: Option<String>,
+    /// Recoveries after the default year, valued in it at the loan's contract rate.
+    pub recoveries_pv: Option<String>,
+    /// Loss given default: exposure at default less the PV of recoveries (0 to EAD).
     pub loss: Option<String>,
+    /// Loss given default as a share of the exposure at default.
     pub loss_pct: Option<String>,
     pub loss_after_guarantee: Option<String>,
+    /// What is still owed at the horizon and written off, nominal.
+    pub shortfall_at_horizon: Option<String>,
     pub first_arrears_year: Option<String>,
     pub guarantee_calls: Option<String>,
 }
@@ -316,6 +328,7 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         risked_npv: zero_text(pj.risked_npv),
         cfads: row_texts(lines.cfads),
         funding_gap: zero_text(pj.funding_gap),
+        completion_support: zero_text(pj.completion_support),
         overrun_equity: zero_text(pj.overrun_equity),
         equity_deficit_support: zero_text(pj.deficit_support),
     };
@@ -375,9 +388,13 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
                 dscr_min: tl.dscr_min.and_then(scalar_text),
                 dscr_avg: tl.dscr_avg.and_then(scalar_text),
                 llcr: tl.llcr.and_then(scalar_text),
+                default_year: tl.default_year.and_then(scalar).map(year_text),
+                exposure_at_default: tl.exposure_at_default.and_then(scalar_text),
+                recoveries_pv: tl.recoveries_pv.and_then(scalar_text),
                 loss: tl.loss.and_then(scalar_text),
                 loss_pct: tl.loss_pct.and_then(scalar_text),
                 loss_after_guarantee: tl.loss_after_guarantee.and_then(scalar_text),
+                shortfall_at_horizon: tl.shortfall.and_then(scalar_text),
                 first_arrears_year: tl.first_arrears_year.and_then(scalar).map(year_text),
                 guarantee_calls: tl.calls.and_then(scalar_text),
             }

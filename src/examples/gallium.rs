@@ -29,6 +29,7 @@ pub fn deal() -> Deal {
         financial_close_year: None,
         tax_home_country: None,
         subsidy_basis: s(SubsidyBasis::PresentValue),
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![Facility {
             name: text(REFINERY),
             kind: s(FacilityKind::Refinery),

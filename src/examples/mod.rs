@@ -142,6 +142,7 @@ fn tranche(name: &str, kind: TrancheKind, rank: u32, commitment: &str) -> Tranch
         overrun_cap: num("0"),
         covers: None,
         coverage: pct("100"),
+        guarantee_kind: s(GuaranteeKind::DebtService),
         shareholding: None,
         participants: Vec::new(),
     }

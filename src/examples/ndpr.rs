@@ -38,6 +38,7 @@ pub fn deal() -> Deal {
         financial_close_year: None,
         tax_home_country: None,
         subsidy_basis: s(SubsidyBasis::PresentValue),
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![
             Facility {
                 name: text(MINE),
@@ -515,7 +516,7 @@ pub fn notes() -> Notes {
     let mut n = Notes {
         title: "NdPr joint facility — an example Lodestone deal".to_string(),
         description: vec![
-            "An Australian rare-earth mine (RE concentrate) feeding its own NdPr oxide refinery, about ten years from the start of exploration (2026) to first production (2036). Funded by sponsor equity, commercial senior debt, a joint US-Japan-Australia concessional loan (40/30/30) and an Australian first-loss tranche; a Japanese guarantee covers half of the senior debt's loss. The US supports NdPr at US$110/kg for ten years and takes 30% of the upside above it. Offtake goes to Japanese and ASEAN magnet makers.".to_string(),
+            "An Australian rare-earth mine (RE concentrate) feeding its own NdPr oxide refinery, about ten years from the start of exploration (2026) to first production (2036). Funded by sponsor equity, commercial senior debt, a joint US-Japan-Australia concessional loan (40/30/30) and an Australian first-loss tranche; a Japanese guarantee pays half of any senior debt service missed. The US supports NdPr at US$110/kg for ten years and takes 30% of the upside above it. Offtake goes to Japanese and ASEAN magnet makers.".to_string(),
             "Scenarios: the 2022-24 NdPr crash replayed (-70% over two years), a two-year permitting delay, a 60% capex overrun, and the crash with the overrun. Figures are illustrative: see the notes beside each row and the sources below.".to_string(),
         ],
         sources: vec![
@@ -652,7 +653,7 @@ pub fn notes() -> Notes {
     n.row(
         schema::FINANCING.name,
         4,
-        "Covers 50% of the senior debt's loss, capped at US$300m; 0.6%/yr fee.",
+        "A debt-service guarantee: pays 50% of each payment the senior debt misses, when it is missed, up to US$300m in all, and is repaid from later recoveries; 0.6%/yr fee.",
     );
     n.row(
         schema::PARTICIPANTS.name,

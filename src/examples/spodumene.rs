@@ -28,6 +28,7 @@ pub fn deal() -> Deal {
         financial_close_year: Some(s(2028)),
         tax_home_country: Some(text("Australia")),
         subsidy_basis: s(SubsidyBasis::PresentValue),
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![Facility {
             name: text(MINE),
             kind: s(FacilityKind::Mine),

@@ -200,6 +200,27 @@ pub fn tornado_bytes(deal: &Deal, t: &Tornado) -> Result<Vec<u8>, WriteError> {
             ws.write_string_with_format(row, 0, bar.driver.label(), &st.label)?;
             ws.write_string_with_format(row, 1, &bar.low.label, &st.label)?;
             ws.write_string_with_format(row, 2, &bar.high.label, &st.label)?;
+            if bar.infeasible() {
+                // An unfunded construction gap: no NPV to show, only which side it is.
+                for (col, case) in [(3, &bar.low), (4, &bar.high)] {
+                    match case.unfunded {
+                        Some(_) => {
+                            ws.write_string_with_format(row, col, "infeasible", &st.label)?
+                        }
+                        None => ws.write_number_with_format(
+                            row,
+                            col,
+                            number(case.values[m]),
+                            &st.money,
+                        )?,
+                    };
+                }
+                for col in 5..=7 {
+                    ws.write_string_with_format(row, col, "n/a", &st.label)?;
+                }
+                row += 1;
+                continue;
+            }
             ws.write_number_with_format(row, 3, number(lo), &st.money)?;
             ws.write_number_with_format(row, 4, number(hi), &st.money)?;
             let (d, e) = (a1(row, 3, false, false), a1(row, 4, false, false));
@@ -308,7 +329,15 @@ pub fn tornado_bytes(deal: &Deal, t: &Tornado) -> Result<Vec<u8>, WriteError> {
             ws.write_string_with_format(r, 1, side, &st.label)?;
             ws.write_string_with_format(r, 2, &case.label, &st.label)?;
             for (k, v) in case.values.iter().enumerate() {
-                ws.write_number_with_format(r, 3 + k as u16, number(*v), &st.money)?;
+                match case.unfunded {
+                    Some(gap) => ws.write_string_with_format(
+                        r,
+                        3 + k as u16,
+                        format!("infeasible: unfunded gap {}", text(gap)),
+                        &st.label,
+                    )?,
+                    None => ws.write_number_with_format(r, 3 + k as u16, number(*v), &st.money)?,
+                };
             }
             r += 1;
         }
@@ -370,11 +399,16 @@ fn write_mc_summary(
         &st.title,
     )?;
     let mut row = 2u32;
+    let unfunded = format!(
+        "{} of {} paths (infeasible: left out of every statistic below)",
+        summary.unfunded, summary.paths
+    );
     for (k, v) in [
         ("Scenario", sim.scenario.clone()),
         ("Paths", summary.paths.to_string()),
         ("Seed", seed.to_string()),
         ("Currency", currency.clone()),
+        ("Unfunded construction gap", unfunded),
     ] {
         ws.write_string_with_format(row, 0, k, &st.bold)?;
         ws.write_string_with_format(row, 1, v, &st.label)?;

@@ -364,6 +364,17 @@ impl<'a> Renderer<'a> {
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
                 self.push_relative(out, row, self.period_col(t) - 1, false);
             }
+            Expr::Lag(r, k) => {
+                // The row k periods back by its position along the row: period index
+                // (year − first year + 1) − k, or 0 before the first period.
+                let index = Expr::Year - Expr::FirstYear + Expr::one() - k.as_ref().clone();
+                let lagged = crate::engine::calc::if_(
+                    crate::engine::calc::lt(index.clone(), Expr::one()),
+                    Expr::zero(),
+                    Expr::RowAt(*r, Box::new(index)),
+                );
+                self.render(&lagged, t, ctx, out)?;
+            }
             Expr::Year => {
                 let t = Self::period(t)?;
                 self.push_relative(out, self.place.year_row, self.period_col(t), true);
@@ -650,6 +661,17 @@ mod tests {
         // A per-period reference in a scalar is still refused, and leaves no template behind.
         assert!(r.scalar_formula(&c.rows[0].expr).is_err());
         assert_eq!(r.row_formula(&c.rows[0].expr, 1).expect("renders"), got[1]);
+    }
+
+    #[test]
+    fn a_lag_indexes_its_row_by_the_period_less_the_lag() {
+        let (c, place) = setup();
+        let r = Renderer::new(&c, &place, &Fixed);
+        let lag = Expr::Lag(0, Box::new(Expr::num(2)));
+        assert_eq!(
+            r.row_formula(&lag, 2).expect("renders"),
+            "IF((((G$2-$E$2)+1)-2)<1,0,INDEX($E$12:$G$12,MAX(1,MIN(3,INT(((G$2-$E$2)+1)-2)))))"
+        );
     }
 
     #[test]

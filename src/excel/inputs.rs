@@ -419,6 +419,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         financial_close_year,
         tax_home_country,
         subsidy_basis,
+        completion_support,
         facilities: _,
         products: _,
         fx: _,
@@ -447,6 +448,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
     r.opt_year("Financial close year", financial_close_year);
     r.opt_text("Tax home country", tax_home_country);
     r.choice("Subsidy cost basis", subsidy_basis, |b| b.label());
+    r.choice("Completion support", completion_support, |c| c.label());
 }
 
 fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
@@ -660,6 +662,7 @@ fn tranche_values<'d>(t: &'d Tranche, r: &mut Rec<'_, 'd>) {
         overrun_cap,
         covers,
         coverage,
+        guarantee_kind,
         shareholding,
         participants: _, // on the Participants sheet
     } = t;
@@ -708,6 +711,11 @@ fn tranche_values<'d>(t: &'d Tranche, r: &mut Rec<'_, 'd>) {
     r.number_unless_default("Overrun cap", overrun_cap, Decimal::ZERO, equity);
     r.opt_text("Covers", covers);
     r.number_unless_default("Coverage", coverage, Decimal::ONE, guarantee);
+    if guarantee || guarantee_kind.value != GuaranteeKind::DebtService {
+        r.choice("Guarantee kind", guarantee_kind, |k| k.label());
+    } else {
+        r.blank_default("Guarantee kind", guarantee_kind);
+    }
     r.opt_number("Shareholding", shareholding);
 }
 

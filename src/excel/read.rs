@@ -809,7 +809,9 @@ choice_from_cell!(
     PricingKind,
     TrancheKind,
     Repayment,
-    OverrideKind
+    OverrideKind,
+    CompletionSupport,
+    GuaranteeKind
 );
 
 /// What reading one field gave.
@@ -1632,6 +1634,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         financial_close_year: head.financial_close_year,
         tax_home_country: head.tax_home_country,
         subsidy_basis: head.subsidy_basis,
+        completion_support: head.completion_support,
         facilities,
         products,
         fx,
@@ -1679,6 +1682,7 @@ struct Head {
     financial_close_year: Option<Sourced<Year>>,
     tax_home_country: Option<Sourced<String>>,
     subsidy_basis: Sourced<SubsidyBasis>,
+    completion_support: Sourced<CompletionSupport>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1695,6 +1699,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             financial_close_year: None,
             tax_home_country: None,
             subsidy_basis: Sourced::new(SubsidyBasis::PresentValue, p(log)),
+            completion_support: Sourced::new(CompletionSupport::Shareholding, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1709,6 +1714,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         financial_close_year: r.optional(log, "Financial close year"),
         tax_home_country: r.optional(log, "Tax home country"),
         subsidy_basis: r.defaulted(log, "Subsidy cost basis"),
+        completion_support: r.defaulted(log, "Completion support"),
     }
 }
 
@@ -2056,6 +2062,7 @@ fn read_tranche(r: Rec, log: &mut Log) -> Tranche {
         overrun_cap: r.defaulted(log, "Overrun cap"),
         covers: r.optional(log, "Covers"),
         coverage: r.defaulted(log, "Coverage"),
+        guarantee_kind: r.defaulted(log, "Guarantee kind"),
         shareholding: r.optional(log, "Shareholding"),
         participants: Vec::new(),
     }

@@ -10,8 +10,9 @@
 //! fixed columns, then one column per calendar year.
 
 use crate::model::{
-    CostBasis, CostCategory, Discounting, FacilityKind, OverrideKind, PartyKind, Phase, PriceUnit,
-    PricingKind, Repayment, SubsidyBasis, TrancheKind, TransferPricing,
+    CompletionSupport, CostBasis, CostCategory, Discounting, FacilityKind, GuaranteeKind,
+    OverrideKind, PartyKind, Phase, PriceUnit, PricingKind, Repayment, SubsidyBasis, TrancheKind,
+    TransferPricing,
 };
 
 /// How a sheet is laid out.
@@ -165,6 +166,12 @@ fn pricing_kinds() -> Vec<&'static str> {
 fn tranche_kinds() -> Vec<&'static str> {
     TrancheKind::labels()
 }
+fn completion_supports() -> Vec<&'static str> {
+    CompletionSupport::labels()
+}
+fn guarantee_kinds() -> Vec<&'static str> {
+    GuaranteeKind::labels()
+}
 fn repayments() -> Vec<&'static str> {
     Repayment::labels()
 }
@@ -242,6 +249,13 @@ pub const DEAL: SheetSchema = SheetSchema {
             Choice(subsidy_bases),
             "PV of disbursements",
             "A government's subsidy cost of a loan (PV of its disbursements less PV of what comes back, at its own rate) as a share of: the PV of the disbursements, or the disbursements as paid.",
+        ),
+        opt(
+            "Completion support",
+            "",
+            Choice(completion_supports),
+            "by shareholding",
+            "Who meets a construction funding gap beyond every committed tranche and the overrun equity: the sponsors by shareholding (as equity, shown in their ledger and the Log), or none, which makes any unfunded gap a failed check.",
         ),
     ],
 };
@@ -851,19 +865,20 @@ pub const FINANCING: SheetSchema = SheetSchema {
             "0",
             "Equity: extra equity the sponsors inject for overruns.",
         ),
-        opt(
-            "Covers",
-            "",
-            Text,
-            "",
-            "Guarantee: the tranche whose loss it covers.",
-        ),
+        opt("Covers", "", Text, "", "Guarantee: the loan it covers."),
         opt(
             "Coverage",
             "%",
             Percent,
             "100%",
-            "Guarantee: the share of the covered tranche's loss it pays, up to the commitment.",
+            "Guarantee: the share of each missed payment (debt service) or of the loss given default (loss) it pays, up to the commitment.",
+        ),
+        opt(
+            "Guarantee kind",
+            "",
+            Choice(guarantee_kinds),
+            "debt service",
+            "Guarantee: debt service pays the covered share of each missed payment of the covered loan when it is missed, and is repaid from later recoveries at the loan's rank; loss pays the covered share of the loan's loss given default in its default year.",
         ),
         opt(
             "Shareholding",

@@ -426,6 +426,7 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
             | Expr::Abs(a)
             | Expr::Sqrt(a)
             | Expr::Lookup(_, a)
+            | Expr::Lag(_, a)
             | Expr::RowAt(_, a) => walk(a, out),
             Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
                 walk(a, out);
@@ -809,7 +810,7 @@ fn write_summary(
     header(ws, row, "Decision numbers")?;
     row += 1;
     type Pick = fn(&Results) -> Option<usize>;
-    let project_lines: [(&str, Pick, &Format); 4] = [
+    let project_lines: [(&str, Pick, &Format); 5] = [
         (
             "Project: unlevered NPV after tax",
             |r| r.lines.project.npv_post_tax,
@@ -823,6 +824,11 @@ fn write_summary(
         (
             "Project: risked NPV (stage gates)",
             |r| r.lines.project.risked_npv,
+            &styles.money,
+        ),
+        (
+            "Project: sponsors' completion support",
+            |r| r.lines.project.completion_support,
             &styles.money,
         ),
         (
@@ -851,7 +857,7 @@ fn write_summary(
             metric_row(
                 ws,
                 row,
-                &format!("{name}: loss"),
+                &format!("{name}: loss given default"),
                 runs,
                 sheets,
                 |r| r.lines.tranches[i].loss,

@@ -213,6 +213,19 @@ impl TrancheKind {
 }
 
 labelled_enum!(
+    /// What a guarantee pays: the covered share of each missed payment of debt service when
+    /// it is missed (repaid to the guarantor from later recoveries, at the loan's rank), or
+    /// the covered share of the loss given default in the default year.
+    GuaranteeKind { DebtService => "debt service", Loss => "loss" }
+);
+
+labelled_enum!(
+    /// Who meets a construction funding gap beyond every committed source: the sponsors by
+    /// shareholding (completion support), or nobody, which makes the gap a failed check.
+    CompletionSupport { Shareholding => "by shareholding", NoSupport => "none" }
+);
+
+labelled_enum!(
     /// How a loan's principal is scheduled over its repayment years.
     Repayment {
         Annuity => "annuity",
@@ -263,6 +276,8 @@ pub struct Deal {
     pub tax_home_country: Option<Sourced<String>>,
     /// What a government's subsidy cost of a loan is a share of.
     pub subsidy_basis: Sourced<SubsidyBasis>,
+    /// Who meets a construction funding gap beyond the committed money.
+    pub completion_support: Sourced<CompletionSupport>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,
@@ -564,6 +579,9 @@ pub struct Tranche {
     /// Guarantees: the tranche covered, and the share of its loss paid.
     pub covers: Option<Sourced<String>>,
     pub coverage: Sourced<Rate>,
+    /// Guarantees: debt service (pays missed payments when missed) or loss (pays the loss
+    /// given default in the default year).
+    pub guarantee_kind: Sourced<GuaranteeKind>,
     /// Equity only: share of distributions. None: pro rata to commitment.
     pub shareholding: Option<Sourced<Rate>>,
     /// Who funds it and in what shares (summing to 100%).

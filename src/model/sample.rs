@@ -28,6 +28,7 @@ pub fn one_mine_all_equity() -> Deal {
         financial_close_year: None,
         tax_home_country: None,
         subsidy_basis: s(SubsidyBasis::PresentValue),
+        completion_support: s(CompletionSupport::Shareholding),
         facilities: vec![facility(
             "Mine",
             FacilityKind::Mine,
@@ -183,6 +184,7 @@ fn tranche(
         overrun_cap: s(Decimal::ZERO),
         covers: None,
         coverage: s(Decimal::ONE),
+        guarantee_kind: s(GuaranteeKind::DebtService),
         shareholding: None,
         participants: participants
             .iter()

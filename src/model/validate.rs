@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::{
-    CellRef, CostBasis, Deal, Facility, FacilityKind, FeedSource, InputError, OverrideKind, Phase,
-    PricingKind, Repayment, Sourced, TrancheKind, TransferPricing,
+    CellRef, CostBasis, Deal, Facility, FacilityKind, FeedSource, GuaranteeKind, InputError,
+    OverrideKind, Phase, PricingKind, Repayment, Sourced, TrancheKind, TransferPricing,
 };
 
 /// Every problem with the deal, in the order the checks found them (readers sort them by
@@ -495,6 +495,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(y) = &d.financial_close_year {
             self.within_model("the financial close year", y);
+            self.close_before_operations(y);
         }
         if let Some(country) = &d.tax_home_country
             && !self.idx.fiscal.contains(country.value.as_str())
@@ -532,6 +533,40 @@ impl<'a> Checker<'a> {
                 )
                 .uses(NameList::Tranches),
             );
+        }
+    }
+
+    /// Loans are drawn from financial close until operations start: a close after the last
+    /// construction year would leave every loan undrawn and its fees unfunded. Lodestone does
+    /// not model a refinancing after construction, so such a close is refused.
+    fn close_before_operations(&mut self, close: &Sourced<i32>) {
+        let d = self.deal;
+        let Some(operations) = d.facilities.iter().map(first_production).max() else {
+            return;
+        };
+        if !d.tranches.iter().any(|t| t.kind.value.is_loan()) {
+            return;
+        }
+        let last_build = operations - 1;
+        if close.value as i64 > last_build {
+            let mut finding = Finding::at(
+                &close.cell,
+                format!(
+                    "the financial close year ({}) is after construction, which ends in {last_build}: loans are drawn only until operations start, so none would ever be drawn (expected a year up to {last_build}, or a blank for the first construction year)",
+                    close.value
+                ),
+            );
+            // What the schedule was read from: an unreadable year or duration there makes
+            // this an echo, not a finding.
+            for f in &d.facilities {
+                finding = finding
+                    .with(&f.start_year)
+                    .with(&f.exploration_years)
+                    .with(&f.feasibility_years)
+                    .with(&f.permitting_years)
+                    .with(&f.construction_years);
+            }
+            self.push(finding.uses(NameList::Facilities));
         }
     }
 
@@ -1548,6 +1583,7 @@ impl<'a> Checker<'a> {
             self.participants(t);
         }
         self.first_loss_ranks();
+        self.guarantee_coverage();
         self.shareholdings();
     }
 
@@ -1733,6 +1769,18 @@ impl<'a> Checker<'a> {
                     .with(&t.kind),
                 );
             }
+            if t.guarantee_kind.value != GuaranteeKind::DebtService {
+                self.push(
+                    Finding::at(
+                        &t.guarantee_kind.cell,
+                        format!(
+                            "'{name}' has a guarantee kind ({}) but is not a guarantee (expected a blank)",
+                            t.guarantee_kind.value
+                        ),
+                    )
+                    .with(&t.kind),
+                );
+            }
         }
     }
 
@@ -1836,6 +1884,49 @@ impl<'a> Checker<'a> {
                 finding = finding.with(&p.share);
             }
             self.push(finding.uses(NameList::Participants));
+        }
+    }
+
+    /// The guarantees of one loan together cover at most all of each missed payment or loss:
+    /// beyond it the lenders would be paid more than they lost.
+    fn guarantee_coverage(&mut self) {
+        let d = self.deal;
+        // The guarantees grouped by the loan they cover, in one pass (linear in tranches).
+        let mut by_loan: HashMap<&str, Vec<&super::Tranche>> = HashMap::new();
+        for g in d
+            .tranches
+            .iter()
+            .filter(|g| g.kind.value == TrancheKind::Guarantee)
+        {
+            if let Some(c) = &g.covers {
+                by_loan.entry(c.value.as_str()).or_default().push(g);
+            }
+        }
+        for loan in d.tranches.iter().filter(|t| t.kind.value.is_loan()) {
+            let Some(covering) = by_loan.get(loan.name.value.as_str()) else {
+                continue;
+            };
+            let total = sum(covering.iter().map(|g| g.coverage.value));
+            if covering.len() < 2 || total <= Decimal::ONE {
+                continue;
+            }
+            let parts: Vec<String> = covering
+                .iter()
+                .map(|g| format!("'{}' {}", g.name.value, pct(g.coverage.value)))
+                .collect();
+            let mut finding = Finding::at(
+                &covering[0].coverage.cell,
+                format!(
+                    "the guarantees of '{}' cover {} of it ({}; expected at most 100% together)",
+                    loan.name.value,
+                    pct(total),
+                    parts.join(", ")
+                ),
+            );
+            for g in &covering[1..] {
+                finding = finding.with(&g.coverage);
+            }
+            self.push(finding);
         }
     }
 
@@ -2659,6 +2750,39 @@ mod tests {
             assert_eq!(messages(&deal), Vec::<String>::new(), "example {name}");
         }
         assert_eq!(messages(&examples::blank()), Vec::<String>::new(), "blank");
+    }
+
+    /// Issue 11 finding 3: a financial close after construction (2030 for a 2028–29 build)
+    /// left every loan undrawn and its upfront fee unfunded (5.4m unreconciled): refused.
+    #[test]
+    fn a_financial_close_after_construction_is_refused() {
+        let mut deal = examples::example("spodumene-crash").expect("example");
+        deal.financial_close_year = Some(Sourced::bare(2030));
+        assert_eq!(
+            messages(&deal),
+            [
+                "the financial close year (2030) is after construction, which ends in 2029: loans are drawn only until operations start, so none would ever be drawn (expected a year up to 2029, or a blank for the first construction year)"
+            ]
+        );
+        deal.financial_close_year = Some(Sourced::bare(2029));
+        assert_eq!(messages(&deal), Vec::<String>::new());
+    }
+
+    /// Two guarantees of one loan may not cover more than all of it between them.
+    #[test]
+    fn guarantees_of_one_loan_cover_at_most_all_of_it() {
+        let mut deal = examples::example("ndpr-joint-facility").expect("example");
+        let mut second = deal.tranches[4].clone();
+        second.name.value = "Second cover".into();
+        second.coverage.value = Decimal::new(6, 1);
+        second.guarantee_kind.value = GuaranteeKind::Loss;
+        deal.tranches.push(second);
+        assert_eq!(
+            messages(&deal),
+            [
+                "the guarantees of 'Senior debt' cover 110% of it ('Japan senior guarantee' 50%, 'Second cover' 60%; expected at most 100% together)"
+            ]
+        );
     }
 
     /// Deals built in code have no cells: the messages still name what is wrong.

@@ -17,7 +17,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Unit, and, div, eq, ge, gt, if_, le, lt, max2, min2, or, pos, pow,
     safe_div, sum,
 };
-use crate::model::{Repayment, Tranche, TrancheKind};
+use crate::model::{CompletionSupport, GuaranteeKind, Repayment, Tranche, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
 type Draws = BTreeMap<usize, RowId>;
@@ -50,7 +50,6 @@ pub struct TrancheRows {
     pub interest_paid: Option<RowId>,
     pub principal_paid: Option<RowId>,
     pub write_off: Option<RowId>,
-    pub principal_write_off: Option<RowId>,
     pub dsra: Option<RowId>,
     pub dsra_init: Option<RowId>,
     pub dsra_draw: Option<RowId>,
@@ -70,6 +69,21 @@ pub struct TrancheRows {
     pub flows: Vec<(usize, RowId, FlowKind)>,
     /// Debt of this rank and above outstanding at the start of each year.
     pub senior_debt_open: Option<RowId>,
+    /// Interest and principal due this year (arrears included).
+    pub interest_due: Option<RowId>,
+    pub principal_due: Option<RowId>,
+    /// Principal and arrears owed at the year end, before any write-off at the horizon.
+    pub owed: Option<RowId>,
+    /// 1 from the loan's first missed payment on; 1 in that year only; what it is owed then.
+    pub defaulted: Option<RowId>,
+    pub default_flag: Option<RowId>,
+    pub ead: Option<RowId>,
+    /// Debt-service guarantees: the claim on the covered loan the calls bought (subrogation),
+    /// and what the lenders pass on to the guarantor from the loan's recoveries.
+    pub claim: Option<RowId>,
+    pub recovery: Option<RowId>,
+    /// Loans: the loss measures.
+    pub loss: Option<super::losses::LossLines>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,7 +97,11 @@ pub struct Financing {
     pub fees_dev: Option<RowId>,
     pub idc_cash: Option<RowId>,
     pub dsra_init_total: Option<RowId>,
+    /// What no committed source met in development and the sponsors' completion support did
+    /// not either (always 0 unless the deal says there is no completion support).
     pub dev_gap: Option<RowId>,
+    /// The sponsors' completion support: a construction funding gap met by shareholding.
+    pub completion_support: Option<RowId>,
     pub deficit_support: Option<RowId>,
     pub distribution: Option<RowId>,
     pub locked: Option<RowId>,
@@ -113,6 +131,29 @@ impl Builder<'_> {
         self.tranche_index(&covered.value)
     }
 
+    /// The subrogated claims of the debt-service guarantees that cover loan `k`.
+    pub(super) fn claims_on(&self, k: usize) -> Vec<RowId> {
+        self.guarantees_of(k)
+            .into_iter()
+            .filter_map(|g| self.rows(g).claim)
+            .collect()
+    }
+
+    /// The guarantees that cover loan `k`, in deal order.
+    pub(super) fn guarantees_of(&self, k: usize) -> Vec<usize> {
+        let name = &self.deal.tranches[k].name.value;
+        self.deal
+            .tranches
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| {
+                g.kind.value == TrancheKind::Guarantee
+                    && g.covers.as_ref().is_some_and(|c| &c.value == name)
+            })
+            .map(|(g, _)| g)
+            .collect()
+    }
+
     fn tranche_index(&self, name: &str) -> Result<usize, BuildError> {
         self.deal
             .tranches
@@ -121,15 +162,15 @@ impl Builder<'_> {
             .ok_or_else(|| BuildError(format!("unknown tranche '{name}'")))
     }
 
-    fn rows(&self, i: usize) -> &TrancheRows {
+    pub(super) fn rows(&self, i: usize) -> &TrancheRows {
         &self.fin.tranches[i]
     }
 
-    fn row_of(r: Option<RowId>) -> Expr {
+    pub(super) fn row_of(r: Option<RowId>) -> Expr {
         r.map(Expr::Row).unwrap_or_else(Expr::zero)
     }
 
-    fn prev_of(r: Option<RowId>) -> Expr {
+    pub(super) fn prev_of(r: Option<RowId>) -> Expr {
         r.map(Expr::Prev).unwrap_or_else(Expr::zero)
     }
 
@@ -178,12 +219,22 @@ impl Builder<'_> {
                 if !t.dsra_months.value.is_zero() {
                     r.dsra = Some(self.c.reserve(format!("{name}: DSRA balance"), Unit::Money));
                 }
+                r.defaulted = Some(self.c.reserve(
+                    format!("{name}: in default (since its first missed payment)"),
+                    Unit::Flag,
+                ));
             }
             if kind == TrancheKind::Guarantee {
                 self.fin.tranches[i].calls = Some(
                     self.c
                         .reserve(format!("{name}: calls to date"), Unit::Money),
                 );
+                if t.guarantee_kind.value == GuaranteeKind::DebtService {
+                    self.fin.tranches[i].claim = Some(self.c.reserve(
+                        format!("{name}: claim on the loan from its calls (subrogation)"),
+                        Unit::Money,
+                    ));
+                }
             }
         }
         for (i, t) in deal.tranches.iter().enumerate() {
@@ -238,13 +289,11 @@ impl Builder<'_> {
             let opening = Self::prev_of(rk.principal)
                 + Self::prev_of(rk.arrears_interest)
                 + Self::prev_of(rk.arrears_principal);
-            let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
-            let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
-            let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
+            let exposure = self.guaranteed_exposure(i, k, opening);
             let exposure = self.c.row(
                 format!("{name}: guaranteed exposure"),
                 Unit::Money,
-                min2(remaining, coverage * opening),
+                exposure,
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let fee = self.c.row(
@@ -257,6 +306,27 @@ impl Builder<'_> {
             self.fin.financing_costs.push(fee);
         }
         Ok(())
+    }
+
+    /// What guarantee `i` covers of loan `k` this year (its fee base and its guarantors'
+    /// contingent liability): a debt-service guarantee, what the lenders are still owed up
+    /// to what is left of its cap; a loss guarantee, the loan until it defaults, when it is
+    /// called once (its call reads the whole-run LGD, so its cap cannot depend on it).
+    fn guaranteed_exposure(&mut self, i: usize, k: usize, opening: Expr) -> Expr {
+        let t = &self.deal.tranches[i];
+        let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
+        let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
+        match t.guarantee_kind.value {
+            GuaranteeKind::DebtService => {
+                let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();
+                let remaining = pos(cap - Self::prev_of(self.rows(i).calls));
+                min2(remaining, coverage * pos(opening - sum(claims)))
+            }
+            GuaranteeKind::Loss => {
+                let defaulted = Self::prev_of(self.rows(k).defaulted);
+                (Expr::one() - defaulted) * min2(cap, coverage * opening)
+            }
+        }
     }
 
     /// The project's cash flow before financing, levered (tax after interest) and unlevered.
@@ -676,28 +746,112 @@ impl Builder<'_> {
                 self.record_flows(i, &flows, FlowKind::Fees);
             }
         }
-        let dev_gap = self.c.row(
-            "Funding gap in development (unfunded)",
+        let gap = self.c.row(
+            "Funding gap in development (beyond the committed money)",
             Unit::Money,
             Expr::Row(gap1) + Expr::Row(gap2),
         );
-        self.lines.events.push(EventSource {
-            kind: EventKind::FundingGap,
-            subject: "development".into(),
-            row: dev_gap,
-        });
+        let (support, dev_gap) = self.completion_support(gap)?;
         self.fin.fees_dev = Some(fees_dev);
         self.fin.idc_cash = Some(idc_cash);
         self.fin.dsra_init_total = Some(init_total);
         self.fin.dev_gap = Some(dev_gap);
+        self.fin.completion_support = support;
         let dev_sources = self.c.row(
-            "Development sources (drawdowns, overrun equity, gap)",
+            "Development sources (drawdowns, overrun equity, completion support, unfunded gap)",
             Unit::Money,
-            sum(all_draws) + Expr::Row(dev_gap),
+            sum(all_draws) + Expr::Row(gap),
         );
-        self.fin.tranches.iter_mut().for_each(|_| {});
         self.dev_sources = Some(dev_sources);
         Ok(())
+    }
+
+    /// A construction funding gap beyond every committed source is met by the sponsors by
+    /// shareholding (completion support, as an operating deficit is), unless the deal says
+    /// there is none: then it stays unfunded, met in the ledger by a bookkeeping party and
+    /// reported by a failed check. Returns the support row (if any) and the unfunded gap.
+    fn completion_support(&mut self, gap: RowId) -> Result<(Option<RowId>, RowId), BuildError> {
+        if self.deal.completion_support.value == CompletionSupport::NoSupport {
+            let unfunded = self.c.row(
+                "Unfunded gap in development (no completion support)",
+                Unit::Money,
+                Expr::Row(gap),
+            );
+            self.lines.events.push(EventSource {
+                kind: EventKind::FundingGap,
+                subject: "development".into(),
+                row: unfunded,
+            });
+            return Ok((None, unfunded));
+        }
+        let support = self.c.row(
+            "Completion support by the sponsors (by shareholding)",
+            Unit::Money,
+            Expr::Row(gap),
+        );
+        self.lines.events.push(EventSource {
+            kind: EventKind::CompletionSupport,
+            subject: "equity holders".into(),
+            row: support,
+        });
+        for (i, share) in self.equity_shares() {
+            let name = self.deal.tranches[i].name.value.clone();
+            let put_in = self.c.row(
+                format!("{name}: completion support"),
+                Unit::Money,
+                Expr::Row(support) * share,
+            );
+            let flows = self.split_flow(
+                i,
+                &format!("{name}: completion support"),
+                put_in,
+                true,
+                FlowKind::Equity,
+            )?;
+            self.record_flows(i, &flows, FlowKind::Equity);
+        }
+        let unfunded = self.c.row(
+            "Unfunded gap in development",
+            Unit::Money,
+            Expr::Row(gap) - Expr::Row(support),
+        );
+        Ok((Some(support), unfunded))
+    }
+
+    /// Each equity tranche's shareholding: as given, else pro rata to commitment (exactly:
+    /// however small a commitment, the shares sum to 1).
+    fn equity_shares(&mut self) -> Vec<(usize, Expr)> {
+        let deal = self.deal;
+        let equity: Vec<usize> = (0..deal.tranches.len())
+            .filter(|i| deal.tranches[*i].kind.value == TrancheKind::Equity)
+            .collect();
+        let commitments: Vec<Expr> = equity
+            .iter()
+            .map(|i| {
+                self.input(
+                    deal.tranches[*i].commitment.value,
+                    "Financing",
+                    *i,
+                    "Commitment",
+                )
+            })
+            .collect();
+        let total = sum(commitments.clone());
+        equity
+            .iter()
+            .zip(commitments)
+            .map(|(&i, commitment)| {
+                let share = match &deal.tranches[i].shareholding {
+                    Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
+                    None => if_(
+                        le(total.clone(), Expr::zero()),
+                        Expr::zero(),
+                        div(commitment, total.clone()),
+                    ),
+                };
+                (i, share)
+            })
+            .collect()
     }
 
     fn record_flows(&mut self, i: usize, rows: &[RowId], kind: FlowKind) {
@@ -881,6 +1035,8 @@ impl Builder<'_> {
                     ops.clone() * (Self::prev_of(r.arrears_principal) + Expr::Row(scheduled)),
                 );
                 self.fin.tranches[i].scheduled = Some(scheduled);
+                self.fin.tranches[i].interest_due = Some(di);
+                self.fin.tranches[i].principal_due = Some(dp);
                 due_interest.insert(i, di);
                 due_principal.insert(i, dp);
             }
@@ -1168,10 +1324,11 @@ impl Builder<'_> {
             ),
         );
         self.lines.events.push(EventSource {
-            kind: EventKind::Default,
+            kind: EventKind::UnpaidAtMaturity,
             subject: name.clone(),
             row: defaulted,
         });
+        self.build_default(i, b_pre, ai_pre, ap_pre)?;
         let is_final = self.t.last;
         let write_off = self.c.row(
             format!("{name}: written off (loss)"),
@@ -1182,16 +1339,6 @@ impl Builder<'_> {
                 Expr::zero(),
             ),
         );
-        let principal_lost = self.c.row(
-            format!("{name}: principal written off"),
-            Unit::Money,
-            if_(
-                Expr::Row(is_final),
-                Expr::Row(b_pre) + Expr::Row(ap_pre),
-                Expr::zero(),
-            ),
-        );
-        self.fin.tranches[i].principal_write_off = Some(principal_lost);
         self.c.place(
             principal,
             if_(Expr::Row(is_final), Expr::zero(), Expr::Row(b_pre)),
@@ -1290,6 +1437,65 @@ impl Builder<'_> {
             totals.insert(*key, (service, open));
         }
         totals
+    }
+
+    /// Default, as lenders and rating agencies count it: the first year a payment of
+    /// interest or principal due is missed (still unpaid at the year end, after any DSRA
+    /// draw); an annual payment unpaid at the year end is more than 90 days past due. The
+    /// exposure at default is everything the loan is owed at the end of that year: principal
+    /// (due or not) and arrears. The loan stays in the waterfall (no acceleration).
+    fn build_default(
+        &mut self,
+        i: usize,
+        principal: RowId,
+        interest_arrears: RowId,
+        principal_arrears: RowId,
+    ) -> Result<(), BuildError> {
+        let name = self.deal.tranches[i].name.value.clone();
+        let defaulted = self
+            .rows(i)
+            .defaulted
+            .ok_or_else(|| BuildError(format!("loan '{name}' has no default flag")))?;
+        let owed = self.c.row(
+            format!("{name}: owed before any write-off"),
+            Unit::Money,
+            Expr::Row(principal) + Expr::Row(interest_arrears) + Expr::Row(principal_arrears),
+        );
+        let missed = self.c.row(
+            format!("{name}: a payment missed this year"),
+            Unit::Flag,
+            and(vec![
+                Expr::Row(self.t.ops),
+                gt(
+                    Expr::Row(interest_arrears) + Expr::Row(principal_arrears),
+                    Expr::Num(EPS),
+                ),
+            ]),
+        );
+        self.c.place(
+            defaulted,
+            or(vec![Expr::Prev(defaulted), Expr::Row(missed)]),
+        );
+        let first = self.c.row(
+            format!("{name}: defaults this year (first missed payment)"),
+            Unit::Flag,
+            Expr::Row(defaulted) - Expr::Prev(defaulted),
+        );
+        let ead = self.c.row(
+            format!("{name}: exposure at default"),
+            Unit::Money,
+            Expr::Row(first) * Expr::Row(owed),
+        );
+        self.lines.events.push(EventSource {
+            kind: EventKind::Default,
+            subject: name,
+            row: ead,
+        });
+        let r = &mut self.fin.tranches[i];
+        r.owed = Some(owed);
+        r.default_flag = Some(first);
+        r.ead = Some(ead);
+        Ok(())
     }
 
     /// Each loan's DSCR: CFADS over the scheduled debt service of its rank and every rank
@@ -1439,33 +1645,8 @@ impl Builder<'_> {
         self.fin.locked = Some(locked);
         self.lines.cash = Some(cash);
 
-        // Shareholdings: as given, else pro rata to commitment.
-        let equity: Vec<usize> = (0..deal.tranches.len())
-            .filter(|i| deal.tranches[*i].kind.value == TrancheKind::Equity)
-            .collect();
-        let commitments: Vec<Expr> = equity
-            .iter()
-            .map(|i| {
-                self.input(
-                    deal.tranches[*i].commitment.value,
-                    "Financing",
-                    *i,
-                    "Commitment",
-                )
-            })
-            .collect();
-        let total_commitment = sum(commitments.clone());
-        for (k, &i) in equity.iter().enumerate() {
-            let t = &deal.tranches[i];
-            let name = t.name.value.clone();
-            let share = match &t.shareholding {
-                Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
-                None => safe_div(
-                    commitments[k].clone(),
-                    total_commitment.clone(),
-                    Expr::zero(),
-                ),
-            };
+        for (i, share) in self.equity_shares() {
+            let name = deal.tranches[i].name.value.clone();
             let paid = self.c.row(
                 format!("{name}: distributions"),
                 Unit::Money,
@@ -1495,66 +1676,12 @@ impl Builder<'_> {
         }
         let gap = Self::row_of(self.fin.dev_gap);
         self.flow(
-            "Funding gap met outside the deal",
+            "Unfunded gap (bookkeeping: met by nobody in the deal)",
             gap,
             FUNDING_GAP,
             PROJECT,
             FlowKind::FundingGap,
         );
-        Ok(())
-    }
-
-    /// Guarantee calls on write-offs, paid by the guarantor's participants to the covered
-    /// tranche's participants.
-    pub(super) fn build_losses_and_guarantees(&mut self) -> Result<(), BuildError> {
-        self.c.section("Losses and guarantees");
-        let deal = self.deal;
-        for (g, t) in deal.tranches.iter().enumerate() {
-            if t.kind.value != TrancheKind::Guarantee {
-                continue;
-            }
-            let name = t.name.value.clone();
-            let k = self.covered_tranche(t)?;
-            let loss = Self::row_of(self.rows(k).write_off);
-            let cap = self.input(t.commitment.value, "Financing", g, "Commitment");
-            let coverage = self.input(t.coverage.value, "Financing", g, "Coverage");
-            let calls = self
-                .rows(g)
-                .calls
-                .ok_or_else(|| BuildError("calls account missing".into()))?;
-            let call = self.c.row(
-                format!("{name}: call on {}'s loss", deal.tranches[k].name.value),
-                Unit::Money,
-                min2(coverage * loss, pos(cap - Expr::Prev(calls))),
-            );
-            self.c.place(calls, Expr::Prev(calls) + Expr::Row(call));
-            self.fin.tranches[g].call = Some(call);
-            self.lines.events.push(EventSource {
-                kind: EventKind::GuaranteeCall,
-                subject: name.clone(),
-                row: call,
-            });
-            let payers = self.participant_records(g);
-            let payees = self.participant_records(k);
-            for (payer, payer_share, payer_record) in &payers {
-                let from = self.party_index(payer)?;
-                let s1 = self.input(*payer_share, "Participants", *payer_record, "Share");
-                for (payee, payee_share, payee_record) in &payees {
-                    let to = self.party_index(payee)?;
-                    let s2 = self.input(*payee_share, "Participants", *payee_record, "Share");
-                    let row = self.flow(
-                        format!("{name}: call paid by {payer} to {payee}"),
-                        Expr::Row(call) * s1.clone() * s2,
-                        from,
-                        to,
-                        FlowKind::GuaranteeCall,
-                    );
-                    self.fin.tranches[g]
-                        .flows
-                        .push((from, row, FlowKind::GuaranteeCall));
-                }
-            }
-        }
         Ok(())
     }
 }

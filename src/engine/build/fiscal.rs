@@ -1,11 +1,14 @@
-//! Fiscal terms per host country: depreciation of capital costs from first production,
+//! Fiscal terms per host country: depreciation of each year's capital cost from the later of
+//! its year and first production,
 //! company tax with losses carried forward, and the production tax credit (refunded in
 //! cash, or set against tax with the rest carried forward). Tax is computed twice where
 //! financing costs are deducted: as the project pays it, and unlevered (as if all equity)
 //! for the project's unlevered post-tax value.
 
 use super::{BuildError, Builder, PROJECT};
-use crate::engine::calc::{Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, min2, pos, sum};
+use crate::engine::calc::{
+    Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, max2, min2, pos, sum,
+};
 use crate::model::FiscalRegime;
 
 #[derive(Debug, Clone, Default)]
@@ -59,36 +62,7 @@ impl Builder<'_> {
                 let capital: Vec<Expr> =
                     self.ops.capital[i].iter().map(|r| Expr::Row(*r)).collect();
                 if !capital.is_empty() {
-                    let capex =
-                        self.c
-                            .row(format!("{fname}: capital costs"), Unit::Money, sum(capital));
-                    let cumulative = self
-                        .c
-                        .reserve(format!("{fname}: cumulative capital costs"), Unit::Money);
-                    self.c
-                        .place(cumulative, Expr::Prev(cumulative) + Expr::Row(capex));
-                    let book = self
-                        .c
-                        .reserve(format!("{fname}: tax book value"), Unit::Money);
-                    let started = self.t.facilities[i].producing_started;
-                    let annual = if_(
-                        le(life.clone(), Expr::zero()),
-                        Expr::Prev(book) + Expr::Row(capex),
-                        div(Expr::Row(cumulative), life.clone()),
-                    );
-                    let depreciation = self.c.row(
-                        format!("{fname}: depreciation"),
-                        Unit::Money,
-                        if_(
-                            Expr::Row(started),
-                            min2(Expr::Prev(book) + Expr::Row(capex), annual),
-                            Expr::zero(),
-                        ),
-                    );
-                    self.c.place(
-                        book,
-                        Expr::Prev(book) + Expr::Row(capex) - Expr::Row(depreciation),
-                    );
+                    let depreciation = self.depreciation(i, &fname, sum(capital), life.clone());
                     income.push(-Expr::Row(depreciation));
                 }
                 if let Some(r) = self.ops.revenue[i] {
@@ -178,6 +152,47 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Straight-line depreciation per vintage: each year's capital cost is written off in
+    /// equal parts over the tax life from the later of its own year and the facility's first
+    /// production (capital spent before production starts all at once in that year). The
+    /// pool being written off gains each year's starting capital and loses what started a
+    /// life ago; a life of 0 expenses capital as it starts.
+    fn depreciation(&mut self, i: usize, fname: &str, capital: Expr, life: Expr) -> RowId {
+        let capex = self
+            .c
+            .row(format!("{fname}: capital costs"), Unit::Money, capital);
+        let book = self
+            .c
+            .reserve(format!("{fname}: tax book value"), Unit::Money);
+        let started = self.t.facilities[i].producing_started;
+        let starting = self.c.row(
+            format!("{fname}: capital starting depreciation"),
+            Unit::Money,
+            Expr::Row(started)
+                * (Expr::Row(capex) + (Expr::one() - Expr::Prev(started)) * Expr::Prev(book)),
+        );
+        let pool = self
+            .c
+            .reserve(format!("{fname}: capital being depreciated"), Unit::Money);
+        let lag = Expr::Lag(starting, Box::new(max2(life.clone(), Expr::one())));
+        self.c
+            .place(pool, Expr::Prev(pool) + Expr::Row(starting) - lag);
+        let depreciation = self.c.row(
+            format!("{fname}: depreciation"),
+            Unit::Money,
+            if_(
+                le(life.clone(), Expr::zero()),
+                Expr::Row(starting),
+                div(Expr::Row(pool), life),
+            ),
+        );
+        self.c.place(
+            book,
+            Expr::Prev(book) + Expr::Row(capex) - Expr::Row(depreciation),
+        );
+        depreciation
     }
 
     /// The credit earned each year on eligible costs, if the country grants one.

@@ -339,6 +339,14 @@ impl Builder<'_> {
                 Stage::Post,
             ));
         }
+        if let Some(support) = self.fin.completion_support {
+            self.lines.project.completion_support = Some(self.c.scalar(
+                "Project: sponsors' completion support",
+                Unit::Money,
+                Expr::RowSum(support),
+                Stage::Post,
+            ));
+        }
         if let Some(support) = self.fin.deficit_support {
             self.lines.project.deficit_support = Some(self.c.scalar(
                 "Project: equity support for cash deficits",
@@ -466,6 +474,10 @@ impl Builder<'_> {
                 loss: None,
                 loss_pct: None,
                 loss_after_guarantee: None,
+                default_year: None,
+                exposure_at_default: None,
+                recoveries_pv: None,
+                shortfall: None,
                 first_arrears_year: None,
                 disbursed: None,
                 calls: None,
@@ -493,46 +505,15 @@ impl Builder<'_> {
                     disbursed,
                     Stage::Post,
                 );
-                let loss = self.c.scalar(
-                    format!("{name}: loss (written off)"),
-                    Unit::Money,
-                    r.write_off.map(Expr::RowSum).unwrap_or_else(Expr::zero),
-                    Stage::Post,
-                );
-                // The share of the principal lent that is never repaid (the loss itself also
-                // counts unpaid interest).
-                let principal_lost = r
-                    .principal_write_off
-                    .map(Expr::RowSum)
-                    .unwrap_or_else(Expr::zero);
-                let pct = if_(
-                    le(Expr::Scalar(disbursed), Expr::Num(EPS)),
-                    Expr::Na,
-                    div(principal_lost, Expr::Scalar(disbursed)),
-                );
-                lines.loss_pct = Some(self.c.scalar(
-                    format!("{name}: principal lost % of disbursed"),
-                    Unit::Percent,
-                    pct,
-                    Stage::Post,
-                ));
-                let calls: Vec<Expr> = deal
-                    .tranches
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, g)| {
-                        g.kind.value == TrancheKind::Guarantee
-                            && g.covers.as_ref().is_some_and(|c| c.value == name)
-                    })
-                    .filter_map(|(g, _)| self.fin.tranches[g].call.map(Expr::RowSum))
-                    .collect();
-                lines.loss_after_guarantee = Some(self.c.scalar(
-                    format!("{name}: loss after guarantees"),
-                    Unit::Money,
-                    Expr::Scalar(loss) - sum(calls),
-                    Stage::Post,
-                ));
-                lines.loss = Some(loss);
+                if let Some(loss) = r.loss {
+                    lines.loss = Some(loss.lgd);
+                    lines.loss_pct = Some(loss.lgd_pct);
+                    lines.loss_after_guarantee = Some(loss.after_guarantees);
+                    lines.default_year = Some(loss.default_year);
+                    lines.exposure_at_default = Some(loss.ead);
+                    lines.recoveries_pv = Some(loss.pv_recoveries);
+                    lines.shortfall = Some(loss.shortfall);
+                }
                 lines.disbursed = Some(disbursed);
                 if let Some(a) = r.in_arrears {
                     lines.first_arrears_year = Some(self.c.scalar(
@@ -898,7 +879,7 @@ impl Builder<'_> {
             dev.clone() * sum(uses),
         );
         let sources = self.c.row(
-            "Sources in development (drawdowns, capitalised interest, overrun equity, gap)",
+            "Sources in development (drawdowns, capitalised interest, overrun equity, completion support, unfunded gap)",
             Unit::Money,
             dev.clone() * (Self::row_of_opt(self.dev_sources) + sum(capitalised)),
         );
@@ -908,6 +889,14 @@ impl Builder<'_> {
             Expr::Row(sources) - Expr::Row(uses) - dev * (Expr::Row(cash) - Expr::Prev(cash)),
         );
         self.zero_check("Sources equal uses".into(), difference);
+        if self.fin.completion_support.is_none()
+            && let Some(gap) = self.fin.dev_gap
+        {
+            self.zero_check(
+                "No unfunded gap in development (the deal has no completion support)".into(),
+                gap,
+            );
+        }
 
         for (i, t) in self.deal.tranches.iter().enumerate() {
             let name = t.name.value.clone();

@@ -9,6 +9,7 @@
 mod financing;
 mod fiscal;
 mod ledger;
+mod losses;
 mod operations;
 mod timeline;
 
@@ -116,6 +117,7 @@ pub struct ProjectLines {
     pub irr_post_tax: Option<ScalarId>,
     pub risked_npv: Option<ScalarId>,
     pub funding_gap: Option<ScalarId>,
+    pub completion_support: Option<ScalarId>,
     pub overrun_equity: Option<ScalarId>,
     pub deficit_support: Option<ScalarId>,
 }
@@ -131,9 +133,16 @@ pub struct TrancheLines {
     pub dscr: Option<RowId>,
     pub covenant: Option<RowId>,
     pub llcr: Option<ScalarId>,
+    /// Loss given default: exposure at default less the PV of recoveries after it.
     pub loss: Option<ScalarId>,
+    /// Loss given default as a share of the exposure at default.
     pub loss_pct: Option<ScalarId>,
     pub loss_after_guarantee: Option<ScalarId>,
+    pub default_year: Option<ScalarId>,
+    pub exposure_at_default: Option<ScalarId>,
+    pub recoveries_pv: Option<ScalarId>,
+    /// The nominal shortfall written off at the horizon.
+    pub shortfall: Option<ScalarId>,
     pub first_arrears_year: Option<ScalarId>,
     pub disbursed: Option<ScalarId>,
     pub calls: Option<ScalarId>,
@@ -177,11 +186,13 @@ pub struct EventSource {
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     FundingGap,
+    CompletionSupport,
     OverrunEquity,
     EquitySupport,
     Lockup,
     Arrears,
     Default,
+    UnpaidAtMaturity,
     DsraDraw,
     WriteOff,
     GuaranteeCall,
@@ -191,12 +202,14 @@ pub enum EventKind {
 impl EventKind {
     pub fn label(self) -> &'static str {
         match self {
-            EventKind::FundingGap => "funding gap",
+            EventKind::FundingGap => "unfunded funding gap",
+            EventKind::CompletionSupport => "completion support by the sponsors",
             EventKind::OverrunEquity => "overrun equity",
             EventKind::EquitySupport => "equity support for a cash deficit",
             EventKind::Lockup => "distribution lock-up",
             EventKind::Arrears => "arrears",
-            EventKind::Default => "default at final maturity",
+            EventKind::Default => "default (first missed payment): exposure at default",
+            EventKind::UnpaidAtMaturity => "unpaid at final maturity",
             EventKind::DsraDraw => "DSRA draw",
             EventKind::WriteOff => "write-off",
             EventKind::GuaranteeCall => "guarantee call",
