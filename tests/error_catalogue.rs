@@ -125,7 +125,14 @@ fn cases() -> Vec<Case> {
                 x.set_cell("Deal", "A9", Patch::Text("Financial clse year"))
             }),
             want: &[
-                "'Deal'!A9: unknown item (found text \"Financial clse year\", expected one of: Deal name, Currency, Model start date, Horizon, Discounting, Project discount rate, Project company, Financial close year, Tax home country; put notes in the Notes column)",
+                "'Deal'!A9: unknown item (found text \"Financial clse year\", expected one of: Deal name, Currency, Model start date, Horizon, Discounting, Project discount rate, Project company, Financial close year, Tax home country, Ledger precision; put notes in the Notes column)",
+            ],
+        },
+        Case {
+            name: "a ledger precision out of range",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Deal", "B11", Patch::Number("11"))),
+            want: &[
+                "'Deal'!B11: ledger precision out of range (found 11 decimal places, expected 0 to 10; 2 books to the cent)",
             ],
         },
         Case {

@@ -14,6 +14,7 @@ pub fn deal() -> Deal {
         project_name: text("Project"),
         financial_close_year: None,
         tax_home_country: None,
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![Facility {
             name: text("Mine"),
             kind: s(FacilityKind::Mine),

@@ -37,6 +37,7 @@ pub fn deal() -> Deal {
         project_name: text("Goldfields Rare Earths"),
         financial_close_year: None,
         tax_home_country: None,
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![
             Facility {
                 name: text(MINE),

@@ -27,6 +27,7 @@ pub fn deal() -> Deal {
         project_name: text("Red Hill Lithium"),
         financial_close_year: Some(s(2028)),
         tax_home_country: Some(text("Australia")),
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![Facility {
             name: text(MINE),
             kind: s(FacilityKind::Mine),

@@ -418,6 +418,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         project_name,
         financial_close_year,
         tax_home_country,
+        ledger_precision,
         facilities: _,
         products: _,
         fx: _,
@@ -445,6 +446,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
     r.text("Project company", project_name);
     r.opt_year("Financial close year", financial_close_year);
     r.opt_text("Tax home country", tax_home_country);
+    r.integer("Ledger precision", ledger_precision);
 }
 
 fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {

@@ -1150,6 +1150,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         project_name: head.project_name,
         financial_close_year: head.financial_close_year,
         tax_home_country: head.tax_home_country,
+        ledger_precision: head.ledger_precision,
         facilities,
         products,
         fx,
@@ -1196,6 +1197,7 @@ struct Head {
     project_name: Sourced<String>,
     financial_close_year: Option<Sourced<Year>>,
     tax_home_country: Option<Sourced<String>>,
+    ledger_precision: Sourced<u32>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1211,6 +1213,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             project_name: Sourced::new("Project".to_string(), p(log)),
             financial_close_year: None,
             tax_home_country: None,
+            ledger_precision: Sourced::new(2, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1224,6 +1227,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         project_name: r.defaulted(log, "Project company"),
         financial_close_year: r.optional(log, "Financial close year"),
         tax_home_country: r.optional(log, "Tax home country"),
+        ledger_precision: r.defaulted(log, "Ledger precision"),
     }
 }
 

@@ -227,6 +227,13 @@ pub const DEAL: SheetSchema = SheetSchema {
             "first facility's country",
             "Where interest and fees are deducted for company tax.",
         ),
+        opt(
+            "Ledger precision",
+            "decimal places",
+            Integer,
+            "2",
+            "Every amount posted to the ledger is rounded once to this many decimal places (Excel's ROUND, half away from zero), so the books are exact to the cent; 0 to 10. Rates, factors, NPVs and IRRs are never rounded.",
+        ),
     ],
 };
 

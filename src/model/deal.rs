@@ -249,6 +249,9 @@ pub struct Deal {
     pub financial_close_year: Option<Sourced<Year>>,
     /// Where interest and fees are deducted for tax. None: the first facility's country.
     pub tax_home_country: Option<Sourced<String>>,
+    /// Decimal places every ledger amount is rounded to (Excel's ROUND, half away from
+    /// zero): 2 books to the cent.
+    pub ledger_precision: Sourced<u32>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,

@@ -27,6 +27,7 @@ pub fn one_mine_all_equity() -> Deal {
         project_name: s("Project".into()),
         financial_close_year: None,
         tax_home_country: None,
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![facility(
             "Mine",
             FacilityKind::Mine,
