@@ -391,7 +391,11 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
             | Expr::Sqrt(a)
             | Expr::Lookup(_, a)
             | Expr::RowAt(_, a) => walk(a, out),
-            Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            Expr::Sub(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b)
+            | Expr::Round(a, b)
+            | Expr::Cmp(_, a, b) => {
                 walk(a, out);
                 walk(b, out);
             }
