@@ -196,9 +196,11 @@ impl Builder<'_> {
                 + Self::prev_of(r.arrears_interest)
                 + Self::prev_of(r.arrears_principal);
             let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-            let interest = self
-                .c
-                .row(format!("{name}: interest"), Unit::Money, rate * opening);
+            let interest = self.c.row(
+                format!("{name}: interest"),
+                Unit::Money,
+                self.book(rate * opening),
+            );
             self.fin.tranches[i].interest = Some(interest);
             self.fin.financing_costs.push(interest);
             if t.capitalise_interest.value {
@@ -214,14 +216,14 @@ impl Builder<'_> {
             let upfront = self.c.row(
                 format!("{name}: upfront fee"),
                 Unit::Money,
-                upfront * commitment.clone() * Expr::Row(self.t.fc_flag),
+                self.book(upfront * commitment.clone() * Expr::Row(self.t.fc_flag)),
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let undrawn = pos(commitment - Self::prev_of(r.drawn));
             let commitment_fee = self.c.row(
                 format!("{name}: commitment fee"),
                 Unit::Money,
-                fee_rate * undrawn * Expr::Row(self.t.debt_available),
+                self.book(fee_rate * undrawn * Expr::Row(self.t.debt_available)),
             );
             self.fin.tranches[i].upfront_fee = Some(upfront);
             self.fin.tranches[i].commitment_fee = Some(commitment_fee);
@@ -244,13 +246,13 @@ impl Builder<'_> {
             let exposure = self.c.row(
                 format!("{name}: guaranteed exposure"),
                 Unit::Money,
-                min2(remaining, coverage * opening),
+                self.book(min2(remaining, coverage * opening)),
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let fee = self.c.row(
                 format!("{name}: guarantee fee due"),
                 Unit::Money,
-                fee_rate * Expr::Row(exposure),
+                self.book(fee_rate * Expr::Row(exposure)),
             );
             self.fin.tranches[i].exposure = Some(exposure);
             self.fin.tranches[i].guarantee_fee = Some(fee);
@@ -362,7 +364,7 @@ impl Builder<'_> {
                 let a = self.c.row(
                     format!("{}: available ({stage})", t.name.value),
                     Unit::Money,
-                    self.eligible(i) * pos(commitment - taken),
+                    self.book(self.eligible(i) * pos(commitment - taken)),
                 );
                 avail.push((i, a));
             }
@@ -389,7 +391,7 @@ impl Builder<'_> {
             let a = self.c.row(
                 format!("{}: overrun equity available ({stage})", t.name.value),
                 Unit::Money,
-                Expr::Row(self.t.dev) * pos(cap - taken),
+                self.book(Expr::Row(self.t.dev) * pos(cap - taken)),
             );
             avail.push((i, a));
         }
@@ -401,7 +403,8 @@ impl Builder<'_> {
         Ok((draws, overrun, remaining))
     }
 
-    /// Shares `need` between tranches pro rata to what each has available.
+    /// Shares `need` between tranches pro rata to what each has available (`allocate`: the
+    /// draws sum exactly to what the priority meets).
     fn pro_rata(
         &mut self,
         stage: &str,
@@ -418,19 +421,19 @@ impl Builder<'_> {
                 sum(avail.iter().map(|(_, a)| Expr::Row(*a)).collect()),
             )
         };
-        let share = self.c.row(
-            format!("Share of need met at {label} ({stage})"),
-            Unit::Ratio,
-            safe_div(Expr::Row(need), Expr::Row(total), Expr::zero()),
+        let met = self.c.row(
+            format!("Met at {label} ({stage})"),
+            Unit::Money,
+            min2(Expr::Row(need), Expr::Row(total)),
         );
+        let weights: Vec<Expr> = avail.iter().map(|(_, a)| Expr::Row(*a)).collect();
+        let parts = self.allocate(Expr::Row(met), &weights, Some(Expr::Row(total)));
         let mut draws = BTreeMap::new();
-        for (i, a) in avail {
+        for ((i, _), part) in avail.iter().zip(parts) {
             let name = &self.deal.tranches[*i].name.value;
-            let d = self.c.row(
-                format!("{name}: drawn ({stage})"),
-                Unit::Money,
-                Expr::Row(*a) * min2(Expr::one(), Expr::Row(share)),
-            );
+            let d = self
+                .c
+                .row(format!("{name}: drawn ({stage})"), Unit::Money, part);
             draws.insert(*i, d);
         }
         let remaining = self.c.row(
@@ -502,9 +505,10 @@ impl Builder<'_> {
     fn scheduled(&mut self, i: usize, j: Expr, n: Expr, balance: Expr, start: Expr) -> Expr {
         let fraction = self.schedule_fraction(i, j.clone(), n.clone());
         let within = and(vec![ge(j.clone(), Expr::one()), le(j.clone(), n.clone())]);
+        let amount = self.book(fraction * start);
         if_(
             within,
-            if_(eq(j, n), balance.clone(), min2(balance, fraction * start)),
+            if_(eq(j, n), balance.clone(), min2(balance, amount)),
             Expr::zero(),
         )
     }
@@ -589,9 +593,11 @@ impl Builder<'_> {
             let init = self.c.row(
                 format!("{}: initial DSRA funding", t.name.value),
                 Unit::Money,
-                Expr::Row(self.t.last_dev)
-                    * div(months, Expr::num(12))
-                    * (rate * Expr::Row(balance) + principal),
+                self.book(
+                    Expr::Row(self.t.last_dev)
+                        * div(months, Expr::num(12))
+                        * (rate * Expr::Row(balance) + principal),
+                ),
             );
             self.fin.tranches[i].dsra_init = Some(init);
             inits.push(Expr::Row(init));
@@ -749,23 +755,24 @@ impl Builder<'_> {
             let due = self
                 .c
                 .row("Guarantee fees due", Unit::Money, ops.clone() * due);
-            let share = self.c.row(
-                "Share of guarantee fees paid",
-                Unit::Ratio,
-                safe_div(pos(Expr::Row(start)), Expr::Row(due), Expr::zero()),
+            let met = self.c.row(
+                "Guarantee fees paid in operations",
+                Unit::Money,
+                min2(pos(Expr::Row(start)), Expr::Row(due)),
             );
+            let fees: Vec<Expr> = guarantees
+                .iter()
+                .map(|g| Self::row_of(self.rows(*g).guarantee_fee))
+                .collect();
+            let parts = self.allocate(Expr::Row(met), &fees, Some(Expr::Row(due)));
             let mut paid_ops = Vec::new();
-            for &g in &guarantees {
+            for (&g, part) in guarantees.iter().zip(parts) {
                 let fee = Self::row_of(self.rows(g).guarantee_fee);
                 let name = deal.tranches[g].name.value.clone();
                 let paid = self.c.row(
                     format!("{name}: guarantee fee paid"),
                     Unit::Money,
-                    if_(
-                        dev.clone(),
-                        fee.clone(),
-                        fee * min2(Expr::one(), Expr::Row(share)),
-                    ),
+                    if_(dev.clone(), fee, part),
                 );
                 self.fin.tranches[g].fee_paid = Some(paid);
                 paid_ops.push(Expr::Row(paid));
@@ -848,7 +855,7 @@ impl Builder<'_> {
                         if_(
                             eq(j.clone(), n.clone()),
                             balance.clone(),
-                            min2(balance.clone(), pos(budget) * share),
+                            min2(balance.clone(), self.book(pos(budget) * share)),
                         ),
                         Expr::zero(),
                     )
@@ -890,27 +897,25 @@ impl Builder<'_> {
                 Unit::Money,
                 ops.clone() * sum(due_interest.values().map(|r| Expr::Row(*r)).collect()),
             );
-            let interest_share = self.c.row(
-                format!("{rank_label}: share of interest paid"),
-                Unit::Ratio,
-                safe_div(
-                    pos(Expr::Row(available)),
-                    Expr::Row(total_interest),
-                    Expr::zero(),
-                ),
+            let interest_met = self.c.row(
+                format!("{rank_label}: interest paid from cash in operations"),
+                Unit::Money,
+                min2(pos(Expr::Row(available)), Expr::Row(total_interest)),
+            );
+            let dues: Vec<Expr> = members.iter().map(|i| Expr::Row(due_interest[i])).collect();
+            let parts = self.allocate(
+                Expr::Row(interest_met),
+                &dues,
+                Some(Expr::Row(total_interest)),
             );
             let mut from_cash_interest = BTreeMap::new();
-            for &i in &members {
+            for (&i, part) in members.iter().zip(parts) {
                 let name = &deal.tranches[i].name.value;
                 let di = Expr::Row(due_interest[&i]);
                 let paid = self.c.row(
                     format!("{name}: interest paid from cash"),
                     Unit::Money,
-                    if_(
-                        dev.clone(),
-                        di.clone(),
-                        di * min2(Expr::one(), Expr::Row(interest_share)),
-                    ),
+                    if_(dev.clone(), di, part),
                 );
                 from_cash_interest.insert(i, paid);
             }
@@ -926,15 +931,22 @@ impl Builder<'_> {
                 Unit::Money,
                 sum(due_principal.values().map(|r| Expr::Row(*r)).collect()),
             );
-            let principal_share = self.c.row(
-                format!("{rank_label}: share of principal paid"),
-                Unit::Ratio,
-                safe_div(
-                    pos(Expr::Row(after_interest)),
-                    Expr::Row(total_principal),
-                    Expr::zero(),
-                ),
+            let principal_met = self.c.row(
+                format!("{rank_label}: principal paid from cash"),
+                Unit::Money,
+                min2(pos(Expr::Row(after_interest)), Expr::Row(total_principal)),
             );
+            let dues: Vec<Expr> = members
+                .iter()
+                .map(|i| Expr::Row(due_principal[i]))
+                .collect();
+            let mut principal_parts = self
+                .allocate(
+                    Expr::Row(principal_met),
+                    &dues,
+                    Some(Expr::Row(total_principal)),
+                )
+                .into_iter();
             let mut from_cash = Vec::new();
             for &i in &members {
                 let t = &deal.tranches[i];
@@ -951,7 +963,7 @@ impl Builder<'_> {
                 let ppc = self.c.row(
                     ppc_label,
                     Unit::Money,
-                    dp.clone() * min2(Expr::one(), Expr::Row(principal_share)),
+                    principal_parts.next().unwrap_or_else(Expr::zero),
                 );
                 from_cash.push(ops.clone() * pic.clone());
                 from_cash.push(Expr::Row(ppc));
@@ -1046,8 +1058,10 @@ impl Builder<'_> {
                         if_(
                             Expr::Row(self.t.last),
                             Expr::zero(),
-                            div(months, Expr::num(12))
-                                * (rate * Self::row_of(r.outstanding) + next_principal),
+                            self.book(
+                                div(months, Expr::num(12))
+                                    * (rate * Self::row_of(r.outstanding) + next_principal),
+                            ),
                         ),
                     );
                     let dsra = r.dsra.ok_or_else(|| BuildError("DSRA missing".into()))?;
@@ -1073,19 +1087,19 @@ impl Builder<'_> {
                     Unit::Money,
                     sum(needs.values().map(|(n, _, _)| Expr::Row(*n)).collect()),
                 );
-                let share = self.c.row(
-                    format!("{rank_label}: share of DSRA top-up funded"),
-                    Unit::Ratio,
-                    safe_div(pos(Expr::Row(available)), Expr::Row(total), Expr::zero()),
+                let funded = self.c.row(
+                    format!("{rank_label}: DSRA top-up funded"),
+                    Unit::Money,
+                    min2(pos(Expr::Row(available)), Expr::Row(total)),
                 );
+                let weights: Vec<Expr> = needs.values().map(|(n, _, _)| Expr::Row(*n)).collect();
+                let parts = self.allocate(Expr::Row(funded), &weights, Some(Expr::Row(total)));
                 let mut net = Vec::new();
-                for (&i, &(need, release, before)) in &needs {
+                for ((&i, &(_, release, before)), part) in needs.iter().zip(parts) {
                     let name = deal.tranches[i].name.value.clone();
-                    let topup = self.c.row(
-                        format!("{name}: DSRA top-up"),
-                        Unit::Money,
-                        Expr::Row(need) * min2(Expr::one(), Expr::Row(share)),
-                    );
+                    let topup = self
+                        .c
+                        .row(format!("{name}: DSRA top-up"), Unit::Money, part);
                     let dsra = self
                         .rows(i)
                         .dsra
@@ -1413,23 +1427,28 @@ impl Builder<'_> {
                 )
             })
             .collect();
-        let total_commitment = sum(commitments.clone());
-        for (k, &i) in equity.iter().enumerate() {
+        // Validation makes shareholdings given for every equity tranche or for none.
+        let given: Option<Vec<Expr>> = equity
+            .iter()
+            .map(|i| {
+                deal.tranches[*i]
+                    .shareholding
+                    .as_ref()
+                    .map(|s| self.input(s.value, "Financing", *i, "Shareholding"))
+            })
+            .collect();
+        let (weights, total) = match given {
+            Some(shares) => (shares, None),
+            None => (commitments.clone(), Some(sum(commitments))),
+        };
+        let paid_parts = self.allocate(Expr::Row(distribution), &weights, total.clone());
+        let support_parts = self.allocate(Expr::Row(support), &weights, total);
+        for ((&i, paid), put_in) in equity.iter().zip(paid_parts).zip(support_parts) {
             let t = &deal.tranches[i];
             let name = t.name.value.clone();
-            let share = match &t.shareholding {
-                Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
-                None => safe_div(
-                    commitments[k].clone(),
-                    total_commitment.clone(),
-                    Expr::zero(),
-                ),
-            };
-            let paid = self.c.row(
-                format!("{name}: distributions"),
-                Unit::Money,
-                Expr::Row(distribution) * share.clone(),
-            );
+            let paid = self
+                .c
+                .row(format!("{name}: distributions"), Unit::Money, paid);
             let flows = self.split_flow(
                 i,
                 &format!("{name}: distributions"),
@@ -1441,7 +1460,7 @@ impl Builder<'_> {
             let put_in = self.c.row(
                 format!("{name}: support for cash deficits"),
                 Unit::Money,
-                Expr::Row(support) * share,
+                put_in,
             );
             let flows = self.split_flow(
                 i,
@@ -1484,7 +1503,7 @@ impl Builder<'_> {
             let call = self.c.row(
                 format!("{name}: call on {}'s loss", deal.tranches[k].name.value),
                 Unit::Money,
-                min2(coverage * loss, pos(cap - Expr::Prev(calls))),
+                self.book(min2(coverage * loss, pos(cap - Expr::Prev(calls)))),
             );
             self.c.place(calls, Expr::Prev(calls) + Expr::Row(call));
             self.fin.tranches[g].call = Some(call);
@@ -1493,17 +1512,36 @@ impl Builder<'_> {
                 subject: name.clone(),
                 row: call,
             });
+            // Split twice, each split exact: the call between the guarantor's participants,
+            // then each one's part between the covered tranche's participants.
             let payers = self.participant_records(g);
             let payees = self.participant_records(k);
-            for (payer, payer_share, payer_record) in &payers {
+            let payer_shares: Vec<Expr> = payers
+                .iter()
+                .map(|(_, s, record)| self.input(*s, "Participants", *record, "Share"))
+                .collect();
+            let payee_shares: Vec<Expr> = payees
+                .iter()
+                .map(|(_, s, record)| self.input(*s, "Participants", *record, "Share"))
+                .collect();
+            let payer_parts = self.allocate(Expr::Row(call), &payer_shares, None);
+            for ((payer, _, _), payer_part) in payers.iter().zip(payer_parts) {
                 let from = self.party_index(payer)?;
-                let s1 = self.input(*payer_share, "Participants", *payer_record, "Share");
-                for (payee, payee_share, payee_record) in &payees {
+                let by_payer = if payers.len() == 1 {
+                    call
+                } else {
+                    self.c.row(
+                        format!("{name}: call paid by {payer}"),
+                        Unit::Money,
+                        payer_part,
+                    )
+                };
+                let payee_parts = self.allocate(Expr::Row(by_payer), &payee_shares, None);
+                for ((payee, _, _), part) in payees.iter().zip(payee_parts) {
                     let to = self.party_index(payee)?;
-                    let s2 = self.input(*payee_share, "Participants", *payee_record, "Share");
                     let row = self.flow(
                         format!("{name}: call paid by {payer} to {payee}"),
-                        Expr::Row(call) * s1.clone() * s2,
+                        part,
                         from,
                         to,
                         FlowKind::GuaranteeCall,

@@ -221,7 +221,7 @@ impl Builder<'_> {
         let credit = self.c.row(
             format!("{country}: production tax credit earned"),
             Unit::Money,
-            rate * Expr::Row(eligible) * window,
+            self.book(rate * Expr::Row(eligible) * window),
         );
         Ok(Some((credit, ptc.refundable.value)))
     }
@@ -265,7 +265,7 @@ impl Builder<'_> {
         let tax = self.c.row(
             format!("{country}: company tax before credits{tag}"),
             Unit::Money,
-            rate * Expr::Row(taxable),
+            self.book(rate * Expr::Row(taxable)),
         );
         Ok(match credit {
             None => TaxRows {

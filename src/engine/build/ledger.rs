@@ -22,11 +22,15 @@ pub enum Discount {
     Schedule(RowId),
 }
 
-/// Tolerance of the checks, in currency units: a recomputation in floating point differs
-/// from the exact engine by far less.
-const CHECK_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
-
 impl Builder<'_> {
+    /// How far from zero a check's row may be: half a unit of the ledger (half a cent).
+    /// Every row a check reads is a whole number of units in exact arithmetic, so in the
+    /// engine this demands exactly zero; the half unit is only room for a recomputation of
+    /// the workbook in floating point, which leaves far less.
+    fn check_tolerance(&self) -> Expr {
+        Expr::num(Decimal::new(5, 1)) * pow(Expr::num(10), -self.ledger_digits.clone())
+    }
+
     fn mid_year(&self) -> bool {
         self.deal.discounting.value == crate::model::Discounting::MidYear
     }
@@ -658,7 +662,7 @@ impl Builder<'_> {
                 for (party, share, record) in self.participant_records(g) {
                     if party == name {
                         let share = self.input(share, "Participants", record, "Share");
-                        contingent.push(Expr::Row(exposure) * share);
+                        contingent.push(self.book(Expr::Row(exposure) * share));
                     }
                 }
             }
@@ -756,7 +760,7 @@ impl Builder<'_> {
         let ok = self.c.scalar(
             format!("{name}: holds"),
             Unit::Flag,
-            le(Expr::Scalar(deviation), Expr::Num(CHECK_TOLERANCE)),
+            le(Expr::Scalar(deviation), self.check_tolerance()),
             Stage::Post,
         );
         self.lines.checks.push(CheckLine {
@@ -777,7 +781,7 @@ impl Builder<'_> {
         let ok = self.c.scalar(
             format!("{name}: holds"),
             Unit::Flag,
-            le(Expr::Scalar(deviation), Expr::Num(CHECK_TOLERANCE)),
+            le(Expr::Scalar(deviation), self.check_tolerance()),
             Stage::Post,
         );
         self.lines.checks.push(CheckLine {

@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::calc::{Calc, Expr, FlowKind, InputAddr, InputField, RowId, ScalarId};
+use super::calc::{
+    Calc, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le, round,
+    sum,
+};
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
 pub use financing::SculptProfiles;
@@ -209,6 +212,15 @@ pub struct Built {
     pub parties: Vec<LedgerParty>,
     /// Every tranche's rows, for solvers that read the calculation back.
     pub fin_rows: Vec<financing::TrancheRows>,
+    /// The ledger precision as rounding refers to it (the Deal sheet's input).
+    pub ledger_digits: Expr,
+}
+
+impl Built {
+    /// What every row and scalar is known to be (see `Calc::precisions`).
+    pub fn precisions(&self, places: u32) -> super::calc::Precisions {
+        self.calc.precisions(&self.ledger_digits, places, &[])
+    }
 }
 
 /// A build failure that is the deal's fault (the validator should have caught it).
@@ -237,6 +249,9 @@ pub(crate) struct Builder<'a> {
     pub dev_sources: Option<RowId>,
     /// Each ledger party's net cash flow row.
     pub party_nets: Vec<RowId>,
+    /// The ledger precision (decimal places) as the Deal sheet's input, and its value.
+    pub ledger_digits: Expr,
+    pub ledger_places: u32,
 }
 
 /// Builds the calculation of `scenario` on `deal`.
@@ -292,11 +307,21 @@ pub fn build_with(
         });
     }
     let scenario_record = scenario_record(deal, scenario);
+    let mut c = Calc::new(first_year, periods);
+    let ledger_places = deal.ledger_precision.value;
+    let ledger_digits = c.input(
+        Decimal::from(ledger_places),
+        InputAddr {
+            sheet: "Deal",
+            record: 0,
+            field: InputField::Name("Ledger precision"),
+        },
+    );
     let mut b = Builder {
         deal,
         scenario,
         scenario_record,
-        c: Calc::new(first_year, periods),
+        c,
         lines: Lines::default(),
         parties,
         flows: Vec::new(),
@@ -308,6 +333,8 @@ pub fn build_with(
         price_paths,
         dev_sources: None,
         party_nets: Vec::new(),
+        ledger_digits,
+        ledger_places,
     };
     b.build_timeline()?;
     b.build_operations()?;
@@ -320,11 +347,13 @@ pub fn build_with(
     b.build_ledger()?;
     b.build_metrics()?;
     b.build_checks()?;
+    b.book_every_flow();
     Ok(Built {
         calc: b.c,
         lines: b.lines,
         parties: b.parties,
         fin_rows: b.fin.tranches,
+        ledger_digits: b.ledger_digits,
     })
 }
 
@@ -418,6 +447,72 @@ impl<'a> Builder<'a> {
             .ok_or_else(|| BuildError(format!("unknown party '{name}'")))
     }
 
+    /// An amount as the ledger books it: rounded once to the ledger precision (Excel's
+    /// ROUND, half away from zero).
+    pub fn book(&self, amount: Expr) -> Expr {
+        if amount.is_zero() {
+            return amount;
+        }
+        round(amount, self.ledger_digits.clone())
+    }
+
+    /// Splits `amount` (booked: on the ledger's grid) into parts in proportion to `weights`
+    /// that sum to it exactly. Part k is ROUND(amount × (w1+…+wk) / W) − ROUND(amount ×
+    /// (w1+…+wk−1) / W): within one unit of the ledger of its exact share, never of the
+    /// opposite sign to the amount, and the last part is the remainder, the amount less the
+    /// others. `total` is W, the sum of the weights (None when they are shares summing to
+    /// 1; a zero W gives zero parts). The amount is multiplied before it is divided, so an
+    /// exact half unit rounds away from zero here as in Excel.
+    pub fn allocate(&self, amount: Expr, weights: &[Expr], total: Option<Expr>) -> Vec<Expr> {
+        let n = weights.len();
+        let cumulative = |k: usize| -> Expr {
+            if k == 0 {
+                return Expr::zero();
+            }
+            let w = sum(weights[..k].to_vec());
+            match &total {
+                None => self.book(amount.clone() * w),
+                Some(total) => if_(
+                    le(super::calc::abs(total.clone()), Expr::Num(EPS)),
+                    Expr::zero(),
+                    self.book(super::calc::div(amount.clone() * w, total.clone())),
+                ),
+            }
+        };
+        let mut parts = Vec::with_capacity(n);
+        for k in 1..=n {
+            if k == n {
+                parts.push(amount.clone() - cumulative(k - 1));
+            } else {
+                parts.push(cumulative(k) - cumulative(k - 1));
+            }
+        }
+        parts
+    }
+
+    /// Rounds every ledger flow that is not already on the ledger's grid by construction:
+    /// the ledger books each amount once. Flows built from booked amounts (the usual case)
+    /// are left as they are; a flow that is not gets ROUND around its formula here, so no
+    /// flow, and no party's cash flow, can carry residue.
+    fn book_every_flow(&mut self) {
+        let mut booked = vec![false; self.c.rows.len()];
+        for &r in &self.flows {
+            booked[r] = true;
+        }
+        let p = self
+            .c
+            .precisions(&self.ledger_digits, self.ledger_places, &booked);
+        for &r in &self.flows {
+            let expr = &self.c.rows[r].expr;
+            if super::calc::precision_of(expr, &p, &self.ledger_digits, self.ledger_places)
+                < Precision::Grid
+            {
+                let e = std::mem::take(&mut self.c.rows[r].expr);
+                self.c.rows[r].expr = self.book(e);
+            }
+        }
+    }
+
     /// Adds a ledger flow row.
     pub fn flow(
         &mut self,
@@ -432,7 +527,8 @@ impl<'a> Builder<'a> {
         r
     }
 
-    /// Splits a tranche-level amount between the tranche's participants as ledger flows.
+    /// Splits a tranche-level amount (booked) between the tranche's participants as ledger
+    /// flows that sum to it exactly (`allocate`: the last participant gets the remainder).
     /// `inbound`: participants pay the project (draws); otherwise the project pays them.
     pub fn split_flow(
         &mut self,
@@ -443,18 +539,23 @@ impl<'a> Builder<'a> {
         kind: FlowKind,
     ) -> Result<Vec<RowId>, BuildError> {
         let t = &self.deal.tranches[tranche];
-        let mut rows = Vec::new();
+        let single = t.participants.len() == 1;
         let participants: Vec<(String, Decimal, usize)> = self.participant_records(tranche);
-        for (party, share, record) in participants {
+        let shares: Vec<Expr> = participants
+            .iter()
+            .map(|(_, share, record)| self.input(*share, "Participants", *record, "Share"))
+            .collect();
+        let parts = self.allocate(Expr::Row(amount), &shares, None);
+        let mut rows = Vec::new();
+        for ((party, _, _), part) in participants.into_iter().zip(parts) {
             let p = self.party_index(&party)?;
-            let share = self.input(share, "Participants", record, "Share");
             let (payer, payee) = if inbound { (p, PROJECT) } else { (PROJECT, p) };
-            let name = if t.participants.len() == 1 {
+            let name = if single {
                 format!("{label} — {party}")
             } else {
                 format!("{label} — {party} share")
             };
-            rows.push(self.flow(name, Expr::Row(amount) * share, payer, payee, kind));
+            rows.push(self.flow(name, part, payer, payee, kind));
         }
         Ok(rows)
     }

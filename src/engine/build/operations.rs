@@ -499,6 +499,7 @@ impl Builder<'_> {
                 }
             };
             let label = format!("{fname}: {} ({})", line.item.value, category.label());
+            let expr = self.book(expr);
             let row = self.flow(label, expr, PROJECT, SUPPLIERS, flow_kind(category));
             self.ops.payments.push(row);
             self.ops.by_category[i].push((category, row));
@@ -526,7 +527,7 @@ impl Builder<'_> {
                         "{}: feed bought at market ({})",
                         f.name.value, product.value
                     ),
-                    Expr::Row(used) * Expr::Row(self.ops.price_deal[p]),
+                    self.book(Expr::Row(used) * Expr::Row(self.ops.price_deal[p])),
                     PROJECT,
                     MARKET,
                     FlowKind::FeedPurchase,
@@ -636,7 +637,7 @@ impl Builder<'_> {
                 let buyer = self.party_index(&contract.buyer.value)?;
                 let revenue = self.flow(
                     format!("{cname}: sales to {}", contract.buyer.value),
-                    Expr::Row(paid) * Expr::Row(price) * conversion.clone(),
+                    self.book(Expr::Row(paid) * Expr::Row(price) * conversion.clone()),
                     buyer,
                     PROJECT,
                     FlowKind::Sales,
@@ -657,7 +658,7 @@ impl Builder<'_> {
             };
             let market = self.flow(
                 format!("{pname}: market sales"),
-                Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p]),
+                self.book(Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p])),
                 MARKET,
                 PROJECT,
                 FlowKind::Sales,
@@ -702,9 +703,11 @@ impl Builder<'_> {
                 };
                 let payout = self.flow(
                     format!("{sname}: floor support from {}", support.supporter.value),
-                    pos(floor.clone() - market_unit.clone())
-                        * Expr::Row(covered)
-                        * conversion.clone(),
+                    self.book(
+                        pos(floor.clone() - market_unit.clone())
+                            * Expr::Row(covered)
+                            * conversion.clone(),
+                    ),
                     supporter,
                     PROJECT,
                     FlowKind::FloorSupport,
@@ -717,10 +720,12 @@ impl Builder<'_> {
                 );
                 let upside = self.flow(
                     format!("{sname}: upside share to {}", support.supporter.value),
-                    upside_share
-                        * pos(market_unit.clone() - threshold)
-                        * Expr::Row(covered)
-                        * conversion.clone(),
+                    self.book(
+                        upside_share
+                            * pos(market_unit.clone() - threshold)
+                            * Expr::Row(covered)
+                            * conversion.clone(),
+                    ),
                     PROJECT,
                     supporter,
                     FlowKind::UpsideShare,
@@ -728,7 +733,7 @@ impl Builder<'_> {
                 let exposure = self.c.row(
                     format!("{sname}: maximum payout this year (price at zero)"),
                     Unit::Money,
-                    floor * Expr::Row(covered) * conversion.clone(),
+                    self.book(floor * Expr::Row(covered) * conversion.clone()),
                 );
                 self.ops.receipts.push(payout);
                 self.ops.payments.push(upside);
@@ -792,7 +797,7 @@ impl Builder<'_> {
                     pricing.value.label()
                 ),
                 Unit::Money,
-                Expr::Row(used) * unit_price,
+                self.book(Expr::Row(used) * unit_price),
             );
             sales.entry(j).or_default().push(Expr::Row(value));
             self.ops.operating[i].push(value);
@@ -843,7 +848,7 @@ impl Builder<'_> {
                     "{}: royalty to {}",
                     f.name.value, regime.royalty_payee.value
                 ),
-                rate * Expr::Row(revenue),
+                self.book(rate * Expr::Row(revenue)),
                 PROJECT,
                 payee,
                 FlowKind::Royalty,
