@@ -675,7 +675,12 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
     let values = prepared
         .evaluate(prepared.inputs(), false)
         .expect("evaluates");
-    for (p, party) in base.parties.iter().enumerate() {
+    for (p, party) in base
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.ledger_only)
+    {
         let npv = values
             .scalar(prepared.built.lines.parties[p].npv)
             .unwrap_or_default();
@@ -694,7 +699,12 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
         vec![override_of(OverrideKind::PriceMultiplier, "0.5")],
     );
     let want = run(&deal, &scenario).expect("runs");
-    for (p, party) in want.parties.iter().enumerate() {
+    for (p, party) in want
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.ledger_only)
+    {
         let npv = halved
             .scalar(prepared.built.lines.parties[p].npv)
             .unwrap_or_default();
@@ -1055,5 +1065,121 @@ fn every_money_line_is_on_the_ledger_grid_except_tax_workings_and_present_values
                 }
             }
         }
+    }
+}
+
+/// Issue 12, finding 5: an IRR next to an NPV it contradicts, and no flag.
+#[test]
+fn flows_with_two_irrs_are_flagged_with_every_root_and_the_mirr() {
+    let r = run(&two_irrs(), &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(
+        flows(&r, "Sponsor"),
+        vec![dec!(-100000), dec!(230000), dec!(-132000)]
+    );
+    let sponsor = r.party("Sponsor").expect("sponsor");
+    assert!(!sponsor.irr_unique);
+    let roots: Vec<Decimal> = sponsor
+        .irr_roots
+        .iter()
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert!(close(roots[0], dec!(0.1), dec!(1e-12)), "{roots:?}");
+    assert!(close(roots[1], dec!(0.2), dec!(1e-12)), "{roots:?}");
+    // The IRR shown is the root nearest 10%; the MIRR at the sponsor's 8%:
+    // (230,000 × 1.08 / (100,000 + 132,000 / 1.08²))^½ − 1 = 7.94786…%.
+    assert!(close(num(&sponsor.irr), dec!(0.1), dec!(1e-12)));
+    assert!(close(num(&sponsor.mirr), dec!(0.0794786), dec!(0.0000001)));
+    // The JSON says so.
+    let json: serde_json::Value =
+        serde_json::from_str(&results::to_json(&two_irrs(), std::slice::from_ref(&r)))
+            .expect("json");
+    let party = json["scenarios"][0]["parties"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "Sponsor"))
+        .expect("sponsor");
+    assert_eq!(party["irr_unique"], false);
+    assert_eq!(party["irr_roots"].as_array().map(|a| a.len()), Some(2));
+    // One root: unique.
+    let one = run(&one_mine_all_equity(), &Scenario::base()).expect("runs");
+    assert!(one.party("Sponsor").expect("sponsor").irr_unique);
+}
+
+/// Issue 12, finding 4: an offtaker's NPV counted what it pays and not what it receives.
+#[test]
+fn an_offtaker_buying_at_a_discount_to_market_has_a_positive_contract_value() {
+    let r = run(&discounted_offtake(), &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let magnets = r.party("Magnets").expect("offtaker");
+    // Its purchases stay in the ledger: 500 t a year at 90.
+    assert_eq!(
+        flows(&r, "Magnets"),
+        vec![
+            dec!(0),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(0)
+        ]
+    );
+    // It receives 500 t worth 100 each: the contract is worth (100 − 90) × 500 = 5,000 a
+    // year, 2031–2034, discounted at 10% with the first year (2030) one period out:
+    // 5,000 × (1.1^−2 + 1.1^−3 + 1.1^−4 + 1.1^−5) = 14,408.48…
+    let offtake = magnets.offtake.as_ref().expect("offtake");
+    assert_eq!(
+        offtake.market_value_received,
+        ["0", "50000", "50000", "50000", "50000", "0"]
+    );
+    assert_eq!(offtake.tonnes_secured, "2000");
+    let want: Decimal = (2..=5).map(|k| dec!(5000) / dec!(1.1).powi(k)).sum();
+    let npv: Decimal = magnets.npv.parse().expect("number");
+    assert!(npv > Decimal::ZERO);
+    assert!(close(npv, want, dec!(0.000001)), "{npv} vs {want}");
+    // Its flows never change sign the other way: no IRR, and no money out to multiply.
+    assert_eq!(magnets.irr, None);
+}
+
+/// Market, Suppliers, the engine's bookkeeping and the project company are kept in the
+/// ledger and never measured: no metric of theirs exists to show.
+#[test]
+fn parties_outside_the_deal_are_in_the_ledger_and_never_measured() {
+    let deal = crate::examples::example("ndpr-joint-facility").expect("example");
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let outside: Vec<&str> = r
+        .parties
+        .iter()
+        .filter(|p| p.ledger_only)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        outside,
+        [
+            deal.project_name.value.as_str(),
+            "Market",
+            "Suppliers",
+            "Funding gap"
+        ]
+    );
+    for name in &outside {
+        let prefix = format!("{name}: ");
+        let measured: Vec<&str> = r
+            .calc
+            .scalars
+            .iter()
+            .map(|s| s.label.as_str())
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert!(measured.is_empty(), "{measured:?}");
+    }
+    // Their cash flows stay in the ledger, which still sums to zero.
+    for t in 0..r.periods.len() {
+        let total: Decimal = r
+            .parties
+            .iter()
+            .map(|p| p.cash_flows[t].parse::<Decimal>().expect("number"))
+            .sum();
+        assert_eq!(total, Decimal::ZERO);
     }
 }

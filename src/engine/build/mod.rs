@@ -82,6 +82,8 @@ pub struct Lines {
     pub operating: Option<RowId>,
     /// With price paths: per product (deal order), the multiplier input of each period.
     pub price_paths: Vec<Vec<super::calc::InputId>>,
+    /// The one scalar (no value) that stands for every metric of a ledger-only party.
+    pub not_measured: Option<ScalarId>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -92,8 +94,16 @@ pub struct FacilityLines {
 
 #[derive(Debug, Clone)]
 pub struct PartyLines {
+    /// Its ledger: the sum of the entries it pays and receives.
     pub net: RowId,
+    /// The running total of what its metrics measure (its position, for an offtaker).
     pub cumulative: RowId,
+    /// Kept in the ledger only, not measured: the project company (its owners are measured)
+    /// and the parties outside the deal (Market, Suppliers, the engine's bookkeeping). Its
+    /// metric scalars are then `Lines::not_measured`, which has no value.
+    pub ledger_only: bool,
+    /// An offtaker's contracts: what it receives for what it pays.
+    pub offtake: Option<OfftakeLines>,
     pub npv: ScalarId,
     pub irr: ScalarId,
     pub mirr: ScalarId,
@@ -102,6 +112,19 @@ pub struct PartyLines {
     pub peak_exposure: ScalarId,
     /// The party's rate in each period (after any scenario change).
     pub rates: Vec<Expr>,
+}
+
+/// An offtaker is measured on its position: its cash flows (what it pays for the product)
+/// plus the market value of the tonnes it takes. The NPV of that position is the value of
+/// its contracts, the discounted (market − contract price) × tonnes.
+#[derive(Debug, Clone)]
+pub struct OfftakeLines {
+    /// Market value of the tonnes it takes, per period.
+    pub goods: RowId,
+    /// Cash flows plus `goods`: what its NPV, IRR and the rest measure.
+    pub position: RowId,
+    /// Tonnes it takes over the horizon: the supply it secures.
+    pub tonnes: ScalarId,
 }
 
 #[derive(Debug, Clone, Default)]

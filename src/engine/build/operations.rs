@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{BuildError, Builder, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
+use super::{BuildError, Builder, LedgerPartyKind, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, lt, max2, min2, pos, pow, safe_div, sum,
 };
 use crate::model::{
-    CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, Phase, PricingKind,
+    CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, PartyKind, Phase, PricingKind,
     TransferPricing,
 };
 
@@ -48,6 +48,9 @@ pub struct Operations {
     pub payments: Vec<RowId>,
     /// (offtake contract, tonnes taken).
     pub taken: Vec<(usize, RowId)>,
+    /// (offtake contract, buyer's ledger index, market value of the tonnes it takes): what
+    /// the buyer receives for what it pays.
+    pub goods: Vec<(usize, usize, RowId)>,
     /// (price support, its floor payout row, its maximum payout row).
     pub floors: Vec<(usize, RowId, RowId)>,
 }
@@ -642,6 +645,15 @@ impl Builder<'_> {
                     PROJECT,
                     FlowKind::Sales,
                 );
+                // An offtaker is measured on what it receives as well as what it pays.
+                if self.parties[buyer].kind == LedgerPartyKind::Deal(PartyKind::Offtaker) {
+                    let goods = self.c.row(
+                        format!("{cname}: market value of the tonnes taken"),
+                        Unit::Money,
+                        self.book(Expr::Row(taken) * Expr::Row(self.ops.price_deal[p])),
+                    );
+                    self.ops.goods.push((c, buyer, goods));
+                }
                 self.ops.receipts.push(revenue);
                 self.ops.taken.push((c, taken));
                 sales.entry(i).or_default().push(Expr::Row(revenue));
