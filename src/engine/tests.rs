@@ -1014,16 +1014,14 @@ fn a_ledger_precision_of_zero_books_whole_units_and_every_check_still_holds() {
 }
 
 /// Every amount of money the calculation holds is a whole number of cents by construction
-/// (for any inputs), except the tax computation's own workings (depreciation and what
-/// follows from it, before the tax is booked) and discounted values.
+/// (for any inputs), except depreciation (which keeps its digits until taxable income is
+/// assessed) and discounted values.
 #[test]
-fn every_money_line_is_on_the_ledger_grid_except_tax_workings_and_present_values() {
+fn every_money_line_is_on_the_ledger_grid_except_depreciation_and_present_values() {
     use crate::engine::calc::{Precision, Unit};
     let allowed = [
         "depreciation",
         "tax book value",
-        "taxable income",
-        "tax losses carried forward",
         "discounted",
         ": NPV",
         "unlevered NPV",

@@ -111,10 +111,14 @@ impl Builder<'_> {
                     income.push(-Expr::Row(r));
                 }
             }
+            // Taxable income is assessed in whole units of the ledger (depreciation keeps its
+            // digits until here): what follows — losses, tax, credits — is then whole cents
+            // too, and a tax of exactly half a cent rounds the same in a spreadsheet.
+            let income = sum(income);
             let operating_income = self.c.row(
                 format!("{country}: taxable income before financing costs"),
                 Unit::Money,
-                sum(income),
+                self.book(income),
             );
             let authority = self.party_index(&regime.tax_authority.value)?;
             let credit = self.production_tax_credit(k, regime, &facilities)?;

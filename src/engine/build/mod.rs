@@ -371,6 +371,7 @@ pub fn build_with(
     b.build_metrics()?;
     b.build_checks()?;
     b.book_every_flow();
+    b.snap_booked_factors();
     Ok(Built {
         calc: b.c,
         lines: b.lines,
@@ -536,6 +537,28 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Inside every booking, wraps each factor that is already a whole number of ledger units
+    /// (an amount summed from booked amounts) in ROUND to the ledger precision as well. In
+    /// exact arithmetic that is the identity, so no number of the engine changes; in a
+    /// spreadsheet's floating point it puts the factor back on the nearest double to its
+    /// cents, so that a product which is exactly half a cent (2,062,754.10 × 45% =
+    /// 928,239.345) rounds away from zero as in the engine, instead of following the tiny
+    /// error that the sums behind the factor left (928,239.3449999…).
+    fn snap_booked_factors(&mut self) {
+        let p = self
+            .c
+            .precisions(&self.ledger_digits, self.ledger_places, &[]);
+        let snapper = Snapper {
+            p: &p,
+            digits: &self.ledger_digits,
+            places: self.ledger_places,
+        };
+        for r in 0..self.c.rows.len() {
+            let e = std::mem::take(&mut self.c.rows[r].expr);
+            self.c.rows[r].expr = snapper.outside(e);
+        }
+    }
+
     /// Adds a ledger flow row.
     pub fn flow(
         &mut self,
@@ -612,6 +635,66 @@ impl<'a> Builder<'a> {
             }
         }
         total
+    }
+}
+
+/// Rewrites bookings so that their factors on the ledger's grid are snapped (see
+/// `Builder::snap_booked_factors`).
+struct Snapper<'a> {
+    p: &'a super::calc::Precisions,
+    digits: &'a Expr,
+    places: u32,
+}
+
+impl Snapper<'_> {
+    /// Outside any booking: look for ROUND to the ledger precision.
+    fn outside(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Round(a, d) if d.as_ref() == self.digits => {
+                Expr::Round(Box::new(self.inside(*a)), d)
+            }
+            other => self.map(other, |s, x| s.outside(x)),
+        }
+    }
+
+    /// Within a booking's argument: snap the grid factors of products and quotients.
+    fn inside(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Mul(items) => Expr::Mul(items.into_iter().map(|f| self.factor(f)).collect()),
+            Expr::Div(a, b) => Expr::Div(Box::new(self.factor(*a)), Box::new(self.factor(*b))),
+            other => self.map(other, |s, x| s.inside(x)),
+        }
+    }
+
+    fn factor(&self, f: Expr) -> Expr {
+        let on_grid =
+            super::calc::precision_of(&f, self.p, self.digits, self.places) == Precision::Grid;
+        let already = matches!(f, Expr::Num(_) | Expr::Round(..));
+        if on_grid && !already {
+            round(f, self.digits.clone())
+        } else {
+            self.inside(f)
+        }
+    }
+
+    /// Applies `go` to the direct operands of arithmetic and choice (not to conditions, not
+    /// to whole-row aggregates, which are not in a period's bookings).
+    fn map(&self, e: Expr, go: impl Fn(&Self, Expr) -> Expr) -> Expr {
+        let b = |x: Box<Expr>| Box::new(go(self, *x));
+        match e {
+            Expr::Neg(a) => Expr::Neg(b(a)),
+            Expr::Abs(a) => Expr::Abs(b(a)),
+            Expr::Add(v) => Expr::Add(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Mul(v) => Expr::Mul(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Min(v) => Expr::Min(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Max(v) => Expr::Max(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
+            Expr::Div(x, y) => Expr::Div(b(x), b(y)),
+            Expr::Round(x, d) => Expr::Round(b(x), d),
+            Expr::If(c, x, y) => Expr::If(c, b(x), b(y)),
+            Expr::Choose(i, v) => Expr::Choose(i, v.into_iter().map(|x| go(self, x)).collect()),
+            other => other,
+        }
     }
 }
 
