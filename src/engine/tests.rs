@@ -1014,19 +1014,11 @@ fn a_ledger_precision_of_zero_books_whole_units_and_every_check_still_holds() {
 }
 
 /// Every amount of money the calculation holds is a whole number of cents by construction
-/// (for any inputs), except depreciation (which keeps its digits until taxable income is
-/// assessed) and discounted values.
+/// (for any inputs), except discounted values.
 #[test]
-fn every_money_line_is_on_the_ledger_grid_except_depreciation_and_present_values() {
+fn every_money_line_is_on_the_ledger_grid_except_present_values() {
     use crate::engine::calc::{Precision, Unit};
-    let allowed = [
-        "depreciation",
-        "tax book value",
-        "discounted",
-        ": NPV",
-        "unlevered NPV",
-        "risked NPV",
-    ];
+    let allowed = ["discounted", ": NPV", "unlevered NPV", "risked NPV"];
     let mut deals: Vec<(String, Deal)> = crate::examples::EXAMPLES
         .iter()
         .map(|n| (n.to_string(), crate::examples::example(n).expect("example")))

@@ -76,14 +76,18 @@ impl Builder<'_> {
                         Expr::Prev(book) + Expr::Row(capex),
                         div(Expr::Row(cumulative), life.clone()),
                     );
+                    // Depreciation is claimed in whole units of the ledger: the book value and
+                    // taxable income are then whole cents too (a tax of exactly half a cent
+                    // rounds the same in a spreadsheet as here), and the last claim is exactly
+                    // what is left.
                     let depreciation = self.c.row(
                         format!("{fname}: depreciation"),
                         Unit::Money,
-                        if_(
+                        self.book(if_(
                             Expr::Row(started),
                             min2(Expr::Prev(book) + Expr::Row(capex), annual),
                             Expr::zero(),
-                        ),
+                        )),
                     );
                     self.c.place(
                         book,
@@ -111,14 +115,10 @@ impl Builder<'_> {
                     income.push(-Expr::Row(r));
                 }
             }
-            // Taxable income is assessed in whole units of the ledger (depreciation keeps its
-            // digits until here): what follows — losses, tax, credits — is then whole cents
-            // too, and a tax of exactly half a cent rounds the same in a spreadsheet.
-            let income = sum(income);
             let operating_income = self.c.row(
                 format!("{country}: taxable income before financing costs"),
                 Unit::Money,
-                self.book(income),
+                sum(income),
             );
             let authority = self.party_index(&regime.tax_authority.value)?;
             let credit = self.production_tax_credit(k, regime, &facilities)?;
