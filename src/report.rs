@@ -79,16 +79,18 @@ pub fn percent(v: Decimal) -> String {
     format!("{:.1$}%", p, PERCENT_DP as usize)
 }
 
-/// The run table: one row per party, NPV and IRR per scenario.
+/// The run table: one row per party of the deal (the project company and the parties
+/// outside the deal are kept in the ledger, not measured), NPV and IRR per scenario. An IRR
+/// with a star is one of several (listed below the table with the MIRR); an offtaker's NPV
+/// is the value of its contracts, and the tonnes it secures follow.
 pub fn table(runs: &[Results], currency: &str) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };
-    let skip = ["project", "market", "suppliers", "funding gap"];
     let names: Vec<&str> = first
         .parties
         .iter()
-        .filter(|p| !skip.contains(&p.kind.as_str()))
+        .filter(|p| !p.ledger_only)
         .map(|p| p.name.as_str())
         .collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(5).max(5);
@@ -118,6 +120,7 @@ pub fn table(runs: &[Results], currency: &str) -> String {
                         .as_deref()
                         .and_then(|i| i.parse::<Decimal>().ok())
                         .map(percent)
+                        .map(|i| if p.irr_unique { i } else { format!("{i}*") })
                         .unwrap_or_else(|| "n/a".into()),
                 ),
                 None => ("".into(), "".into()),
@@ -125,6 +128,62 @@ pub fn table(runs: &[Results], currency: &str) -> String {
             out.push_str(&format!("  {:>12} {:>9}", npv, irr));
         }
         out.push('\n');
+    }
+    let offtakers: Vec<&str> = first
+        .parties
+        .iter()
+        .filter(|p| p.offtake.is_some())
+        .map(|p| p.name.as_str())
+        .collect();
+    if !offtakers.is_empty() {
+        out.push_str("Tonnes secured\n");
+        for name in &offtakers {
+            out.push_str(&format!("{:width$}", name, width = width));
+            for r in runs {
+                let tonnes = r
+                    .party(name)
+                    .and_then(|p| p.offtake.as_ref())
+                    .and_then(|o| o.tonnes_secured.parse::<Decimal>().ok())
+                    .map(|t| format!("{} t", whole(t)))
+                    .unwrap_or_default();
+                out.push_str(&format!("  {:>22}", tonnes));
+            }
+            out.push('\n');
+        }
+        out.push_str(
+            "Offtakers' NPV is the value of their contracts: the discounted (market price − contract price) × the tonnes they take, at their own rate.\n",
+        );
+    }
+    let mut several = Vec::new();
+    for r in runs {
+        for p in r.parties.iter().filter(|p| !p.ledger_only && !p.irr_unique) {
+            let roots: Vec<String> = p
+                .irr_roots
+                .iter()
+                .filter_map(|x| x.parse::<Decimal>().ok())
+                .map(percent)
+                .collect();
+            let mirr = p
+                .mirr
+                .as_deref()
+                .and_then(|m| m.parse::<Decimal>().ok())
+                .map(percent)
+                .unwrap_or_else(|| "n/a".into());
+            several.push(format!(
+                "  {} in {}: IRRs {}; MIRR {mirr}\n",
+                p.name,
+                r.scenario,
+                roots.join(", ")
+            ));
+        }
+    }
+    if !several.is_empty() {
+        out.push_str(
+            "* one of several IRRs: these flows change sign more than once, so several rates make their NPV zero and none of them ranks the investment; read the NPV, and the MIRR (at the party's own rate):\n",
+        );
+        for line in several {
+            out.push_str(&line);
+        }
     }
     out
 }
@@ -468,5 +527,52 @@ mod tests {
         assert_eq!(percent(dec!(0.12345)), "12.3%");
         assert_eq!(percent(dec!(0.00049)), "0.0%");
         assert_eq!(percent(dec!(-0.0125)), "-1.3%");
+    }
+
+    fn base_run(deal: &crate::model::Deal) -> Vec<Results> {
+        crate::engine::run_all(deal, &[]).expect("runs")
+    }
+
+    #[test]
+    fn the_table_flags_an_irr_that_is_one_of_several_and_lists_the_roots_with_the_mirr() {
+        let table = table(&base_run(&crate::model::sample::two_irrs()), "USD");
+        let sponsor = table
+            .lines()
+            .find(|l| l.starts_with("Sponsor"))
+            .expect("sponsor row");
+        assert!(sponsor.trim_end().ends_with("10.0%*"), "{table}");
+        assert!(
+            table.contains("  Sponsor in Base: IRRs 10.0%, 20.0%; MIRR 7.9%\n"),
+            "{table}"
+        );
+        assert!(table.contains("* one of several IRRs"), "{table}");
+        // The project company and the outside world are not rows of the table.
+        for outside in ["Project", "Market", "Suppliers", "Funding gap"] {
+            assert!(
+                !table.lines().any(|l| l.starts_with(outside)),
+                "{outside}: {table}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_shows_an_offtakers_contract_value_and_the_tonnes_it_secures() {
+        let table = table(
+            &base_run(&crate::model::sample::discounted_offtake()),
+            "USD",
+        );
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("Magnets"))
+            .expect("offtaker row");
+        assert!(row.contains("0.0m"), "{table}");
+        assert!(!row.contains('-'), "a positive value: {table}");
+        assert!(table.contains("Tonnes secured\n"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("Magnets") && l.trim_end().ends_with("2,000 t")),
+            "{table}"
+        );
     }
 }

@@ -39,9 +39,24 @@ fn run_writes_the_workbook_and_json_and_prints_npv_and_irr_by_party_and_scenario
         serde_json::from_str(&std::fs::read_to_string(&out_json).expect("json"))
             .expect("valid JSON");
     assert_eq!(json["scenarios"][0]["name"], "Base");
-    assert!(
-        json["scenarios"][0]["parties"][0]["npv"].is_string(),
-        "decimals are strings"
+    let parties = json["scenarios"][0]["parties"].as_array().expect("parties");
+    let sponsor = parties
+        .iter()
+        .find(|p| p["kind"] == "sponsor")
+        .expect("a sponsor");
+    assert!(sponsor["npv"].is_string(), "decimals are strings");
+    // The project company and the parties outside the deal are in the ledger, not measured.
+    for outside in parties.iter().filter(|p| p["ledger_only"] == true) {
+        assert!(outside["cash_flows"].is_array(), "{outside}");
+        assert!(outside.get("npv").is_none(), "{outside}");
+    }
+    assert_eq!(
+        parties
+            .iter()
+            .filter(|p| p["ledger_only"] == true)
+            .map(|p| p["kind"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["project", "market", "suppliers", "funding gap"]
     );
 }
 

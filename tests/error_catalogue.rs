@@ -235,6 +235,13 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a ledger precision out of range",
+            bad: Bad::Patch(NDPR, |x| x.set_cell("Deal", "B13", Patch::Number("11"))),
+            want: &[
+                "'Deal'!B13: ledger precision out of range (found 11 decimal places, expected 0 to 10; 2 books to the cent)",
+            ],
+        },
+        Case {
             name: "missing required value",
             bad: Bad::Patch(NDPR, |x| x.set_cell("Facilities", "C3", Patch::Text(""))),
             want: &[

@@ -9,7 +9,10 @@
 //! correlation matrix, and the jumps are a Poisson number (mean: the jump intensity) of
 //! normal falls in log price, each N(ln(1 − jump mean), jump spread²). Crashes are
 //! independent between products; only the yearly shocks are correlated. The period's price
-//! multiplier e^x is drawn in floating point, kept within 0.000001 and 1,000, rounded to 6
+//! multiplier is e^(x − k_t), where k_t = ln E[e^(x_t)] is the convexity correction of that
+//! year (half the variance x has built up, plus the crashes' compensator): each year's
+//! simulated price has the deck (after the scenario) as its expectation, and its median lies
+//! below it. It is drawn in floating point, kept within 0.000001 and 1,000, rounded to 6
 //! decimal places through its text and turned into a `Decimal`; from there on everything is
 //! exact. Each period draws, in order: one normal per simulated product, then per product its
 //! jump count and one normal per jump.
@@ -93,6 +96,37 @@ struct Drawn {
     intensity: f64,
     jump_log_mean: f64,
     jump_spread: f64,
+    /// k_t = ln E[e^(x_t)] for each period t (see `convexity`).
+    convexity: Vec<f64>,
+}
+
+/// ln E[e^(x_t)] for t = 1..=periods, so that e^(x_t − k_t) has expectation 1 in law. x_t is a
+/// sum of independent yearly innovations, the one of year t − j scaled by d^j (d = e^(−κ)):
+/// a normal of standard deviation s, and a Poisson(λ) number of jumps N(μ, σ²). For a
+/// scale a, E[e^(a·shock)] = e^(a²s²/2) and E[e^(a·jumps)] = e^(λ(e^(aμ + a²σ²/2) − 1)), so
+/// k_t = Σ_{j<t} [ (d^j s)²/2 + λ(e^(d^j μ + (d^j σ)²/2) − 1) ].
+fn convexity(
+    decay: f64,
+    shock_sd: f64,
+    intensity: f64,
+    jump_log_mean: f64,
+    jump_spread: f64,
+    periods: usize,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(periods);
+    let mut k = 0.0;
+    let mut a = 1.0;
+    for _ in 0..periods {
+        let shock = a * shock_sd;
+        let jump = a * jump_spread;
+        k += shock * shock / 2.0;
+        if intensity > 0.0 {
+            k += intensity * (libm::exp(a * jump_log_mean + jump * jump / 2.0) - 1.0);
+        }
+        out.push(k);
+        a *= decay;
+    }
+    out
 }
 
 /// A scenario prepared for many paths.
@@ -199,13 +233,24 @@ impl Simulation {
             } else {
                 sigma
             };
+            let intensity = f64_of(p.jump_intensity.value);
+            let jump_log_mean = libm::log(1.0 - f64_of(p.jump_mean.value));
+            let jump_spread = f64_of(p.jump_spread.value);
             drawn.push(Drawn {
                 product,
                 decay,
                 shock_sd,
-                intensity: f64_of(p.jump_intensity.value),
-                jump_log_mean: libm::log(1.0 - f64_of(p.jump_mean.value)),
-                jump_spread: f64_of(p.jump_spread.value),
+                intensity,
+                jump_log_mean,
+                jump_spread,
+                convexity: convexity(
+                    decay,
+                    shock_sd,
+                    intensity,
+                    jump_log_mean,
+                    jump_spread,
+                    deal.horizon_years.value as usize,
+                ),
             });
         }
         let profiles = engine::sculpt_profiles(deal)?;
@@ -264,7 +309,7 @@ impl Simulation {
         let mut x = vec![0.0f64; k];
         let mut z = vec![0.0f64; k];
         let mut out: Vec<Vec<Decimal>> = vec![Vec::with_capacity(self.periods); k];
-        for _ in 0..self.periods {
+        for t in 0..self.periods {
             for zi in z.iter_mut() {
                 *zi = normals.standard();
             }
@@ -280,7 +325,8 @@ impl Simulation {
                     jumps += d.jump_log_mean + d.jump_spread * normals.standard();
                 }
                 x[i] = d.decay * x[i] + d.shock_sd * shock + jumps;
-                out[i].push(multiplier(libm::exp(x[i])));
+                let k = d.convexity.get(t).copied().unwrap_or_default();
+                out[i].push(multiplier(libm::exp(x[i] - k)));
             }
         }
         out
@@ -867,7 +913,7 @@ struct JsonRun<'a> {
 }
 
 /// The method in one sentence, for the JSON and the workbook.
-pub const METHOD: &str = "Each path: per simulated product, log price relative to the deck mean-reverting (exact yearly Ornstein-Uhlenbeck step) with correlated normal shocks and Poisson crash jumps, drawn in floating point from a generator seeded by (seed, path index), rounded to 6 decimal places and run through the full engine in exact decimals. Means are exact over values rounded to 6 places; percentiles come from a quantile sketch within 0.1% (relative) of the exact sample percentile (0-based rank floor(q(n-1))); probabilities count paths (a loss or payout counts above 0.000001). A loan's loss is its loss given default before guarantees. A path that leaves a construction gap unfunded (a deal without completion support) is infeasible: counted in probability_unfunded and left out of every other statistic.";
+pub const METHOD: &str = "Each path: per simulated product, log price relative to the deck mean-reverting (exact yearly Ornstein-Uhlenbeck step) with correlated normal shocks and Poisson crash jumps, less each year's convexity correction ln E[e^x] so that every year's expected price is the deck, drawn in floating point from a generator seeded by (seed, path index), rounded to 6 decimal places and run through the full engine in exact decimals. Means are exact over values rounded to 6 places; percentiles come from a quantile sketch within 0.1% (relative) of the exact sample percentile (0-based rank floor(q(n-1))); probabilities count paths (a loss or payout counts above 0.000001). A loan's loss is its loss given default before guarantees. A path that leaves a construction gap unfunded (a deal without completion support) is infeasible: counted in probability_unfunded and left out of every other statistic.";
 
 /// The run as JSON: settings, the processes and every statistic (decimals as text).
 pub fn to_json(deal: &Deal, sim: &Simulation, summary: &Summary, seed: u64) -> String {
@@ -994,6 +1040,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Issue 12, finding 8: prices were centred on the deck's median, not its mean. Each
+    /// year's simulated price, deck × multiplier, has the deck as its expectation: over
+    /// 20,000 paths the sample mean of the multiplier is within three standard errors of 1
+    /// in every year, for a mean-reverting price with rare crashes (the NdPr example's) and a
+    /// random walk with frequent ones.
+    #[test]
+    fn each_years_simulated_price_has_the_deck_as_its_mean() {
+        let mut deal = example("ndpr-joint-facility");
+        for (volatility, reversion, intensity, fall) in [
+            (dec!(0.4), dec!(0.3), dec!(0.1), dec!(0.3)),
+            (dec!(0.25), dec!(0), dec!(0.5), dec!(0.2)),
+        ] {
+            if let Some(mc) = &mut deal.monte_carlo {
+                let p = &mut mc.processes[0];
+                p.volatility.value = volatility;
+                p.reversion.value = reversion;
+                p.jump_intensity.value = intensity;
+                p.jump_mean.value = fall;
+            }
+            let sim = Simulation::new(&deal, &Scenario::base()).expect("simulation");
+            let n = 20_000u64;
+            let periods = deal.horizon_years.value as usize;
+            let mut sum = vec![0.0f64; periods];
+            let mut squares = vec![0.0f64; periods];
+            for path in 0..n {
+                for (t, m) in sim.multipliers(11, path)[0].iter().enumerate() {
+                    let m = f64_of(*m);
+                    sum[t] += m;
+                    squares[t] += m * m;
+                }
+            }
+            for t in 0..periods {
+                let mean = sum[t] / n as f64;
+                let sd = (squares[t] / n as f64 - mean * mean).max(0.0).sqrt();
+                let se = sd / (n as f64).sqrt();
+                assert!(
+                    (mean - 1.0).abs() <= 3.0 * se,
+                    "σ {volatility}, κ {reversion}, λ {intensity}: year {t}: mean {mean}, standard error {se}"
+                );
+            }
+            // The median lies below the deck: the correction is not a no-op.
+            let mut last: Vec<f64> = (0..2001)
+                .map(|path| f64_of(*sim.multipliers(11, path)[0].last().expect("a year")))
+                .collect();
+            last.sort_by(f64::total_cmp);
+            assert!(last[1000] < 0.95, "median {}", last[1000]);
+        }
+    }
+
+    /// Issue 12, finding 4: every offtaker had a 100% probability of a negative NPV, and
+    /// the statistics listed no outside parties only because of the kind filter. Offtakers
+    /// are measured on the value of their contracts; the project company, Market, Suppliers
+    /// and the bookkeeping party are never statistics.
+    #[test]
+    fn offtakers_are_valued_on_their_contracts_and_outside_parties_are_no_statistic() {
+        let deal = example("ndpr-joint-facility");
+        let sim = Simulation::new(&deal, &Scenario::base()).expect("simulation");
+        let built = &sim.prepared().built;
+        for (p, party) in built.parties.iter().enumerate() {
+            let listed = sim.metrics.iter().any(|m| m.name == party.name);
+            assert_eq!(
+                listed, !built.lines.parties[p].ledger_only,
+                "{}",
+                party.name
+            );
+        }
+        let summary = sim.run(1, 0..200, &|_| {}).expect("runs");
+        let report = report(&sim, &summary);
+        let tokai = report
+            .parties
+            .iter()
+            .find(|x| x.name == "Tokai Magnetics")
+            .expect("offtaker");
+        let negative: Decimal = tokai
+            .probability_negative
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("probability");
+        assert!(negative < Decimal::ONE, "P(NPV < 0) = {negative}");
     }
 
     /// The same seed gives the same statistics on one thread and on two, and two ranges of

@@ -125,6 +125,9 @@ pub enum Expr {
     Min(Vec<Expr>),
     Max(Vec<Expr>),
     Abs(Box<Expr>),
+    /// Excel's ROUND(value, digits): half away from zero, to a whole number of decimal
+    /// places (0 to `MAX_LEDGER_PRECISION`). How ledger amounts are booked.
+    Round(Box<Expr>, Box<Expr>),
     /// Lazy: only the branch taken is evaluated. A condition is true when non-zero.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
@@ -240,6 +243,11 @@ pub fn pos(a: Expr) -> Expr {
 
 pub fn abs(a: Expr) -> Expr {
     Expr::Abs(Box::new(a))
+}
+
+/// Excel's ROUND(a, digits), half away from zero.
+pub fn round(a: Expr, digits: Expr) -> Expr {
+    Expr::Round(Box::new(a), Box::new(digits))
 }
 
 pub fn if_(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
@@ -927,7 +935,11 @@ impl Expr {
                 key.visit_refs(f);
             }
             Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) => a.visit_refs(f),
-            Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            Expr::Sub(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b)
+            | Expr::Round(a, b)
+            | Expr::Cmp(_, a, b) => {
                 a.visit_refs(f);
                 b.visit_refs(f);
             }
@@ -982,9 +994,11 @@ pub fn leaves(e: &Expr) -> usize {
         }
         Expr::Npv(a, _) | Expr::Irr(_, a) | Expr::Lag(_, a) => 1 + leaves(a),
         Expr::Mirr(_, a, b) => 1 + leaves(a) + leaves(b),
-        Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
-            leaves(a) + leaves(b)
-        }
+        Expr::Sub(a, b)
+        | Expr::Div(a, b)
+        | Expr::Pow(a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::Round(a, b) => leaves(a) + leaves(b),
         Expr::If(a, b, c) => leaves(a) + leaves(b) + leaves(c),
         Expr::Add(v) | Expr::Mul(v) | Expr::Min(v) | Expr::Max(v) | Expr::And(v) | Expr::Or(v) => {
             v.iter().map(leaves).sum()
@@ -1000,7 +1014,7 @@ fn can_fail(e: &Expr) -> bool {
         Expr::Div(..) | Expr::Pow(..) | Expr::Sqrt(_) | Expr::Npv(..) | Expr::Irr(..) => true,
         Expr::Mirr(..) => true,
         Expr::Neg(a) | Expr::Abs(a) | Expr::Lookup(_, a) | Expr::RowAt(_, a) => can_fail(a),
-        Expr::Sub(a, b) | Expr::Cmp(_, a, b) => can_fail(a) || can_fail(b),
+        Expr::Sub(a, b) | Expr::Cmp(_, a, b) | Expr::Round(a, b) => can_fail(a) || can_fail(b),
         Expr::If(a, b, c) => can_fail(a) || can_fail(b) || can_fail(c),
         Expr::Add(v) | Expr::Mul(v) | Expr::Min(v) | Expr::Max(v) | Expr::And(v) | Expr::Or(v) => {
             v.iter().any(can_fail)
@@ -1067,6 +1081,7 @@ impl Calc {
                 Expr::Cmp(op, boxed(go(self, *a, lazy)), boxed(go(self, *b, lazy)))
             }
             Expr::Div(a, b) => Expr::Div(boxed(go(self, *a, lazy)), boxed(go(self, *b, lazy))),
+            Expr::Round(a, d) => Expr::Round(boxed(go(self, *a, lazy)), d),
             Expr::If(a, b, c) => Expr::If(
                 boxed(go(self, *a, lazy)),
                 boxed(go(self, *b, true)),
@@ -1119,6 +1134,142 @@ impl Calc {
         let mut body: Vec<Expr> = link.into_iter().collect();
         body.append(&mut segment);
         rebuild(body)
+    }
+}
+
+/// What a value is known to be, whatever the inputs: a whole number, a whole number of the
+/// ledger's smallest unit (a cent, at two decimal places: "on the grid"), or anything.
+/// Ordered from the least to the most precise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precision {
+    Any,
+    Grid,
+    Whole,
+}
+
+/// The precision of every row and scalar of a calculation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Precisions {
+    pub rows: Vec<Precision>,
+    pub scalars: Vec<Precision>,
+}
+
+impl Calc {
+    /// What every row and scalar is known to be in every period, for any input values: the
+    /// largest fixed point (a balance that adds amounts on the grid to its own previous value
+    /// stays on the grid). `digits` is the expression rounding uses for the ledger precision
+    /// and `places` its value; rows flagged in `booked` count as on the grid (they are about
+    /// to be rounded).
+    pub fn precisions(&self, digits: &Expr, places: u32, booked: &[bool]) -> Precisions {
+        let mut p = Precisions {
+            rows: vec![Precision::Whole; self.rows.len()],
+            scalars: vec![Precision::Whole; self.scalars.len()],
+        };
+        loop {
+            let mut changed = false;
+            for (r, def) in self.rows.iter().enumerate() {
+                let mut v = precision_of(&def.expr, &p, digits, places);
+                if booked.get(r).copied().unwrap_or(false) {
+                    v = v.max(Precision::Grid);
+                }
+                if v < p.rows[r] {
+                    p.rows[r] = v;
+                    changed = true;
+                }
+            }
+            for (s, def) in self.scalars.iter().enumerate() {
+                let v = precision_of(&def.expr, &p, digits, places);
+                if v < p.scalars[s] {
+                    p.scalars[s] = v;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return p;
+            }
+        }
+    }
+}
+
+/// What an expression is known to be, given what the rows and scalars it reads are.
+pub fn precision_of(e: &Expr, p: &Precisions, digits: &Expr, places: u32) -> Precision {
+    use Precision::*;
+    let all = |items: &[Expr]| {
+        items
+            .iter()
+            .map(|x| precision_of(x, p, digits, places))
+            .min()
+            .unwrap_or(Whole)
+    };
+    let row = |r: &RowId| p.rows.get(*r).copied().unwrap_or(Any);
+    match e {
+        Expr::Num(v) => {
+            if v.fract().is_zero() {
+                Whole
+            } else if v.round_dp(places) == *v {
+                Grid
+            } else {
+                Any
+            }
+        }
+        Expr::Na | Expr::Year | Expr::FirstYear | Expr::FirstYearWhere(_) => Whole,
+        Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) => Whole,
+        Expr::Input(_) | Expr::Solved(_) => Any,
+        Expr::Scalar(s) => p.scalars.get(*s).copied().unwrap_or(Any),
+        Expr::Row(r)
+        | Expr::Prev(r)
+        | Expr::RowSum(r)
+        | Expr::RowMin(r)
+        | Expr::RowMax(r)
+        | Expr::RowSumIf(r, _)
+        | Expr::RowAt(r, _)
+        | Expr::Lag(r, _)
+        | Expr::RowMinWhere(r, _) => row(r),
+        Expr::Neg(a) | Expr::Abs(a) => precision_of(a, p, digits, places),
+        Expr::Sub(a, b) => {
+            precision_of(a, p, digits, places).min(precision_of(b, p, digits, places))
+        }
+        Expr::Add(items) | Expr::Min(items) | Expr::Max(items) => all(items),
+        Expr::If(_, a, b) => {
+            precision_of(a, p, digits, places).min(precision_of(b, p, digits, places))
+        }
+        Expr::Choose(_, items) => all(items),
+        // A product is on the grid when one factor is and the others are whole numbers
+        // (flags, counts).
+        Expr::Mul(items) => {
+            let mut fractional = 0;
+            for item in items {
+                match precision_of(item, p, digits, places) {
+                    Any => return Any,
+                    Grid => fractional += 1,
+                    Whole => {}
+                }
+            }
+            match fractional {
+                0 => Whole,
+                1 => Grid,
+                _ => Any,
+            }
+        }
+        Expr::Round(a, d) => {
+            let inner = precision_of(a, p, digits, places);
+            if d.as_ref() == digits {
+                inner.max(Grid)
+            } else if d.is_zero() {
+                Whole
+            } else {
+                inner
+            }
+        }
+        Expr::Sqrt(_)
+        | Expr::Div(..)
+        | Expr::Pow(..)
+        | Expr::Lookup(..)
+        | Expr::RowAvgWhere(..)
+        | Expr::Npv(..)
+        | Expr::SumProduct(..)
+        | Expr::Irr(..)
+        | Expr::Mirr(..) => Any,
     }
 }
 
@@ -1182,7 +1333,11 @@ fn cell_reads(e: &Expr, out: &mut Vec<Read>) {
             cell_reads(key, out);
         }
         Expr::Sqrt(a) | Expr::Neg(a) | Expr::Abs(a) => cell_reads(a, out),
-        Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+        Expr::Sub(a, b)
+        | Expr::Div(a, b)
+        | Expr::Pow(a, b)
+        | Expr::Round(a, b)
+        | Expr::Cmp(_, a, b) => {
             cell_reads(a, out);
             cell_reads(b, out);
         }
@@ -1521,6 +1676,8 @@ const BAD_REF: &str =
     "a reference to a line calculated later in the same period (an internal ordering error)";
 const BAD_LAG: &str = "a look-back of less than one whole period (an internal error)";
 const BAD_POW: &str = "a power with a fractional or out-of-range exponent";
+const BAD_DIGITS: &str =
+    "a rounding to a number of decimal places that is not a whole number from 0 to 10";
 const INPUT_COUNT: &str = "a list of input values of the wrong length (an internal error)";
 const INPUT_OUTSIDE_PLAN: &str =
     "an input changed that the partial evaluation was not prepared for (an internal error)";
@@ -1662,6 +1819,19 @@ impl Ctx<'_> {
                 best.ok_or(NO_VALUE)?
             }
             Expr::Abs(a) => self.eval(a)?.abs(),
+            Expr::Round(a, digits) => {
+                let digits = self.eval(digits)?;
+                if !digits.fract().is_zero()
+                    || digits.is_sign_negative() && !digits.is_zero()
+                    || digits > Decimal::from(crate::model::MAX_LEDGER_PRECISION)
+                {
+                    return Err(BAD_DIGITS);
+                }
+                let places = u32::try_from(digits.trunc().mantissa() / 10i128.pow(digits.scale()))
+                    .map_err(|_| BAD_DIGITS)?;
+                self.eval(a)?
+                    .round_dp_with_strategy(places, crate::model::LEDGER_ROUNDING)
+            }
             Expr::If(c, a, b) => {
                 if !self.eval(c)?.is_zero() {
                     return self.eval_opt(a);

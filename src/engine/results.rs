@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::build::{Built, CheckLine, EventKind, LedgerParty, LedgerPartyKind, Lines};
+use super::build::{Built, CheckLine, EventKind, LedgerParty, Lines};
 use super::calc::{Calc, EPS, Expr, RowId, ScalarId, Values};
 use crate::finance;
 use crate::model::{Deal, Scenario};
@@ -27,19 +27,73 @@ pub enum DiscountRate {
     Schedule(Vec<String>),
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A party of the ledger and, for the deal's parties, what it is worth to it.
+///
+/// In the JSON a ledger-only party (the project company, Market, Suppliers, the engine's
+/// bookkeeping) has its name, kind, `"ledger_only": true` and its cash flows, nothing else:
+/// it is not measured. Here its metrics read "n/a".
+#[derive(Debug, Clone, PartialEq)]
 pub struct PartyResult {
     pub name: String,
     pub kind: String,
+    pub ledger_only: bool,
     pub discount_rate: DiscountRate,
+    /// Its ledger: the sum of the entries it pays and receives (+ received).
     pub cash_flows: Vec<String>,
+    /// An offtaker's contracts: the market value of what it takes, and the tonnes. Its
+    /// metrics measure cash flows plus that value.
+    pub offtake: Option<OfftakeResult>,
     pub npv: String,
     pub irr: Option<String>,
+    /// Every IRR of the flows it is measured on, ascending (several when they change sign
+    /// more than once).
     pub irr_roots: Vec<String>,
+    /// False when the flows have several IRRs: the IRR alone does not rank them; read the
+    /// NPV and the MIRR.
+    pub irr_unique: bool,
     pub mirr: Option<String>,
     pub payback_year: Option<String>,
     pub money_multiple: Option<String>,
     pub peak_exposure: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OfftakeResult {
+    /// Per period: the market value of the tonnes it takes under its contracts.
+    pub market_value_received: Vec<String>,
+    /// Tonnes it takes over the horizon.
+    pub tonnes_secured: String,
+}
+
+impl Serialize for PartyResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if self.ledger_only {
+            let mut st = s.serialize_struct("PartyResult", 4)?;
+            st.serialize_field("name", &self.name)?;
+            st.serialize_field("kind", &self.kind)?;
+            st.serialize_field("ledger_only", &true)?;
+            st.serialize_field("cash_flows", &self.cash_flows)?;
+            return st.end();
+        }
+        let mut st = s.serialize_struct("PartyResult", 13)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("discount_rate", &self.discount_rate)?;
+        st.serialize_field("cash_flows", &self.cash_flows)?;
+        if let Some(o) = &self.offtake {
+            st.serialize_field("offtake", o)?;
+        }
+        st.serialize_field("npv", &self.npv)?;
+        st.serialize_field("irr", &self.irr)?;
+        st.serialize_field("irr_roots", &self.irr_roots)?;
+        st.serialize_field("irr_unique", &self.irr_unique)?;
+        st.serialize_field("mirr", &self.mirr)?;
+        st.serialize_field("payback_year", &self.payback_year)?;
+        st.serialize_field("money_multiple", &self.money_multiple)?;
+        st.serialize_field("peak_exposure", &self.peak_exposure)?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,8 +104,10 @@ pub struct ProjectResult {
     pub unlevered_post_tax_cash_flows: Vec<String>,
     pub npv_pre_tax: String,
     pub irr_pre_tax: Option<String>,
+    pub irr_pre_tax_roots: Vec<String>,
     pub npv_post_tax: String,
     pub irr_post_tax: Option<String>,
+    pub irr_post_tax_roots: Vec<String>,
     pub risked_npv: String,
     pub cfads: Vec<String>,
     /// What no one in the deal funded (0 unless the deal has no completion support).
@@ -162,7 +218,12 @@ pub fn failures(runs: &[Results]) -> Vec<CheckFailure> {
 /// (inside the deviation's row maximum or minimum) at its first period beyond the
 /// tolerance — either way for a check that a row is zero (it takes both the maximum and the
 /// minimum), below zero only for a check that it is never negative.
-fn first_failure(calc: &Calc, values: &Values, check: &CheckLine) -> Option<(i32, Decimal)> {
+fn first_failure(
+    calc: &Calc,
+    values: &Values,
+    check: &CheckLine,
+    tolerance: Decimal,
+) -> Option<(i32, Decimal)> {
     fn rows(expr: &Expr, found: &mut Vec<(RowId, bool)>) {
         match expr {
             Expr::RowMax(r) => found.push((*r, true)),
@@ -190,7 +251,6 @@ fn first_failure(calc: &Calc, values: &Values, check: &CheckLine) -> Option<(i32
     rows(&calc.scalars.get(check.deviation)?.expr, &mut found);
     let (row, _) = *found.first()?;
     let two_sided = found.iter().any(|(r, max)| *r == row && *max);
-    let tolerance = crate::engine::build::CHECK_TOLERANCE;
     values
         .row(row)
         .iter()
@@ -260,6 +320,13 @@ fn texts(values: &[Decimal]) -> Vec<String> {
     values.iter().map(|v| text(*v)).collect()
 }
 
+/// Every IRR of a row of flows, as text (none when there is none).
+fn roots_of(flows: &[Decimal]) -> Vec<String> {
+    finance::irr_roots(flows)
+        .map(|r| texts(&r))
+        .unwrap_or_default()
+}
+
 fn year_text(d: Decimal) -> String {
     d.trunc().to_string()
 }
@@ -285,22 +352,43 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         let pl = &lines.parties[p];
         let flows = values.row(pl.net);
         let discount_rate = discount_rate_of(deal, scenario, party, &calc, &values);
+        if pl.ledger_only {
+            let na = || "n/a".to_string();
+            party_results.push(PartyResult {
+                name: party.name.clone(),
+                kind: party.kind.label().to_string(),
+                ledger_only: true,
+                discount_rate,
+                cash_flows: texts(flows),
+                offtake: None,
+                npv: na(),
+                irr: None,
+                irr_roots: Vec::new(),
+                irr_unique: true,
+                mirr: None,
+                payback_year: None,
+                money_multiple: None,
+                peak_exposure: na(),
+            });
+            continue;
+        }
+        let measured = pl.offtake.as_ref().map(|o| o.position).unwrap_or(pl.net);
+        // Every root (several when the flows change sign more than once).
+        let roots = roots_of(values.row(measured));
         party_results.push(PartyResult {
             name: party.name.clone(),
             kind: party.kind.label().to_string(),
+            ledger_only: false,
             discount_rate,
             cash_flows: texts(flows),
+            offtake: pl.offtake.as_ref().map(|o| OfftakeResult {
+                market_value_received: texts(values.row(o.goods)),
+                tonnes_secured: zero_text(Some(o.tonnes)),
+            }),
             npv: zero_text(Some(pl.npv)),
             irr: scalar_text(pl.irr),
-            // Every root, where the party invests (several when its flows change sign
-            // more than once).
-            irr_roots: if matches!(party.kind, LedgerPartyKind::Deal(_)) {
-                finance::irr_roots(flows)
-                    .map(|r| texts(&r))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            },
+            irr_unique: roots.len() < 2,
+            irr_roots: roots,
             mirr: scalar_text(pl.mirr),
             payback_year: scalar(pl.payback).map(year_text),
             money_multiple: scalar_text(pl.money_multiple),
@@ -323,8 +411,16 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
         unlevered_post_tax_cash_flows: row_texts(pj.post_tax),
         npv_pre_tax: zero_text(pj.npv_pre_tax),
         irr_pre_tax: pj.irr_pre_tax.and_then(scalar_text),
+        irr_pre_tax_roots: pj
+            .pre_tax
+            .map(|r| roots_of(values.row(r)))
+            .unwrap_or_default(),
         npv_post_tax: zero_text(pj.npv_post_tax),
         irr_post_tax: pj.irr_post_tax.and_then(scalar_text),
+        irr_post_tax_roots: pj
+            .post_tax
+            .map(|r| roots_of(values.row(r)))
+            .unwrap_or_default(),
         risked_npv: zero_text(pj.risked_npv),
         cfads: row_texts(lines.cfads),
         funding_gap: zero_text(pj.funding_gap),
@@ -410,7 +506,9 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
             let failure = if ok {
                 None
             } else {
-                first_failure(&calc, &values, c)
+                // The checks' own tolerance: half a unit of the ledger.
+                let half_unit = Decimal::new(5, deal.ledger_precision.value + 1);
+                first_failure(&calc, &values, c, half_unit)
             };
             CheckResult {
                 name: c.name.clone(),

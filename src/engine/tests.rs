@@ -381,14 +381,18 @@ fn an_annuity_pays_equal_debt_service_and_repays_in_full() {
     let r = run(&deal, &Scenario::base()).expect("runs");
     let interest = row(&r, "Senior: interest paid");
     let principal = row(&r, "Senior: principal paid");
-    let payment = dec!(100000) * dec!(0.1) / (Decimal::ONE - Decimal::ONE / dec!(1.1).powi(4));
-    for t in 1..=4 {
-        assert!(
-            close(interest[t] + principal[t], payment, dec!(0.000001)),
-            "year {t}: {} + {} vs {payment}",
-            interest[t],
-            principal[t]
-        );
+    // The annuity is 100,000 × 0.1 / (1 − 1.1^−4) = 31,547.0803…, booked to the cent: interest
+    // ROUND(10% × balance, 2), principal ROUND(share × 100,000, 2), the last year the rest.
+    let payment = dec!(31547.08);
+    let by_hand = [
+        (dec!(10000.00), dec!(21547.08)),
+        (dec!(7845.29), dec!(23701.79)),
+        (dec!(5475.11), dec!(26071.97)),
+        (dec!(2867.92), dec!(28679.16)),
+    ];
+    for (t, (i, p)) in (1..=4).zip(by_hand) {
+        assert_eq!((interest[t], principal[t]), (i, p), "year {t}");
+        assert_eq!(interest[t] + principal[t], payment, "year {t}");
     }
     assert_eq!(
         row(&r, "Senior: outstanding (principal and arrears)")[4],
@@ -401,7 +405,7 @@ fn an_annuity_pays_equal_debt_service_and_repays_in_full() {
     // The bank's flows: −100,000 in 2030, then the annuity.
     let bank = flows(&r, "Bank");
     assert_eq!(bank[0], dec!(-100000));
-    assert!(close(bank[1], payment, dec!(0.000001)));
+    assert_eq!(bank[1], payment);
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
 
@@ -436,6 +440,30 @@ fn a_sculpted_loan_holds_its_dscr_at_the_target_every_year() {
 /// set so that its CFADS is 1.8 times that). Every year's DSCR is 1.80 to 12 significant
 /// digits: all these amounts are whole cents, so rounding the ledger to the cent keeps it.
 /// A profile solved in one pass (DSRA sized on interest only) gave 1.8 × B′/B everywhere.
+/// Sculpting meets a ledger booked to the cent: the debt service is CFADS / target DSCR
+/// rounded to the cent (interest is booked, and the principal ROUND(CFADS / target −
+/// interest)), so the DSCR is the target to within half a cent of debt service.
+#[test]
+fn a_sculpted_loan_pays_cfads_over_its_target_to_the_cent() {
+    let mut deal = financed("150000", Repayment::Sculpted);
+    deal.tranches[1].target_dscr = Some(Sourced::bare(dec!(1.3)));
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let cfads = row(&r, "CFADS (cash flow available for debt service)");
+    let service = row(&r, "Senior: scheduled debt service");
+    let dscr = row(&r, "Senior: DSCR");
+    // 2031–2032: 80,000 / 1.3 = 61,538.4615… → 61,538.46 (then the balance runs out).
+    for t in 1..=2 {
+        assert_eq!(cfads[t], dec!(80000), "year {t}");
+        assert_eq!(service[t], dec!(61538.46), "year {t}");
+        assert!(
+            (dscr[t] - dec!(1.3)).abs() <= dec!(1.3) * dec!(0.005) / service[t],
+            "year {t}: DSCR {}",
+            dscr[t]
+        );
+    }
+}
+
 #[test]
 fn a_sculpted_loan_funding_its_own_dsra_hits_its_target_every_year() {
     let mut deal = financed("2000000", Repayment::Sculpted);
@@ -841,18 +869,11 @@ fn a_lock_up_traps_cash_while_dscr_is_low_and_releases_it_when_it_recovers() {
     );
     let dist = row(&r, "Distributions to equity");
     let cash = row(&r, "Project cash (unrestricted and trapped)");
-    let service = dec!(100000) * dec!(0.1) / (Decimal::ONE - Decimal::ONE / dec!(1.1).powi(4));
+    // The annuity's debt service, booked to the cent (see the annuity test).
+    let service = dec!(31547.08);
     assert_eq!(dist[2], Decimal::ZERO);
-    assert!(
-        close(cash[2], dec!(40000) - service, dec!(0.000001)),
-        "trapped {}",
-        cash[2]
-    );
-    assert!(
-        close(dist[3], dec!(80000) - service + cash[2], dec!(0.000001)),
-        "released {}",
-        dist[3]
-    );
+    assert_eq!(cash[2], dec!(40000) - service, "trapped");
+    assert_eq!(dist[3], dec!(80000) - service + cash[2], "released");
     assert_eq!(cash[3], Decimal::ZERO);
     assert!(
         r.events
@@ -1001,7 +1022,12 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
     let values = prepared
         .evaluate(prepared.inputs(), false)
         .expect("evaluates");
-    for (p, party) in base.parties.iter().enumerate() {
+    for (p, party) in base
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.ledger_only)
+    {
         let npv = values
             .scalar(prepared.built.lines.parties[p].npv)
             .unwrap_or_default();
@@ -1020,7 +1046,12 @@ fn a_prepared_calculation_with_unit_price_paths_is_the_base_case_and_halved_path
         vec![override_of(OverrideKind::PriceMultiplier, "0.5")],
     );
     let want = run(&deal, &scenario).expect("runs");
-    for (p, party) in want.parties.iter().enumerate() {
+    for (p, party) in want
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.ledger_only)
+    {
         let npv = halved
             .scalar(prepared.built.lines.parties[p].npv)
             .unwrap_or_default();
@@ -1246,5 +1277,284 @@ fn the_ndpr_joint_facility_shields_the_senior_lenders_in_the_crash_and_overrun()
     for g in ["US Government", "Japan Government", "Australian Government"] {
         let g = r.government(g).expect("government");
         assert!(g.fiscal_npv.parse::<Decimal>().is_ok() && g.net_outlay.parse::<Decimal>().is_ok());
+    }
+}
+
+/// A 150,000 construction cost drawn pro rata from 150,000 of equity and a 200,000 loan,
+/// the loan held 30/30/40: every share is a fraction with no finite decimal.
+fn pro_rata_with_three_lenders() -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.tranches = vec![
+        equity("Equity", "150000", &[("Sponsor", "1")]),
+        loan(
+            "Senior",
+            TrancheKind::SeniorDebt,
+            1,
+            "200000",
+            1,
+            "0.1",
+            4,
+            Repayment::Annuity,
+            &[("Bank", "0.3"), ("Ally", "0.3"), ("Treasury", "0.4")],
+        ),
+    ];
+    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
+    deal.parties.push(party("Ally", PartyKind::Bank, "0.08"));
+    deal.parties
+        .push(party("Treasury", PartyKind::Government, "0.03"));
+    deal
+}
+
+/// Issue 12, finding 7: a balance of pro-rata draws printed as 24239999.999999999999999999982.
+#[test]
+fn a_pro_rata_draw_books_whole_cents_and_each_balance_is_the_exact_sum_of_its_flows() {
+    let deal = pro_rata_with_three_lenders();
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    // 150,000 × 150,000 / 350,000 = 64,285.714… → 64,285.71 of equity; the loan draws the
+    // remainder, 85,714.29 (not 85,714.285714…).
+    assert_eq!(flows(&r, "Sponsor")[0], dec!(-64285.71));
+    let senior = r.tranche("Senior").expect("senior");
+    assert_eq!(senior.balance[0], "85714.29");
+    // Its lenders: ROUND(85,714.29 × 30%) = 25,714.29; ROUND(× 60%) − that = 25,714.28; the
+    // last takes the remainder, 34,285.72. They sum to the draw exactly.
+    assert_eq!(flows(&r, "Bank")[0], dec!(-25714.29));
+    assert_eq!(flows(&r, "Ally")[0], dec!(-25714.28));
+    assert_eq!(flows(&r, "Treasury")[0], dec!(-34285.72));
+    // 2031: interest ROUND(10% × 85,714.29) = 8,571.43.
+    assert_eq!(row(&r, "Senior: interest")[1], dec!(8571.43));
+    // Each year's balance is last year's, plus draws, less principal repaid: exactly the
+    // lenders' flows net of interest.
+    let interest = row(&r, "Senior: interest paid");
+    let mut balance = Decimal::ZERO;
+    for (t, interest) in interest.iter().enumerate() {
+        let lent: Decimal = ["Bank", "Ally", "Treasury"]
+            .iter()
+            .map(|p| flows(&r, p)[t])
+            .sum();
+        balance = balance - lent + interest;
+        assert_eq!(senior.balance[t], results::text(balance), "year {t}");
+    }
+    // The ledger sums to exactly zero every year; no amount has more than two places.
+    for t in 0..r.periods.len() {
+        let total: Decimal = r
+            .parties
+            .iter()
+            .map(|p| p.cash_flows[t].parse::<Decimal>().expect("number"))
+            .sum();
+        assert_eq!(total, Decimal::ZERO, "year {t}");
+    }
+    for p in &r.parties {
+        for v in &p.cash_flows {
+            assert!(
+                v.parse::<Decimal>().expect("number").scale() <= 2,
+                "{}: {v}",
+                p.name
+            );
+        }
+    }
+    // The lenders get back exactly what they lent: a money multiple of principal and
+    // interest over principal, with no residue.
+    let bank = r.party("Bank").expect("bank");
+    let out: Decimal = flows(&r, "Bank")
+        .iter()
+        .filter(|v| **v < Decimal::ZERO)
+        .sum();
+    let back: Decimal = flows(&r, "Bank")
+        .iter()
+        .filter(|v| **v > Decimal::ZERO)
+        .sum();
+    assert_eq!(
+        bank.money_multiple
+            .as_deref()
+            .map(|m| m.parse::<Decimal>().expect("number")),
+        Some(back / -out)
+    );
+}
+
+#[test]
+fn a_ledger_precision_of_zero_books_whole_units_and_every_check_still_holds() {
+    let mut deal = pro_rata_with_three_lenders();
+    deal.ledger_precision = Sourced::bare(0);
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(flows(&r, "Sponsor")[0], dec!(-64286));
+    assert_eq!(
+        [
+            flows(&r, "Bank")[0],
+            flows(&r, "Ally")[0],
+            flows(&r, "Treasury")[0]
+        ],
+        [dec!(-25714), dec!(-25714), dec!(-34286)]
+    );
+    for p in &r.parties {
+        for v in &p.cash_flows {
+            assert!(
+                v.parse::<Decimal>().expect("number").scale() == 0,
+                "{}: {v}",
+                p.name
+            );
+        }
+    }
+}
+
+/// Every amount of money the calculation holds is a whole number of cents by construction
+/// (for any inputs), except discounted values.
+#[test]
+fn every_money_line_is_on_the_ledger_grid_except_present_values() {
+    use crate::engine::calc::{Precision, Unit};
+    let allowed = ["discounted", ": NPV", "unlevered NPV", "risked NPV"];
+    let mut deals: Vec<(String, Deal)> = crate::examples::EXAMPLES
+        .iter()
+        .map(|n| (n.to_string(), crate::examples::example(n).expect("example")))
+        .collect();
+    deals.push(("three lenders".into(), pro_rata_with_three_lenders()));
+    for (name, deal) in deals {
+        let profiles = sculpt_profiles(&deal).expect("sculpt");
+        for s in std::iter::once(Scenario::base()).chain(deal.scenarios.clone()) {
+            let built = build::build(&deal, &s, &profiles).expect("build");
+            let p = built.precisions(deal.ledger_precision.value);
+            let off: Vec<&str> = built
+                .calc
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(r, d)| d.unit == Unit::Money && p.rows[*r] == Precision::Any)
+                .map(|(_, d)| d.label.as_str())
+                .chain(
+                    built
+                        .calc
+                        .scalars
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, d)| d.unit == Unit::Money && p.scalars[*k] == Precision::Any)
+                        .map(|(_, d)| d.label.as_str()),
+                )
+                .filter(|label| !allowed.iter().any(|a| label.contains(a)))
+                .collect();
+            assert!(off.is_empty(), "{name} / {}: {off:#?}", s.name.value);
+            // Every ledger flow is booked: on the grid by construction.
+            for r in 0..built.calc.rows.len() {
+                if built.calc.rows[r].ledger.is_some() {
+                    assert!(p.rows[r] >= Precision::Grid, "{}", built.calc.rows[r].label);
+                }
+            }
+        }
+    }
+}
+
+/// Issue 12, finding 5: an IRR next to an NPV it contradicts, and no flag.
+#[test]
+fn flows_with_two_irrs_are_flagged_with_every_root_and_the_mirr() {
+    let r = run(&two_irrs(), &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    assert_eq!(
+        flows(&r, "Sponsor"),
+        vec![dec!(-100000), dec!(230000), dec!(-132000)]
+    );
+    let sponsor = r.party("Sponsor").expect("sponsor");
+    assert!(!sponsor.irr_unique);
+    let roots: Vec<Decimal> = sponsor
+        .irr_roots
+        .iter()
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert!(close(roots[0], dec!(0.1), dec!(1e-12)), "{roots:?}");
+    assert!(close(roots[1], dec!(0.2), dec!(1e-12)), "{roots:?}");
+    // The IRR shown is the root nearest 10%; the MIRR at the sponsor's 8%:
+    // (230,000 × 1.08 / (100,000 + 132,000 / 1.08²))^½ − 1 = 7.94786…%.
+    assert!(close(num(&sponsor.irr), dec!(0.1), dec!(1e-12)));
+    assert!(close(num(&sponsor.mirr), dec!(0.0794786), dec!(0.0000001)));
+    // The JSON says so.
+    let json: serde_json::Value =
+        serde_json::from_str(&results::to_json(&two_irrs(), std::slice::from_ref(&r)))
+            .expect("json");
+    let party = json["scenarios"][0]["parties"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "Sponsor"))
+        .expect("sponsor");
+    assert_eq!(party["irr_unique"], false);
+    assert_eq!(party["irr_roots"].as_array().map(|a| a.len()), Some(2));
+    // One root: unique.
+    let one = run(&one_mine_all_equity(), &Scenario::base()).expect("runs");
+    assert!(one.party("Sponsor").expect("sponsor").irr_unique);
+}
+
+/// Issue 12, finding 4: an offtaker's NPV counted what it pays and not what it receives.
+#[test]
+fn an_offtaker_buying_at_a_discount_to_market_has_a_positive_contract_value() {
+    let r = run(&discounted_offtake(), &Scenario::base()).expect("runs");
+    assert!(r.all_checks_pass(), "{:?}", r.checks);
+    let magnets = r.party("Magnets").expect("offtaker");
+    // Its purchases stay in the ledger: 500 t a year at 90.
+    assert_eq!(
+        flows(&r, "Magnets"),
+        vec![
+            dec!(0),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(-45000),
+            dec!(0)
+        ]
+    );
+    // It receives 500 t worth 100 each: the contract is worth (100 − 90) × 500 = 5,000 a
+    // year, 2031–2034, discounted at 10% with the first year (2030) one period out:
+    // 5,000 × (1.1^−2 + 1.1^−3 + 1.1^−4 + 1.1^−5) = 14,408.48…
+    let offtake = magnets.offtake.as_ref().expect("offtake");
+    assert_eq!(
+        offtake.market_value_received,
+        ["0", "50000", "50000", "50000", "50000", "0"]
+    );
+    assert_eq!(offtake.tonnes_secured, "2000");
+    let want: Decimal = (2..=5).map(|k| dec!(5000) / dec!(1.1).powi(k)).sum();
+    let npv: Decimal = magnets.npv.parse().expect("number");
+    assert!(npv > Decimal::ZERO);
+    assert!(close(npv, want, dec!(0.000001)), "{npv} vs {want}");
+    // Its flows never change sign the other way: no IRR, and no money out to multiply.
+    assert_eq!(magnets.irr, None);
+}
+
+/// Market, Suppliers, the engine's bookkeeping and the project company are kept in the
+/// ledger and never measured: no metric of theirs exists to show.
+#[test]
+fn parties_outside_the_deal_are_in_the_ledger_and_never_measured() {
+    let deal = crate::examples::example("ndpr-joint-facility").expect("example");
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let outside: Vec<&str> = r
+        .parties
+        .iter()
+        .filter(|p| p.ledger_only)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        outside,
+        [
+            deal.project_name.value.as_str(),
+            "Market",
+            "Suppliers",
+            "Funding gap"
+        ]
+    );
+    for name in &outside {
+        let prefix = format!("{name}: ");
+        let measured: Vec<&str> = r
+            .calc
+            .scalars
+            .iter()
+            .map(|s| s.label.as_str())
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert!(measured.is_empty(), "{measured:?}");
+    }
+    // Their cash flows stay in the ledger, which still sums to zero.
+    for t in 0..r.periods.len() {
+        let total: Decimal = r
+            .parties
+            .iter()
+            .map(|p| p.cash_flows[t].parse::<Decimal>().expect("number"))
+            .sum();
+        assert_eq!(total, Decimal::ZERO);
     }
 }

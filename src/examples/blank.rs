@@ -16,6 +16,7 @@ pub fn deal() -> Deal {
         tax_home_country: None,
         subsidy_basis: s(SubsidyBasis::PresentValue),
         completion_support: s(CompletionSupport::Shareholding),
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![Facility {
             name: text("Mine"),
             kind: s(FacilityKind::Mine),

@@ -29,6 +29,7 @@ pub fn deal() -> Deal {
         tax_home_country: Some(text("Australia")),
         subsidy_basis: s(SubsidyBasis::PresentValue),
         completion_support: s(CompletionSupport::Shareholding),
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![Facility {
             name: text(MINE),
             kind: s(FacilityKind::Mine),

@@ -425,6 +425,13 @@ impl<'a> Renderer<'a> {
             Expr::Abs(a) => {
                 self.list("ABS", std::slice::from_ref(a.as_ref()), t, Ctx::Value, out)?
             }
+            Expr::Round(a, digits) => {
+                out.push_str("ROUND(");
+                self.render(a, t, Ctx::Value, out)?;
+                out.push(',');
+                self.render(digits, t, Ctx::Value, out)?;
+                out.push(')');
+            }
             Expr::If(c, a, b) => {
                 out.push_str("IF(");
                 self.render(c, t, Ctx::Condition, out)?;

@@ -420,6 +420,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
         tax_home_country,
         subsidy_basis,
         completion_support,
+        ledger_precision,
         facilities: _,
         products: _,
         fx: _,
@@ -449,6 +450,7 @@ fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
     r.opt_text("Tax home country", tax_home_country);
     r.choice("Subsidy cost basis", subsidy_basis, |b| b.label());
     r.choice("Completion support", completion_support, |c| c.label());
+    r.integer("Ledger precision", ledger_precision);
 }
 
 fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {

@@ -1635,6 +1635,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         tax_home_country: head.tax_home_country,
         subsidy_basis: head.subsidy_basis,
         completion_support: head.completion_support,
+        ledger_precision: head.ledger_precision,
         facilities,
         products,
         fx,
@@ -1683,6 +1684,7 @@ struct Head {
     tax_home_country: Option<Sourced<String>>,
     subsidy_basis: Sourced<SubsidyBasis>,
     completion_support: Sourced<CompletionSupport>,
+    ledger_precision: Sourced<u32>,
 }
 
 fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
@@ -1700,6 +1702,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
             tax_home_country: None,
             subsidy_basis: Sourced::new(SubsidyBasis::PresentValue, p(log)),
             completion_support: Sourced::new(CompletionSupport::Shareholding, p(log)),
+            ledger_precision: Sourced::new(2, p(log)),
         };
     };
     let r = Rec { sheet, row: None };
@@ -1715,6 +1718,7 @@ fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
         tax_home_country: r.optional(log, "Tax home country"),
         subsidy_basis: r.defaulted(log, "Subsidy cost basis"),
         completion_support: r.defaulted(log, "Completion support"),
+        ledger_precision: r.defaulted(log, "Ledger precision"),
     }
 }
 

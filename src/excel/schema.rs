@@ -257,6 +257,13 @@ pub const DEAL: SheetSchema = SheetSchema {
             "by shareholding",
             "Who meets a construction funding gap beyond every committed tranche and the overrun equity: the sponsors by shareholding (as equity, shown in their ledger and the Log), or none, which makes any unfunded gap a failed check.",
         ),
+        opt(
+            "Ledger precision",
+            "decimal places",
+            Integer,
+            "2",
+            "Every amount posted to the ledger is rounded once to this many decimal places (Excel's ROUND, half away from zero), so the books are exact to the cent; 0 to 10. Rates, factors, NPVs and IRRs are never rounded.",
+        ),
     ],
 };
 
@@ -991,7 +998,7 @@ pub const MONTE_CARLO: SheetSchema = SheetSchema {
     name: "Monte Carlo",
     layout: Layout::Matrix,
     required: false,
-    purpose: "Price paths for `lodestone montecarlo`, one row per simulated product: each year the log price moves back towards the deck at the reversion speed, takes a normal shock of the given volatility, and may crash (a Poisson number of jumps a year, each a fall of about the jump mean). After the fields, a correlation matrix of the yearly shocks: one column per product of this sheet, headed by its name; 1 on the diagonal, and a blank is its mirror cell's value (or 0). Products not listed keep their deck.",
+    purpose: "Price paths for `lodestone montecarlo`, one row per simulated product: each year the log price moves back towards the deck at the reversion speed, takes a normal shock of the given volatility, and may crash (a Poisson number of jumps a year, each a fall of about the jump mean); corrected so that each year's simulated price has the deck as its expectation. After the fields, a correlation matrix of the yearly shocks: one column per product of this sheet, headed by its name; 1 on the diagonal, and a blank is its mirror cell's value (or 0). Products not listed keep their deck.",
     fields: &[
         req(
             "Product",

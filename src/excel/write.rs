@@ -428,7 +428,11 @@ fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
             | Expr::Lookup(_, a)
             | Expr::Lag(_, a)
             | Expr::RowAt(_, a) => walk(a, out),
-            Expr::Sub(a, b) | Expr::Div(a, b) | Expr::Pow(a, b) | Expr::Cmp(_, a, b) => {
+            Expr::Sub(a, b)
+            | Expr::Div(a, b)
+            | Expr::Pow(a, b)
+            | Expr::Round(a, b)
+            | Expr::Cmp(_, a, b) => {
                 walk(a, out);
                 walk(b, out);
             }
@@ -939,29 +943,27 @@ fn write_summary(
     }
     row += 1;
 
-    // Every party: NPV and IRR.
+    // Every party of the deal: NPV and IRR (the project company and the parties outside the
+    // deal are kept in the ledger, not measured).
     let shown: Vec<(usize, String)> = first
         .ledger_parties
         .iter()
         .enumerate()
-        .filter(|(_, p)| {
-            !matches!(
-                p.kind,
-                LedgerPartyKind::Project
-                    | LedgerPartyKind::Market
-                    | LedgerPartyKind::Suppliers
-                    | LedgerPartyKind::FundingGap
-            )
-        })
+        .filter(|(i, _)| !first.lines.parties[*i].ledger_only)
         .map(|(i, p)| (i, p.name.clone()))
         .collect();
     header(ws, row, "NPV by party")?;
     row += 1;
     for (p, name) in &shown {
+        let label = if first.lines.parties[*p].offtake.is_some() {
+            format!("{name} (value of its contracts)")
+        } else {
+            name.clone()
+        };
         metric_row(
             ws,
             row,
-            name,
+            &label,
             runs,
             sheets,
             |r| Some(r.lines.parties[*p].npv),
@@ -973,16 +975,86 @@ fn write_summary(
     header(ws, row, "IRR by party")?;
     row += 1;
     for (p, name) in &shown {
+        // Flows that change sign more than once have several IRRs: say so, list them and
+        // show the MIRR beside them.
+        let several = runs.iter().any(|r| {
+            r.parties
+                .get(*p)
+                .is_some_and(|x| !x.ledger_only && !x.irr_unique)
+        });
+        let label = if several {
+            format!("{name} (several IRRs: see every IRR and the MIRR below)")
+        } else {
+            name.clone()
+        };
         metric_row(
             ws,
             row,
-            name,
+            &label,
             runs,
             sheets,
             |r| Some(r.lines.parties[*p].irr),
             &styles.percent,
         )?;
         row += 1;
+        if several {
+            ws.write_string_with_format(
+                row,
+                0,
+                format!("{name}: every IRR (several when the flows change sign more than once)"),
+                &styles.label,
+            )?;
+            for (k, run) in runs.iter().enumerate() {
+                let Some(party) = run.parties.get(*p) else {
+                    continue;
+                };
+                let roots: Vec<String> = party
+                    .irr_roots
+                    .iter()
+                    .filter_map(|x| x.parse::<Decimal>().ok())
+                    .map(crate::report::percent)
+                    .collect();
+                let text = match roots.len() {
+                    0 => "none".to_string(),
+                    1 => roots.join(""),
+                    _ => format!("several: {}", roots.join("; ")),
+                };
+                ws.write_string_with_format(row, 1 + k as u16, text, &styles.text)?;
+            }
+            row += 1;
+            metric_row(
+                ws,
+                row,
+                &format!("{name}: MIRR (at its own rate)"),
+                runs,
+                sheets,
+                |r| Some(r.lines.parties[*p].mirr),
+                &styles.percent,
+            )?;
+            row += 1;
+        }
+    }
+    let offtakers: Vec<(usize, String)> = shown
+        .iter()
+        .filter(|(p, _)| first.lines.parties[*p].offtake.is_some())
+        .cloned()
+        .collect();
+    if !offtakers.is_empty() {
+        row += 1;
+        header(ws, row, "Tonnes secured by offtakers")?;
+        row += 1;
+        for (p, name) in &offtakers {
+            metric_row(
+                ws,
+                row,
+                name,
+                runs,
+                sheets,
+                |r| r.lines.parties[*p].offtake.as_ref().map(|o| o.tonnes),
+                styles.for_unit(Unit::Tonnes),
+            )?;
+            row += 1;
+        }
     }
     ws.set_column_width(0, 52)?;
     ws.set_column_range_width(1, runs.len() as u16, 20)?;
@@ -1157,7 +1229,7 @@ fn write_comparison(
     };
     let mut row = 2u32;
     for (s, def) in first.calc.scalars.iter().enumerate() {
-        if def.stage != crate::engine::calc::Stage::Post {
+        if def.stage != crate::engine::calc::Stage::Post || Some(s) == first.lines.not_measured {
             continue;
         }
         ws.write_string_with_format(row, 0, &def.label, &styles.label)?;

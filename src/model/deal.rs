@@ -278,6 +278,9 @@ pub struct Deal {
     pub subsidy_basis: Sourced<SubsidyBasis>,
     /// Who meets a construction funding gap beyond the committed money.
     pub completion_support: Sourced<CompletionSupport>,
+    /// Decimal places every ledger amount is rounded to (Excel's ROUND, half away from
+    /// zero): 2 books to the cent.
+    pub ledger_precision: Sourced<u32>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,

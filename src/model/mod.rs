@@ -26,3 +26,13 @@ pub type Money = rust_decimal::Decimal;
 pub type Rate = rust_decimal::Decimal;
 /// A calendar year as the deal's period labels use it (the year a period starts in).
 pub type Year = i32;
+
+/// The ledger precision when the Deal sheet gives none: books to the cent.
+pub const DEFAULT_LEDGER_PRECISION: u32 = 2;
+/// The most decimal places a ledger may keep (Decimal's 28 digits leave room for amounts up
+/// to 10^17 at 10 places).
+pub const MAX_LEDGER_PRECISION: u32 = 10;
+/// How ledger amounts are rounded, in the engine and in the workbook's formulas alike:
+/// Excel's ROUND, half away from zero.
+pub const LEDGER_ROUNDING: rust_decimal::RoundingStrategy =
+    rust_decimal::RoundingStrategy::MidpointAwayFromZero;

@@ -29,6 +29,7 @@ pub fn one_mine_all_equity() -> Deal {
         tax_home_country: None,
         subsidy_basis: s(SubsidyBasis::PresentValue),
         completion_support: s(CompletionSupport::Shareholding),
+        ledger_precision: s(crate::model::DEFAULT_LEDGER_PRECISION),
         facilities: vec![facility(
             "Mine",
             FacilityKind::Mine,
@@ -71,6 +72,50 @@ pub fn one_mine_all_equity() -> Deal {
         scenarios: vec![],
         monte_carlo: None,
     }
+}
+
+/// Built in 2030 for 100,000, one year of operations netting 230,000, closed in 2032 for
+/// 132,000 that the sponsor puts in: its flows −100,000, +230,000, −132,000 have two IRRs,
+/// 10% and 20% (−100 + 230/1.1 − 132/1.21 = 0 = −100 + 230/1.2 − 132/1.44).
+pub fn two_irrs() -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.horizon_years = s(3);
+    deal.facilities[0].operations_years = s(1);
+    deal.facilities[0].closure_years = s(1);
+    deal.products[0].deck = vec![(2030, s(d("250")))];
+    deal.costs[0].amount = s(d("100000"));
+    deal.costs.push(cost(
+        "Mine",
+        "Rehabilitation",
+        CostCategory::Rehabilitation,
+        CostBasis::TotalOverPhase,
+        Some(Phase::Closure),
+        "132000",
+    ));
+    deal.parties[0].discount_rate = s(d("0.08"));
+    deal
+}
+
+/// A buyer taking half the output at market less 10%, discounting at 10%.
+pub fn discounted_offtake() -> Deal {
+    let mut deal = one_mine_all_equity();
+    deal.parties
+        .push(party("Magnets", PartyKind::Offtaker, "0.1"));
+    deal.offtakes.push(Offtake {
+        name: s("Half at a discount".into()),
+        product: s("Ore".into()),
+        buyer: s("Magnets".into()),
+        share: s(d("0.5")),
+        start_year: s(2031),
+        end_year: s(2040),
+        pricing: s(PricingKind::Market),
+        discount: s(d("0.1")),
+        fixed_price: None,
+        floor: None,
+        cap: None,
+        take_or_pay: s(Decimal::ZERO),
+    });
+    deal
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -13,7 +13,8 @@ use rust_decimal::Decimal;
 
 use super::{
     CellRef, CostBasis, Deal, Facility, FacilityKind, FeedSource, GuaranteeKind, InputError,
-    OverrideKind, Phase, PricingKind, Repayment, Sourced, TrancheKind, TransferPricing,
+    MAX_LEDGER_PRECISION, OverrideKind, Phase, PricingKind, Repayment, Sourced, TrancheKind,
+    TransferPricing,
 };
 
 /// Every problem with the deal, in the order the checks found them (readers sort them by
@@ -496,6 +497,15 @@ impl<'a> Checker<'a> {
         if let Some(y) = &d.financial_close_year {
             self.within_model("the financial close year", y);
             self.close_before_operations(y);
+        }
+        let places = d.ledger_precision.value;
+        if places > MAX_LEDGER_PRECISION {
+            self.push(Finding::at(
+                &d.ledger_precision.cell,
+                format!(
+                    "ledger precision out of range (found {places} decimal places, expected 0 to {MAX_LEDGER_PRECISION}; 2 books to the cent)"
+                ),
+            ));
         }
         if let Some(country) = &d.tax_home_country
             && !self.idx.fiscal.contains(country.value.as_str())

@@ -247,9 +247,11 @@ impl Builder<'_> {
                 + Self::prev_of(r.arrears_interest)
                 + Self::prev_of(r.arrears_principal);
             let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-            let interest = self
-                .c
-                .row(format!("{name}: interest"), Unit::Money, rate * opening);
+            let interest = self.c.row(
+                format!("{name}: interest"),
+                Unit::Money,
+                self.book(rate * opening),
+            );
             self.fin.tranches[i].interest = Some(interest);
             self.fin.financing_costs.push(interest);
             if t.capitalise_interest.value {
@@ -265,14 +267,14 @@ impl Builder<'_> {
             let upfront = self.c.row(
                 format!("{name}: upfront fee"),
                 Unit::Money,
-                upfront * commitment.clone() * Expr::Row(self.t.fc_flag),
+                self.book(upfront * commitment.clone() * Expr::Row(self.t.fc_flag)),
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let undrawn = pos(commitment - Self::prev_of(r.drawn));
             let commitment_fee = self.c.row(
                 format!("{name}: commitment fee"),
                 Unit::Money,
-                fee_rate * undrawn * Expr::Row(self.t.debt_available),
+                self.book(fee_rate * undrawn * Expr::Row(self.t.debt_available)),
             );
             self.fin.tranches[i].upfront_fee = Some(upfront);
             self.fin.tranches[i].commitment_fee = Some(commitment_fee);
@@ -293,13 +295,13 @@ impl Builder<'_> {
             let exposure = self.c.row(
                 format!("{name}: guaranteed exposure"),
                 Unit::Money,
-                exposure,
+                self.book(exposure),
             );
             let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
             let fee = self.c.row(
                 format!("{name}: guarantee fee due"),
                 Unit::Money,
-                fee_rate * Expr::Row(exposure),
+                self.book(fee_rate * Expr::Row(exposure)),
             );
             self.fin.tranches[i].exposure = Some(exposure);
             self.fin.tranches[i].guarantee_fee = Some(fee);
@@ -432,7 +434,7 @@ impl Builder<'_> {
                 let a = self.c.row(
                     format!("{}: available ({stage})", t.name.value),
                     Unit::Money,
-                    self.eligible(i) * pos(commitment - taken),
+                    self.book(self.eligible(i) * pos(commitment - taken)),
                 );
                 avail.push((i, a));
             }
@@ -459,7 +461,7 @@ impl Builder<'_> {
             let a = self.c.row(
                 format!("{}: overrun equity available ({stage})", t.name.value),
                 Unit::Money,
-                Expr::Row(self.t.dev) * pos(cap - taken),
+                self.book(Expr::Row(self.t.dev) * pos(cap - taken)),
             );
             avail.push((i, a));
         }
@@ -471,7 +473,8 @@ impl Builder<'_> {
         Ok((draws, overrun, remaining))
     }
 
-    /// Shares `need` between tranches pro rata to what each has available.
+    /// Shares `need` between tranches pro rata to what each has available (`allocate`: the
+    /// draws sum exactly to what the priority meets).
     fn pro_rata(
         &mut self,
         stage: &str,
@@ -488,19 +491,19 @@ impl Builder<'_> {
                 sum(avail.iter().map(|(_, a)| Expr::Row(*a)).collect()),
             )
         };
-        let share = self.c.row(
-            format!("Share of need met at {label} ({stage})"),
-            Unit::Ratio,
-            safe_div(Expr::Row(need), Expr::Row(total), Expr::zero()),
+        let met = self.c.row(
+            format!("Met at {label} ({stage})"),
+            Unit::Money,
+            min2(Expr::Row(need), Expr::Row(total)),
         );
+        let weights: Vec<Expr> = avail.iter().map(|(_, a)| Expr::Row(*a)).collect();
+        let parts = self.allocate(Expr::Row(met), &weights, Some(Expr::Row(total)));
         let mut draws = BTreeMap::new();
-        for (i, a) in avail {
+        for ((i, _), part) in avail.iter().zip(parts) {
             let name = &self.deal.tranches[*i].name.value;
-            let d = self.c.row(
-                format!("{name}: drawn ({stage})"),
-                Unit::Money,
-                Expr::Row(*a) * min2(Expr::one(), Expr::Row(share)),
-            );
+            let d = self
+                .c
+                .row(format!("{name}: drawn ({stage})"), Unit::Money, part);
             draws.insert(*i, d);
         }
         let remaining = self.c.row(
@@ -572,9 +575,10 @@ impl Builder<'_> {
     fn scheduled(&mut self, i: usize, j: Expr, n: Expr, balance: Expr, start: Expr) -> Expr {
         let fraction = self.schedule_fraction(i, j.clone(), n.clone());
         let within = and(vec![ge(j.clone(), Expr::one()), le(j.clone(), n.clone())]);
+        let amount = self.book(fraction * start);
         if_(
             within,
-            if_(eq(j, n), balance.clone(), min2(balance, fraction * start)),
+            if_(eq(j, n), balance.clone(), min2(balance, amount)),
             Expr::zero(),
         )
     }
@@ -659,9 +663,11 @@ impl Builder<'_> {
             let init = self.c.row(
                 format!("{}: initial DSRA funding", t.name.value),
                 Unit::Money,
-                Expr::Row(self.t.last_dev)
-                    * div(months, Expr::num(12))
-                    * (rate * Expr::Row(balance) + principal),
+                self.book(
+                    Expr::Row(self.t.last_dev)
+                        * div(months, Expr::num(12))
+                        * (rate * Expr::Row(balance) + principal),
+                ),
             );
             self.fin.tranches[i].dsra_init = Some(init);
             inits.push(Expr::Row(init));
@@ -794,13 +800,13 @@ impl Builder<'_> {
             subject: "equity holders".into(),
             row: support,
         });
-        for (i, share) in self.equity_shares() {
+        let (equity, weights, total) = self.equity_weights();
+        let parts = self.allocate(Expr::Row(support), &weights, total);
+        for (&i, part) in equity.iter().zip(parts) {
             let name = self.deal.tranches[i].name.value.clone();
-            let put_in = self.c.row(
-                format!("{name}: completion support"),
-                Unit::Money,
-                Expr::Row(support) * share,
-            );
+            let put_in = self
+                .c
+                .row(format!("{name}: completion support"), Unit::Money, part);
             let flows = self.split_flow(
                 i,
                 &format!("{name}: completion support"),
@@ -818,40 +824,33 @@ impl Builder<'_> {
         Ok((Some(support), unfunded))
     }
 
-    /// Each equity tranche's shareholding: as given, else pro rata to commitment (exactly:
-    /// however small a commitment, the shares sum to 1).
-    fn equity_shares(&mut self) -> Vec<(usize, Expr)> {
+    /// The equity tranches and the weights an amount is split between them by: their
+    /// shareholdings as given (then no total: they sum to 1), else their commitments and
+    /// the total commitment (pro rata to commitment). Validation makes shareholdings given
+    /// for every equity tranche or for none. `allocate` splits exactly by these.
+    fn equity_weights(&mut self) -> (Vec<usize>, Vec<Expr>, Option<Expr>) {
         let deal = self.deal;
         let equity: Vec<usize> = (0..deal.tranches.len())
             .filter(|i| deal.tranches[*i].kind.value == TrancheKind::Equity)
             .collect();
-        let commitments: Vec<Expr> = equity
+        let given: Option<Vec<Expr>> = equity
             .iter()
-            .map(|i| {
-                self.input(
-                    deal.tranches[*i].commitment.value,
-                    "Financing",
-                    *i,
-                    "Commitment",
-                )
+            .map(|&i| {
+                deal.tranches[i]
+                    .shareholding
+                    .as_ref()
+                    .map(|s| self.input(s.value, "Financing", i, "Shareholding"))
             })
             .collect();
-        let total = sum(commitments.clone());
-        equity
+        if let Some(shares) = given {
+            return (equity, shares, None);
+        }
+        let commitments: Vec<Expr> = equity
             .iter()
-            .zip(commitments)
-            .map(|(&i, commitment)| {
-                let share = match &deal.tranches[i].shareholding {
-                    Some(s) => self.input(s.value, "Financing", i, "Shareholding"),
-                    None => if_(
-                        le(total.clone(), Expr::zero()),
-                        Expr::zero(),
-                        div(commitment, total.clone()),
-                    ),
-                };
-                (i, share)
-            })
-            .collect()
+            .map(|&i| self.input(deal.tranches[i].commitment.value, "Financing", i, "Commitment"))
+            .collect();
+        let total = sum(commitments.clone());
+        (equity, commitments, Some(total))
     }
 
     fn record_flows(&mut self, i: usize, rows: &[RowId], kind: FlowKind) {
@@ -903,23 +902,24 @@ impl Builder<'_> {
             let due = self
                 .c
                 .row("Guarantee fees due", Unit::Money, ops.clone() * due);
-            let share = self.c.row(
-                "Share of guarantee fees paid",
-                Unit::Ratio,
-                safe_div(pos(Expr::Row(start)), Expr::Row(due), Expr::zero()),
+            let met = self.c.row(
+                "Guarantee fees paid in operations",
+                Unit::Money,
+                min2(pos(Expr::Row(start)), Expr::Row(due)),
             );
+            let fees: Vec<Expr> = guarantees
+                .iter()
+                .map(|g| Self::row_of(self.rows(*g).guarantee_fee))
+                .collect();
+            let parts = self.allocate(Expr::Row(met), &fees, Some(Expr::Row(due)));
             let mut paid_ops = Vec::new();
-            for &g in &guarantees {
+            for (&g, part) in guarantees.iter().zip(parts) {
                 let fee = Self::row_of(self.rows(g).guarantee_fee);
                 let name = deal.tranches[g].name.value.clone();
                 let paid = self.c.row(
                     format!("{name}: guarantee fee paid"),
                     Unit::Money,
-                    if_(
-                        dev.clone(),
-                        fee.clone(),
-                        fee * min2(Expr::one(), Expr::Row(share)),
-                    ),
+                    if_(dev.clone(), fee, part),
                 );
                 self.fin.tranches[g].fee_paid = Some(paid);
                 paid_ops.push(Expr::Row(paid));
@@ -1002,7 +1002,7 @@ impl Builder<'_> {
                         if_(
                             eq(j.clone(), n.clone()),
                             balance.clone(),
-                            min2(balance.clone(), pos(budget) * share),
+                            min2(balance.clone(), self.book(pos(budget) * share)),
                         ),
                         Expr::zero(),
                     )
@@ -1046,27 +1046,25 @@ impl Builder<'_> {
                 Unit::Money,
                 ops.clone() * sum(due_interest.values().map(|r| Expr::Row(*r)).collect()),
             );
-            let interest_share = self.c.row(
-                format!("{rank_label}: share of interest paid"),
-                Unit::Ratio,
-                safe_div(
-                    pos(Expr::Row(available)),
-                    Expr::Row(total_interest),
-                    Expr::zero(),
-                ),
+            let interest_met = self.c.row(
+                format!("{rank_label}: interest paid from cash in operations"),
+                Unit::Money,
+                min2(pos(Expr::Row(available)), Expr::Row(total_interest)),
+            );
+            let dues: Vec<Expr> = members.iter().map(|i| Expr::Row(due_interest[i])).collect();
+            let parts = self.allocate(
+                Expr::Row(interest_met),
+                &dues,
+                Some(Expr::Row(total_interest)),
             );
             let mut from_cash_interest = BTreeMap::new();
-            for &i in &members {
+            for (&i, part) in members.iter().zip(parts) {
                 let name = &deal.tranches[i].name.value;
                 let di = Expr::Row(due_interest[&i]);
                 let paid = self.c.row(
                     format!("{name}: interest paid from cash"),
                     Unit::Money,
-                    if_(
-                        dev.clone(),
-                        di.clone(),
-                        di * min2(Expr::one(), Expr::Row(interest_share)),
-                    ),
+                    if_(dev.clone(), di, part),
                 );
                 from_cash_interest.insert(i, paid);
             }
@@ -1082,15 +1080,22 @@ impl Builder<'_> {
                 Unit::Money,
                 sum(due_principal.values().map(|r| Expr::Row(*r)).collect()),
             );
-            let principal_share = self.c.row(
-                format!("{rank_label}: share of principal paid"),
-                Unit::Ratio,
-                safe_div(
-                    pos(Expr::Row(after_interest)),
-                    Expr::Row(total_principal),
-                    Expr::zero(),
-                ),
+            let principal_met = self.c.row(
+                format!("{rank_label}: principal paid from cash"),
+                Unit::Money,
+                min2(pos(Expr::Row(after_interest)), Expr::Row(total_principal)),
             );
+            let dues: Vec<Expr> = members
+                .iter()
+                .map(|i| Expr::Row(due_principal[i]))
+                .collect();
+            let mut principal_parts = self
+                .allocate(
+                    Expr::Row(principal_met),
+                    &dues,
+                    Some(Expr::Row(total_principal)),
+                )
+                .into_iter();
             let mut from_cash = Vec::new();
             for &i in &members {
                 let t = &deal.tranches[i];
@@ -1107,7 +1112,7 @@ impl Builder<'_> {
                 let ppc = self.c.row(
                     ppc_label,
                     Unit::Money,
-                    dp.clone() * min2(Expr::one(), Expr::Row(principal_share)),
+                    principal_parts.next().unwrap_or_else(Expr::zero),
                 );
                 from_cash.push(ops.clone() * pic.clone());
                 from_cash.push(Expr::Row(ppc));
@@ -1202,8 +1207,10 @@ impl Builder<'_> {
                         if_(
                             Expr::Row(self.t.last),
                             Expr::zero(),
-                            div(months, Expr::num(12))
-                                * (rate * Self::row_of(r.outstanding) + next_principal),
+                            self.book(
+                                div(months, Expr::num(12))
+                                    * (rate * Self::row_of(r.outstanding) + next_principal),
+                            ),
                         ),
                     );
                     let dsra = r.dsra.ok_or_else(|| BuildError("DSRA missing".into()))?;
@@ -1229,19 +1236,19 @@ impl Builder<'_> {
                     Unit::Money,
                     sum(needs.values().map(|(n, _, _)| Expr::Row(*n)).collect()),
                 );
-                let share = self.c.row(
-                    format!("{rank_label}: share of DSRA top-up funded"),
-                    Unit::Ratio,
-                    safe_div(pos(Expr::Row(available)), Expr::Row(total), Expr::zero()),
+                let funded = self.c.row(
+                    format!("{rank_label}: DSRA top-up funded"),
+                    Unit::Money,
+                    min2(pos(Expr::Row(available)), Expr::Row(total)),
                 );
+                let weights: Vec<Expr> = needs.values().map(|(n, _, _)| Expr::Row(*n)).collect();
+                let parts = self.allocate(Expr::Row(funded), &weights, Some(Expr::Row(total)));
                 let mut net = Vec::new();
-                for (&i, &(need, release, before)) in &needs {
+                for ((&i, &(_, release, before)), part) in needs.iter().zip(parts) {
                     let name = deal.tranches[i].name.value.clone();
-                    let topup = self.c.row(
-                        format!("{name}: DSRA top-up"),
-                        Unit::Money,
-                        Expr::Row(need) * min2(Expr::one(), Expr::Row(share)),
-                    );
+                    let topup = self
+                        .c
+                        .row(format!("{name}: DSRA top-up"), Unit::Money, part);
                     let dsra = self
                         .rows(i)
                         .dsra
@@ -1645,13 +1652,14 @@ impl Builder<'_> {
         self.fin.locked = Some(locked);
         self.lines.cash = Some(cash);
 
-        for (i, share) in self.equity_shares() {
+        let (equity, weights, total) = self.equity_weights();
+        let paid_parts = self.allocate(Expr::Row(distribution), &weights, total.clone());
+        let support_parts = self.allocate(Expr::Row(support), &weights, total);
+        for ((&i, paid), put_in) in equity.iter().zip(paid_parts).zip(support_parts) {
             let name = deal.tranches[i].name.value.clone();
-            let paid = self.c.row(
-                format!("{name}: distributions"),
-                Unit::Money,
-                Expr::Row(distribution) * share.clone(),
-            );
+            let paid = self
+                .c
+                .row(format!("{name}: distributions"), Unit::Money, paid);
             let flows = self.split_flow(
                 i,
                 &format!("{name}: distributions"),
@@ -1663,7 +1671,7 @@ impl Builder<'_> {
             let put_in = self.c.row(
                 format!("{name}: support for cash deficits"),
                 Unit::Money,
-                Expr::Row(support) * share,
+                put_in,
             );
             let flows = self.split_flow(
                 i,

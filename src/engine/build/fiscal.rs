@@ -179,14 +179,29 @@ impl Builder<'_> {
         let lag = Expr::Lag(starting, Box::new(max2(life.clone(), Expr::one())));
         self.c
             .place(pool, Expr::Prev(pool) + Expr::Row(starting) - lag);
-        let depreciation = self.c.row(
-            format!("{fname}: depreciation"),
+        let exact = self.c.row(
+            format!("{fname}: depreciation before rounding"),
             Unit::Money,
             if_(
                 le(life.clone(), Expr::zero()),
                 Expr::Row(starting),
                 div(Expr::Row(pool), life),
             ),
+        );
+        let to_date = self.c.reserve(
+            format!("{fname}: depreciation to date before rounding"),
+            Unit::Money,
+        );
+        self.c
+            .place(to_date, Expr::Prev(to_date) + Expr::Row(exact));
+        // Claimed in whole units of the ledger, as the difference of the rounded running
+        // total: each claim within a cent of the exact one, their sum exactly the capital
+        // once it is written off, and the book value and taxable income whole cents (a tax
+        // of exactly half a cent then rounds the same in a spreadsheet as here).
+        let depreciation = self.c.row(
+            format!("{fname}: depreciation"),
+            Unit::Money,
+            self.book(Expr::Row(to_date)) - self.book(Expr::Prev(to_date)),
         );
         self.c.place(
             book,
@@ -236,7 +251,7 @@ impl Builder<'_> {
         let credit = self.c.row(
             format!("{country}: production tax credit earned"),
             Unit::Money,
-            rate * Expr::Row(eligible) * window,
+            self.book(rate * Expr::Row(eligible) * window),
         );
         Ok(Some((credit, ptc.refundable.value)))
     }
@@ -280,7 +295,7 @@ impl Builder<'_> {
         let tax = self.c.row(
             format!("{country}: company tax before credits{tag}"),
             Unit::Money,
-            rate * Expr::Row(taxable),
+            self.book(rate * Expr::Row(taxable)),
         );
         Ok(match credit {
             None => TaxRows {

@@ -6,8 +6,8 @@
 use rust_decimal::Decimal;
 
 use super::{
-    BuildError, Builder, CheckLine, GovernmentLines, LedgerPartyKind, PROJECT, PartyLines,
-    TrancheLines,
+    BuildError, Builder, CheckLine, GovernmentLines, LedgerPartyKind, OfftakeLines, PROJECT,
+    PartyLines, TrancheLines,
 };
 use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt, max2, or, pos,
@@ -27,11 +27,15 @@ pub enum Discount {
     },
 }
 
-/// Tolerance of the checks, in currency units: a recomputation in floating point differs
-/// from the exact engine by far less.
-pub const CHECK_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
-
 impl Builder<'_> {
+    /// How far from zero a check's row may be: half a unit of the ledger (half a cent).
+    /// Every row a check reads is a whole number of units in exact arithmetic, so in the
+    /// engine this demands exactly zero; the half unit is only room for a recomputation of
+    /// the workbook in floating point, which leaves far less.
+    fn check_tolerance(&self) -> Expr {
+        Expr::num(Decimal::new(5, 1)) * pow(Expr::num(10), -self.ledger_digits.clone())
+    }
+
     fn mid_year(&self) -> bool {
         self.deal.discounting.value == crate::model::Discounting::MidYear
     }
@@ -169,11 +173,50 @@ impl Builder<'_> {
             let net = self.party_nets[p];
             let name = self.parties[p].name.clone();
             let discount = self.discount_of(p);
+            // The project company and the outside world are kept in the ledger, never
+            // measured: an NPV of Market's purchases is no one's value.
+            if !matches!(self.parties[p].kind, LedgerPartyKind::Deal(_)) {
+                let na = match self.lines.not_measured {
+                    Some(s) => s,
+                    None => {
+                        let s = self.c.scalar(
+                            "Not measured: the project company and the parties outside the deal (kept in the ledger only)",
+                            Unit::Money,
+                            Expr::Na,
+                            Stage::Post,
+                        );
+                        self.lines.not_measured = Some(s);
+                        s
+                    }
+                };
+                let cumulative = self
+                    .c
+                    .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
+                self.c
+                    .place(cumulative, Expr::Prev(cumulative) + Expr::Row(net));
+                self.lines.parties.push(PartyLines {
+                    net,
+                    cumulative,
+                    ledger_only: true,
+                    offtake: None,
+                    npv: na,
+                    irr: na,
+                    mirr: na,
+                    payback: na,
+                    money_multiple: na,
+                    peak_exposure: na,
+                    rates: Vec::new(),
+                });
+                discounts.push(discount);
+                continue;
+            }
+            let offtake = self.offtake_position(p, net);
+            let measured = offtake.as_ref().map(|o| o.position).unwrap_or(net);
             let cumulative = self
                 .c
                 .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
             self.c
-                .place(cumulative, Expr::Prev(cumulative) + Expr::Row(net));
+                .place(cumulative, Expr::Prev(cumulative) + Expr::Row(measured));
             let been_negative = self
                 .c
                 .reserve(format!("{name}: has been out of pocket"), Unit::Flag);
@@ -192,34 +235,28 @@ impl Builder<'_> {
                     lt(Expr::Row(cumulative), -Expr::Num(EPS)),
                 ]),
             );
+            let npv_label = if offtake.is_some() {
+                format!("{name}: NPV (value of its contracts)")
+            } else {
+                format!("{name}: NPV")
+            };
             let npv = self.c.scalar(
-                format!("{name}: NPV"),
+                npv_label,
                 Unit::Money,
-                self.npv_of(&discount, net),
+                self.npv_of(&discount, measured),
                 Stage::Post,
             );
-            // The project company's, the market's and suppliers' flows are not an
-            // investment: no rate of return.
-            let investor = matches!(self.parties[p].kind, LedgerPartyKind::Deal(_));
             let irr = self.c.scalar(
                 format!("{name}: IRR"),
                 Unit::Percent,
-                if investor {
-                    Expr::Irr(net, Box::new(Expr::num(Decimal::new(1, 1))))
-                } else {
-                    Expr::Na
-                },
+                Expr::Irr(measured, Box::new(Expr::num(Decimal::new(1, 1)))),
                 Stage::Post,
             );
             let rate = self.mirr_rate(&discount);
             let mirr = self.c.scalar(
                 format!("{name}: MIRR"),
                 Unit::Percent,
-                if investor {
-                    Expr::Mirr(net, Box::new(rate.clone()), Box::new(rate))
-                } else {
-                    Expr::Na
-                },
+                Expr::Mirr(measured, Box::new(rate.clone()), Box::new(rate)),
                 Stage::Post,
             );
             let payback = self.c.scalar(
@@ -228,11 +265,11 @@ impl Builder<'_> {
                 Expr::FirstYearWhere(paid_back),
                 Stage::Post,
             );
-            let out = -Expr::RowSumIf(net, false);
+            let out = -Expr::RowSumIf(measured, false);
             let multiple = if_(
                 le(out.clone(), Expr::Num(EPS)),
                 Expr::Na,
-                div(Expr::RowSumIf(net, true), out),
+                div(Expr::RowSumIf(measured, true), out),
             );
             let money_multiple = self.c.scalar(
                 format!("{name}: money multiple"),
@@ -249,6 +286,8 @@ impl Builder<'_> {
             self.lines.parties.push(PartyLines {
                 net,
                 cumulative,
+                ledger_only: false,
+                offtake,
                 npv,
                 irr,
                 mirr,
@@ -263,6 +302,58 @@ impl Builder<'_> {
         self.build_tranche_metrics()?;
         self.build_government_metrics(&discounts)?;
         Ok(())
+    }
+
+    /// An offtaker's position: its cash flows plus the market value of the tonnes it takes
+    /// under its contracts (None for a party that buys nothing, or is not an offtaker: a
+    /// sponsor or a government that buys is measured on its cash).
+    fn offtake_position(&mut self, p: usize, net: RowId) -> Option<OfftakeLines> {
+        if self.parties[p].kind != LedgerPartyKind::Deal(PartyKind::Offtaker) {
+            return None;
+        }
+        let goods: Vec<(usize, RowId)> = self
+            .ops
+            .goods
+            .iter()
+            .filter(|(_, buyer, _)| *buyer == p)
+            .map(|(c, _, r)| (*c, *r))
+            .collect();
+        if goods.is_empty() {
+            return None;
+        }
+        let name = self.parties[p].name.clone();
+        let value = if goods.len() == 1 {
+            goods[0].1
+        } else {
+            self.c.row(
+                format!("{name}: market value of the tonnes it takes"),
+                Unit::Money,
+                sum(goods.iter().map(|(_, r)| Expr::Row(*r)).collect()),
+            )
+        };
+        let position = self.c.row(
+            format!("{name}: position (cash flows and the market value of what it takes)"),
+            Unit::Money,
+            Expr::Row(net) + Expr::Row(value),
+        );
+        let taken: Vec<Expr> = self
+            .ops
+            .taken
+            .iter()
+            .filter(|(c, _)| goods.iter().any(|(g, _)| g == c))
+            .map(|(_, r)| Expr::RowSum(*r))
+            .collect();
+        let tonnes = self.c.scalar(
+            format!("{name}: tonnes secured"),
+            Unit::Tonnes,
+            sum(taken),
+            Stage::Post,
+        );
+        Some(OfftakeLines {
+            goods: value,
+            position,
+            tonnes,
+        })
     }
 
     fn build_project_metrics(&mut self, discount: &Discount) -> Result<(), BuildError> {
@@ -687,7 +778,7 @@ impl Builder<'_> {
                 for (party, share, record) in self.participant_records(g) {
                     if party == name {
                         let share = self.input(share, "Participants", record, "Share");
-                        contingent.push(Expr::Row(exposure) * share);
+                        contingent.push(self.book(Expr::Row(exposure) * share));
                     }
                 }
             }
@@ -793,7 +884,7 @@ impl Builder<'_> {
         let ok = self.c.scalar(
             format!("{name}: holds"),
             Unit::Flag,
-            le(Expr::Scalar(deviation), Expr::Num(CHECK_TOLERANCE)),
+            le(Expr::Scalar(deviation), self.check_tolerance()),
             Stage::Post,
         );
         self.lines.checks.push(CheckLine {
@@ -814,7 +905,7 @@ impl Builder<'_> {
         let ok = self.c.scalar(
             format!("{name}: holds"),
             Unit::Flag,
-            le(Expr::Scalar(deviation), Expr::Num(CHECK_TOLERANCE)),
+            le(Expr::Scalar(deviation), self.check_tolerance()),
             Stage::Post,
         );
         self.lines.checks.push(CheckLine {

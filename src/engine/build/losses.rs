@@ -19,6 +19,8 @@
 //! and the lenders), so the loan's LGD is the same with or without them; the lenders' loss
 //! after guarantees is measured the same way on what they receive, calls included.
 
+use rust_decimal::Decimal;
+
 use super::{BuildError, Builder, EventKind, EventSource};
 use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, div, if_, le, min2, pos, pow, safe_div, sum,
@@ -254,7 +256,7 @@ impl Builder<'_> {
             let rec = self.c.row(
                 format!("{gname}: recovered from {name}'s payments"),
                 Unit::Money,
-                ops.clone() * min2(Expr::Row(owed_g), share),
+                self.book(ops.clone() * min2(Expr::Row(owed_g), share)),
             );
             self.fin.tranches[g].recovery = Some(rec);
             self.guarantee_flows(g, k, rec, FlowKind::GuaranteeRecovery)?;
@@ -283,11 +285,11 @@ impl Builder<'_> {
             let call = self.c.row(
                 format!("{gname}: call on {name}'s missed payments"),
                 Unit::Money,
-                Expr::Min(vec![
+                self.book(Expr::Min(vec![
                     coverage * Expr::Row(missed),
                     pos(cap - Expr::Prev(calls)),
                     pos(Expr::Row(missed) - sum(called.clone())),
-                ]),
+                ])),
             );
             called.push(Expr::Row(call));
             self.place_call(g, k, call)?;
@@ -321,7 +323,7 @@ impl Builder<'_> {
         let call = self.c.row(
             format!("{gname}: call on {name}'s loss given default"),
             Unit::Money,
-            Expr::Row(first) * min2(coverage * Expr::Scalar(loss.lgd), cap),
+            self.book(Expr::Row(first) * min2(coverage * Expr::Scalar(loss.lgd), cap)),
         );
         self.place_call(g, k, call)
     }
@@ -397,12 +399,31 @@ impl Builder<'_> {
         let name = self.deal.tranches[g].name.value.clone();
         let guarantors = self.participant_records(g);
         let lenders = self.participant_records(k);
-        for (guarantor, g_share, g_record) in &guarantors {
+        let shares = |b: &mut Self, records: &[(String, Decimal, usize)]| -> Vec<Expr> {
+            records
+                .iter()
+                .map(|(_, share, record)| b.input(*share, "Participants", *record, "Share"))
+                .collect()
+        };
+        let g_shares = shares(self, &guarantors);
+        let l_shares = shares(self, &lenders);
+        // Split twice, each split exact (`allocate`): the amount between the guarantors,
+        // then each one's part between the lenders.
+        let g_parts = self.allocate(Expr::Row(amount), &g_shares, None);
+        for ((guarantor, _, _), g_part) in guarantors.iter().zip(g_parts) {
             let gp = self.party_index(guarantor)?;
-            let s1 = self.input(*g_share, "Participants", *g_record, "Share");
-            for (lender, l_share, l_record) in &lenders {
+            let by_guarantor = if guarantors.len() == 1 {
+                amount
+            } else {
+                self.c.row(
+                    format!("{name}: {} share of {guarantor}", kind.label()),
+                    Unit::Money,
+                    g_part,
+                )
+            };
+            let l_parts = self.allocate(Expr::Row(by_guarantor), &l_shares, None);
+            for ((lender, _, _), part) in lenders.iter().zip(l_parts) {
                 let lp = self.party_index(lender)?;
-                let s2 = self.input(*l_share, "Participants", *l_record, "Share");
                 let (from, to, label) = match kind {
                     FlowKind::GuaranteeRecovery => (
                         lp,
@@ -415,7 +436,7 @@ impl Builder<'_> {
                         format!("{name}: call paid by {guarantor} to {lender}"),
                     ),
                 };
-                let row = self.flow(label, Expr::Row(amount) * s1.clone() * s2, from, to, kind);
+                let row = self.flow(label, part, from, to, kind);
                 self.fin.tranches[g].flows.push((gp, row, kind));
             }
         }

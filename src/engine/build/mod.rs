@@ -17,11 +17,13 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::calc::{Calc, Expr, FlowKind, InputAddr, InputField, RowId, ScalarId};
+use super::calc::{
+    Calc, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le, round,
+    sum,
+};
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
 pub use financing::SculptProfiles;
-pub use ledger::CHECK_TOLERANCE;
 
 /// The parties of the ledger: the project company, the outside world, then the deal's.
 #[derive(Debug, Clone)]
@@ -81,6 +83,8 @@ pub struct Lines {
     pub operating: Option<RowId>,
     /// With price paths: per product (deal order), the multiplier input of each period.
     pub price_paths: Vec<Vec<super::calc::InputId>>,
+    /// The one scalar (no value) that stands for every metric of a ledger-only party.
+    pub not_measured: Option<ScalarId>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -93,8 +97,16 @@ pub struct FacilityLines {
 
 #[derive(Debug, Clone)]
 pub struct PartyLines {
+    /// Its ledger: the sum of the entries it pays and receives.
     pub net: RowId,
+    /// The running total of what its metrics measure (its position, for an offtaker).
     pub cumulative: RowId,
+    /// Kept in the ledger only, not measured: the project company (its owners are measured)
+    /// and the parties outside the deal (Market, Suppliers, the engine's bookkeeping). Its
+    /// metric scalars are then `Lines::not_measured`, which has no value.
+    pub ledger_only: bool,
+    /// An offtaker's contracts: what it receives for what it pays.
+    pub offtake: Option<OfftakeLines>,
     pub npv: ScalarId,
     pub irr: ScalarId,
     pub mirr: ScalarId,
@@ -103,6 +115,19 @@ pub struct PartyLines {
     pub peak_exposure: ScalarId,
     /// The party's rate in each period (after any scenario change).
     pub rates: Vec<Expr>,
+}
+
+/// An offtaker is measured on its position: its cash flows (what it pays for the product)
+/// plus the market value of the tonnes it takes. The NPV of that position is the value of
+/// its contracts, the discounted (market − contract price) × tonnes.
+#[derive(Debug, Clone)]
+pub struct OfftakeLines {
+    /// Market value of the tonnes it takes, per period.
+    pub goods: RowId,
+    /// Cash flows plus `goods`: what its NPV, IRR and the rest measure.
+    pub position: RowId,
+    /// Tonnes it takes over the horizon: the supply it secures.
+    pub tonnes: ScalarId,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -225,6 +250,15 @@ pub struct Built {
     pub parties: Vec<LedgerParty>,
     /// Every tranche's rows, for solvers that read the calculation back.
     pub fin_rows: Vec<financing::TrancheRows>,
+    /// The ledger precision as rounding refers to it (the Deal sheet's input).
+    pub ledger_digits: Expr,
+}
+
+impl Built {
+    /// What every row and scalar is known to be (see `Calc::precisions`).
+    pub fn precisions(&self, places: u32) -> super::calc::Precisions {
+        self.calc.precisions(&self.ledger_digits, places, &[])
+    }
 }
 
 /// A build failure that is the deal's fault (the validator should have caught it).
@@ -253,6 +287,9 @@ pub(crate) struct Builder<'a> {
     pub dev_sources: Option<RowId>,
     /// Each ledger party's net cash flow row.
     pub party_nets: Vec<RowId>,
+    /// The ledger precision (decimal places) as the Deal sheet's input, and its value.
+    pub ledger_digits: Expr,
+    pub ledger_places: u32,
 }
 
 /// Builds the calculation of `scenario` on `deal`.
@@ -308,11 +345,21 @@ pub fn build_with(
         });
     }
     let scenario_record = scenario_record(deal, scenario);
+    let mut c = Calc::new(first_year, periods);
+    let ledger_places = deal.ledger_precision.value;
+    let ledger_digits = c.input(
+        Decimal::from(ledger_places),
+        InputAddr {
+            sheet: "Deal",
+            record: 0,
+            field: InputField::Name("Ledger precision"),
+        },
+    );
     let mut b = Builder {
         deal,
         scenario,
         scenario_record,
-        c: Calc::new(first_year, periods),
+        c,
         lines: Lines::default(),
         parties,
         flows: Vec::new(),
@@ -324,6 +371,8 @@ pub fn build_with(
         price_paths,
         dev_sources: None,
         party_nets: Vec::new(),
+        ledger_digits,
+        ledger_places,
     };
     b.build_timeline()?;
     b.build_operations()?;
@@ -336,6 +385,8 @@ pub fn build_with(
     b.build_ledger()?;
     b.build_metrics()?;
     b.build_checks()?;
+    b.book_every_flow();
+    b.snap_booked_factors();
     // Excel's limits by construction: long aggregates become chains of helper rows.
     b.c.chain_long_rows();
     Ok(Built {
@@ -343,6 +394,7 @@ pub fn build_with(
         lines: b.lines,
         parties: b.parties,
         fin_rows: b.fin.tranches,
+        ledger_digits: b.ledger_digits,
     })
 }
 
@@ -436,6 +488,94 @@ impl<'a> Builder<'a> {
             .ok_or_else(|| BuildError(format!("unknown party '{name}'")))
     }
 
+    /// An amount as the ledger books it: rounded once to the ledger precision (Excel's
+    /// ROUND, half away from zero).
+    pub fn book(&self, amount: Expr) -> Expr {
+        if amount.is_zero() {
+            return amount;
+        }
+        round(amount, self.ledger_digits.clone())
+    }
+
+    /// Splits `amount` (booked: on the ledger's grid) into parts in proportion to `weights`
+    /// that sum to it exactly. Part k is ROUND(amount × (w1+…+wk) / W) − ROUND(amount ×
+    /// (w1+…+wk−1) / W): within one unit of the ledger of its exact share, never of the
+    /// opposite sign to the amount, and the last part is the remainder, the amount less the
+    /// others. `total` is W, the sum of the weights (None when they are shares summing to
+    /// 1; a zero W gives zero parts). The amount is multiplied before it is divided, so an
+    /// exact half unit rounds away from zero here as in Excel.
+    pub fn allocate(&self, amount: Expr, weights: &[Expr], total: Option<Expr>) -> Vec<Expr> {
+        let n = weights.len();
+        let cumulative = |k: usize| -> Expr {
+            if k == 0 {
+                return Expr::zero();
+            }
+            let w = sum(weights[..k].to_vec());
+            match &total {
+                None => self.book(amount.clone() * w),
+                Some(total) => if_(
+                    le(super::calc::abs(total.clone()), Expr::Num(EPS)),
+                    Expr::zero(),
+                    self.book(super::calc::div(amount.clone() * w, total.clone())),
+                ),
+            }
+        };
+        let mut parts = Vec::with_capacity(n);
+        for k in 1..=n {
+            if k == n {
+                parts.push(amount.clone() - cumulative(k - 1));
+            } else {
+                parts.push(cumulative(k) - cumulative(k - 1));
+            }
+        }
+        parts
+    }
+
+    /// Rounds every ledger flow that is not already on the ledger's grid by construction:
+    /// the ledger books each amount once. Flows built from booked amounts (the usual case)
+    /// are left as they are; a flow that is not gets ROUND around its formula here, so no
+    /// flow, and no party's cash flow, can carry residue.
+    fn book_every_flow(&mut self) {
+        let mut booked = vec![false; self.c.rows.len()];
+        for &r in &self.flows {
+            booked[r] = true;
+        }
+        let p = self
+            .c
+            .precisions(&self.ledger_digits, self.ledger_places, &booked);
+        for &r in &self.flows {
+            let expr = &self.c.rows[r].expr;
+            if super::calc::precision_of(expr, &p, &self.ledger_digits, self.ledger_places)
+                < Precision::Grid
+            {
+                let e = std::mem::take(&mut self.c.rows[r].expr);
+                self.c.rows[r].expr = self.book(e);
+            }
+        }
+    }
+
+    /// Inside every booking, wraps each factor that is already a whole number of ledger units
+    /// (an amount summed from booked amounts) in ROUND to the ledger precision as well. In
+    /// exact arithmetic that is the identity, so no number of the engine changes; in a
+    /// spreadsheet's floating point it puts the factor back on the nearest double to its
+    /// cents, so that a product which is exactly half a cent (2,062,754.10 × 45% =
+    /// 928,239.345) rounds away from zero as in the engine, instead of following the tiny
+    /// error that the sums behind the factor left (928,239.3449999…).
+    fn snap_booked_factors(&mut self) {
+        let p = self
+            .c
+            .precisions(&self.ledger_digits, self.ledger_places, &[]);
+        let snapper = Snapper {
+            p: &p,
+            digits: &self.ledger_digits,
+            places: self.ledger_places,
+        };
+        for r in 0..self.c.rows.len() {
+            let e = std::mem::take(&mut self.c.rows[r].expr);
+            self.c.rows[r].expr = snapper.outside(e);
+        }
+    }
+
     /// Adds a ledger flow row.
     pub fn flow(
         &mut self,
@@ -450,7 +590,8 @@ impl<'a> Builder<'a> {
         r
     }
 
-    /// Splits a tranche-level amount between the tranche's participants as ledger flows.
+    /// Splits a tranche-level amount (booked) between the tranche's participants as ledger
+    /// flows that sum to it exactly (`allocate`: the last participant gets the remainder).
     /// `inbound`: participants pay the project (draws); otherwise the project pays them.
     pub fn split_flow(
         &mut self,
@@ -461,18 +602,23 @@ impl<'a> Builder<'a> {
         kind: FlowKind,
     ) -> Result<Vec<RowId>, BuildError> {
         let t = &self.deal.tranches[tranche];
-        let mut rows = Vec::new();
+        let single = t.participants.len() == 1;
         let participants: Vec<(String, Decimal, usize)> = self.participant_records(tranche);
-        for (party, share, record) in participants {
+        let shares: Vec<Expr> = participants
+            .iter()
+            .map(|(_, share, record)| self.input(*share, "Participants", *record, "Share"))
+            .collect();
+        let parts = self.allocate(Expr::Row(amount), &shares, None);
+        let mut rows = Vec::new();
+        for ((party, _, _), part) in participants.into_iter().zip(parts) {
             let p = self.party_index(&party)?;
-            let share = self.input(share, "Participants", record, "Share");
             let (payer, payee) = if inbound { (p, PROJECT) } else { (PROJECT, p) };
-            let name = if t.participants.len() == 1 {
+            let name = if single {
                 format!("{label} — {party}")
             } else {
                 format!("{label} — {party} share")
             };
-            rows.push(self.flow(name, Expr::Row(amount) * share, payer, payee, kind));
+            rows.push(self.flow(name, part, payer, payee, kind));
         }
         Ok(rows)
     }
@@ -507,6 +653,66 @@ impl<'a> Builder<'a> {
             }
         }
         total
+    }
+}
+
+/// Rewrites bookings so that their factors on the ledger's grid are snapped (see
+/// `Builder::snap_booked_factors`).
+struct Snapper<'a> {
+    p: &'a super::calc::Precisions,
+    digits: &'a Expr,
+    places: u32,
+}
+
+impl Snapper<'_> {
+    /// Outside any booking: look for ROUND to the ledger precision.
+    fn outside(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Round(a, d) if d.as_ref() == self.digits => {
+                Expr::Round(Box::new(self.inside(*a)), d)
+            }
+            other => self.map(other, |s, x| s.outside(x)),
+        }
+    }
+
+    /// Within a booking's argument: snap the grid factors of products and quotients.
+    fn inside(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Mul(items) => Expr::Mul(items.into_iter().map(|f| self.factor(f)).collect()),
+            Expr::Div(a, b) => Expr::Div(Box::new(self.factor(*a)), Box::new(self.factor(*b))),
+            other => self.map(other, |s, x| s.inside(x)),
+        }
+    }
+
+    fn factor(&self, f: Expr) -> Expr {
+        let on_grid =
+            super::calc::precision_of(&f, self.p, self.digits, self.places) == Precision::Grid;
+        let already = matches!(f, Expr::Num(_) | Expr::Round(..));
+        if on_grid && !already {
+            round(f, self.digits.clone())
+        } else {
+            self.inside(f)
+        }
+    }
+
+    /// Applies `go` to the direct operands of arithmetic and choice (not to conditions, not
+    /// to whole-row aggregates, which are not in a period's bookings).
+    fn map(&self, e: Expr, go: impl Fn(&Self, Expr) -> Expr) -> Expr {
+        let b = |x: Box<Expr>| Box::new(go(self, *x));
+        match e {
+            Expr::Neg(a) => Expr::Neg(b(a)),
+            Expr::Abs(a) => Expr::Abs(b(a)),
+            Expr::Add(v) => Expr::Add(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Mul(v) => Expr::Mul(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Min(v) => Expr::Min(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Max(v) => Expr::Max(v.into_iter().map(|x| go(self, x)).collect()),
+            Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
+            Expr::Div(x, y) => Expr::Div(b(x), b(y)),
+            Expr::Round(x, d) => Expr::Round(b(x), d),
+            Expr::If(c, x, y) => Expr::If(c, b(x), b(y)),
+            Expr::Choose(i, v) => Expr::Choose(i, v.into_iter().map(|x| go(self, x)).collect()),
+            other => other,
+        }
     }
 }
 

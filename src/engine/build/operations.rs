@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{BuildError, Builder, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
+use super::{BuildError, Builder, LedgerPartyKind, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, lt, max2, min2, pos, pow, safe_div, sum,
 };
 use crate::model::{
-    CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, Phase, PricingKind,
+    CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, PartyKind, Phase, PricingKind,
     TransferPricing,
 };
 
@@ -48,6 +48,9 @@ pub struct Operations {
     pub payments: Vec<RowId>,
     /// (offtake contract, tonnes taken).
     pub taken: Vec<(usize, RowId)>,
+    /// (offtake contract, buyer's ledger index, market value of the tonnes it takes): what
+    /// the buyer receives for what it pays.
+    pub goods: Vec<(usize, usize, RowId)>,
     /// (price support, its floor payout row, its maximum payout row).
     pub floors: Vec<(usize, RowId, RowId)>,
 }
@@ -697,6 +700,7 @@ impl Builder<'_> {
                 }
             };
             let label = format!("{fname}: {} ({})", line.item.value, category.label());
+            let expr = self.book(expr);
             let row = self.flow(label, expr, PROJECT, SUPPLIERS, flow_kind(category));
             self.ops.payments.push(row);
             self.ops.by_category[i].push((category, row));
@@ -724,7 +728,7 @@ impl Builder<'_> {
                         "{}: feed bought at market ({})",
                         f.name.value, product.value
                     ),
-                    Expr::Row(used) * Expr::Row(self.ops.price_deal[p]),
+                    self.book(Expr::Row(used) * Expr::Row(self.ops.price_deal[p])),
                     PROJECT,
                     MARKET,
                     FlowKind::FeedPurchase,
@@ -820,7 +824,7 @@ impl Builder<'_> {
         };
         let market = self.flow(
             format!("{pname}: market sales"),
-            Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p]),
+            self.book(Expr::Row(market_volume) * Expr::Row(self.ops.price_deal[p])),
             MARKET,
             PROJECT,
             FlowKind::Sales,
@@ -842,30 +846,41 @@ impl Builder<'_> {
             }
             return Ok(());
         }
-        for (&i, output) in producers.iter().zip(outputs) {
+        // Each facility's share of the sales and support, split exactly (`allocate`): the
+        // parts, whole cents, add up to the product's amounts.
+        let weights: Vec<Expr> = outputs.iter().map(|r| Expr::Row(*r)).collect();
+        let split = |b: &Self, amount: Expr| {
+            b.allocate(amount, &weights, Some(Expr::Row(sellable)))
+        };
+        let total = sum(revenue.iter().map(|r| Expr::Row(*r)).collect());
+        let sales_parts = split(self, total);
+        let support_parts: Vec<(Vec<Expr>, Vec<Expr>)> = supports
+            .iter()
+            .map(|&(payout, upside)| {
+                (
+                    split(self, Expr::Row(payout)),
+                    split(self, Expr::Row(upside)),
+                )
+            })
+            .collect();
+        for (k, &i) in producers.iter().enumerate() {
             let fname = deal.facilities[i].name.value.clone();
-            let share = self.c.row(
-                format!("{fname}: share of the {pname} sold"),
-                Unit::Percent,
-                safe_div(Expr::Row(output), Expr::Row(sellable), Expr::zero()),
-            );
-            let total = sum(revenue.iter().map(|r| Expr::Row(*r)).collect());
             let row = self.c.row(
                 format!("{fname}: {pname} sales (its share)"),
                 Unit::Money,
-                Expr::Row(share) * total,
+                sales_parts[k].clone(),
             );
             sales.entry(i).or_default().push(Expr::Row(row));
-            for &(payout, upside) in &supports {
+            for (payouts, upsides) in &support_parts {
                 let payout = self.c.row(
                     format!("{fname}: floor support (its share)"),
                     Unit::Money,
-                    Expr::Row(share) * Expr::Row(payout),
+                    payouts[k].clone(),
                 );
                 let upside = self.c.row(
                     format!("{fname}: upside shared away (its share)"),
                     Unit::Money,
-                    Expr::Row(share) * Expr::Row(upside),
+                    upsides[k].clone(),
                 );
                 self.ops.support[i].push(payout);
                 self.ops.upside[i].push(upside);
@@ -926,11 +941,20 @@ impl Builder<'_> {
         let buyer = self.party_index(&contract.buyer.value)?;
         let revenue = self.flow(
             format!("{cname}: sales to {}", contract.buyer.value),
-            Expr::Row(paid) * Expr::Row(price) * conversion,
+            self.book(Expr::Row(paid) * Expr::Row(price) * conversion),
             buyer,
             PROJECT,
             FlowKind::Sales,
         );
+        // An offtaker is measured on what it receives as well as what it pays.
+        if self.parties[buyer].kind == LedgerPartyKind::Deal(PartyKind::Offtaker) {
+            let goods = self.c.row(
+                format!("{cname}: market value of the tonnes taken"),
+                Unit::Money,
+                self.book(Expr::Row(taken) * Expr::Row(self.ops.price_deal[p])),
+            );
+            self.ops.goods.push((c, buyer, goods));
+        }
         self.ops.receipts.push(revenue);
         self.ops.taken.push((c, taken));
         Ok((revenue, taken))
@@ -998,7 +1022,9 @@ impl Builder<'_> {
         };
         let payout = self.flow(
             format!("{sname}: floor support from {}", support.supporter.value),
-            pos(floor.clone() - market_unit.clone()) * Expr::Row(covered) * conversion.clone(),
+            self.book(
+                pos(floor.clone() - market_unit.clone()) * Expr::Row(covered) * conversion.clone(),
+            ),
             supporter,
             PROJECT,
             FlowKind::FloorSupport,
@@ -1006,7 +1032,12 @@ impl Builder<'_> {
         let upside_share = self.input(support.upside_share.value, sheet, s, "Upside share");
         let upside = self.flow(
             format!("{sname}: upside share to {}", support.supporter.value),
-            upside_share * pos(market_unit - threshold) * Expr::Row(covered) * conversion.clone(),
+            self.book(
+                upside_share
+                    * pos(market_unit - threshold)
+                    * Expr::Row(covered)
+                    * conversion.clone(),
+            ),
             PROJECT,
             supporter,
             FlowKind::UpsideShare,
@@ -1014,7 +1045,7 @@ impl Builder<'_> {
         let exposure = self.c.row(
             format!("{sname}: maximum payout this year (price at zero)"),
             Unit::Money,
-            floor * Expr::Row(covered) * conversion,
+            self.book(floor * Expr::Row(covered) * conversion),
         );
         self.ops.receipts.push(payout);
         self.ops.payments.push(upside);
@@ -1080,7 +1111,7 @@ impl Builder<'_> {
                     pricing.value.label()
                 ),
                 Unit::Money,
-                Expr::Row(used) * unit_price,
+                self.book(Expr::Row(used) * unit_price),
             );
             sales.entry(j).or_default().push(Expr::Row(value));
             self.ops.operating[i].push(value);
@@ -1136,7 +1167,7 @@ impl Builder<'_> {
                     "{}: royalty to {}",
                     f.name.value, regime.royalty_payee.value
                 ),
-                rate * Expr::Row(revenue),
+                self.book(rate * Expr::Row(revenue)),
                 PROJECT,
                 payee,
                 FlowKind::Royalty,
