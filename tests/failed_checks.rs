@@ -3,10 +3,9 @@
 //! the outputs, with the failure red at the top of the Summary.
 //!
 //! At the library level a run's check is made to fail by hand, so these tests do not depend
-//! on a deal the engine gets wrong. End to end, a deal whose financial close comes after
-//! construction is run: the engine's own checks decide what the binary must do (exit 3 and
-//! the failure first when they fail, exit 0 when they hold), so the test stays true when
-//! the engine learns to fund such a deal.
+//! on a deal the engine gets wrong. End to end, a deal without completion support whose
+//! commitments fall 40m short of its build is run: its unfunded gap fails a check, so the
+//! binary must exit 3 and print the failure first.
 
 mod common;
 
@@ -18,7 +17,6 @@ use lodestone::examples;
 use lodestone::excel::inputs::Notes;
 use lodestone::excel::template::template_bytes;
 use lodestone::excel::write::results_bytes_with;
-use lodestone::model::sample::{loan, party};
 use lodestone::model::*;
 
 /// The Summary's first column, top to bottom (empty cells as "").
@@ -95,33 +93,19 @@ fn a_summary_without_failures_or_warnings_keeps_its_layout() {
     assert_eq!(column[4], "Decision numbers");
 }
 
-/// The blank deal with a senior loan whose financial close comes a year after construction
-/// ends (2029 for a 2027–28 build).
-fn close_after_construction() -> Deal {
+/// The blank deal without completion support whose sponsor commits 60m to a 100m build: a
+/// 40m construction gap nobody funds, which the engine's check *No unfunded gap in
+/// development* must report.
+fn unfunded_gap() -> Deal {
     let mut deal = examples::blank();
-    deal.parties.push(party("Bank", PartyKind::Bank, "0.08"));
-    let mut senior = loan(
-        "Senior",
-        TrancheKind::SeniorDebt,
-        1,
-        "60000000",
-        1,
-        "0.07",
-        10,
-        Repayment::Annuity,
-        &[("Bank", "1")],
-    );
-    senior.upfront_fee = Sourced::bare("0.01".parse().unwrap_or_default());
-    senior.commitment_fee = Sourced::bare("0.005".parse().unwrap_or_default());
-    senior.capitalise_interest = Sourced::bare(true);
-    deal.tranches.push(senior);
-    deal.financial_close_year = Some(Sourced::bare(2029));
+    deal.completion_support = Sourced::bare(CompletionSupport::NoSupport);
+    deal.tranches[0].commitment = Sourced::bare("60000000".parse().unwrap_or_default());
     deal
 }
 
 #[test]
 fn run_and_the_analytics_exit_3_when_the_deal_fails_its_checks() {
-    let deal = close_after_construction();
+    let deal = unfunded_gap();
     assert_eq!(validate(&deal), Vec::new(), "check accepts the deal");
     let runs = engine::run_all(&deal, &[]).expect("runs");
     let failed = failures(&runs);
@@ -151,14 +135,7 @@ fn run_and_the_analytics_exit_3_when_the_deal_fails_its_checks() {
         lodestone(&["sensitivity", &file, "-o", &tornado.display().to_string()]),
         lodestone(&["breakeven", &file]),
     ];
-    if failed.is_empty() {
-        // The engine funds this deal now: nothing to fail.
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
-        for a in &analytics {
-            assert_eq!(a.status.code(), Some(0), "{}", text(&a.stderr));
-        }
-        return;
-    }
+    assert!(!failed.is_empty(), "the unfunded gap fails a check");
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     let first = format!(
         "lodestone: {}",

@@ -290,7 +290,6 @@ fn read_workbook(bytes: &[u8], file: &str) -> Reading {
         }
         grids.insert(sheet.name, Grid::new(actual.clone(), cells));
     }
-    log.actual_names = grids.iter().map(|(k, g)| (g.name.clone(), *k)).collect();
     misnamed_sheets(&names, &grids, &mut log);
     let deal = build_deal(&grids, &mut log);
     finish(file, deal, log)
@@ -304,7 +303,13 @@ fn misnamed_sheets(names: &[String], grids: &HashMap<&'static str, Grid>, log: &
         .filter(|s| !grids.contains_key(s.name))
         .collect();
     for name in names {
-        if grids.values().any(|g| g.name == *name) {
+        // A sheet read, or matched to a schema sheet and refused (over a limit, unreadable):
+        // its own message says what is wrong with it.
+        if grids.values().any(|g| g.name == *name)
+            || SHEETS
+                .iter()
+                .any(|s| name.trim().eq_ignore_ascii_case(s.name))
+        {
             continue;
         }
         if let Some(meant) = headers::near_sheet(name, &missing) {

@@ -318,7 +318,7 @@ pub fn results_bytes_with(
             )));
         }
     }
-        write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
+    write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
     let charts = wb.add_worksheet();
     charts.set_name("Charts")?;
     // The calculation sheets are most of the work and independent: build them side by side,

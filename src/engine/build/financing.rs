@@ -847,7 +847,14 @@ impl Builder<'_> {
         }
         let commitments: Vec<Expr> = equity
             .iter()
-            .map(|&i| self.input(deal.tranches[i].commitment.value, "Financing", i, "Commitment"))
+            .map(|&i| {
+                self.input(
+                    deal.tranches[i].commitment.value,
+                    "Financing",
+                    i,
+                    "Commitment",
+                )
+            })
             .collect();
         let total = sum(commitments.clone());
         (equity, commitments, Some(total))

@@ -32,7 +32,7 @@ impl Builder<'_> {
     /// Every row a check reads is a whole number of units in exact arithmetic, so in the
     /// engine this demands exactly zero; the half unit is only room for a recomputation of
     /// the workbook in floating point, which leaves far less.
-    fn check_tolerance(&self) -> Expr {
+    pub(super) fn check_tolerance(&self) -> Expr {
         Expr::num(Decimal::new(5, 1)) * pow(Expr::num(10), -self.ledger_digits.clone())
     }
 

@@ -23,7 +23,8 @@ use rust_decimal::Decimal;
 
 use super::{BuildError, Builder, EventKind, EventSource};
 use crate::engine::calc::{
-    EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, div, if_, le, min2, pos, pow, safe_div, sum,
+    EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, div, if_, le, max2, min2, pos, pow,
+    safe_div, sum,
 };
 use crate::model::GuaranteeKind;
 
@@ -167,7 +168,12 @@ impl Builder<'_> {
         let lgd = self.c.scalar(
             format!("{name}: loss given default"),
             Unit::Money,
-            clamp_to_exposure(Expr::Scalar(ead), Expr::Scalar(pv)),
+            // Reported in whole units of the ledger, like every amount of money.
+            self.book(clamp_to_exposure(
+                Expr::Scalar(ead),
+                Expr::Scalar(pv),
+                self.booking_rounding(),
+            )),
             Stage::Post,
         );
         let pct = self.c.scalar(
@@ -223,7 +229,7 @@ impl Builder<'_> {
             Unit::Money,
             ops * min2(
                 Expr::Row(unpaid),
-                rate * pos(opening - sum(claims)) + Self::row_of(r.scheduled),
+                self.book(rate * pos(opening - sum(claims))) + Self::row_of(r.scheduled),
             ),
         );
         self.debt_service_calls(k, guarantees, missed, &owed)
@@ -250,7 +256,7 @@ impl Builder<'_> {
             let owed_g = self.c.row(
                 format!("{gname}: claim due this year (with interest)"),
                 Unit::Money,
-                Expr::Prev(claim) * (Expr::one() + rate.clone()),
+                Expr::Prev(claim) + self.book(Expr::Prev(claim) * rate.clone()),
             );
             let share = safe_div(paid.clone() * Expr::Row(owed_g), due.clone(), Expr::zero());
             let rec = self.c.row(
@@ -366,7 +372,11 @@ impl Builder<'_> {
         loss.after_guarantees = self.c.scalar(
             format!("{name}: loss given default after guarantees"),
             Unit::Money,
-            clamp_to_exposure(Expr::Scalar(loss.ead), Expr::RowSum(pv)),
+            self.book(clamp_to_exposure(
+                Expr::Scalar(loss.ead),
+                Expr::RowSum(pv),
+                self.booking_rounding(),
+            )),
             Stage::Post,
         );
         self.fin.tranches[k].loss = Some(loss);
@@ -443,6 +453,17 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// How far the PV of a loan's recoveries may fall short of its exposure from the
+    /// ledger's rounding alone: each year's interest and payments are booked to within half
+    /// a unit of the ledger, so over the horizon at most half a unit a year (and never less
+    /// than the engine's tolerance for a discounted sum).
+    fn booking_rounding(&self) -> Expr {
+        max2(
+            self.check_tolerance() * Expr::num(Decimal::from(self.c.periods)),
+            Expr::Num(EPS),
+        )
+    }
+
     fn calls_row(&self, g: usize) -> Result<RowId, BuildError> {
         self.fin.tranches[g]
             .calls
@@ -456,14 +477,9 @@ impl Builder<'_> {
     }
 }
 
-/// EAD − PV of recoveries, never below 0 nor above EAD; a difference within the engine's
-/// tolerance (the last digit of a discounted sum) is 0: a loan recovered in full at its
-/// contract rate has lost nothing.
-fn clamp_to_exposure(ead: Expr, pv: Expr) -> Expr {
+/// EAD − PV of recoveries, never below 0 nor above EAD; a difference within `rounding` is 0:
+/// a loan recovered in full at its contract rate has lost nothing.
+fn clamp_to_exposure(ead: Expr, pv: Expr, rounding: Expr) -> Expr {
     let lost = ead.clone() - pv;
-    if_(
-        le(lost.clone(), Expr::Num(EPS)),
-        Expr::zero(),
-        min2(ead, lost),
-    )
+    if_(le(lost.clone(), rounding), Expr::zero(), min2(ead, lost))
 }
