@@ -841,7 +841,12 @@ fn write_summary(
             &styles.money,
         ),
     ];
+    let no_support = deal.completion_support.value == crate::model::CompletionSupport::NoSupport;
     for (label, pick, format) in project_lines {
+        // A deal without completion support has none to show (its gap is the next line).
+        if no_support && label == "Project: sponsors' completion support" {
+            continue;
+        }
         metric_row(ws, row, label, runs, sheets, pick, format)?;
         row += 1;
     }
