@@ -423,7 +423,7 @@ pub fn loans_above(deal: &Deal, fl: usize) -> Vec<usize> {
 
 /// The loss given default (before guarantees) and the amount disbursed of these loans.
 fn loss_and_drawn(r: &Results, loans: &[usize]) -> (Decimal, Decimal) {
-    let sum = |pick: fn(&crate::engine::build::TrancheLines) -> Option<usize>| {
+    let sum = |pick: fn(&crate::engine::rules::TrancheLines) -> Option<usize>| {
         r.lines
             .tranches
             .iter()

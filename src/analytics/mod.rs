@@ -19,9 +19,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::engine::build::{LedgerParty, LedgerPartyKind, Lines};
 use crate::engine::calc::Values;
 use crate::engine::results::{CheckFailure, failures};
+use crate::engine::rules::{LedgerParty, LedgerPartyKind, Lines};
 use crate::engine::{self, EngineError};
 use crate::model::{Deal, PartyKind, Scenario, TrancheKind};
 

@@ -1,23 +1,23 @@
 //! The pure cash-flow engine: a deal and a scenario in, exact results out (DESIGN.md §4).
 //!
-//! `build` writes the deal's rules as a calculation (`calc`): rows of per-period
+//! `rules` writes the deal's rules as a calculation (`calc`): rows of per-period
 //! expressions. `calc` evaluates it in exact decimals; the results writer renders the same
 //! rows as Excel formulas. `results` gathers metrics, checks and events for the JSON and
 //! the workbook.
 //!
 //! Must not touch: files, workbooks, the clock or the environment.
 
-pub mod build;
 pub mod calc;
 pub mod preflight;
 pub mod results;
+pub mod rules;
 
 use std::fmt;
 
 use rust_decimal::Decimal;
 
-pub use build::SculptProfiles;
 pub use results::Results;
+pub use rules::SculptProfiles;
 
 use crate::model::{Deal, Repayment, Scenario};
 
@@ -79,7 +79,7 @@ pub fn run_with(
     profiles: &SculptProfiles,
 ) -> Result<Results, EngineError> {
     let name = scenario.name.value.clone();
-    let built = build::build(deal, scenario, profiles).map_err(|e| EngineError::Build {
+    let built = rules::build(deal, scenario, profiles).map_err(|e| EngineError::Build {
         scenario: name.clone(),
         problem: e.0,
     })?;
@@ -96,7 +96,7 @@ pub fn run_with(
 /// A scenario's calculation built once, to be evaluated many times with other prices (a
 /// Monte Carlo run): each evaluation is the full engine and waterfall in exact decimals.
 pub struct Prepared {
-    pub built: build::Built,
+    pub built: rules::Built,
     inputs: Vec<Decimal>,
     scenario: String,
 }
@@ -182,7 +182,7 @@ pub fn prepare(
 ) -> Result<Prepared, EngineError> {
     let name = scenario.name.value.clone();
     let built =
-        build::build_with(deal, scenario, profiles, true).map_err(|e| EngineError::Build {
+        rules::build_with(deal, scenario, profiles, true).map_err(|e| EngineError::Build {
             scenario: name.clone(),
             problem: e.0,
         })?;
@@ -253,9 +253,9 @@ const MAX_SCULPT_PASSES: usize = 100;
 fn base_case(
     deal: &Deal,
     profiles: &SculptProfiles,
-) -> Result<(build::Built, calc::Values), EngineError> {
+) -> Result<(rules::Built, calc::Values), EngineError> {
     let base = Scenario::base();
-    let built = build::build(deal, &base, profiles).map_err(|e| EngineError::Build {
+    let built = rules::build(deal, &base, profiles).map_err(|e| EngineError::Build {
         scenario: base.name.value.clone(),
         problem: e.0,
     })?;
@@ -273,7 +273,7 @@ fn base_case(
 fn repayment_years(
     deal: &Deal,
     i: usize,
-    built: &build::Built,
+    built: &rules::Built,
     values: &calc::Values,
 ) -> Vec<(usize, usize)> {
     let t = &deal.tranches[i];
@@ -304,7 +304,7 @@ fn repayment_years(
 fn first_profiles(
     deal: &Deal,
     sculpted: &[usize],
-    built: &build::Built,
+    built: &rules::Built,
     values: &calc::Values,
 ) -> SculptProfiles {
     let mut profiles = SculptProfiles::default();
@@ -344,7 +344,7 @@ fn refine_profiles(
     deal: &Deal,
     sculpted: &[usize],
     profiles: &SculptProfiles,
-    built: &build::Built,
+    built: &rules::Built,
     values: &calc::Values,
 ) -> Pass {
     let mut next = profiles.clone();
@@ -408,7 +408,7 @@ fn refine_profiles(
 /// balances of the rank's sculpted loans (1 when it is the rank's only one).
 fn sculpted_share(
     deal: &Deal,
-    built: &build::Built,
+    built: &rules::Built,
     sculpted: &[usize],
     i: usize,
     values: &calc::Values,

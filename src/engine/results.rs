@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::build::{Built, CheckLine, EventKind, LedgerParty, Lines};
 use super::calc::{Calc, EPS, Expr, RowId, ScalarId, Values};
+use super::rules::{Built, CheckLine, EventKind, LedgerParty, Lines};
 use crate::finance;
 use crate::model::{Deal, Scenario};
 

@@ -550,7 +550,7 @@ fn a_defaulting_loan_loses_its_exposure_less_the_pv_of_its_recoveries() {
     assert!(
         r.events
             .iter()
-            .any(|e| e.year == 2033 && e.kind == build::EventKind::Default && e.amount == "105000")
+            .any(|e| e.year == 2033 && e.kind == rules::EventKind::Default && e.amount == "105000")
     );
     // Without a guarantee the lenders bear the whole LGD.
     assert_eq!(senior.loss_after_guarantee, senior.loss);
@@ -741,7 +741,7 @@ fn a_loan_unpaid_at_maturity_defaults_and_is_still_paid_ahead_of_first_loss_mone
     assert!(
         r.events
             .iter()
-            .any(|e| e.year == 2032 && e.kind == build::EventKind::Default)
+            .any(|e| e.year == 2032 && e.kind == rules::EventKind::Default)
     );
     assert!(
         row(&r, "Senior: written off (loss)")
@@ -799,7 +799,7 @@ fn a_funding_gap_beyond_the_commitments_is_met_by_the_sponsors_completion_suppor
     assert_eq!(r.project.completion_support, "50000");
     assert_eq!(r.project.funding_gap, "0");
     assert!(r.events.iter().any(|e| e.year == 2030
-        && e.kind == build::EventKind::CompletionSupport
+        && e.kind == rules::EventKind::CompletionSupport
         && e.amount == "50000"));
     let npv = |r: &Results| num(&r.party("Sponsor").map(|p| p.npv.clone()));
     assert!(npv(&r) < npv(&base), "{} vs {}", npv(&r), npv(&base));
@@ -878,7 +878,7 @@ fn a_lock_up_traps_cash_while_dscr_is_low_and_releases_it_when_it_recovers() {
     assert!(
         r.events
             .iter()
-            .any(|e| e.year == 2032 && e.kind == build::EventKind::Lockup)
+            .any(|e| e.year == 2032 && e.kind == rules::EventKind::Lockup)
     );
 }
 
@@ -906,7 +906,7 @@ fn a_dsra_is_funded_in_construction_and_drawn_on_a_shortfall() {
     assert!(
         r.events
             .iter()
-            .any(|e| e.year == 2032 && e.kind == build::EventKind::DsraDraw)
+            .any(|e| e.year == 2032 && e.kind == rules::EventKind::DsraDraw)
     );
     assert!(r.all_checks_pass(), "{:?}", r.checks);
 }
@@ -1425,7 +1425,7 @@ fn every_money_line_is_on_the_ledger_grid_except_present_values() {
     for (name, deal) in deals {
         let profiles = sculpt_profiles(&deal).expect("sculpt");
         for s in std::iter::once(Scenario::base()).chain(deal.scenarios.clone()) {
-            let built = build::build(&deal, &s, &profiles).expect("build");
+            let built = rules::build(&deal, &s, &profiles).expect("build");
             let p = built.precisions(deal.ledger_precision.value);
             let off: Vec<&str> = built
                 .calc

@@ -20,9 +20,9 @@ use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
 use super::inputs::{self, FieldKey, Notes};
 use super::limits;
 use crate::engine::Results;
-use crate::engine::build::LedgerPartyKind;
 use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
 use crate::engine::results::failures;
+use crate::engine::rules::LedgerPartyKind;
 use crate::model::{CellRef, Deal, InputWarning, PartyKind};
 
 /// Why the results workbook could not be built.

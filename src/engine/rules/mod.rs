@@ -13,8 +13,6 @@ mod losses;
 mod operations;
 mod timeline;
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
 use super::calc::{
@@ -503,14 +501,18 @@ impl<'a> Builder<'a> {
     /// opposite sign to the amount, and the last part is the remainder, the amount less the
     /// others. `total` is W, the sum of the weights (None when they are shares summing to
     /// 1; a zero W gives zero parts). The amount is multiplied before it is divided, so an
-    /// exact half unit rounds away from zero here as in Excel.
-    pub fn allocate(&self, amount: Expr, weights: &[Expr], total: Option<Expr>) -> Vec<Expr> {
+    /// exact half unit rounds away from zero here as in Excel. Over more than
+    /// `INLINE_PARTS` parts the running sums of the weights are lines of their own, each the
+    /// one before plus a weight, so that the formulas grow linearly with the parts (a rank
+    /// of hundreds of loans) rather than with their square.
+    pub fn allocate(&mut self, amount: Expr, weights: &[Expr], total: Option<Expr>) -> Vec<Expr> {
         let n = weights.len();
+        let running = self.running_weights(&amount, weights);
         let cumulative = |k: usize| -> Expr {
             if k == 0 {
                 return Expr::zero();
             }
-            let w = sum(weights[..k].to_vec());
+            let w = running[k - 1].clone();
             match &total {
                 None => self.book(amount.clone() * w),
                 Some(total) => if_(
@@ -529,6 +531,34 @@ impl<'a> Builder<'a> {
             }
         }
         parts
+    }
+
+    /// w1+…+wk for k = 1..n−1 (the last is not needed: the last part is the remainder):
+    /// inline sums over a few parts, lines of their own over more (see `allocate`).
+    fn running_weights(&mut self, amount: &Expr, weights: &[Expr]) -> Vec<Expr> {
+        let n = weights.len();
+        if n <= INLINE_PARTS {
+            return (1..n).map(|k| sum(weights[..k].to_vec())).collect();
+        }
+        let (what, unit) = match amount {
+            Expr::Row(r) => (self.c.rows[*r].label.clone(), weight_unit(&self.c, weights)),
+            _ => ("Allocation".to_string(), weight_unit(&self.c, weights)),
+        };
+        let mut out: Vec<Expr> = Vec::with_capacity(n.saturating_sub(1));
+        for k in 1..n {
+            let w = weights[k - 1].clone();
+            let e = match out.last() {
+                None => w,
+                Some(prev) => prev.clone() + w,
+            };
+            let row = self.c.row(
+                format!("{what}: weights of its first {k} of {n} parts"),
+                unit,
+                e,
+            );
+            out.push(Expr::Row(row));
+        }
+        out
     }
 
     /// Rounds every ledger flow that is not already on the ledger's grid by construction:
@@ -656,6 +686,20 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The most parts an allocation writes its running weights inline for (see
+/// `Builder::allocate`): every deal's participants and most ranks, so their formulas stay
+/// as they were.
+const INLINE_PARTS: usize = 4;
+
+/// The unit of a sum of weights: that of the lines they read (money, tonnes), or a ratio
+/// for shares typed on the sheets.
+fn weight_unit(c: &Calc, weights: &[Expr]) -> super::calc::Unit {
+    match weights.first() {
+        Some(Expr::Row(r)) => c.rows[*r].unit,
+        _ => super::calc::Unit::Ratio,
+    }
+}
+
 /// Rewrites bookings so that their factors on the ledger's grid are snapped (see
 /// `Builder::snap_booked_factors`).
 struct Snapper<'a> {
@@ -714,13 +758,4 @@ impl Snapper<'_> {
             other => other,
         }
     }
-}
-
-/// Groups items by a key, keeping first-seen order of keys deterministic (sorted).
-pub fn group_by<K: Ord + Clone, T: Clone>(items: &[(K, T)]) -> BTreeMap<K, Vec<T>> {
-    let mut out: BTreeMap<K, Vec<T>> = BTreeMap::new();
-    for (k, v) in items {
-        out.entry(k.clone()).or_default().push(v.clone());
-    }
-    out
 }

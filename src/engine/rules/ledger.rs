@@ -10,8 +10,8 @@ use super::{
     PartyLines, TrancheLines,
 };
 use crate::engine::calc::{
-    EPS, Expr, FlowKind, RowId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt, max2, or, pos,
-    pow, safe_div, sum,
+    EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt,
+    max2, or, pos, pow, safe_div, sum,
 };
 use crate::model::{PartyKind, Phase, SubsidyBasis, TrancheKind};
 
@@ -474,7 +474,7 @@ impl Builder<'_> {
         for (i, f) in self.deal.facilities.iter().enumerate() {
             let tl = &self.t.facilities[i];
             for (phase, probability) in f.gates.in_order() {
-                let next = crate::engine::build::timeline::phase_index(phase) + 1;
+                let next = crate::engine::rules::timeline::phase_index(phase) + 1;
                 let gate_year = tl.starts[next].clone() - Expr::one();
                 let field = match phase {
                     Phase::Exploration => "P exploration",
@@ -662,6 +662,24 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// The horizon's total of some ledger flows. Over a handful of flows it is one sum of
+    /// their row totals; over more (a royalty from each of hundreds of facilities), a line of
+    /// their yearly sum first, which the chaining of long lines keeps within Excel's formula
+    /// length (a scalar's formula is not chained), then its total.
+    fn total_of_flows(&mut self, label: String, rows: &[RowId]) -> ScalarId {
+        let total = if rows.len() <= 8 {
+            sum(rows.iter().map(|r| Expr::RowSum(*r)).collect())
+        } else {
+            let yearly = self.c.row(
+                format!("{label} (by year)"),
+                Unit::Money,
+                sum(rows.iter().map(|r| Expr::Row(*r)).collect()),
+            );
+            Expr::RowSum(yearly)
+        };
+        self.c.scalar(label, Unit::Money, total, Stage::Post)
+    }
+
     fn build_government_metrics(&mut self, discounts: &[Discount]) -> Result<(), BuildError> {
         self.c.section("Government metrics");
         let deal = self.deal;
@@ -671,42 +689,32 @@ impl Builder<'_> {
             }
             let name = self.parties[p].name.clone();
             let discount = discount.clone();
-            let mut receipts: std::collections::BTreeMap<FlowKind, Vec<Expr>> = Default::default();
-            let mut payments: std::collections::BTreeMap<FlowKind, Vec<Expr>> = Default::default();
+            let mut receipts: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
+            let mut payments: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
             for &r in &self.flows {
                 if let Some(tag) = &self.c.rows[r].ledger {
                     if tag.payee == p {
-                        receipts.entry(tag.kind).or_default().push(Expr::RowSum(r));
+                        receipts.entry(tag.kind).or_default().push(r);
                     }
                     if tag.payer == p {
-                        payments.entry(tag.kind).or_default().push(Expr::RowSum(r));
+                        payments.entry(tag.kind).or_default().push(r);
                     }
                 }
             }
-            let mut receipt_lines = Vec::new();
-            for (kind, items) in receipts {
-                receipt_lines.push((
-                    kind,
-                    self.c.scalar(
-                        format!("{name}: receipts, {}", kind.label()),
-                        Unit::Money,
-                        sum(items),
-                        Stage::Post,
-                    ),
-                ));
-            }
-            let mut payment_lines = Vec::new();
-            for (kind, items) in payments {
-                payment_lines.push((
-                    kind,
-                    self.c.scalar(
-                        format!("{name}: payments, {}", kind.label()),
-                        Unit::Money,
-                        sum(items),
-                        Stage::Post,
-                    ),
-                ));
-            }
+            let receipt_lines: Vec<(FlowKind, ScalarId)> = receipts
+                .into_iter()
+                .map(|(kind, rows)| {
+                    let label = format!("{name}: receipts, {}", kind.label());
+                    (kind, self.total_of_flows(label, &rows))
+                })
+                .collect();
+            let payment_lines: Vec<(FlowKind, ScalarId)> = payments
+                .into_iter()
+                .map(|(kind, rows)| {
+                    let label = format!("{name}: payments, {}", kind.label());
+                    (kind, self.total_of_flows(label, &rows))
+                })
+                .collect();
             let paid: Vec<Expr> = payment_lines
                 .iter()
                 .map(|(_, s)| Expr::Scalar(*s))

@@ -850,7 +850,7 @@ impl Builder<'_> {
         // parts, whole cents, add up to the product's amounts.
         let weights: Vec<Expr> = outputs.iter().map(|r| Expr::Row(*r)).collect();
         let split =
-            |b: &Self, amount: Expr| b.allocate(amount, &weights, Some(Expr::Row(sellable)));
+            |b: &mut Self, amount: Expr| b.allocate(amount, &weights, Some(Expr::Row(sellable)));
         let total = sum(revenue.iter().map(|r| Expr::Row(*r)).collect());
         let sales_parts = split(self, total);
         let support_parts: Vec<(Vec<Expr>, Vec<Expr>)> = supports
