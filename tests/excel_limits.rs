@@ -25,6 +25,8 @@ pub struct Measured {
     pub formulas: usize,
     pub longest_formula: usize,
     pub deepest_nesting: usize,
+    /// The most arguments of one function call.
+    pub most_arguments: usize,
     pub longest_text: usize,
     pub longest_sheet_name: usize,
     pub max_row: u64,
@@ -90,6 +92,9 @@ pub fn measure(bytes: &[u8]) -> Measured {
                 m.formulas += 1;
                 m.longest_formula = m.longest_formula.max(unescape_len(f));
                 m.deepest_nesting = m.deepest_nesting.max(lodestone::excel::limits::nesting(f));
+                m.most_arguments = m
+                    .most_arguments
+                    .max(lodestone::excel::limits::most_arguments(f));
             }
             for r in text.split("<c r=\"").skip(1) {
                 let (row, col) = a1_position(&r[..r.find('"').unwrap_or(0)]);
@@ -121,6 +126,11 @@ fn assert_within_limits(what: &str, m: &Measured) {
         m.deepest_nesting <= 64,
         "{what}: {} levels of nesting",
         m.deepest_nesting
+    );
+    assert!(
+        m.most_arguments <= 255,
+        "{what}: a function of {} arguments",
+        m.most_arguments
     );
     assert!(
         m.longest_text <= 32_767,

@@ -14,6 +14,10 @@ use rust_decimal::Decimal;
 use crate::engine::calc::{Calc, Expr, InputAddr};
 use crate::model::CellRef;
 
+/// The most arguments Lodestone writes in one call of MIN, MAX, AND or OR (Excel's limit is
+/// 255); a longer list is written as groups of it.
+const LIST_ARGUMENTS: usize = 128;
+
 /// Where the rows and cells of one calculation sheet are.
 #[derive(Debug, Clone)]
 pub struct Placement {
@@ -288,6 +292,7 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// Writes `NAME(item, item, …)` for an associative function (MIN, MAX, AND, OR).
     fn list(
         &self,
         name: &str,
@@ -298,6 +303,20 @@ impl<'a> Renderer<'a> {
     ) -> Result<(), RenderError> {
         out.push_str(name);
         out.push('(');
+        // Excel takes at most 255 arguments a function: a longer list (the first year of
+        // hundreds of facilities) is written as the same function of groups of it, which
+        // MIN, MAX, AND and OR give the same value for.
+        if items.len() > LIST_ARGUMENTS {
+            let size = items.len().div_ceil(LIST_ARGUMENTS).max(LIST_ARGUMENTS);
+            for (k, group) in items.chunks(size).enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                self.list(name, group, t, ctx, out)?;
+            }
+            out.push(')');
+            return Ok(());
+        }
         for (k, item) in items.iter().enumerate() {
             if k > 0 {
                 out.push(',');
@@ -653,6 +672,39 @@ mod tests {
             let got = r.row_formula(&c.rows[row].expr, t).expect("renders");
             assert_eq!(got, want, "row {row} period {t}");
         }
+    }
+
+    /// Excel takes at most 255 arguments a function: a MIN of 300 numbers is written as a
+    /// MIN of groups of at most 128, and a MAX of 20,000 as groups of groups.
+    #[test]
+    fn a_long_min_or_max_is_written_in_groups_of_at_most_128_arguments() {
+        let (c, place) = setup();
+        let r = Renderer::new(&c, &place, &Fixed);
+        let items = |n: usize| (1..=n).map(|k| Expr::num(Decimal::from(k))).collect();
+        let min = r.scalar_formula(&Expr::Min(items(300))).expect("renders");
+        assert!(min.starts_with("MIN(MIN(1,2,"), "{min}");
+        assert!(min.contains(",128),MIN(129,"), "{min}");
+        assert!(
+            min.contains(",256),MIN(257,") && min.ends_with(",300))"),
+            "{min}"
+        );
+        assert_eq!(crate::excel::limits::most_arguments(&min), 128);
+        let max = r
+            .scalar_formula(&Expr::Max(items(20_000)))
+            .expect("renders");
+        assert!(crate::excel::limits::most_arguments(&max) <= 128);
+        let numbers: Vec<usize> = max
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=20_000).collect::<Vec<_>>(),
+            "every item, in order"
+        );
+        let short = r.scalar_formula(&Expr::Min(items(3))).expect("renders");
+        assert_eq!(short, "MIN(1,2,3)");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 /// Excel: a formula of at most 8,192 characters and 64 levels of nested functions.
 pub const MAX_FORMULA_CHARS: usize = 8_192;
 pub const MAX_NESTING: usize = 64;
+/// Excel: a function takes at most 255 arguments.
+pub const MAX_ARGUMENTS: usize = 255;
 /// Excel: a cell holds at most 32,767 characters.
 pub use crate::model::MAX_TEXT_CHARS;
 /// Excel: a sheet name is at most 31 characters.
@@ -39,6 +41,26 @@ pub fn nesting(formula: &str) -> usize {
     deepest
 }
 
+/// The most arguments any one function call of the formula has (outside string literals).
+pub fn most_arguments(formula: &str) -> usize {
+    // One count per open parenthesis: its commas at its own level, plus one.
+    let (mut open, mut most, mut quoted) = (Vec::<usize>::new(), 0usize, false);
+    for c in formula.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => open.push(1),
+            ')' if !quoted => most = most.max(open.pop().unwrap_or(0)),
+            ',' if !quoted => {
+                if let Some(n) = open.last_mut() {
+                    *n += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    most
+}
+
 fn cell(sheet: &str, row: u32, col: u32) -> String {
     format!(
         "'{sheet}'!{}",
@@ -60,6 +82,13 @@ pub fn check_formula(sheet: &str, row: u32, col: u32, formula: &str) -> Result<(
     if depth > MAX_NESTING {
         return Err(format!(
             "{}: a formula nested {depth} levels deep, more than Excel's {MAX_NESTING} (please report this with the deal)",
+            cell(sheet, row, col)
+        ));
+    }
+    let arguments = most_arguments(text);
+    if arguments > MAX_ARGUMENTS {
+        return Err(format!(
+            "{}: a function of {arguments} arguments, more than Excel's {MAX_ARGUMENTS} (please report this with the deal)",
             cell(sheet, row, col)
         ));
     }
