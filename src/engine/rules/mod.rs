@@ -16,8 +16,8 @@ mod timeline;
 use rust_decimal::Decimal;
 
 use super::calc::{
-    Calc, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le, round,
-    sum,
+    Calc, CmpOp, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le,
+    round, sum,
 };
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
@@ -753,9 +753,30 @@ impl Snapper<'_> {
             Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
             Expr::Div(x, y) => Expr::Div(b(x), b(y)),
             Expr::Round(x, d) => Expr::Round(b(x), d),
-            Expr::If(c, x, y) => Expr::If(c, b(x), b(y)),
+            Expr::If(c, x, y) => Expr::If(Box::new(self.guard(*c)), b(x), b(y)),
             Expr::Choose(i, v) => Expr::Choose(i, v.into_iter().map(|x| go(self, x)).collect()),
             other => other,
         }
+    }
+
+    /// A guard against dividing by zero, `|x| ≤ ε`, on an amount on the ledger's grid tests
+    /// ROUND(x) instead: the identity in exact arithmetic, it makes a spreadsheet test the
+    /// divisor the booking snaps (`factor`), so that a sum that is exactly zero here but a
+    /// few binary digits off zero there (at 10^10, about 10^-5) is taken as zero, not divided
+    /// by once rounded to 0.
+    fn guard(&self, c: Expr) -> Expr {
+        let Expr::Cmp(CmpOp::Le, a, eps) = c else {
+            return c;
+        };
+        let (Expr::Abs(x), Expr::Num(_)) = (a.as_ref(), eps.as_ref()) else {
+            return Expr::Cmp(CmpOp::Le, a, eps);
+        };
+        let on_grid =
+            super::calc::precision_of(x, self.p, self.digits, self.places) == Precision::Grid;
+        if !on_grid || matches!(x.as_ref(), Expr::Num(_) | Expr::Round(..)) {
+            return Expr::Cmp(CmpOp::Le, a, eps);
+        }
+        let snapped = round(x.as_ref().clone(), self.digits.clone());
+        Expr::Cmp(CmpOp::Le, Box::new(Expr::Abs(Box::new(snapped))), eps)
     }
 }
