@@ -16,8 +16,8 @@ mod timeline;
 use rust_decimal::Decimal;
 
 use super::calc::{
-    Calc, CmpOp, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le,
-    round, sum,
+    Calc, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le, round,
+    sum,
 };
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
@@ -602,7 +602,7 @@ impl<'a> Builder<'a> {
         };
         for r in 0..self.c.rows.len() {
             let e = std::mem::take(&mut self.c.rows[r].expr);
-            self.c.rows[r].expr = snapper.outside(e);
+            self.c.rows[r].expr = snapper.comparisons(snapper.outside(e));
         }
     }
 
@@ -753,30 +753,50 @@ impl Snapper<'_> {
             Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
             Expr::Div(x, y) => Expr::Div(b(x), b(y)),
             Expr::Round(x, d) => Expr::Round(b(x), d),
-            Expr::If(c, x, y) => Expr::If(Box::new(self.guard(*c)), b(x), b(y)),
+            Expr::If(c, x, y) => Expr::If(c, b(x), b(y)),
             Expr::Choose(i, v) => Expr::Choose(i, v.into_iter().map(|x| go(self, x)).collect()),
             other => other,
         }
     }
 
-    /// A guard against dividing by zero, `|x| ≤ ε`, on an amount on the ledger's grid tests
-    /// ROUND(x) instead: the identity in exact arithmetic, it makes a spreadsheet test the
-    /// divisor the booking snaps (`factor`), so that a sum that is exactly zero here but a
-    /// few binary digits off zero there (at 10^10, about 10^-5) is taken as zero, not divided
-    /// by once rounded to 0.
-    fn guard(&self, c: Expr) -> Expr {
-        let Expr::Cmp(CmpOp::Le, a, eps) = c else {
-            return c;
-        };
-        let (Expr::Abs(x), Expr::Num(_)) = (a.as_ref(), eps.as_ref()) else {
-            return Expr::Cmp(CmpOp::Le, a, eps);
-        };
-        let on_grid =
-            super::calc::precision_of(x, self.p, self.digits, self.places) == Precision::Grid;
-        if !on_grid || matches!(x.as_ref(), Expr::Num(_) | Expr::Round(..)) {
-            return Expr::Cmp(CmpOp::Le, a, eps);
+    /// Every comparison of an amount on the ledger's grid compares ROUND(amount) instead:
+    /// the identity in exact arithmetic, it makes a spreadsheet compare the whole cents the
+    /// engine does. Without it a sum that is exactly zero here but a few binary digits off
+    /// zero there (about 10^-5 at 10^10) passes a test such as "arrears > 0.000001" or a
+    /// guard against dividing by zero whose divisor the booking then rounds to 0.
+    fn comparisons(&self, e: Expr) -> Expr {
+        let go = |x: Box<Expr>| Box::new(self.comparisons(*x));
+        let all = |v: Vec<Expr>| v.into_iter().map(|x| self.comparisons(x)).collect();
+        match e {
+            Expr::Cmp(op, a, b) => Expr::Cmp(op, Box::new(self.snap(*a)), Box::new(self.snap(*b))),
+            Expr::Neg(a) => Expr::Neg(go(a)),
+            Expr::Abs(a) => Expr::Abs(go(a)),
+            Expr::Sub(x, y) => Expr::Sub(go(x), go(y)),
+            Expr::Div(x, y) => Expr::Div(go(x), go(y)),
+            Expr::Round(x, d) => Expr::Round(go(x), d),
+            Expr::If(c, x, y) => Expr::If(go(c), go(x), go(y)),
+            Expr::Add(v) => Expr::Add(all(v)),
+            Expr::Mul(v) => Expr::Mul(all(v)),
+            Expr::Min(v) => Expr::Min(all(v)),
+            Expr::Max(v) => Expr::Max(all(v)),
+            Expr::And(v) => Expr::And(all(v)),
+            Expr::Or(v) => Expr::Or(all(v)),
+            Expr::Choose(i, v) => Expr::Choose(go(i), all(v)),
+            other => other,
         }
-        let snapped = round(x.as_ref().clone(), self.digits.clone());
-        Expr::Cmp(CmpOp::Le, Box::new(Expr::Abs(Box::new(snapped))), eps)
+    }
+
+    /// An operand of a comparison: ROUND around it when it is on the grid and not already
+    /// a number or a rounding.
+    fn snap(&self, x: Expr) -> Expr {
+        let on_grid =
+            super::calc::precision_of(&x, self.p, self.digits, self.places) == Precision::Grid;
+        let already = matches!(x, Expr::Num(_) | Expr::Round(..))
+            || matches!(&x, Expr::Abs(a) if matches!(a.as_ref(), Expr::Round(..)));
+        if on_grid && !already {
+            round(x, self.digits.clone())
+        } else {
+            self.comparisons(x)
+        }
     }
 }
