@@ -804,17 +804,8 @@ impl Builder<'_> {
         let parts = self.allocate(Expr::Row(support), &weights, total);
         for (&i, part) in equity.iter().zip(parts) {
             let name = self.deal.tranches[i].name.value.clone();
-            let put_in = self
-                .c
-                .row(format!("{name}: completion support"), Unit::Money, part);
-            let flows = self.split_flow(
-                i,
-                &format!("{name}: completion support"),
-                put_in,
-                true,
-                FlowKind::Equity,
-            )?;
-            self.record_flows(i, &flows, FlowKind::Equity);
+            let row = format!("{name}: completion support");
+            self.equity_flow(i, &row, &row, part, FlowKind::Equity)?;
         }
         let unfunded = self.c.row(
             "Unfunded gap in development",
@@ -858,6 +849,22 @@ impl Builder<'_> {
             .collect();
         let total = sum(commitments.clone());
         (equity, commitments, Some(total))
+    }
+
+    /// Equity tranche `i`'s part of an amount: a line of its own (`row`), split between its
+    /// participants as ledger flows (`flow`), paid in for `FlowKind::Equity`, out otherwise.
+    fn equity_flow(
+        &mut self,
+        i: usize,
+        row: &str,
+        flow: &str,
+        part: Expr,
+        kind: FlowKind,
+    ) -> Result<(), BuildError> {
+        let amount = self.c.row(row, Unit::Money, part);
+        let flows = self.split_flow(i, flow, amount, kind == FlowKind::Equity, kind)?;
+        self.record_flows(i, &flows, kind);
+        Ok(())
     }
 
     fn record_flows(&mut self, i: usize, rows: &[RowId], kind: FlowKind) {
@@ -1664,30 +1671,15 @@ impl Builder<'_> {
         let support_parts = self.allocate(Expr::Row(support), &weights, total);
         for ((&i, paid), put_in) in equity.iter().zip(paid_parts).zip(support_parts) {
             let name = deal.tranches[i].name.value.clone();
-            let paid = self
-                .c
-                .row(format!("{name}: distributions"), Unit::Money, paid);
-            let flows = self.split_flow(
+            let paid_row = format!("{name}: distributions");
+            self.equity_flow(i, &paid_row, &paid_row, paid, FlowKind::Distribution)?;
+            self.equity_flow(
                 i,
-                &format!("{name}: distributions"),
-                paid,
-                false,
-                FlowKind::Distribution,
-            )?;
-            self.record_flows(i, &flows, FlowKind::Distribution);
-            let put_in = self.c.row(
-                format!("{name}: support for cash deficits"),
-                Unit::Money,
-                put_in,
-            );
-            let flows = self.split_flow(
-                i,
+                &format!("{name}: support for cash deficits"),
                 &format!("{name}: deficit support"),
                 put_in,
-                true,
                 FlowKind::Equity,
             )?;
-            self.record_flows(i, &flows, FlowKind::Equity);
         }
         let gap = Self::row_of(self.fin.dev_gap);
         self.flow(

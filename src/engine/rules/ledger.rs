@@ -422,30 +422,20 @@ impl Builder<'_> {
             Expr::Prev(cumulative_pv) + Expr::Row(post) * Expr::Row(factor),
         );
         self.lines.project.risked_npv = Some(self.build_risked_npv(cumulative_pv, npv_post));
-        if let Some(gap) = self.fin.dev_gap {
-            self.lines.project.funding_gap = Some(self.c.scalar(
-                "Project: unfunded gap",
-                Unit::Money,
-                Expr::RowSum(gap),
-                Stage::Post,
-            ));
-        }
-        if let Some(support) = self.fin.completion_support {
-            self.lines.project.completion_support = Some(self.c.scalar(
-                "Project: sponsors' completion support",
-                Unit::Money,
-                Expr::RowSum(support),
-                Stage::Post,
-            ));
-        }
-        if let Some(support) = self.fin.deficit_support {
-            self.lines.project.deficit_support = Some(self.c.scalar(
-                "Project: equity support for cash deficits",
-                Unit::Money,
-                Expr::RowSum(support),
-                Stage::Post,
-            ));
-        }
+        let total = |b: &mut Self, row: Option<RowId>, label: &str| {
+            row.map(|r| b.c.scalar(label, Unit::Money, Expr::RowSum(r), Stage::Post))
+        };
+        self.lines.project.funding_gap = total(self, self.fin.dev_gap, "Project: unfunded gap");
+        self.lines.project.completion_support = total(
+            self,
+            self.fin.completion_support,
+            "Project: sponsors' completion support",
+        );
+        self.lines.project.deficit_support = total(
+            self,
+            self.fin.deficit_support,
+            "Project: equity support for cash deficits",
+        );
         let overrun: Vec<Expr> = self
             .fin
             .tranches
