@@ -11,12 +11,18 @@
 //!   written, each gets a random name (`linkat`, which never replaces or follows anything
 //!   already there) and is renamed over its output straight away. Only a process killed in
 //!   the few system calls between the first link and the last rename can leave a named
-//!   temporary file behind.
+//!   temporary file behind: POSIX has no call that puts a nameless file over an existing
+//!   one, so replacing an output needs a name for a moment, and `kill -9` cannot be caught.
 //! - Elsewhere, or on a file system without `O_TMPFILE`, they are created under a random
 //!   name with `O_CREAT | O_EXCL` (which never follows a symbolic link planted there) and
 //!   removed on every error path, panics included; a `kill -9` while writing leaves one.
-//! - Names are `.lodestone-<16 hex digits>.tmp` whatever the output is called, so they fit
-//!   wherever the output's own name does.
+//! - Names are `.lodestone-<machine>-<pid>-<16 hex digits>.tmp` whatever the output is
+//!   called (at most 52 characters), so they fit wherever the output's own name does. The
+//!   machine is the start of Linux's boot id, which changes at every boot.
+//! - What a killed process leaves is removed by the next Lodestone run that writes to the
+//!   same folder: before staging, it removes the temporary names of its own machine and boot
+//!   whose process is no longer alive. A name of another machine (a shared drive), of an
+//!   earlier boot or of a live process is left alone.
 //!
 //! An output that exists and is not a regular file (a symbolic link, a device, a FIFO, a
 //! socket, a folder) is refused: Lodestone replaces outputs, it never writes through them.
@@ -152,6 +158,8 @@ struct Staged {
 #[derive(Default)]
 struct Transaction {
     staged: Vec<Staged>,
+    /// The folders already swept of what killed runs left there.
+    swept: Vec<PathBuf>,
 }
 
 impl Drop for Transaction {
@@ -187,6 +195,10 @@ impl Transaction {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if !self.swept.contains(&folder) {
+            sweep(&folder);
+            self.swept.push(folder.clone());
+        }
         let (file, name) = temp_file(&folder).map_err(unchanged)?;
         // Recorded at once, so that the name is removed whatever fails next.
         self.staged.push(Staged {
@@ -242,9 +254,10 @@ impl Transaction {
     }
 }
 
-/// A random temporary name in `folder`: `.lodestone-<16 hex>.tmp`. The key comes from the
-/// operating system's randomness (std's hash keys); the name is only ever created
-/// exclusively, so guessing it gains nothing but a retry.
+/// A random temporary name in `folder`: `.lodestone-<machine>-<pid>-<16 hex>.tmp`. The key
+/// comes from the operating system's randomness (std's hash keys); the name is only ever
+/// created exclusively, so guessing it gains nothing but a retry. The machine and process
+/// say whose it is, so that `sweep` can tell a killed run's leftovers from a live run's.
 fn random_name(folder: &Path) -> PathBuf {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -255,7 +268,74 @@ fn random_name(folder: &Path) -> PathBuf {
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(t.as_nanos());
     }
-    folder.join(format!(".lodestone-{:016x}.tmp", h.finish()))
+    let machine = machine_tag().unwrap_or("00000000");
+    folder.join(format!(
+        ".lodestone-{machine}-{}-{:016x}.tmp",
+        std::process::id(),
+        h.finish()
+    ))
+}
+
+/// This machine and boot: the first 8 hex digits of Linux's boot id; `None` elsewhere,
+/// where nothing is swept.
+fn machine_tag() -> Option<&'static str> {
+    static TAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let tag: String = id.chars().take(8).collect();
+        let hex = tag.len() == 8 && tag.chars().all(|c| c.is_ascii_hexdigit());
+        (hex && tag != "00000000").then_some(tag)
+    })
+    .as_deref()
+}
+
+/// The process that made a temporary name, if the name is one of this machine and boot.
+fn owner(name: &str, machine: &str) -> Option<u32> {
+    let rest = name.strip_prefix(".lodestone-")?.strip_suffix(".tmp")?;
+    let mut parts = rest.split('-');
+    let (tag, pid, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let well_formed = parts.next().is_none()
+        && key.len() == 16
+        && key.chars().all(|c| c.is_ascii_hexdigit())
+        && pid.chars().all(|c| c.is_ascii_digit());
+    (well_formed && tag == machine).then(|| pid.parse().ok())?
+}
+
+/// Whether a process is alive (or its liveness cannot be told, which counts as alive).
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    if pid <= 0 || unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn alive(_pid: u32) -> bool {
+    true
+}
+
+/// Removes from `folder` the temporary names that runs on this machine and boot left when
+/// they were killed between naming and renaming (their process is gone). Best effort: a
+/// name that cannot be removed is left, and nothing else in the folder is touched.
+fn sweep(folder: &Path) {
+    let Some(machine) = machine_tag() else { return };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| owner(n, machine)) else {
+            continue;
+        };
+        if pid != std::process::id() && !alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Attempts at a fresh random name before giving up (each fails only if the name exists).
@@ -518,10 +598,54 @@ mod tests {
         let b = random_name(Path::new("."));
         assert_ne!(a, b);
         let name = a.file_name().expect("name").to_string_lossy().into_owned();
+        assert!(name.len() <= 52, "{name}");
         assert_eq!(
-            name.len(),
-            ".lodestone-".len() + 16 + ".tmp".len(),
+            owner(&name, machine_tag().unwrap_or("00000000")),
+            Some(std::process::id()),
             "{name}"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_next_run_sweeps_what_a_killed_run_left_and_nothing_else() {
+        let dir = folder("sweep");
+        let machine = machine_tag().expect("a boot id");
+        // A process that has ended: its pid is free (until reused, when it is kept).
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("ended");
+        let killed = format!(".lodestone-{machine}-{dead}-0123456789abcdef.tmp");
+        let live = format!(".lodestone-{machine}-1-0123456789abcdef.tmp");
+        let stranger = if machine == "fedcba98" {
+            "fedcba99"
+        } else {
+            "fedcba98"
+        };
+        let other_machine = format!(".lodestone-{stranger}-{dead}-0123456789abcdef.tmp");
+        let odd = format!(".lodestone-{machine}-{dead}-xyz.tmp");
+        for n in [
+            &killed,
+            &live,
+            &other_machine,
+            &odd,
+            &"notes.txt".to_string(),
+        ] {
+            std::fs::write(dir.join(n), b"x").expect("planted");
+        }
+        write_all(&[(&dir.join("out.json"), b"new")]).expect("written");
+        let mut expected = vec![
+            live,
+            other_machine,
+            odd,
+            "notes.txt".into(),
+            "out.json".into(),
+        ];
+        if alive(dead) {
+            expected.push(killed); // its pid was reused at once: kept, as it must be
+        }
+        expected.sort();
+        assert_eq!(names(&dir), expected);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

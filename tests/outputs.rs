@@ -122,7 +122,7 @@ impl Lcg {
 }
 
 #[test]
-fn kill_9_at_random_points_leaves_old_or_new_outputs_and_no_temporary_file() {
+fn kill_9_at_random_points_leaves_old_or_new_outputs_and_the_next_run_removes_any_temporary_name() {
     let dir = TempDir::new("outputs-kill");
     let deal = example(&dir, "gallium-refinery");
     let workbook = dir.path().join("results.xlsx");
@@ -153,6 +153,7 @@ fn kill_9_at_random_points_leaves_old_or_new_outputs_and_no_temporary_file() {
     );
     let mut rng = Lcg(14);
     let mut outcomes = [0usize; 3];
+    let mut swept = 0;
     for run in 0..40 {
         std::fs::write(&workbook, b"old workbook").expect("old");
         std::fs::write(&json, b"old json").expect("old");
@@ -166,13 +167,38 @@ fn kill_9_at_random_points_leaves_old_or_new_outputs_and_no_temporary_file() {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        assert_eq!(
-            files(&dir),
-            ["gallium-refinery.xlsx", "results.json", "results.xlsx"],
-            "run {run}, killed after {delay:?}: a temporary file was left"
+        // Killed between naming its outputs and renaming them (a few system calls; under load
+        // the process may be descheduled there), a run leaves named temporary files, which
+        // nothing can prevent (src/output.rs): at most one per output, and the next run in
+        // the folder removes them.
+        let left: Vec<String> = files(&dir)
+            .into_iter()
+            .filter(|n| {
+                !["gallium-refinery.xlsx", "results.json", "results.xlsx"].contains(&n.as_str())
+            })
+            .collect();
+        assert!(
+            left.len() <= 2
+                && left
+                    .iter()
+                    .all(|n| n.starts_with(".lodestone-") && n.ends_with(".tmp")),
+            "run {run}, killed after {delay:?}: left {left:?}"
         );
         let w = std::fs::read(&workbook).expect("workbook");
         let j = std::fs::read(&json).expect("json");
+        if !left.is_empty() {
+            swept += 1;
+            let out = Command::new(env!("CARGO_BIN_EXE_lodestone"))
+                .args(args(&workbook, &json))
+                .output()
+                .expect("run");
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            assert_eq!(
+                files(&dir),
+                ["gallium-refinery.xlsx", "results.json", "results.xlsx"],
+                "run {run}: the next run did not remove {left:?}"
+            );
+        }
         let w_new = w == new_w;
         let j_new = j == new_j;
         assert!(
@@ -183,7 +209,8 @@ fn kill_9_at_random_points_leaves_old_or_new_outputs_and_no_temporary_file() {
         outcomes[usize::from(w_new) + usize::from(j_new)] += 1;
     }
     eprintln!(
-        "kill -9 over 40 runs (a whole run {whole:?}): {} left both old, {} one new, {} both new",
+        "kill -9 over 40 runs (a whole run {whole:?}): {} left both old, {} one new, {} both new; \
+         {swept} left temporary names, each removed by the next run",
         outcomes[0], outcomes[1], outcomes[2]
     );
 }
