@@ -45,7 +45,14 @@ impl fmt::Display for AnalyticsError {
     }
 }
 
-impl std::error::Error for AnalyticsError {}
+impl std::error::Error for AnalyticsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AnalyticsError::Engine(e) => Some(e),
+            AnalyticsError::Setting(_) | AnalyticsError::Input(_) => None,
+        }
+    }
+}
 
 impl From<EngineError> for AnalyticsError {
     fn from(e: EngineError) -> Self {
