@@ -62,7 +62,7 @@ impl From<EngineError> for AnalyticsError {
 
 /// The failed checks of the scenarios of the deal an analysis is about (the base case, or
 /// those named): the analysis still runs and writes its outputs, and the command exits 3
-/// (`cli::exit::CHECKS_FAILED`) with the failures printed first. The points an analysis
+/// (`error::exit::CHECKS_FAILED`) with the failures printed first. The points an analysis
 /// constructs itself (tornado cases, solver trials, paths) are not these.
 pub fn failed_checks(
     deal: &Deal,
