@@ -246,6 +246,38 @@ fn a_file_that_is_not_a_spreadsheet_is_a_read_error() {
 }
 
 #[test]
+fn a_truncated_workbook_is_a_read_error_whose_source_is_the_zip_readers_error() {
+    let dir = TempDir::new("commands-truncated");
+    let bytes = example_bytes(NDPR);
+    let file = dir.write("half.xlsx", &bytes[..bytes.len() / 2]);
+    let options = CheckOptions {
+        file: file.clone(),
+        defaults: false,
+    };
+    let e = commands::check(&options, &Quiet).expect_err("truncated");
+    assert!(matches!(e, Error::Read(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: not a spreadsheet (a damaged or truncated zip archive: invalid Zip archive: Could not find EOCD; expected an .xlsx, .xlsm, .xls or .ods file)",
+            file.display()
+        )
+    );
+    // Error -> ReadErrors -> FileError -> Damaged -> the zip reader's own error.
+    let damaged =
+        (e.source().and_then(|r| r.source()).and_then(|f| f.source())).expect("the damage");
+    assert_eq!(
+        damaged.to_string(),
+        "a damaged or truncated zip archive: invalid Zip archive: Could not find EOCD"
+    );
+    let zip = damaged.source().expect("the zip error");
+    assert!(
+        zip.downcast_ref::<zip::result::ZipError>().is_some(),
+        "{zip:?}"
+    );
+}
+
+#[test]
 fn an_invalid_deal_is_a_validate_error_listing_its_problems_at_their_cells() {
     let dir = TempDir::new("commands-invalid");
     let mut xlsx = Xlsx::open(&example_bytes(NDPR));

@@ -55,8 +55,10 @@ pub enum FileError {
     Empty,
     /// Over `book::MAX_FILE_BYTES`: the file's size.
     TooLarge(u64),
-    /// Not a workbook of a supported format, or a damaged one: why.
+    /// Not a workbook of a supported format: why.
     NotWorkbook(String),
+    /// A damaged workbook, with the reader's error that found it as its source.
+    Damaged(book::Damaged),
     /// The spreadsheet reader failed on malformed data (a panic, caught).
     Unreadable,
 }
@@ -73,6 +75,7 @@ impl fmt::Display for FileError {
             FileError::NotWorkbook(reason) => {
                 write!(f, "not a spreadsheet ({reason}; {EXPECTED})")
             }
+            FileError::Damaged(d) => write!(f, "not a spreadsheet ({d}; {EXPECTED})"),
             FileError::Unreadable => f.write_str(
                 "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
             ),
@@ -84,6 +87,7 @@ impl std::error::Error for FileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             FileError::Open(e) | FileError::Read(e) => Some(e),
+            FileError::Damaged(d) => Some(d),
             _ => None,
         }
     }
@@ -270,6 +274,7 @@ fn read_workbook(bytes: &[u8], file: &str) -> Reading {
         Err(OpenError::NotWorkbook(reason)) => {
             return Reading::file_level(file, FileError::NotWorkbook(reason));
         }
+        Err(OpenError::Damaged(d)) => return Reading::file_level(file, FileError::Damaged(d)),
         Err(OpenError::OverLimit {
             sheet,
             cell,
