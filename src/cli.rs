@@ -1,39 +1,11 @@
-//! Command-line definitions: clap parses arguments into these types; `main` runs them. Also
-//! the exit codes and the choice of a scenario by name. Nothing here reads a workbook or
-//! prints; it only describes what the user asked for and what its outcome means.
+//! The binary's command line (not part of the library): clap parses arguments into these
+//! types; `main` turns them into the options of `lodestone::commands`. Nothing here reads a
+//! workbook or prints; it only describes what the user asked for.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use rust_decimal::Decimal;
-
-use crate::engine::results::CheckFailure;
-use crate::model::{Deal, Scenario};
-
-/// The exit codes, the same for every command (README "Exit codes").
-pub mod exit {
-    /// The template, the results or the analysis were written, or the deal is valid.
-    pub const SUCCESS: u8 = 0;
-    /// Bad input (every problem listed), a calculation that overflowed, or an output that
-    /// cannot be written.
-    pub const BAD_INPUT: u8 = 1;
-    /// A usage error: unknown command, option, example or scenario; an output that would
-    /// overwrite the input or an existing file.
-    pub const USAGE: u8 = 2;
-    /// The model ran but a check of the scenario run or analysed failed: the outputs are
-    /// written, the failure printed first and shown at the top of the Summary.
-    pub const CHECKS_FAILED: u8 = 3;
-}
-
-/// The exit code of a command whose model ran and whose outputs were written: 3 when a
-/// check of a scenario run or analysed failed, 0 when every check holds.
-pub fn exit_code_after_run(failures: &[CheckFailure]) -> u8 {
-    if failures.is_empty() {
-        exit::SUCCESS
-    } else {
-        exit::CHECKS_FAILED
-    }
-}
 
 /// The exit codes as `--help` shows them.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
@@ -151,37 +123,11 @@ pub enum Command {
     },
 }
 
-/// The scenario `--scenario NAME` means: the base case for "Base", or the deal's scenario of
-/// that name, ignoring case (validation keeps names unique ignoring case). Otherwise the
-/// usage error to print: "no scenario named 'X' (the deal has: Base, …)".
-pub fn scenario_named(deal: &Deal, name: &str) -> Result<Scenario, String> {
-    let wanted = name.trim();
-    if wanted.eq_ignore_ascii_case(Scenario::BASE) {
-        return Ok(Scenario::base());
-    }
-    let found = deal
-        .scenarios
-        .iter()
-        .find(|s| s.name.value.trim().to_lowercase() == wanted.to_lowercase());
-    match found {
-        Some(s) => Ok(s.clone()),
-        None => {
-            let known: Vec<&str> = std::iter::once(Scenario::BASE)
-                .chain(deal.scenarios.iter().map(|s| s.name.value.as_str()))
-                .collect();
-            Err(format!(
-                "no scenario named '{name}' (the deal has: {})",
-                known.join(", ")
-            ))
-        }
-    }
-}
-
 /// `template --example`'s help: the example names, from the list of examples itself.
 fn example_help() -> String {
     format!(
         "An example deal to write instead of the blank template: {}",
-        crate::examples::EXAMPLES.join(", ")
+        lodestone::examples::EXAMPLES.join(", ")
     )
 }
 

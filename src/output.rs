@@ -83,7 +83,16 @@ impl std::fmt::Display for OutputError {
     }
 }
 
-impl std::error::Error for OutputError {}
+impl std::error::Error for OutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OutputError::NotRegular { .. } => None,
+            OutputError::Unchanged { error, .. } | OutputError::Partial { error, .. } => {
+                Some(error)
+            }
+        }
+    }
+}
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

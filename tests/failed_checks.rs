@@ -10,7 +10,6 @@
 mod common;
 
 use common::{TempDir, lodestone, text};
-use lodestone::cli::{exit, exit_code_after_run};
 use lodestone::engine;
 use lodestone::engine::results::failures;
 use lodestone::examples;
@@ -18,6 +17,7 @@ use lodestone::excel::inputs::Notes;
 use lodestone::excel::template::template_bytes;
 use lodestone::excel::write::results_bytes_with;
 use lodestone::model::*;
+use lodestone::{exit, exit_code_after_run};
 
 /// The Summary's first column, top to bottom (empty cells as "").
 fn summary_column(bytes: &[u8]) -> Vec<String> {

@@ -45,7 +45,14 @@ impl fmt::Display for AnalyticsError {
     }
 }
 
-impl std::error::Error for AnalyticsError {}
+impl std::error::Error for AnalyticsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AnalyticsError::Engine(e) => Some(e),
+            AnalyticsError::Setting(_) | AnalyticsError::Input(_) => None,
+        }
+    }
+}
 
 impl From<EngineError> for AnalyticsError {
     fn from(e: EngineError) -> Self {
@@ -55,7 +62,7 @@ impl From<EngineError> for AnalyticsError {
 
 /// The failed checks of the scenarios of the deal an analysis is about (the base case, or
 /// those named): the analysis still runs and writes its outputs, and the command exits 3
-/// (`cli::exit::CHECKS_FAILED`) with the failures printed first. The points an analysis
+/// (`error::exit::CHECKS_FAILED`) with the failures printed first. The points an analysis
 /// constructs itself (tornado cases, solver trials, paths) are not these.
 pub fn failed_checks(
     deal: &Deal,

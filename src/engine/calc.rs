@@ -547,6 +547,8 @@ impl std::fmt::Display for EvalError {
     }
 }
 
+impl std::error::Error for EvalError {}
+
 /// The evaluated numbers of a calculation.
 #[derive(Debug, Clone)]
 pub struct Values {

@@ -49,7 +49,14 @@ impl fmt::Display for EngineError {
     }
 }
 
-impl std::error::Error for EngineError {}
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EngineError::Arithmetic { error, .. } => Some(error),
+            EngineError::Build { .. } => None,
+        }
+    }
+}
 
 /// Runs one scenario (solving any sculpted repayment on the base case first).
 pub fn run(deal: &Deal, scenario: &Scenario) -> Result<Results, EngineError> {

@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsx};
 
@@ -49,14 +50,52 @@ const MAX_CONTINUES: usize = 4_096;
 /// Why a file could not be opened as a workbook, in a user's words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpenError {
-    /// Not a workbook, or a damaged one: "a text file; save it …".
+    /// Not a workbook: "a text file; save it …".
     NotWorkbook(String),
+    /// A damaged workbook: the zip, calamine or compound-file error that found it.
+    Damaged(Damaged),
     /// A workbook over a limit. `sheet`: the sheet that is, when one is.
     OverLimit {
         sheet: Option<String>,
         cell: Option<(u32, u32)>,
         message: String,
     },
+}
+
+/// A damaged workbook: what to tell the user ("a damaged zip archive: …") and, as its
+/// `source()`, the error of the zip, calamine or compound-file reader that found it.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub reason: String,
+    pub source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+/// Two damaged files agree when they are reported alike (the readers' errors have no
+/// equality).
+impl PartialEq for Damaged {
+    fn eq(&self, other: &Self) -> bool {
+        self.reason == other.reason
+    }
+}
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Damaged {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// A damaged workbook: `what`, then the reader's message (without calamine's prefixes).
+fn damaged_by<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> OpenError {
+    OpenError::Damaged(Damaged {
+        reason: format!("{what}: {}", damaged(&e)),
+        source: Arc::new(e),
+    })
 }
 
 /// Cells of a sheet outside A1:SF5000: how many, the first in reading order (with a
@@ -210,12 +249,8 @@ fn damaged(e: impl std::fmt::Display) -> String {
 
 fn open_zip(bytes: &[u8]) -> Result<Book<'_>, OpenError> {
     zip_directory_bounds(bytes)?;
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        OpenError::NotWorkbook(format!(
-            "a damaged or truncated zip archive: {}",
-            damaged(e)
-        ))
-    })?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| damaged_by("a damaged or truncated zip archive", e))?;
     if archive.len() > MAX_PARTS {
         return Err(over(format!(
             "a zip archive of {} parts, more than the {} Lodestone reads",
@@ -226,9 +261,9 @@ fn open_zip(bytes: &[u8]) -> Result<Book<'_>, OpenError> {
     let mut kind = None;
     let mut shared_strings = Vec::new();
     for i in 0..archive.len() {
-        let file = archive.by_index_raw(i).map_err(|e| {
-            OpenError::NotWorkbook(format!("a damaged zip archive: {}", damaged(e)))
-        })?;
+        let file = archive
+            .by_index_raw(i)
+            .map_err(|e| damaged_by("a damaged zip archive", e))?;
         let name = file.name().map(|n| n.to_string()).unwrap_or_default();
         let size = file.size();
         let lower = name.to_ascii_lowercase();
@@ -257,22 +292,14 @@ fn open_zip(bytes: &[u8]) -> Result<Book<'_>, OpenError> {
             for i in shared_strings {
                 shared_strings_count(&mut archive, i)?;
             }
-            let book = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
-                OpenError::NotWorkbook(format!(
-                    "a zip archive whose workbook cannot be read: {}",
-                    damaged(e)
-                ))
-            })?;
+            let book = Xlsx::new(Cursor::new(bytes))
+                .map_err(|e| damaged_by("a zip archive whose workbook cannot be read", e))?;
             Ok(Book::Xlsx(Box::new(book)))
         }
         Some("ods") => {
             ods::measure(&mut archive)?;
-            let book = Ods::new(Cursor::new(bytes)).map_err(|e| {
-                OpenError::NotWorkbook(format!(
-                    "a zip archive whose workbook cannot be read: {}",
-                    damaged(e)
-                ))
-            })?;
+            let book = Ods::new(Cursor::new(bytes))
+                .map_err(|e| damaged_by("a zip archive whose workbook cannot be read", e))?;
             Ok(Book::Ods(Box::new(book)))
         }
         Some(_) => Err(OpenError::NotWorkbook(
@@ -1066,8 +1093,12 @@ mod xls {
                 mb(MAX_XLS_BYTES)
             )));
         }
+        // The compound file's io::Error as it says itself (no calamine prefix to remove).
         let damaged = |e: std::io::Error| {
-            OpenError::NotWorkbook(format!("a damaged Excel 97-2003 file: {e}"))
+            OpenError::Damaged(Damaged {
+                reason: format!("a damaged Excel 97-2003 file: {e}"),
+                source: Arc::new(e),
+            })
         };
         let mut cfb = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(damaged)?;
         let path = if cfb.is_stream("/Workbook") {
@@ -1096,12 +1127,8 @@ mod xls {
             .map_err(damaged)?;
         fresh.flush().map_err(damaged)?;
         let bytes = fresh.into_inner().into_inner();
-        let book = Xls::new(Cursor::new(bytes)).map_err(|e| {
-            OpenError::NotWorkbook(format!(
-                "a damaged Excel 97-2003 file: {}",
-                super::damaged(e)
-            ))
-        })?;
+        let book = Xls::new(Cursor::new(bytes))
+            .map_err(|e| super::damaged_by("a damaged Excel 97-2003 file", e))?;
         Ok(Book::Xls(Box::new(book)))
     }
 }

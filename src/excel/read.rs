@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use calamine::Data;
 use chrono::NaiveDate;
@@ -24,12 +25,72 @@ use crate::model::validate::{NameList, findings};
 use crate::model::*;
 
 /// Everything wrong with a workbook, ready to print one problem per line.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ReadErrors {
     /// The file as the user named it.
     pub file: String,
     /// Sorted by sheet (in schema order), then row, then column.
     pub errors: Vec<InputError>,
+    /// Why the file could not be read at all (its one error says so), as `source()`; None
+    /// when it was read and what it says is not a valid deal.
+    pub cause: Option<Arc<FileError>>,
+}
+
+/// Two readings agree when they report the same problems: the cause is how the first of
+/// them arose (an `io::Error`, which has no equality), not what it says.
+impl PartialEq for ReadErrors {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file && self.errors == other.errors
+    }
+}
+
+/// Why a deal file could not be read as a workbook at all.
+#[derive(Debug)]
+pub enum FileError {
+    /// The file cannot be opened (no such file, permission denied, …).
+    Open(std::io::Error),
+    /// The file opened but reading it failed.
+    Read(std::io::Error),
+    Folder,
+    Empty,
+    /// Over `book::MAX_FILE_BYTES`: the file's size.
+    TooLarge(u64),
+    /// Not a workbook of a supported format: why.
+    NotWorkbook(String),
+    /// A damaged workbook, with the reader's error that found it as its source.
+    Damaged(book::Damaged),
+    /// The spreadsheet reader failed on malformed data (a panic, caught).
+    Unreadable,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const EXPECTED: &str = "expected an .xlsx, .xlsm, .xls or .ods file";
+        match self {
+            FileError::Open(e) => write!(f, "cannot open the file ({})", io_reason(e)),
+            FileError::Read(e) => write!(f, "cannot read the file ({})", io_reason(e)),
+            FileError::Folder => write!(f, "is a folder, not a spreadsheet ({EXPECTED})"),
+            FileError::Empty => write!(f, "empty file (0 bytes), not a spreadsheet ({EXPECTED})"),
+            FileError::TooLarge(n) => f.write_str(&book::too_large(*n)),
+            FileError::NotWorkbook(reason) => {
+                write!(f, "not a spreadsheet ({reason}; {EXPECTED})")
+            }
+            FileError::Damaged(d) => write!(f, "not a spreadsheet ({d}; {EXPECTED})"),
+            FileError::Unreadable => f.write_str(
+                "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Open(e) | FileError::Read(e) => Some(e),
+            FileError::Damaged(d) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ReadErrors {
@@ -44,13 +105,18 @@ impl fmt::Display for ReadErrors {
     }
 }
 
-impl std::error::Error for ReadErrors {}
+impl std::error::Error for ReadErrors {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as _)
+    }
+}
 
 impl ReadErrors {
-    fn file_level(file: &str, message: impl Into<String>) -> Self {
+    fn file_level(file: &str, cause: FileError) -> Self {
         ReadErrors {
             file: file.to_string(),
-            errors: vec![InputError::new(None, message)],
+            errors: vec![InputError::new(None, cause.to_string())],
+            cause: Some(Arc::new(cause)),
         }
     }
 }
@@ -83,10 +149,10 @@ impl Reading {
             .collect()
     }
 
-    fn file_level(file: &str, message: impl Into<String>) -> Self {
+    fn file_level(file: &str, cause: FileError) -> Self {
         Reading {
             file: file.to_string(),
-            deal: Err(ReadErrors::file_level(file, message)),
+            deal: Err(ReadErrors::file_level(file, cause)),
             warnings: Vec::new(),
             defaults: Vec::new(),
         }
@@ -140,6 +206,7 @@ pub fn check(path: &Path) -> Reading {
             reading.deal = Err(ReadErrors {
                 file: reading.file.clone(),
                 errors: problems,
+                cause: None,
             });
         }
     }
@@ -152,7 +219,7 @@ pub fn read(path: &Path) -> Reading {
     let file = path.display().to_string();
     let bytes = match read_file(path) {
         Ok(bytes) => bytes,
-        Err(message) => return Reading::file_level(&file, message),
+        Err(cause) => return Reading::file_level(&file, cause),
     };
     read_bytes(&bytes, &file)
 }
@@ -167,38 +234,29 @@ pub fn read_bytes(bytes: &[u8], file: &str) -> Reading {
     // A reader bug on malformed data must not take the program down with a backtrace.
     match std::panic::catch_unwind(|| read_workbook(bytes, file)) {
         Ok(reading) => reading,
-        Err(_) => Reading::file_level(
-            file,
-            "not a readable spreadsheet (the spreadsheet reader failed on malformed data)",
-        ),
+        Err(_) => Reading::file_level(file, FileError::Unreadable),
     }
 }
 
 /// The file's bytes, up to the size Lodestone reads, or why they cannot be had.
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let cannot_open = |e: &std::io::Error| format!("cannot open the file ({})", io_reason(e));
-    let metadata = std::fs::metadata(path).map_err(|e| cannot_open(&e))?;
+fn read_file(path: &Path) -> Result<Vec<u8>, FileError> {
+    let metadata = std::fs::metadata(path).map_err(FileError::Open)?;
     if metadata.is_dir() {
-        return Err(
-            "is a folder, not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)".into(),
-        );
+        return Err(FileError::Folder);
     }
     if metadata.len() == 0 {
-        return Err(
-            "empty file (0 bytes), not a spreadsheet (expected an .xlsx, .xlsm, .xls or .ods file)"
-                .into(),
-        );
+        return Err(FileError::Empty);
     }
     if metadata.len() > book::MAX_FILE_BYTES {
-        return Err(book::too_large(metadata.len()));
+        return Err(FileError::TooLarge(metadata.len()));
     }
-    let file = std::fs::File::open(path).map_err(|e| cannot_open(&e))?;
+    let file = std::fs::File::open(path).map_err(FileError::Open)?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut std::io::Read::take(file, book::MAX_FILE_BYTES + 1),
         &mut bytes,
     )
-    .map_err(|e| format!("cannot read the file ({})", io_reason(&e)))?;
+    .map_err(FileError::Read)?;
     Ok(bytes)
 }
 
@@ -214,13 +272,9 @@ fn read_workbook(bytes: &[u8], file: &str) -> Reading {
     let mut book = match book::open(bytes) {
         Ok(b) => b,
         Err(OpenError::NotWorkbook(reason)) => {
-            return Reading::file_level(
-                file,
-                format!(
-                    "not a spreadsheet ({reason}; expected an .xlsx, .xlsm, .xls or .ods file)"
-                ),
-            );
+            return Reading::file_level(file, FileError::NotWorkbook(reason));
         }
+        Err(OpenError::Damaged(d)) => return Reading::file_level(file, FileError::Damaged(d)),
         Err(OpenError::OverLimit {
             sheet,
             cell,
@@ -238,6 +292,7 @@ fn read_workbook(bytes: &[u8], file: &str) -> Reading {
                 deal: Err(ReadErrors {
                     file: file.to_string(),
                     errors: vec![error],
+                    cause: None,
                 }),
                 warnings: Vec::new(),
                 defaults: Vec::new(),
@@ -379,6 +434,7 @@ fn finish(file: &str, deal: Deal, mut log: Log) -> Reading {
     reading(Err(ReadErrors {
         file: file.to_string(),
         errors: capped(errors),
+        cause: None,
     }))
 }
 

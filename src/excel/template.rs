@@ -30,7 +30,14 @@ impl std::fmt::Display for TemplateError {
     }
 }
 
-impl std::error::Error for TemplateError {}
+impl std::error::Error for TemplateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TemplateError::Xlsx(e) => Some(e),
+            TemplateError::Output(e) => Some(e),
+        }
+    }
+}
 
 impl From<XlsxError> for TemplateError {
     fn from(e: XlsxError) -> Self {

@@ -44,7 +44,14 @@ impl std::fmt::Display for WriteError {
     }
 }
 
-impl std::error::Error for WriteError {}
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WriteError::Xlsx(e) => Some(e),
+            WriteError::Formula(_) | WriteError::Limit(_) => None,
+        }
+    }
+}
 
 impl From<XlsxError> for WriteError {
     fn from(e: XlsxError) -> Self {
