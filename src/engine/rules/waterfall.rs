@@ -71,12 +71,23 @@ impl WaterfallStep {
             Principal => &[Interest],
             FundDsra | CoverRatios => &[Principal],
             LockUpTest => &[CoverRatios],
-            Distribute => &[LockUpTest],
+            // The cash left at the end: after every step that pays from it.
+            Distribute => &[LockUpTest, GuaranteeFees, FundDsra],
+        }
+    }
+
+    /// The step this one must come right after: a rank's principal is paid from the cash
+    /// its interest left, which no other step updates.
+    fn right_after(self) -> Option<WaterfallStep> {
+        match self {
+            WaterfallStep::Principal => Some(WaterfallStep::Interest),
+            _ => None,
         }
     }
 }
 
-/// Can the waterfall run in this order: every step once, each after the steps it reads?
+/// Can the waterfall run in this order: every step once, each after the steps it reads
+/// (and principal right after interest)?
 pub(super) fn check_order(steps: &[WaterfallStep]) -> Result<(), BuildError> {
     for step in WATERFALL {
         let times = steps.iter().filter(|s| **s == step).count();
@@ -90,6 +101,14 @@ pub(super) fn check_order(steps: &[WaterfallStep]) -> Result<(), BuildError> {
         if let Some(need) = step.needs().iter().find(|n| !steps[..k].contains(n)) {
             return Err(BuildError(format!(
                 "the waterfall runs step {step:?} before step {need:?}, which it reads"
+            )));
+        }
+        if let Some(before) = step.right_after()
+            && (k == 0 || steps[k - 1] != before)
+        {
+            return Err(BuildError(format!(
+                "the waterfall runs step {step:?} not right after step {before:?}, whose \
+                 cash it reads"
             )));
         }
     }
@@ -623,7 +642,7 @@ mod tests {
 
     #[test]
     fn orders_the_steps_cannot_run_in_are_refused() {
-        let cases: [(&str, Vec<WaterfallStep>, &str); 4] = [
+        let cases: [(&str, Vec<WaterfallStep>, &str); 6] = [
             (
                 "principal before interest",
                 vec![
@@ -656,6 +675,34 @@ mod tests {
                 "no reserves",
                 WATERFALL.into_iter().filter(|s| *s != FundDsra).collect(),
                 "step FundDsra 0 times",
+            ),
+            (
+                "every rank's interest before any principal",
+                vec![
+                    DebtServiceDue,
+                    Interest,
+                    GuaranteeFees,
+                    Principal,
+                    FundDsra,
+                    CoverRatios,
+                    LockUpTest,
+                    Distribute,
+                ],
+                "step Principal not right after step Interest",
+            ),
+            (
+                "fees after distributions",
+                vec![
+                    DebtServiceDue,
+                    Interest,
+                    Principal,
+                    FundDsra,
+                    CoverRatios,
+                    LockUpTest,
+                    Distribute,
+                    GuaranteeFees,
+                ],
+                "step Distribute before step GuaranteeFees",
             ),
             (
                 "fees twice",
