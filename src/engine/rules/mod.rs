@@ -6,12 +6,21 @@
 //! lives in its own file; they share the `Builder` and record what they made in `Lines`,
 //! which the results and the writer read.
 
+mod balances;
+mod cash_flow;
+mod cover;
+mod distributions;
 mod financing;
+mod financing_costs;
 mod fiscal;
+mod funding;
 mod ledger;
 mod losses;
 mod operations;
+mod repayment;
+mod reserves;
 mod timeline;
+mod waterfall;
 
 use rust_decimal::Decimal;
 
