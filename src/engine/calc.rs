@@ -737,7 +737,6 @@ impl Calc {
     /// Evaluates with other input values (a Monte Carlo path's prices) and, optionally,
     /// without the rate solvers (IRR, MIRR), which only some callers need.
     pub fn evaluate_with(&self, options: &EvalOptions<'_>) -> Result<Values, EvalError> {
-        let n = self.periods;
         let own;
         let inputs = match options.inputs {
             Some(values) if values.len() == self.inputs.len() => values,
@@ -760,67 +759,53 @@ impl Calc {
                 problem: UNPLACED,
             });
         }
-        let mut position = vec![0usize; self.rows.len()];
-        for (k, r) in self.order.iter().enumerate() {
-            position[*r] = k;
-        }
+        let position = self.positions();
         let mut values = Values {
-            periods: n,
-            rows: vec![Decimal::ZERO; self.rows.len() * n],
+            periods: self.periods,
+            rows: vec![Decimal::ZERO; self.rows.len() * self.periods],
             scalars: vec![None; self.scalars.len()],
         };
         for (s, def) in self.scalars.iter().enumerate() {
             if def.stage == Stage::Pre {
-                let ctx = Ctx {
-                    calc: self,
-                    values: &values,
-                    period: None,
-                    row: None,
-                    position: &position,
-                    inputs,
-                    skip_rates: options.skip_rates,
-                };
+                let ctx = self.ctx(&values, None, None, &position, inputs, options.skip_rates);
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
             }
         }
-        let phases = self.phases()?;
-        for phase in &phases.steps {
-            for t in 0..n {
-                for &r in &phase.rows {
-                    let def = &self.rows[r];
-                    let ctx = Ctx {
-                        calc: self,
-                        values: &values,
-                        period: Some(t),
-                        row: Some(r),
-                        position: &position,
-                        inputs,
-                        skip_rates: options.skip_rates,
-                    };
-                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                        line: def.label.clone(),
-                        year: Some(self.year_of(t)),
-                        problem: p,
-                    })?;
-                    values.rows[r * n + t] = v;
-                }
-            }
-            for &s in &phase.scalars {
-                let ctx = Ctx {
-                    calc: self,
-                    values: &values,
-                    period: None,
-                    row: None,
-                    position: &position,
-                    inputs,
-                    skip_rates: options.skip_rates,
-                };
-                values.scalars[s] = ctx
-                    .eval_opt(&self.scalars[s].expr)
-                    .map_err(|p| self.err_scalar(s, p))?;
-            }
+        for phase in &self.phases()?.steps {
+            self.evaluate_phase(phase, &mut values, &position, inputs, options.skip_rates)?;
         }
         Ok(values)
+    }
+
+    /// One phase of a whole evaluation: its rows over every period, then its scalars.
+    fn evaluate_phase(
+        &self,
+        phase: &PhaseStep,
+        values: &mut Values,
+        position: &[usize],
+        inputs: &[Decimal],
+        skip_rates: bool,
+    ) -> Result<(), EvalError> {
+        let n = self.periods;
+        for t in 0..n {
+            for &r in &phase.rows {
+                let def = &self.rows[r];
+                let ctx = self.ctx(values, Some(t), Some(r), position, inputs, skip_rates);
+                let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+                    line: def.label.clone(),
+                    year: Some(self.year_of(t)),
+                    problem: p,
+                })?;
+                values.rows[r * n + t] = v;
+            }
+        }
+        for &s in &phase.scalars {
+            let ctx = self.ctx(values, None, None, position, inputs, skip_rates);
+            values.scalars[s] = ctx
+                .eval_opt(&self.scalars[s].expr)
+                .map_err(|p| self.err_scalar(s, p))?;
+        }
+        Ok(())
     }
 
     /// The order of evaluation in phases: each phase evaluates its rows over every period,
@@ -1387,6 +1372,40 @@ impl Partial {
     }
 }
 
+/// Which inputs, rows and scalars of a partial evaluation may differ from the base one.
+struct Dependence {
+    inputs: Vec<bool>,
+    rows: Vec<bool>,
+    scalars: Vec<bool>,
+}
+
+/// Per phase of a partial evaluation: its dependent rows (indices into the plan's rows)
+/// and scalars.
+type PartialSteps = Vec<(Vec<usize>, Vec<ScalarId>)>;
+
+/// What differs from the base evaluation so far, during a partial evaluation.
+struct Changed {
+    inputs: Vec<bool>,
+    series: Vec<bool>,
+    scalars: Vec<bool>,
+    /// Per cell, row by row (`row * periods + period`).
+    cells: Vec<bool>,
+}
+
+impl Changed {
+    /// Whether a cell in period `t` (of `n`) reading `reads` may differ from its base value.
+    fn reaches(&self, reads: &[Read], t: usize, n: usize) -> bool {
+        reads.iter().any(|read| match *read {
+            Read::Row(q) => self.cells[q * n + t],
+            Read::Prev(q) => t > 0 && self.cells[q * n + t - 1],
+            Read::Input(id) => self.inputs[id],
+            Read::Series(s) => self.series[s],
+            Read::Scalar(s) => self.scalars[s],
+            Read::Always => true,
+        })
+    }
+}
+
 impl Calc {
     /// Prepares evaluations in which only the `varying` inputs differ from the options'
     /// inputs (the calculation's own when None), bringing up to date the `needed` scalars
@@ -1402,6 +1421,42 @@ impl Calc {
             Some(values) => values.to_vec(),
             None => self.input_values(),
         };
+        let mut dep = self.dependence(varying);
+        // Only what the needed scalars read, directly or through other rows, is brought up to
+        // date (everything when the caller needs everything).
+        if let Some(needed) = needed {
+            self.keep_needed(needed, &mut dep);
+        }
+        let position = self.positions();
+        let pre = (0..self.scalars.len())
+            .filter(|s| dep.scalars[*s] && self.scalars[*s].stage == Stage::Pre)
+            .collect();
+        let rows: Vec<RowId> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|r| dep.rows[*r])
+            .collect();
+        let steps = self.partial_steps(&rows, &dep)?;
+        let varying_series = self.varying_series(&dep.inputs);
+        let reads = self.partial_reads(&rows, &dep, &varying_series);
+        Ok(Partial {
+            base_inputs,
+            base,
+            varying: dep.inputs,
+            rows,
+            pre,
+            steps,
+            position,
+            skip_rates: options.skip_rates,
+            reads,
+            varying_series,
+        })
+    }
+
+    /// What may differ when the `varying` inputs do: every row and scalar that reads one,
+    /// directly or through other rows and scalars.
+    fn dependence(&self, varying: &[InputId]) -> Dependence {
         let mut input_varies = vec![false; self.inputs.len()];
         for id in varying {
             if let Some(v) = input_varies.get_mut(*id) {
@@ -1446,41 +1501,53 @@ impl Calc {
                 break;
             }
         }
-        // Only what the needed scalars read, directly or through other rows, is brought up to
-        // date (everything when the caller needs everything).
-        if let Some(needed) = needed {
-            let mut row_need = vec![false; self.rows.len()];
-            let mut scalar_need = vec![false; self.scalars.len()];
-            let mut stack: Vec<Ref> = needed.iter().map(|s| Ref::Scalar(*s)).collect();
-            while let Some(r) = stack.pop() {
-                let expr = match r {
-                    Ref::Scalar(s) if s < scalar_need.len() && !scalar_need[s] => {
-                        scalar_need[s] = true;
-                        &self.scalars[s].expr
-                    }
-                    Ref::Row(r) if r < row_need.len() && !row_need[r] => {
-                        row_need[r] = true;
-                        &self.rows[r].expr
-                    }
-                    _ => continue,
-                };
-                expr.visit_refs(&mut |r| stack.push(r));
-            }
-            for (dep, need) in row_dep.iter_mut().zip(&row_need) {
-                *dep &= *need;
-            }
-            for (dep, need) in scalar_dep.iter_mut().zip(&scalar_need) {
-                *dep &= *need;
-            }
+        Dependence {
+            inputs: input_varies,
+            rows: row_dep,
+            scalars: scalar_dep,
         }
+    }
+
+    /// Narrows the dependence to what the `needed` scalars read, directly or through other
+    /// rows and scalars: nothing else is worth recomputing.
+    fn keep_needed(&self, needed: &[ScalarId], dep: &mut Dependence) {
+        let mut row_need = vec![false; self.rows.len()];
+        let mut scalar_need = vec![false; self.scalars.len()];
+        let mut stack: Vec<Ref> = needed.iter().map(|s| Ref::Scalar(*s)).collect();
+        while let Some(r) = stack.pop() {
+            let expr = match r {
+                Ref::Scalar(s) if s < scalar_need.len() && !scalar_need[s] => {
+                    scalar_need[s] = true;
+                    &self.scalars[s].expr
+                }
+                Ref::Row(r) if r < row_need.len() && !row_need[r] => {
+                    row_need[r] = true;
+                    &self.rows[r].expr
+                }
+                _ => continue,
+            };
+            expr.visit_refs(&mut |r| stack.push(r));
+        }
+        for (dep, need) in dep.rows.iter_mut().zip(&row_need) {
+            *dep &= *need;
+        }
+        for (dep, need) in dep.scalars.iter_mut().zip(&scalar_need) {
+            *dep &= *need;
+        }
+    }
+
+    /// Each row's place in the order of evaluation.
+    fn positions(&self) -> Vec<usize> {
         let mut position = vec![0usize; self.rows.len()];
         for (k, r) in self.order.iter().enumerate() {
             position[*r] = k;
         }
-        let pre = (0..self.scalars.len())
-            .filter(|s| scalar_dep[*s] && self.scalars[*s].stage == Stage::Pre)
-            .collect();
-        let rows: Vec<RowId> = self.order.iter().copied().filter(|r| row_dep[*r]).collect();
+        position
+    }
+
+    /// The phases of evaluation (see `phases`) kept to the dependent rows (as indices into
+    /// `rows`, the dependent rows in order) and scalars.
+    fn partial_steps(&self, rows: &[RowId], dep: &Dependence) -> Result<PartialSteps, EvalError> {
         let mut index_of = vec![usize::MAX; self.rows.len()];
         for (k, r) in rows.iter().enumerate() {
             index_of[*r] = k;
@@ -1493,39 +1560,52 @@ impl Calc {
                 let rows = step
                     .rows
                     .iter()
-                    .filter(|r| row_dep[**r])
+                    .filter(|r| dep.rows[**r])
                     .map(|r| index_of[*r])
                     .collect();
                 let scalars = step
                     .scalars
                     .into_iter()
-                    .filter(|s| scalar_dep[*s])
+                    .filter(|s| dep.scalars[*s])
                     .collect();
                 (rows, scalars)
             })
             .collect();
-        let varying_series: Vec<SeriesId> = (0..self.series.len())
+        Ok(steps)
+    }
+
+    /// The series with a point among the varying inputs.
+    fn varying_series(&self, input_varies: &[bool]) -> Vec<SeriesId> {
+        (0..self.series.len())
             .filter(|s| {
                 self.series[*s]
                     .points
                     .iter()
                     .any(|p| input_varies.get(*p).copied().unwrap_or(false))
             })
-            .collect();
-        // Only what can change is worth checking: recomputed rows and scalars, varying
-        // inputs and series.
-        let reads = rows
-            .iter()
+            .collect()
+    }
+
+    /// Per dependent row, what its formula reads that can change: recomputed rows and
+    /// scalars, varying inputs and series (only those are worth checking), sorted and once
+    /// each.
+    fn partial_reads(
+        &self,
+        rows: &[RowId],
+        dep: &Dependence,
+        varying_series: &[SeriesId],
+    ) -> Vec<Vec<Read>> {
+        rows.iter()
             .map(|r| {
                 let mut all = Vec::new();
                 cell_reads(&self.rows[*r].expr, &mut all);
                 let mut kept: Vec<Read> = all
                     .into_iter()
                     .filter(|read| match read {
-                        Read::Row(q) | Read::Prev(q) => row_dep.get(*q).copied().unwrap_or(true),
-                        Read::Input(id) => input_varies.get(*id).copied().unwrap_or(true),
+                        Read::Row(q) | Read::Prev(q) => dep.rows.get(*q).copied().unwrap_or(true),
+                        Read::Input(id) => dep.inputs.get(*id).copied().unwrap_or(true),
                         Read::Series(s) => varying_series.contains(s),
-                        Read::Scalar(s) => scalar_dep.get(*s).copied().unwrap_or(true),
+                        Read::Scalar(s) => dep.scalars.get(*s).copied().unwrap_or(true),
                         Read::Always => true,
                     })
                     .collect();
@@ -1540,19 +1620,7 @@ impl Calc {
                 kept.dedup();
                 kept
             })
-            .collect();
-        Ok(Partial {
-            base_inputs,
-            base,
-            varying: input_varies,
-            rows,
-            pre,
-            steps,
-            position,
-            skip_rates: options.skip_rates,
-            reads,
-            varying_series,
-        })
+            .collect()
     }
 
     /// Evaluates with `inputs`, which may differ from the plan's base inputs only where they
@@ -1579,8 +1647,30 @@ impl Calc {
         values.periods = plan.base.periods;
         values.rows.clone_from(&plan.base.rows);
         values.scalars.clone_from(&plan.base.scalars);
-        let n = self.periods;
-        // What differs from the base evaluation so far.
+        let mut changed = self.changed_inputs(plan, inputs);
+        for &s in &plan.pre {
+            self.recompute_scalar(plan, inputs, values, s, &mut changed.scalars)?;
+        }
+        for (step_rows, step_scalars) in &plan.steps {
+            for t in 0..self.periods {
+                for &k in step_rows {
+                    if changed.reaches(&plan.reads[k], t, self.periods) {
+                        self.recompute_cell(plan, inputs, values, k, t, &mut changed.cells)?;
+                    }
+                    // Otherwise everything it reads is as in the base evaluation: so is its
+                    // value.
+                }
+            }
+            for &s in step_scalars {
+                self.recompute_scalar(plan, inputs, values, s, &mut changed.scalars)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What differs from the base evaluation before any row or scalar is recomputed: the
+    /// inputs that changed and the series with a changed point.
+    fn changed_inputs(&self, plan: &Partial, inputs: &[Decimal]) -> Changed {
         let input_changed: Vec<bool> = inputs
             .iter()
             .zip(&plan.base_inputs)
@@ -1593,59 +1683,61 @@ impl Calc {
                 .iter()
                 .any(|p| input_changed.get(*p).copied().unwrap_or(true));
         }
-        let mut scalar_changed = vec![false; self.scalars.len()];
-        let mut cell_changed = vec![false; self.rows.len() * n];
-        for &s in &plan.pre {
-            let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
-            let v = ctx
-                .eval_opt(&self.scalars[s].expr)
-                .map_err(|p| self.err_scalar(s, p))?;
-            scalar_changed[s] = v != plan.base.scalars[s];
-            values.scalars[s] = v;
+        Changed {
+            inputs: input_changed,
+            series: series_changed,
+            scalars: vec![false; self.scalars.len()],
+            cells: vec![false; self.rows.len() * self.periods],
         }
-        for (step_rows, step_scalars) in &plan.steps {
-            for t in 0..n {
-                for &k in step_rows {
-                    let r = plan.rows[k];
-                    let must = plan.reads[k].iter().any(|read| match *read {
-                        Read::Row(q) => cell_changed[q * n + t],
-                        Read::Prev(q) => t > 0 && cell_changed[q * n + t - 1],
-                        Read::Input(id) => input_changed[id],
-                        Read::Series(s) => series_changed[s],
-                        Read::Scalar(s) => scalar_changed[s],
-                        Read::Always => true,
-                    });
-                    if !must {
-                        // Everything it reads is as in the base evaluation: so is its value.
-                        continue;
-                    }
-                    let def = &self.rows[r];
-                    let ctx = self.ctx(
-                        values,
-                        Some(t),
-                        Some(r),
-                        &plan.position,
-                        inputs,
-                        plan.skip_rates,
-                    );
-                    let v = ctx.eval(&def.expr).map_err(|p| EvalError {
-                        line: def.label.clone(),
-                        year: Some(self.year_of(t)),
-                        problem: p,
-                    })?;
-                    cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
-                    values.rows[r * n + t] = v;
-                }
-            }
-            for &s in step_scalars {
-                let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
-                let v = ctx
-                    .eval_opt(&self.scalars[s].expr)
-                    .map_err(|p| self.err_scalar(s, p))?;
-                scalar_changed[s] = v != plan.base.scalars[s];
-                values.scalars[s] = v;
-            }
-        }
+    }
+
+    /// Recomputes scalar `s` of a partial evaluation, noting whether it left its base value.
+    fn recompute_scalar(
+        &self,
+        plan: &Partial,
+        inputs: &[Decimal],
+        values: &mut Values,
+        s: ScalarId,
+        scalar_changed: &mut [bool],
+    ) -> Result<(), EvalError> {
+        let ctx = self.ctx(values, None, None, &plan.position, inputs, plan.skip_rates);
+        let v = ctx
+            .eval_opt(&self.scalars[s].expr)
+            .map_err(|p| self.err_scalar(s, p))?;
+        scalar_changed[s] = v != plan.base.scalars[s];
+        values.scalars[s] = v;
+        Ok(())
+    }
+
+    /// Recomputes the cell of the plan's `k`th row in period `t`, noting whether it left its
+    /// base value.
+    fn recompute_cell(
+        &self,
+        plan: &Partial,
+        inputs: &[Decimal],
+        values: &mut Values,
+        k: usize,
+        t: usize,
+        cell_changed: &mut [bool],
+    ) -> Result<(), EvalError> {
+        let n = self.periods;
+        let r = plan.rows[k];
+        let def = &self.rows[r];
+        let ctx = self.ctx(
+            values,
+            Some(t),
+            Some(r),
+            &plan.position,
+            inputs,
+            plan.skip_rates,
+        );
+        let v = ctx.eval(&def.expr).map_err(|p| EvalError {
+            line: def.label.clone(),
+            year: Some(self.year_of(t)),
+            problem: p,
+        })?;
+        cell_changed[r * n + t] = v != plan.base.rows[r * n + t];
+        values.rows[r * n + t] = v;
         Ok(())
     }
 
@@ -1730,110 +1822,26 @@ impl Ctx<'_> {
             Expr::Na => return Ok(None),
             Expr::Input(id) => self.inputs[*id],
             Expr::Scalar(id) => return Ok(self.values.scalars[*id]),
-            Expr::Row(r) => {
-                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
-                if let Some(current) = self.row
-                    && self.position[*r] >= self.position[current]
-                {
-                    return Err(BAD_REF);
-                }
-                self.values.at(*r, t)
-            }
-            Expr::Prev(r) => {
-                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
-                if t == 0 {
-                    Decimal::ZERO
-                } else {
-                    self.values.at(*r, t - 1)
-                }
-            }
-            Expr::Lag(r, k) => {
-                let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
-                let k = self.eval(k)?;
-                if !k.fract().is_zero() || k < Decimal::ONE {
-                    return Err(BAD_LAG);
-                }
-                match usize::try_from(k.trunc().mantissa() / 10i128.pow(k.trunc().scale())) {
-                    Ok(k) if k <= t => self.values.at(*r, t - k),
-                    _ => Decimal::ZERO,
-                }
-            }
+            Expr::Row(r) => self.same_period(*r)?,
+            Expr::Prev(r) => self.previous_period(*r)?,
+            Expr::Lag(r, k) => self.lagged(*r, k)?,
             Expr::Year => {
                 let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
                 Decimal::from(self.calc.year_of(t))
             }
             Expr::FirstYear => Decimal::from(self.calc.first_year),
             Expr::Solved(id) => self.calc.solved[*id].value,
-            Expr::Sqrt(a) => {
-                let v = self.eval(a)?;
-                if v.is_sign_negative() && !v.is_zero() {
-                    return Err(BAD_POW);
-                }
-                v.sqrt().ok_or(OVERFLOW)?
-            }
+            Expr::Sqrt(a) => self.square_root(a)?,
             Expr::Neg(a) => -self.eval(a)?,
-            Expr::Add(items) => {
-                let mut acc = Decimal::ZERO;
-                for item in items {
-                    acc = acc.checked_add(self.eval(item)?).ok_or(OVERFLOW)?;
-                }
-                acc
-            }
+            Expr::Add(items) => self.total(items)?,
             Expr::Sub(a, b) => self.eval(a)?.checked_sub(self.eval(b)?).ok_or(OVERFLOW)?,
-            Expr::Mul(items) => {
-                let mut acc = Decimal::ONE;
-                for item in items {
-                    acc = acc.checked_mul(self.eval(item)?).ok_or(OVERFLOW)?;
-                }
-                acc
-            }
-            Expr::Div(a, b) => {
-                let d = self.eval(b)?;
-                if d.is_zero() {
-                    return Err(DIV_ZERO);
-                }
-                self.eval(a)?.checked_div(d).ok_or(OVERFLOW)?
-            }
-            Expr::Pow(a, b) => {
-                let base = self.eval(a)?;
-                let exp = self.eval(b)?;
-                if !exp.fract().is_zero() {
-                    return Err(BAD_POW);
-                }
-                let k = i64::try_from(exp.trunc().mantissa()).map_err(|_| BAD_POW)?;
-                let k = k / 10i64.pow(exp.trunc().scale());
-                power(base, k).ok_or(OVERFLOW)?
-            }
-            Expr::Min(items) => {
-                let mut best: Option<Decimal> = None;
-                for item in items {
-                    let v = self.eval(item)?;
-                    best = Some(best.map_or(v, |b| b.min(v)));
-                }
-                best.ok_or(NO_VALUE)?
-            }
-            Expr::Max(items) => {
-                let mut best: Option<Decimal> = None;
-                for item in items {
-                    let v = self.eval(item)?;
-                    best = Some(best.map_or(v, |b| b.max(v)));
-                }
-                best.ok_or(NO_VALUE)?
-            }
+            Expr::Mul(items) => self.product(items)?,
+            Expr::Div(a, b) => self.quotient(a, b)?,
+            Expr::Pow(a, b) => self.whole_power(a, b)?,
+            Expr::Min(items) => self.extreme(items, |b, v| b.min(v))?,
+            Expr::Max(items) => self.extreme(items, |b, v| b.max(v))?,
             Expr::Abs(a) => self.eval(a)?.abs(),
-            Expr::Round(a, digits) => {
-                let digits = self.eval(digits)?;
-                if !digits.fract().is_zero()
-                    || digits.is_sign_negative() && !digits.is_zero()
-                    || digits > Decimal::from(crate::model::MAX_LEDGER_PRECISION)
-                {
-                    return Err(BAD_DIGITS);
-                }
-                let places = u32::try_from(digits.trunc().mantissa() / 10i128.pow(digits.scale()))
-                    .map_err(|_| BAD_DIGITS)?;
-                self.eval(a)?
-                    .round_dp_with_strategy(places, crate::model::LEDGER_ROUNDING)
-            }
+            Expr::Round(a, digits) => self.rounded(a, digits)?,
             Expr::If(c, a, b) => {
                 if !self.eval(c)?.is_zero() {
                     return self.eval_opt(a);
@@ -1841,60 +1849,30 @@ impl Ctx<'_> {
                 return self.eval_opt(b);
             }
             Expr::Cmp(op, a, b) => flag(op.holds(self.eval(a)?, self.eval(b)?)),
-            Expr::And(items) => {
-                for item in items {
-                    if self.eval(item)?.is_zero() {
-                        return Ok(Some(Decimal::ZERO));
-                    }
-                }
-                Decimal::ONE
-            }
-            Expr::Or(items) => {
-                for item in items {
-                    if !self.eval(item)?.is_zero() {
-                        return Ok(Some(Decimal::ONE));
-                    }
-                }
-                Decimal::ZERO
-            }
-            Expr::Choose(index, items) => {
-                let k = self.eval(index)?.trunc();
-                let n = items.len();
-                let i = if k < Decimal::ONE {
-                    0
-                } else if k >= Decimal::from(n) {
-                    n.saturating_sub(1)
-                } else {
-                    usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(0) - 1
-                };
-                return match items.get(i) {
-                    Some(item) => self.eval_opt(item),
-                    None => Err(NO_VALUE),
-                };
-            }
-            Expr::Lookup(s, key) => {
-                let series = &self.calc.series[*s];
-                let key = self.eval(key)?;
-                let first = Decimal::from(series.first_year);
-                let offset = if key <= first {
-                    0
-                } else {
-                    let d = (key - first).trunc();
-                    let d = i64::try_from(d.mantissa() / 10i128.pow(d.scale())).unwrap_or(i64::MAX);
-                    usize::try_from(d)
-                        .unwrap_or(usize::MAX)
-                        .min(series.points.len().saturating_sub(1))
-                };
-                let id = series.points.get(offset).ok_or(NO_VALUE)?;
-                self.inputs[*id]
-            }
-            Expr::RowSum(r) => {
-                let mut acc = Decimal::ZERO;
-                for v in self.row_values(*r)? {
-                    acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
-                }
-                acc
-            }
+            Expr::And(items) => self.all_true(items)?,
+            Expr::Or(items) => self.any_true(items)?,
+            Expr::Choose(index, items) => return self.chosen(index, items),
+            Expr::Lookup(s, key) => self.looked_up(*s, key)?,
+            Expr::RowSum(_)
+            | Expr::RowMin(_)
+            | Expr::RowMax(_)
+            | Expr::RowSumIf(..)
+            | Expr::RowAt(..)
+            | Expr::RowMinWhere(..)
+            | Expr::RowAvgWhere(..)
+            | Expr::Npv(..)
+            | Expr::SumProduct(..)
+            | Expr::Irr(..)
+            | Expr::Mirr(..)
+            | Expr::FirstYearWhere(_) => return self.eval_row_aggregate(e),
+        };
+        Ok(Some(v))
+    }
+
+    /// The whole-row cases (sums, extremes, NPV, IRR, …), read after every period is done.
+    fn eval_row_aggregate(&self, e: &Expr) -> Result<Option<Decimal>, &'static str> {
+        let v = match e {
+            Expr::RowSum(r) => self.row_sum(*r)?,
             Expr::RowMin(r) => self
                 .row_values(*r)?
                 .iter()
@@ -1907,32 +1885,8 @@ impl Ctx<'_> {
                 .copied()
                 .max()
                 .unwrap_or_default(),
-            Expr::RowSumIf(r, positive) => {
-                let mut acc = Decimal::ZERO;
-                for v in self.row_values(*r)? {
-                    if (*positive && v.is_sign_positive() && !v.is_zero())
-                        || (!*positive && v.is_sign_negative() && !v.is_zero())
-                    {
-                        acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
-                    }
-                }
-                acc
-            }
-            Expr::RowAt(r, index) => {
-                let vals = self.row_values(*r)?;
-                let k = self.eval(index)?.trunc();
-                if vals.is_empty() {
-                    return Err(NO_VALUE);
-                }
-                let i = if k < Decimal::ONE {
-                    0
-                } else if k >= Decimal::from(vals.len()) {
-                    vals.len() - 1
-                } else {
-                    usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(1) - 1
-                };
-                vals[i]
-            }
+            Expr::RowSumIf(r, positive) => self.row_sum_if(*r, *positive)?,
+            Expr::RowAt(r, index) => self.row_at(*r, index)?,
             Expr::RowMinWhere(r, f) => {
                 let (vals, flags) = (self.row_values(*r)?, self.row_values(*f)?);
                 return Ok(vals
@@ -1942,35 +1896,12 @@ impl Ctx<'_> {
                     .map(|(v, _)| *v)
                     .min());
             }
-            Expr::RowAvgWhere(r, f) => {
-                let (vals, flags) = (self.row_values(*r)?, self.row_values(*f)?);
-                let mut acc = Decimal::ZERO;
-                let mut n = 0u32;
-                for (v, f) in vals.iter().zip(flags) {
-                    if *f == Decimal::ONE {
-                        acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
-                        n += 1;
-                    }
-                }
-                if n == 0 {
-                    return Ok(None);
-                }
-                acc.checked_div(Decimal::from(n)).ok_or(OVERFLOW)?
-            }
+            Expr::RowAvgWhere(r, f) => return self.row_avg_where(*r, *f),
             Expr::Npv(rate, r) => {
                 let rate = self.eval(rate)?;
                 finance::npv(rate, self.row_values(*r)?).map_err(|_| OVERFLOW)?
             }
-            Expr::SumProduct(a, b) => {
-                let (a, b) = (self.row_values(*a)?, self.row_values(*b)?);
-                let mut acc = Decimal::ZERO;
-                for (x, y) in a.iter().zip(b) {
-                    acc = acc
-                        .checked_add(x.checked_mul(*y).ok_or(OVERFLOW)?)
-                        .ok_or(OVERFLOW)?;
-                }
-                acc
-            }
+            Expr::SumProduct(a, b) => self.sum_product(*a, *b)?,
             Expr::Irr(..) | Expr::Mirr(..) if self.skip_rates => return Ok(None),
             Expr::Irr(r, guess) => {
                 let guess = self.eval(guess)?;
@@ -1987,8 +1918,252 @@ impl Ctx<'_> {
                     .position(|v| *v == Decimal::ONE)
                     .map(|t| Decimal::from(self.calc.year_of(t))));
             }
+            _ => return Err(NOT_AN_AGGREGATE),
         };
         Ok(Some(v))
+    }
+}
+
+const NOT_AN_AGGREGATE: &str =
+    "an expression evaluated as a whole-row aggregate that is not one (an internal error)";
+
+/// References to cells: the same period, earlier periods.
+impl Ctx<'_> {
+    /// A row's value this period; only a row placed earlier may be read.
+    fn same_period(&self, r: RowId) -> EvalResult {
+        let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+        if let Some(current) = self.row
+            && self.position[r] >= self.position[current]
+        {
+            return Err(BAD_REF);
+        }
+        Ok(self.values.at(r, t))
+    }
+
+    /// A row's value last period; 0 in the first period.
+    fn previous_period(&self, r: RowId) -> EvalResult {
+        let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+        if t == 0 {
+            Ok(Decimal::ZERO)
+        } else {
+            Ok(self.values.at(r, t - 1))
+        }
+    }
+
+    /// A row's value k whole periods back (k ≥ 1); 0 before the first period.
+    fn lagged(&self, r: RowId, k: &Expr) -> EvalResult {
+        let t = self.period.ok_or(ROW_AGG_IN_PERIOD)?;
+        let k = self.eval(k)?;
+        if !k.fract().is_zero() || k < Decimal::ONE {
+            return Err(BAD_LAG);
+        }
+        match usize::try_from(k.trunc().mantissa() / 10i128.pow(k.trunc().scale())) {
+            Ok(k) if k <= t => Ok(self.values.at(r, t - k)),
+            _ => Ok(Decimal::ZERO),
+        }
+    }
+}
+
+/// Arithmetic: every operation checked, so an overflow is an error and never a wrong number.
+impl Ctx<'_> {
+    /// The square root of a value that must not be negative.
+    fn square_root(&self, a: &Expr) -> EvalResult {
+        let v = self.eval(a)?;
+        if v.is_sign_negative() && !v.is_zero() {
+            return Err(BAD_POW);
+        }
+        v.sqrt().ok_or(OVERFLOW)
+    }
+
+    fn total(&self, items: &[Expr]) -> EvalResult {
+        let mut acc = Decimal::ZERO;
+        for item in items {
+            acc = acc.checked_add(self.eval(item)?).ok_or(OVERFLOW)?;
+        }
+        Ok(acc)
+    }
+
+    fn product(&self, items: &[Expr]) -> EvalResult {
+        let mut acc = Decimal::ONE;
+        for item in items {
+            acc = acc.checked_mul(self.eval(item)?).ok_or(OVERFLOW)?;
+        }
+        Ok(acc)
+    }
+
+    /// A division: the divisor first, and zero is an error.
+    fn quotient(&self, a: &Expr, b: &Expr) -> EvalResult {
+        let d = self.eval(b)?;
+        if d.is_zero() {
+            return Err(DIV_ZERO);
+        }
+        self.eval(a)?.checked_div(d).ok_or(OVERFLOW)
+    }
+
+    /// A power with a whole exponent (negative divides).
+    fn whole_power(&self, a: &Expr, b: &Expr) -> EvalResult {
+        let base = self.eval(a)?;
+        let exp = self.eval(b)?;
+        if !exp.fract().is_zero() {
+            return Err(BAD_POW);
+        }
+        let k = i64::try_from(exp.trunc().mantissa()).map_err(|_| BAD_POW)?;
+        let k = k / 10i64.pow(exp.trunc().scale());
+        power(base, k).ok_or(OVERFLOW)
+    }
+
+    /// MIN or MAX of the items (`pick` keeps the one it prefers); none is an error.
+    fn extreme(&self, items: &[Expr], pick: impl Fn(Decimal, Decimal) -> Decimal) -> EvalResult {
+        let mut best: Option<Decimal> = None;
+        for item in items {
+            let v = self.eval(item)?;
+            best = Some(best.map_or(v, |b| pick(b, v)));
+        }
+        best.ok_or(NO_VALUE)
+    }
+
+    /// Rounding to a whole number of places from 0 to the ledger's maximum, half away from
+    /// zero as the ledger rounds.
+    fn rounded(&self, a: &Expr, digits: &Expr) -> EvalResult {
+        let digits = self.eval(digits)?;
+        if !digits.fract().is_zero()
+            || digits.is_sign_negative() && !digits.is_zero()
+            || digits > Decimal::from(crate::model::MAX_LEDGER_PRECISION)
+        {
+            return Err(BAD_DIGITS);
+        }
+        let places = u32::try_from(digits.trunc().mantissa() / 10i128.pow(digits.scale()))
+            .map_err(|_| BAD_DIGITS)?;
+        Ok(self
+            .eval(a)?
+            .round_dp_with_strategy(places, crate::model::LEDGER_ROUNDING))
+    }
+}
+
+/// Logic and lookups: conditions stop at the first item that decides them, as Excel's do.
+impl Ctx<'_> {
+    /// AND: 0 at the first false item (the rest unevaluated), else 1.
+    fn all_true(&self, items: &[Expr]) -> EvalResult {
+        for item in items {
+            if self.eval(item)?.is_zero() {
+                return Ok(Decimal::ZERO);
+            }
+        }
+        Ok(Decimal::ONE)
+    }
+
+    /// OR: 1 at the first true item (the rest unevaluated), else 0.
+    fn any_true(&self, items: &[Expr]) -> EvalResult {
+        for item in items {
+            if !self.eval(item)?.is_zero() {
+                return Ok(Decimal::ONE);
+            }
+        }
+        Ok(Decimal::ZERO)
+    }
+
+    /// CHOOSE: the item at the (truncated) index from 1, clamped to the first and last.
+    fn chosen(&self, index: &Expr, items: &[Expr]) -> Result<Option<Decimal>, &'static str> {
+        let k = self.eval(index)?.trunc();
+        let n = items.len();
+        let i = if k < Decimal::ONE {
+            0
+        } else if k >= Decimal::from(n) {
+            n.saturating_sub(1)
+        } else {
+            usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(0) - 1
+        };
+        match items.get(i) {
+            Some(item) => self.eval_opt(item),
+            None => Err(NO_VALUE),
+        }
+    }
+
+    /// A series' value for a year: the first point before it, the last after it.
+    fn looked_up(&self, s: SeriesId, key: &Expr) -> EvalResult {
+        let series = &self.calc.series[s];
+        let key = self.eval(key)?;
+        let first = Decimal::from(series.first_year);
+        let offset = if key <= first {
+            0
+        } else {
+            let d = (key - first).trunc();
+            let d = i64::try_from(d.mantissa() / 10i128.pow(d.scale())).unwrap_or(i64::MAX);
+            usize::try_from(d)
+                .unwrap_or(usize::MAX)
+                .min(series.points.len().saturating_sub(1))
+        };
+        let id = series.points.get(offset).ok_or(NO_VALUE)?;
+        Ok(self.inputs[*id])
+    }
+}
+
+/// Whole-row aggregates, read after every period is done.
+impl Ctx<'_> {
+    fn row_sum(&self, r: RowId) -> EvalResult {
+        let mut acc = Decimal::ZERO;
+        for v in self.row_values(r)? {
+            acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+        }
+        Ok(acc)
+    }
+
+    /// The sum of a row's positive (or, `positive` false, negative) values.
+    fn row_sum_if(&self, r: RowId, positive: bool) -> EvalResult {
+        let mut acc = Decimal::ZERO;
+        for v in self.row_values(r)? {
+            if (positive && v.is_sign_positive() && !v.is_zero())
+                || (!positive && v.is_sign_negative() && !v.is_zero())
+            {
+                acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// A row's value in the period at the (truncated) index from 1, clamped to the row.
+    fn row_at(&self, r: RowId, index: &Expr) -> EvalResult {
+        let vals = self.row_values(r)?;
+        let k = self.eval(index)?.trunc();
+        if vals.is_empty() {
+            return Err(NO_VALUE);
+        }
+        let i = if k < Decimal::ONE {
+            0
+        } else if k >= Decimal::from(vals.len()) {
+            vals.len() - 1
+        } else {
+            usize::try_from(k.mantissa() / 10i128.pow(k.scale())).unwrap_or(1) - 1
+        };
+        Ok(vals[i])
+    }
+
+    /// The average of a row over the periods its flag row marks; no value when none is.
+    fn row_avg_where(&self, r: RowId, f: RowId) -> Result<Option<Decimal>, &'static str> {
+        let (vals, flags) = (self.row_values(r)?, self.row_values(f)?);
+        let mut acc = Decimal::ZERO;
+        let mut n = 0u32;
+        for (v, f) in vals.iter().zip(flags) {
+            if *f == Decimal::ONE {
+                acc = acc.checked_add(*v).ok_or(OVERFLOW)?;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(acc.checked_div(Decimal::from(n)).ok_or(OVERFLOW)?))
+    }
+
+    fn sum_product(&self, a: RowId, b: RowId) -> EvalResult {
+        let (a, b) = (self.row_values(a)?, self.row_values(b)?);
+        let mut acc = Decimal::ZERO;
+        for (x, y) in a.iter().zip(b) {
+            acc = acc
+                .checked_add(x.checked_mul(*y).ok_or(OVERFLOW)?)
+                .ok_or(OVERFLOW)?;
+        }
+        Ok(acc)
     }
 }
 

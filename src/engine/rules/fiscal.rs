@@ -37,121 +37,150 @@ impl Builder<'_> {
             .map(|c| c.value.clone())
             .or_else(|| deal.facilities.first().map(|f| f.country.value.clone()))
             .unwrap_or_default();
-        for (k, regime) in deal.fiscal.iter().enumerate() {
-            let country = regime.country.value.clone();
-            let facilities: Vec<usize> = deal
-                .facilities
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.country.value == country)
-                .map(|(i, _)| i)
-                .collect();
-            let is_home = country == home;
-            if facilities.is_empty() && !is_home {
-                continue;
-            }
-            let life = self.input(
-                regime.depreciation_years.value.into(),
-                "Fiscal",
-                k,
-                "Depreciation",
-            );
-            let mut income = Vec::new();
-            for &i in &facilities {
-                let fname = deal.facilities[i].name.value.clone();
-                let capital: Vec<Expr> =
-                    self.ops.capital[i].iter().map(|r| Expr::Row(*r)).collect();
-                if !capital.is_empty() {
-                    let depreciation = self.depreciation(i, &fname, sum(capital), life.clone());
-                    income.push(-Expr::Row(depreciation));
-                }
-                if let Some(r) = self.ops.revenue[i] {
-                    income.push(Expr::Row(r));
-                }
-                for r in self.ops.support[i].clone() {
-                    income.push(Expr::Row(r));
-                }
-                for r in self.ops.upside[i].clone() {
-                    income.push(-Expr::Row(r));
-                }
-                for r in self.ops.operating[i]
-                    .clone()
-                    .into_iter()
-                    .chain(self.ops.expensed[i].clone())
-                {
-                    income.push(-Expr::Row(r));
-                }
-                if let Some(r) = self.ops.royalty[i] {
-                    income.push(-Expr::Row(r));
-                }
-            }
-            let operating_income = self.c.row(
-                format!("{country}: taxable income before financing costs"),
-                Unit::Money,
-                sum(income),
-            );
-            let authority = self.party_index(&regime.tax_authority.value)?;
-            let credit = self.production_tax_credit(k, regime, &facilities)?;
-            let has_financing = is_home && !self.fin.financing_costs.is_empty();
-            let variant = if has_financing { "unlevered" } else { "" };
-            let unlevered =
-                self.tax_chain(k, regime, &country, variant, operating_income, credit)?;
-            let levered = if has_financing {
-                let costs: Vec<Expr> = self
-                    .fin
-                    .financing_costs
-                    .iter()
-                    .map(|r| Expr::Row(*r))
-                    .collect();
-                let income = self.c.row(
-                    format!("{country}: taxable income after financing costs"),
-                    Unit::Money,
-                    Expr::Row(operating_income) - sum(costs),
-                );
-                Some(self.tax_chain(k, regime, &country, "", income, credit)?)
-            } else {
-                None
-            };
-            let (paid, refund) = match &levered {
-                Some(l) => (l.paid, l.refund),
-                None => (unlevered.paid, unlevered.refund),
-            };
-            let paid_flow = self.flow(
-                format!(
-                    "{country}: company tax paid to {}",
-                    regime.tax_authority.value
-                ),
-                Expr::Row(paid),
-                PROJECT,
-                authority,
-                FlowKind::Tax,
-            );
-            self.fiscal.tax_paid.push(paid_flow);
-            let refund_flow = refund.map(|r| {
-                self.flow(
-                    format!(
-                        "{country}: tax credit refunded by {}",
-                        regime.tax_authority.value
-                    ),
-                    Expr::Row(r),
-                    authority,
-                    PROJECT,
-                    FlowKind::TaxCredit,
-                )
-            });
-            self.fiscal.refunds.extend(refund_flow);
-            match levered {
-                Some(_) => {
-                    self.fiscal.tax_unlevered.push(unlevered.paid);
-                    self.fiscal.refunds_unlevered.extend(unlevered.refund);
-                }
-                None => {
-                    self.fiscal.tax_unlevered.push(paid_flow);
-                    self.fiscal.refunds_unlevered.extend(refund_flow);
-                }
-            }
+        for k in 0..deal.fiscal.len() {
+            self.fiscal_regime(k, &home)?;
         }
         Ok(())
+    }
+
+    /// Country `k`'s company tax, on its facilities' income (the home country's also after
+    /// the financing costs, and then unlevered as well), paid to its tax authority, and any
+    /// credit refunded. A country with no facility is taxed only if it is the home country.
+    fn fiscal_regime(&mut self, k: usize, home: &str) -> Result<(), BuildError> {
+        let deal = self.deal;
+        let regime = &deal.fiscal[k];
+        let country = regime.country.value.clone();
+        let facilities: Vec<usize> = deal
+            .facilities
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.country.value == country)
+            .map(|(i, _)| i)
+            .collect();
+        let is_home = country == home;
+        if facilities.is_empty() && !is_home {
+            return Ok(());
+        }
+        let life = self.input(
+            regime.depreciation_years.value.into(),
+            "Fiscal",
+            k,
+            "Depreciation",
+        );
+        let operating_income = self.operating_income(&country, &facilities, life);
+        let authority = self.party_index(&regime.tax_authority.value)?;
+        let credit = self.production_tax_credit(k, regime, &facilities)?;
+        let has_financing = is_home && !self.fin.financing_costs.is_empty();
+        let variant = if has_financing { "unlevered" } else { "" };
+        let unlevered = self.tax_chain(k, regime, &country, variant, operating_income, credit)?;
+        let levered = if has_financing {
+            let costs: Vec<Expr> = self
+                .fin
+                .financing_costs
+                .iter()
+                .map(|r| Expr::Row(*r))
+                .collect();
+            let income = self.c.row(
+                format!("{country}: taxable income after financing costs"),
+                Unit::Money,
+                Expr::Row(operating_income) - sum(costs),
+            );
+            Some(self.tax_chain(k, regime, &country, "", income, credit)?)
+        } else {
+            None
+        };
+        self.book_tax(regime, &country, authority, unlevered, levered);
+        Ok(())
+    }
+
+    /// Taxable income before financing costs: the facilities' sales, floor support and
+    /// upside shared, less their costs as incurred, royalties and depreciation.
+    fn operating_income(&mut self, country: &str, facilities: &[usize], life: Expr) -> RowId {
+        let deal = self.deal;
+        let mut income = Vec::new();
+        for &i in facilities {
+            let fname = deal.facilities[i].name.value.clone();
+            let capital: Vec<Expr> = self.ops.capital[i].iter().map(|r| Expr::Row(*r)).collect();
+            if !capital.is_empty() {
+                let depreciation = self.depreciation(i, &fname, sum(capital), life.clone());
+                income.push(-Expr::Row(depreciation));
+            }
+            if let Some(r) = self.ops.revenue[i] {
+                income.push(Expr::Row(r));
+            }
+            for r in self.ops.support[i].clone() {
+                income.push(Expr::Row(r));
+            }
+            for r in self.ops.upside[i].clone() {
+                income.push(-Expr::Row(r));
+            }
+            for r in self.ops.operating[i]
+                .clone()
+                .into_iter()
+                .chain(self.ops.expensed[i].clone())
+            {
+                income.push(-Expr::Row(r));
+            }
+            if let Some(r) = self.ops.royalty[i] {
+                income.push(-Expr::Row(r));
+            }
+        }
+        self.c.row(
+            format!("{country}: taxable income before financing costs"),
+            Unit::Money,
+            sum(income),
+        )
+    }
+
+    /// The ledger flows of a country's tax: paid to the authority, credits refunded by it
+    /// (as levered where financing costs are deducted). The unlevered tax is the same flow
+    /// where none are, else its own rows.
+    fn book_tax(
+        &mut self,
+        regime: &FiscalRegime,
+        country: &str,
+        authority: usize,
+        unlevered: TaxRows,
+        levered: Option<TaxRows>,
+    ) {
+        let (paid, refund) = match &levered {
+            Some(l) => (l.paid, l.refund),
+            None => (unlevered.paid, unlevered.refund),
+        };
+        let paid_flow = self.flow(
+            format!(
+                "{country}: company tax paid to {}",
+                regime.tax_authority.value
+            ),
+            Expr::Row(paid),
+            PROJECT,
+            authority,
+            FlowKind::Tax,
+        );
+        self.fiscal.tax_paid.push(paid_flow);
+        let refund_flow = refund.map(|r| {
+            self.flow(
+                format!(
+                    "{country}: tax credit refunded by {}",
+                    regime.tax_authority.value
+                ),
+                Expr::Row(r),
+                authority,
+                PROJECT,
+                FlowKind::TaxCredit,
+            )
+        });
+        self.fiscal.refunds.extend(refund_flow);
+        match levered {
+            Some(_) => {
+                self.fiscal.tax_unlevered.push(unlevered.paid);
+                self.fiscal.refunds_unlevered.extend(unlevered.refund);
+            }
+            None => {
+                self.fiscal.tax_unlevered.push(paid_flow);
+                self.fiscal.refunds_unlevered.extend(refund_flow);
+            }
+        }
     }
 
     /// Straight-line depreciation per vintage: each year's capital cost is written off in
@@ -271,7 +300,26 @@ impl Builder<'_> {
         } else {
             format!(" ({variant})")
         };
-        let taxable = if regime.loss_carry_forward.value {
+        let taxable = self.taxable_income(regime, country, &tag, income);
+        let rate = self.input(regime.tax_rate.value, "Fiscal", k, "Tax rate");
+        let tax = self.c.row(
+            format!("{country}: company tax before credits{tag}"),
+            Unit::Money,
+            self.book(rate * Expr::Row(taxable)),
+        );
+        Ok(self.credit_use(country, &tag, tax, credit))
+    }
+
+    /// Taxable income: after the losses carried forward where the country allows it, and
+    /// never below zero.
+    fn taxable_income(
+        &mut self,
+        regime: &FiscalRegime,
+        country: &str,
+        tag: &str,
+        income: RowId,
+    ) -> RowId {
+        if regime.loss_carry_forward.value {
             let losses = self.c.reserve(
                 format!("{country}: tax losses carried forward{tag}"),
                 Unit::Money,
@@ -290,14 +338,19 @@ impl Builder<'_> {
                 Unit::Money,
                 pos(Expr::Row(income)),
             )
-        };
-        let rate = self.input(regime.tax_rate.value, "Fiscal", k, "Tax rate");
-        let tax = self.c.row(
-            format!("{country}: company tax before credits{tag}"),
-            Unit::Money,
-            self.book(rate * Expr::Row(taxable)),
-        );
-        Ok(match credit {
+        }
+    }
+
+    /// The production tax credit's use against the tax: refunded in cash where it exceeds
+    /// the tax (a refundable credit), or set against tax with the rest carried forward.
+    fn credit_use(
+        &mut self,
+        country: &str,
+        tag: &str,
+        tax: RowId,
+        credit: Option<(RowId, bool)>,
+    ) -> TaxRows {
+        match credit {
             None => TaxRows {
                 paid: tax,
                 refund: None,
@@ -342,6 +395,6 @@ impl Builder<'_> {
                 );
                 TaxRows { paid, refund: None }
             }
-        })
+        }
     }
 }

@@ -27,6 +27,9 @@ pub enum Discount {
     },
 }
 
+/// The horizon's total of a party's flows of each kind.
+type FlowTotals = Vec<(FlowKind, ScalarId)>;
+
 impl Builder<'_> {
     /// How far from zero a check's row may be: half a unit of the ledger (half a cent).
     /// Every row a check reads is a whole number of units in exact arithmetic, so in the
@@ -170,138 +173,171 @@ impl Builder<'_> {
         self.c.section("Party metrics");
         let mut discounts = Vec::new();
         for p in 0..self.parties.len() {
-            let net = self.party_nets[p];
-            let name = self.parties[p].name.clone();
             let discount = self.discount_of(p);
             // The project company and the outside world are kept in the ledger, never
             // measured: an NPV of Market's purchases is no one's value.
-            if !matches!(self.parties[p].kind, LedgerPartyKind::Deal(_)) {
-                let na = match self.lines.not_measured {
-                    Some(s) => s,
-                    None => {
-                        let s = self.c.scalar(
-                            "Not measured: the project company and the parties outside the deal (kept in the ledger only)",
-                            Unit::Money,
-                            Expr::Na,
-                            Stage::Post,
-                        );
-                        self.lines.not_measured = Some(s);
-                        s
-                    }
-                };
-                let cumulative = self
-                    .c
-                    .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
-                self.c
-                    .place(cumulative, Expr::Prev(cumulative) + Expr::Row(net));
-                self.lines.parties.push(PartyLines {
-                    net,
-                    cumulative,
-                    ledger_only: true,
-                    offtake: None,
-                    npv: na,
-                    irr: na,
-                    mirr: na,
-                    payback: na,
-                    money_multiple: na,
-                    peak_exposure: na,
-                    rates: Vec::new(),
-                });
-                discounts.push(discount);
-                continue;
-            }
-            let offtake = self.offtake_position(p, net);
-            let measured = offtake.as_ref().map(|o| o.position).unwrap_or(net);
-            let cumulative = self
-                .c
-                .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
-            self.c
-                .place(cumulative, Expr::Prev(cumulative) + Expr::Row(measured));
-            let been_negative = self
-                .c
-                .reserve(format!("{name}: has been out of pocket"), Unit::Flag);
-            let paid_back = self.c.row(
-                format!("{name}: paid back"),
-                Unit::Flag,
-                and(vec![
-                    Expr::Prev(been_negative),
-                    ge(Expr::Row(cumulative), Expr::zero()),
-                ]),
-            );
-            self.c.place(
-                been_negative,
-                or(vec![
-                    Expr::Prev(been_negative),
-                    lt(Expr::Row(cumulative), -Expr::Num(EPS)),
-                ]),
-            );
-            let npv_label = if offtake.is_some() {
-                format!("{name}: NPV (value of its contracts)")
+            let lines = if matches!(self.parties[p].kind, LedgerPartyKind::Deal(_)) {
+                self.measured_party(p, &discount)
             } else {
-                format!("{name}: NPV")
+                self.ledger_only_party(p)
             };
-            let npv = self.c.scalar(
-                npv_label,
-                Unit::Money,
-                self.npv_of(&discount, measured),
-                Stage::Post,
-            );
-            let irr = self.c.scalar(
-                format!("{name}: IRR"),
-                Unit::Percent,
-                Expr::Irr(measured, Box::new(Expr::num(Decimal::new(1, 1)))),
-                Stage::Post,
-            );
-            let rate = self.mirr_rate(&discount);
-            let mirr = self.c.scalar(
-                format!("{name}: MIRR"),
-                Unit::Percent,
-                Expr::Mirr(measured, Box::new(rate.clone()), Box::new(rate)),
-                Stage::Post,
-            );
-            let payback = self.c.scalar(
-                format!("{name}: payback year"),
-                Unit::Year,
-                Expr::FirstYearWhere(paid_back),
-                Stage::Post,
-            );
-            let out = -Expr::RowSumIf(measured, false);
-            let multiple = if_(
-                le(out.clone(), Expr::Num(EPS)),
-                Expr::Na,
-                div(Expr::RowSumIf(measured, true), out),
-            );
-            let money_multiple = self.c.scalar(
-                format!("{name}: money multiple"),
-                Unit::Ratio,
-                multiple,
-                Stage::Post,
-            );
-            let peak = self.c.scalar(
-                format!("{name}: peak exposure"),
-                Unit::Money,
-                pos(-Expr::RowMin(cumulative)),
-                Stage::Post,
-            );
-            self.lines.parties.push(PartyLines {
-                net,
-                cumulative,
-                ledger_only: false,
-                offtake,
-                npv,
-                irr,
-                mirr,
-                payback,
-                money_multiple,
-                peak_exposure: peak,
-                rates: Vec::new(),
-            });
+            self.lines.parties.push(lines);
             discounts.push(discount);
         }
         self.build_project_metrics(&discounts[PROJECT])?;
         self.build_tranche_metrics()?;
         self.build_government_metrics(&discounts)?;
         Ok(())
+    }
+
+    /// A party kept in the ledger only: its running total, and every metric the one scalar
+    /// without a value.
+    fn ledger_only_party(&mut self, p: usize) -> PartyLines {
+        let net = self.party_nets[p];
+        let name = self.parties[p].name.clone();
+        let na = match self.lines.not_measured {
+            Some(s) => s,
+            None => {
+                let s = self.c.scalar(
+                    "Not measured: the project company and the parties outside the deal (kept in the ledger only)",
+                    Unit::Money,
+                    Expr::Na,
+                    Stage::Post,
+                );
+                self.lines.not_measured = Some(s);
+                s
+            }
+        };
+        let cumulative = self
+            .c
+            .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
+        self.c
+            .place(cumulative, Expr::Prev(cumulative) + Expr::Row(net));
+        PartyLines {
+            net,
+            cumulative,
+            ledger_only: true,
+            offtake: None,
+            npv: na,
+            irr: na,
+            mirr: na,
+            payback: na,
+            money_multiple: na,
+            peak_exposure: na,
+            rates: Vec::new(),
+        }
+    }
+
+    /// A deal party measured on its cash flows (an offtaker on its position): NPV, IRR,
+    /// MIRR, payback, money multiple and peak exposure.
+    fn measured_party(&mut self, p: usize, discount: &Discount) -> PartyLines {
+        let net = self.party_nets[p];
+        let name = self.parties[p].name.clone();
+        let offtake = self.offtake_position(p, net);
+        let measured = offtake.as_ref().map(|o| o.position).unwrap_or(net);
+        let (cumulative, paid_back) = self.cumulative_and_paid_back(&name, measured);
+        let npv_label = if offtake.is_some() {
+            format!("{name}: NPV (value of its contracts)")
+        } else {
+            format!("{name}: NPV")
+        };
+        let npv = self.c.scalar(
+            npv_label,
+            Unit::Money,
+            self.npv_of(discount, measured),
+            Stage::Post,
+        );
+        let irr = self.c.scalar(
+            format!("{name}: IRR"),
+            Unit::Percent,
+            Expr::Irr(measured, Box::new(Expr::num(Decimal::new(1, 1)))),
+            Stage::Post,
+        );
+        let rate = self.mirr_rate(discount);
+        let mirr = self.c.scalar(
+            format!("{name}: MIRR"),
+            Unit::Percent,
+            Expr::Mirr(measured, Box::new(rate.clone()), Box::new(rate)),
+            Stage::Post,
+        );
+        let payback = self.c.scalar(
+            format!("{name}: payback year"),
+            Unit::Year,
+            Expr::FirstYearWhere(paid_back),
+            Stage::Post,
+        );
+        let (money_multiple, peak) = self.multiple_and_peak(&name, measured, cumulative);
+        PartyLines {
+            net,
+            cumulative,
+            ledger_only: false,
+            offtake,
+            npv,
+            irr,
+            mirr,
+            payback,
+            money_multiple,
+            peak_exposure: peak,
+            rates: Vec::new(),
+        }
+    }
+
+    /// The running total of what a party's metrics measure, and the flag of the years it
+    /// is paid back (back to zero or above after having been out of pocket).
+    fn cumulative_and_paid_back(&mut self, name: &str, measured: RowId) -> (RowId, RowId) {
+        let cumulative = self
+            .c
+            .reserve(format!("{name}: cumulative cash flow"), Unit::Money);
+        self.c
+            .place(cumulative, Expr::Prev(cumulative) + Expr::Row(measured));
+        let been_negative = self
+            .c
+            .reserve(format!("{name}: has been out of pocket"), Unit::Flag);
+        let paid_back = self.c.row(
+            format!("{name}: paid back"),
+            Unit::Flag,
+            and(vec![
+                Expr::Prev(been_negative),
+                ge(Expr::Row(cumulative), Expr::zero()),
+            ]),
+        );
+        self.c.place(
+            been_negative,
+            or(vec![
+                Expr::Prev(been_negative),
+                lt(Expr::Row(cumulative), -Expr::Num(EPS)),
+            ]),
+        );
+        (cumulative, paid_back)
+    }
+
+    /// The money multiple (what comes in over what goes out; none when nothing goes out)
+    /// and the peak exposure (the deepest the running total goes below zero).
+    fn multiple_and_peak(
+        &mut self,
+        name: &str,
+        measured: RowId,
+        cumulative: RowId,
+    ) -> (ScalarId, ScalarId) {
+        let out = -Expr::RowSumIf(measured, false);
+        let multiple = if_(
+            le(out.clone(), Expr::Num(EPS)),
+            Expr::Na,
+            div(Expr::RowSumIf(measured, true), out),
+        );
+        let money_multiple = self.c.scalar(
+            format!("{name}: money multiple"),
+            Unit::Ratio,
+            multiple,
+            Stage::Post,
+        );
+        let peak = self.c.scalar(
+            format!("{name}: peak exposure"),
+            Unit::Money,
+            pos(-Expr::RowMin(cumulative)),
+            Stage::Post,
+        );
+        (money_multiple, peak)
     }
 
     /// An offtaker's position: its cash flows plus the market value of the tonnes it takes
@@ -391,21 +427,7 @@ impl Builder<'_> {
 
         // Risked NPV: the value reached at each stage gate, weighted by the chance of
         // failing exactly there; the full NPV weighted by the chance of passing them all.
-        let factor = match discount {
-            Discount::Flat(rate) => {
-                let df = pow(
-                    Expr::one() + rate.clone(),
-                    -(Expr::Year - Expr::FirstYear + Expr::one()),
-                );
-                let df = if self.mid_year() {
-                    df * Expr::Sqrt(Box::new(Expr::one() + rate.clone()))
-                } else {
-                    df
-                };
-                self.c.row("Project: discount factor", Unit::Ratio, df)
-            }
-            Discount::Schedule { factors, .. } => *factors,
-        };
+        let factor = self.project_discount_factor(discount);
         let cumulative = self.c.reserve(
             "Project: cumulative unlevered cash flow after tax",
             Unit::Money,
@@ -422,6 +444,33 @@ impl Builder<'_> {
             Expr::Prev(cumulative_pv) + Expr::Row(post) * Expr::Row(factor),
         );
         self.lines.project.risked_npv = Some(self.build_risked_npv(cumulative_pv, npv_post));
+        self.build_project_support_totals();
+        Ok(())
+    }
+
+    /// The project's discount factor of each period: from its one rate (mid-year where the
+    /// deal says so), or its schedule's factors.
+    fn project_discount_factor(&mut self, discount: &Discount) -> RowId {
+        match discount {
+            Discount::Flat(rate) => {
+                let df = pow(
+                    Expr::one() + rate.clone(),
+                    -(Expr::Year - Expr::FirstYear + Expr::one()),
+                );
+                let df = if self.mid_year() {
+                    df * Expr::Sqrt(Box::new(Expr::one() + rate.clone()))
+                } else {
+                    df
+                };
+                self.c.row("Project: discount factor", Unit::Ratio, df)
+            }
+            Discount::Schedule { factors, .. } => *factors,
+        }
+    }
+
+    /// The horizon's totals of what the project needed beyond its debt: the unfunded gap,
+    /// the sponsors' completion support, equity support for deficits, overrun equity.
+    fn build_project_support_totals(&mut self) {
         let total = |b: &mut Self, row: Option<RowId>, label: &str| {
             row.map(|r| b.c.scalar(label, Unit::Money, Expr::RowSum(r), Stage::Post))
         };
@@ -449,7 +498,6 @@ impl Builder<'_> {
             sum(overrun),
             Stage::Post,
         ));
-        Ok(())
     }
 
     /// Risked NPV: the value reached at each stage gate (the cumulative discounted cash flow
@@ -539,117 +587,142 @@ impl Builder<'_> {
 
     fn build_tranche_metrics(&mut self) -> Result<(), BuildError> {
         self.c.section("Tranche metrics");
-        let deal = self.deal;
-        for (i, t) in deal.tranches.iter().enumerate() {
-            let name = t.name.value.clone();
-            let r = self.fin.tranches[i].clone();
-            let mut lines = TrancheLines {
-                tranche: i,
-                balance: r.outstanding.or(r.drawn).or(r.exposure),
-                draws: r.draws,
-                dscr_min: None,
-                dscr_avg: None,
-                dscr: r.dscr,
-                covenant: r.covenant,
-                llcr: None,
-                loss: None,
-                loss_pct: None,
-                loss_after_guarantee: None,
-                default_year: None,
-                exposure_at_default: None,
-                recoveries_pv: None,
-                shortfall: None,
-                first_arrears_year: None,
-                disbursed: None,
-                calls: None,
-            };
-            if let (Some(dscr), Some(tested)) = (r.dscr, r.tested) {
-                lines.dscr_min = Some(self.c.scalar(
-                    format!("{name}: minimum DSCR"),
-                    Unit::Ratio,
-                    Expr::RowMinWhere(dscr, tested),
-                    Stage::Post,
-                ));
-                lines.dscr_avg = Some(self.c.scalar(
-                    format!("{name}: average DSCR"),
-                    Unit::Ratio,
-                    Expr::RowAvgWhere(dscr, tested),
-                    Stage::Post,
-                ));
-            }
-            if t.kind.value.is_loan() {
-                let disbursed = Expr::RowSum(r.draws.unwrap_or_default())
-                    + r.capitalised.map(Expr::RowSum).unwrap_or_else(Expr::zero);
-                let disbursed = self.c.scalar(
-                    format!("{name}: disbursed (drawn and capitalised)"),
-                    Unit::Money,
-                    disbursed,
-                    Stage::Post,
-                );
-                if let Some(loss) = r.loss {
-                    lines.loss = Some(loss.lgd);
-                    lines.loss_pct = Some(loss.lgd_pct);
-                    lines.loss_after_guarantee = Some(loss.after_guarantees);
-                    lines.default_year = Some(loss.default_year);
-                    lines.exposure_at_default = Some(loss.ead);
-                    lines.recoveries_pv = Some(loss.pv_recoveries);
-                    lines.shortfall = Some(loss.shortfall);
-                }
-                lines.disbursed = Some(disbursed);
-                if let Some(a) = r.in_arrears {
-                    lines.first_arrears_year = Some(self.c.scalar(
-                        format!("{name}: first year in arrears"),
-                        Unit::Year,
-                        Expr::FirstYearWhere(a),
-                        Stage::Post,
-                    ));
-                }
-                // LLCR at the first repayment year: CFADS over the loan's remaining life,
-                // discounted at its rate, over the debt of its rank and above then.
-                if let (Some(cfads), Some(open)) = (self.fin.cfads, r.senior_debt_open) {
-                    let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-                    let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
-                    let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
-                    let first = self.t.cod.clone() + grace;
-                    let maturity = self.t.cod.clone() + tenor - Expr::one();
-                    let life = self.c.row(
-                        format!("{name}: CFADS over the loan life from first repayment"),
-                        Unit::Money,
-                        Expr::Row(cfads)
-                            * and(vec![
-                                ge(Expr::Year, first.clone()),
-                                le(Expr::Year, maturity),
-                            ]),
-                    );
-                    let k = first - Expr::FirstYear + Expr::one();
-                    let debt = Expr::RowAt(open, Box::new(k.clone()));
-                    let value = Expr::Npv(Box::new(rate.clone()), life)
-                        * pow(Expr::one() + rate, k.clone() - Expr::one());
-                    let periods = Expr::num(self.c.periods as u64);
-                    let llcr = if_(
-                        or(vec![gt(k, periods), le(debt.clone(), Expr::Num(EPS))]),
-                        Expr::Na,
-                        div(value, debt),
-                    );
-                    lines.llcr = Some(self.c.scalar(
-                        format!("{name}: LLCR at first repayment"),
-                        Unit::Ratio,
-                        llcr,
-                        Stage::Post,
-                    ));
-                }
-            }
-            if let Some(call) = r.call {
-                lines.calls = Some(self.c.scalar(
-                    format!("{name}: guarantee calls"),
-                    Unit::Money,
-                    Expr::RowSum(call),
-                    Stage::Post,
-                ));
-            }
+        for i in 0..self.deal.tranches.len() {
+            let lines = self.tranche_metrics(i);
             self.lines.tranches.push(lines);
         }
         Ok(())
+    }
+
+    /// Tranche `i`'s measures: its cover ratios, and for a loan what it disbursed, its loss
+    /// given default and its first year in arrears; for a guarantee, its calls.
+    fn tranche_metrics(&mut self, i: usize) -> TrancheLines {
+        let t = &self.deal.tranches[i];
+        let name = t.name.value.clone();
+        let r = self.fin.tranches[i].clone();
+        let mut lines = TrancheLines {
+            tranche: i,
+            balance: r.outstanding.or(r.drawn).or(r.exposure),
+            draws: r.draws,
+            dscr_min: None,
+            dscr_avg: None,
+            dscr: r.dscr,
+            covenant: r.covenant,
+            llcr: None,
+            loss: None,
+            loss_pct: None,
+            loss_after_guarantee: None,
+            default_year: None,
+            exposure_at_default: None,
+            recoveries_pv: None,
+            shortfall: None,
+            first_arrears_year: None,
+            disbursed: None,
+            calls: None,
+        };
+        if let (Some(dscr), Some(tested)) = (r.dscr, r.tested) {
+            lines.dscr_min = Some(self.c.scalar(
+                format!("{name}: minimum DSCR"),
+                Unit::Ratio,
+                Expr::RowMinWhere(dscr, tested),
+                Stage::Post,
+            ));
+            lines.dscr_avg = Some(self.c.scalar(
+                format!("{name}: average DSCR"),
+                Unit::Ratio,
+                Expr::RowAvgWhere(dscr, tested),
+                Stage::Post,
+            ));
+        }
+        if t.kind.value.is_loan() {
+            self.loan_metrics(i, &r, &mut lines);
+        }
+        if let Some(call) = r.call {
+            lines.calls = Some(self.c.scalar(
+                format!("{name}: guarantee calls"),
+                Unit::Money,
+                Expr::RowSum(call),
+                Stage::Post,
+            ));
+        }
+        lines
+    }
+
+    /// A loan's measures: what it disbursed, its loss given default, its first year in
+    /// arrears and its LLCR.
+    fn loan_metrics(
+        &mut self,
+        i: usize,
+        r: &super::financing::TrancheRows,
+        lines: &mut TrancheLines,
+    ) {
+        let name = self.deal.tranches[i].name.value.clone();
+        let disbursed = Expr::RowSum(r.draws.unwrap_or_default())
+            + r.capitalised.map(Expr::RowSum).unwrap_or_else(Expr::zero);
+        let disbursed = self.c.scalar(
+            format!("{name}: disbursed (drawn and capitalised)"),
+            Unit::Money,
+            disbursed,
+            Stage::Post,
+        );
+        if let Some(loss) = r.loss {
+            lines.loss = Some(loss.lgd);
+            lines.loss_pct = Some(loss.lgd_pct);
+            lines.loss_after_guarantee = Some(loss.after_guarantees);
+            lines.default_year = Some(loss.default_year);
+            lines.exposure_at_default = Some(loss.ead);
+            lines.recoveries_pv = Some(loss.pv_recoveries);
+            lines.shortfall = Some(loss.shortfall);
+        }
+        lines.disbursed = Some(disbursed);
+        if let Some(a) = r.in_arrears {
+            lines.first_arrears_year = Some(self.c.scalar(
+                format!("{name}: first year in arrears"),
+                Unit::Year,
+                Expr::FirstYearWhere(a),
+                Stage::Post,
+            ));
+        }
+        if let (Some(cfads), Some(open)) = (self.fin.cfads, r.senior_debt_open) {
+            lines.llcr = Some(self.llcr(i, cfads, open));
+        }
+    }
+
+    /// LLCR at the first repayment year: CFADS over the loan's remaining life, discounted at
+    /// its rate, over the debt of its rank and above then.
+    fn llcr(&mut self, i: usize, cfads: RowId, open: RowId) -> ScalarId {
+        let t = &self.deal.tranches[i];
+        let name = t.name.value.clone();
+        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
+        let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
+        let first = self.t.cod.clone() + grace;
+        let maturity = self.t.cod.clone() + tenor - Expr::one();
+        let life = self.c.row(
+            format!("{name}: CFADS over the loan life from first repayment"),
+            Unit::Money,
+            Expr::Row(cfads)
+                * and(vec![
+                    ge(Expr::Year, first.clone()),
+                    le(Expr::Year, maturity),
+                ]),
+        );
+        let k = first - Expr::FirstYear + Expr::one();
+        let debt = Expr::RowAt(open, Box::new(k.clone()));
+        let value = Expr::Npv(Box::new(rate.clone()), life)
+            * pow(Expr::one() + rate, k.clone() - Expr::one());
+        let periods = Expr::num(self.c.periods as u64);
+        let llcr = if_(
+            or(vec![gt(k, periods), le(debt.clone(), Expr::Num(EPS))]),
+            Expr::Na,
+            div(value, debt),
+        );
+        self.c.scalar(
+            format!("{name}: LLCR at first repayment"),
+            Unit::Ratio,
+            llcr,
+            Stage::Post,
+        )
     }
 
     /// The horizon's total of some ledger flows. Over a handful of flows it is one sum of
@@ -672,203 +745,246 @@ impl Builder<'_> {
 
     fn build_government_metrics(&mut self, discounts: &[Discount]) -> Result<(), BuildError> {
         self.c.section("Government metrics");
-        let deal = self.deal;
         for (p, discount) in discounts.iter().enumerate() {
             if self.parties[p].kind != LedgerPartyKind::Deal(PartyKind::Government) {
                 continue;
             }
-            let name = self.parties[p].name.clone();
-            let discount = discount.clone();
-            let mut receipts: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
-            let mut payments: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
-            for &r in &self.flows {
-                if let Some(tag) = &self.c.rows[r].ledger {
-                    if tag.payee == p {
-                        receipts.entry(tag.kind).or_default().push(r);
-                    }
-                    if tag.payer == p {
-                        payments.entry(tag.kind).or_default().push(r);
-                    }
-                }
-            }
-            let receipt_lines: Vec<(FlowKind, ScalarId)> = receipts
-                .into_iter()
-                .map(|(kind, rows)| {
-                    let label = format!("{name}: receipts, {}", kind.label());
-                    (kind, self.total_of_flows(label, &rows))
-                })
-                .collect();
-            let payment_lines: Vec<(FlowKind, ScalarId)> = payments
-                .into_iter()
-                .map(|(kind, rows)| {
-                    let label = format!("{name}: payments, {}", kind.label());
-                    (kind, self.total_of_flows(label, &rows))
-                })
-                .collect();
-            let paid: Vec<Expr> = payment_lines
-                .iter()
-                .map(|(_, s)| Expr::Scalar(*s))
-                .collect();
-            let received: Vec<Expr> = receipt_lines
-                .iter()
-                .map(|(_, s)| Expr::Scalar(*s))
-                .collect();
-            let net_outlay = self.c.scalar(
-                format!("{name}: net outlay (payments less receipts)"),
-                Unit::Money,
-                sum(paid) - sum(received),
-                Stage::Post,
-            );
-            let fiscal_npv = self.lines.parties[p].npv;
-            let peak = self.lines.parties[p].peak_exposure;
-            // Supply secured: tonnes taken by offtakers of the government's country.
-            let country = self.parties[p]
-                .deal_index
-                .and_then(|k| deal.parties[k].country.as_ref().map(|c| c.value.clone()));
-            let mut secured = Vec::new();
-            for (c, taken) in &self.ops.taken {
-                let buyer = &deal.offtakes[*c].buyer.value;
-                let buyer_country = deal
-                    .party(buyer)
-                    .and_then(|b| b.country.as_ref().map(|c| c.value.clone()));
-                if country.is_some() && buyer_country == country {
-                    secured.push(Expr::RowSum(*taken));
-                }
-            }
-            let secured = self.c.scalar(
-                format!("{name}: tonnes secured by its offtakers"),
-                Unit::Tonnes,
-                sum(secured),
-                Stage::Post,
-            );
-            let per_tonne = if_(
-                le(Expr::Scalar(secured), Expr::Num(EPS)),
-                Expr::Na,
-                div(-Expr::Scalar(fiscal_npv), Expr::Scalar(secured)),
-            );
-            let cost_per_tonne = self.c.scalar(
-                format!("{name}: fiscal cost per tonne secured"),
-                Unit::PerTonne,
-                per_tonne,
-                Stage::Post,
-            );
-            let guarantee_calls = self.c.scalar(
-                format!("{name}: guarantee calls paid"),
-                Unit::Money,
-                self.total_paid(p, FlowKind::GuaranteeCall),
-                Stage::Post,
-            );
-            let floor_payout = self.c.scalar(
-                format!("{name}: price floor paid"),
-                Unit::Money,
-                self.total_paid(p, FlowKind::FloorSupport),
-                Stage::Post,
-            );
-            // Contingent liability: guarantees outstanding and this year's floor exposure.
-            let mut contingent = Vec::new();
-            for (g, t) in deal.tranches.iter().enumerate() {
-                if t.kind.value != TrancheKind::Guarantee {
-                    continue;
-                }
-                let Some(exposure) = self.fin.tranches[g].exposure else {
-                    continue;
-                };
-                for (party, share, record) in self.participant_records(g) {
-                    if party == name {
-                        let share = self.input(share, "Participants", record, "Share");
-                        contingent.push(self.book(Expr::Row(exposure) * share));
-                    }
-                }
-            }
-            for (s, _, exposure) in self.ops.floors.clone() {
-                if deal.price_supports[s].supporter.value == name {
-                    contingent.push(Expr::Row(exposure));
-                }
-            }
-            let contingent = self.c.row(
-                format!("{name}: contingent liability (guarantees and floors)"),
-                Unit::Money,
-                sum(contingent),
-            );
-            // Subsidy cost of each loan it takes part in (US credit reform): the PV of its
-            // disbursements less the PV of what comes back, as a share of the disbursements
-            // (their PV, or as paid, as the deal says).
-            let mut loan_subsidy = Vec::new();
-            for (i, t) in deal.tranches.iter().enumerate() {
-                if !t.kind.value.is_loan() {
-                    continue;
-                }
-                let flows: Vec<(RowId, FlowKind)> = self.fin.tranches[i]
-                    .flows
-                    .iter()
-                    .filter(|(party, ..)| *party == p)
-                    .map(|(_, r, k)| (*r, *k))
-                    .collect();
-                let Some((disbursement, _)) = flows
-                    .iter()
-                    .find(|(_, k)| *k == FlowKind::Disbursement)
-                    .copied()
-                else {
-                    continue;
-                };
-                let items: Vec<Expr> = flows
-                    .iter()
-                    .map(|(r, k)| {
-                        if *k == FlowKind::Disbursement {
-                            -Expr::Row(*r)
-                        } else {
-                            Expr::Row(*r)
-                        }
-                    })
-                    .collect();
-                let row = self.c.row(
-                    format!("{name}: cash flows of {}", t.name.value),
-                    Unit::Money,
-                    sum(items),
-                );
-                let pv_out = match deal.subsidy_basis.value {
-                    SubsidyBasis::PresentValue => self.npv_of(&discount, disbursement),
-                    SubsidyBasis::Nominal => Expr::RowSum(disbursement),
-                };
-                let pv_net = self.npv_of(&discount, row);
-                let subsidy = if_(
-                    le(pv_out.clone(), Expr::Num(EPS)),
-                    Expr::Na,
-                    div(-pv_net, pv_out),
-                );
-                loan_subsidy.push((
-                    i,
-                    self.c.scalar(
-                        format!(
-                            "{name}: subsidy cost of {} (% of {})",
-                            t.name.value,
-                            match deal.subsidy_basis.value {
-                                SubsidyBasis::PresentValue => "the PV of disbursements",
-                                SubsidyBasis::Nominal => "disbursements as paid",
-                            }
-                        ),
-                        Unit::Percent,
-                        subsidy,
-                        Stage::Post,
-                    ),
-                ));
-            }
-            self.lines.governments.push(GovernmentLines {
-                party: p,
-                fiscal_npv,
-                net_outlay,
-                receipts: receipt_lines,
-                payments: payment_lines,
-                cost_per_tonne,
-                secured_tonnes: secured,
-                peak_exposure: peak,
-                guarantee_calls,
-                floor_payout,
-                contingent_liability: contingent,
-                loan_subsidy,
-            });
+            let lines = self.government_metrics(p, discount);
+            self.lines.governments.push(lines);
         }
         Ok(())
+    }
+
+    /// Government `p`'s fiscal position: what it receives and pays by kind, its net outlay,
+    /// the supply its offtakers secure and what each tonne cost it, its guarantee calls,
+    /// floor payouts and contingent liability, and the subsidy cost of each loan.
+    fn government_metrics(&mut self, p: usize, discount: &Discount) -> GovernmentLines {
+        let name = self.parties[p].name.clone();
+        let discount = discount.clone();
+        let (receipt_lines, payment_lines) = self.flow_totals_by_kind(p, &name);
+        let paid: Vec<Expr> = payment_lines
+            .iter()
+            .map(|(_, s)| Expr::Scalar(*s))
+            .collect();
+        let received: Vec<Expr> = receipt_lines
+            .iter()
+            .map(|(_, s)| Expr::Scalar(*s))
+            .collect();
+        let net_outlay = self.c.scalar(
+            format!("{name}: net outlay (payments less receipts)"),
+            Unit::Money,
+            sum(paid) - sum(received),
+            Stage::Post,
+        );
+        let fiscal_npv = self.lines.parties[p].npv;
+        let peak = self.lines.parties[p].peak_exposure;
+        let secured = self.secured_by_offtakers(p, &name);
+        let per_tonne = if_(
+            le(Expr::Scalar(secured), Expr::Num(EPS)),
+            Expr::Na,
+            div(-Expr::Scalar(fiscal_npv), Expr::Scalar(secured)),
+        );
+        let cost_per_tonne = self.c.scalar(
+            format!("{name}: fiscal cost per tonne secured"),
+            Unit::PerTonne,
+            per_tonne,
+            Stage::Post,
+        );
+        let guarantee_calls = self.c.scalar(
+            format!("{name}: guarantee calls paid"),
+            Unit::Money,
+            self.total_paid(p, FlowKind::GuaranteeCall),
+            Stage::Post,
+        );
+        let floor_payout = self.c.scalar(
+            format!("{name}: price floor paid"),
+            Unit::Money,
+            self.total_paid(p, FlowKind::FloorSupport),
+            Stage::Post,
+        );
+        let contingent = self.contingent_liability(&name);
+        let loan_subsidy = self.loan_subsidies(p, &name, &discount);
+        GovernmentLines {
+            party: p,
+            fiscal_npv,
+            net_outlay,
+            receipts: receipt_lines,
+            payments: payment_lines,
+            cost_per_tonne,
+            secured_tonnes: secured,
+            peak_exposure: peak,
+            guarantee_calls,
+            floor_payout,
+            contingent_liability: contingent,
+            loan_subsidy,
+        }
+    }
+
+    /// The horizon's totals of what party `p` receives and pays, one per kind of flow.
+    fn flow_totals_by_kind(&mut self, p: usize, name: &str) -> (FlowTotals, FlowTotals) {
+        let mut receipts: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
+        let mut payments: std::collections::BTreeMap<FlowKind, Vec<RowId>> = Default::default();
+        for &r in &self.flows {
+            if let Some(tag) = &self.c.rows[r].ledger {
+                if tag.payee == p {
+                    receipts.entry(tag.kind).or_default().push(r);
+                }
+                if tag.payer == p {
+                    payments.entry(tag.kind).or_default().push(r);
+                }
+            }
+        }
+        let receipt_lines: Vec<(FlowKind, ScalarId)> = receipts
+            .into_iter()
+            .map(|(kind, rows)| {
+                let label = format!("{name}: receipts, {}", kind.label());
+                (kind, self.total_of_flows(label, &rows))
+            })
+            .collect();
+        let payment_lines: Vec<(FlowKind, ScalarId)> = payments
+            .into_iter()
+            .map(|(kind, rows)| {
+                let label = format!("{name}: payments, {}", kind.label());
+                (kind, self.total_of_flows(label, &rows))
+            })
+            .collect();
+        (receipt_lines, payment_lines)
+    }
+
+    /// Supply secured: the tonnes taken by offtakers of government `p`'s country.
+    fn secured_by_offtakers(&mut self, p: usize, name: &str) -> ScalarId {
+        let deal = self.deal;
+        let country = self.parties[p]
+            .deal_index
+            .and_then(|k| deal.parties[k].country.as_ref().map(|c| c.value.clone()));
+        let mut secured = Vec::new();
+        for (c, taken) in &self.ops.taken {
+            let buyer = &deal.offtakes[*c].buyer.value;
+            let buyer_country = deal
+                .party(buyer)
+                .and_then(|b| b.country.as_ref().map(|c| c.value.clone()));
+            if country.is_some() && buyer_country == country {
+                secured.push(Expr::RowSum(*taken));
+            }
+        }
+        self.c.scalar(
+            format!("{name}: tonnes secured by its offtakers"),
+            Unit::Tonnes,
+            sum(secured),
+            Stage::Post,
+        )
+    }
+
+    /// Contingent liability: the government's share of the guarantees outstanding and this
+    /// year's exposure of the price floors it gives.
+    fn contingent_liability(&mut self, name: &str) -> RowId {
+        let deal = self.deal;
+        let mut contingent = Vec::new();
+        for (g, t) in deal.tranches.iter().enumerate() {
+            if t.kind.value != TrancheKind::Guarantee {
+                continue;
+            }
+            let Some(exposure) = self.fin.tranches[g].exposure else {
+                continue;
+            };
+            for (party, share, record) in self.participant_records(g) {
+                if party == name {
+                    let share = self.input(share, "Participants", record, "Share");
+                    contingent.push(self.book(Expr::Row(exposure) * share));
+                }
+            }
+        }
+        for (s, _, exposure) in self.ops.floors.clone() {
+            if deal.price_supports[s].supporter.value == name {
+                contingent.push(Expr::Row(exposure));
+            }
+        }
+        self.c.row(
+            format!("{name}: contingent liability (guarantees and floors)"),
+            Unit::Money,
+            sum(contingent),
+        )
+    }
+
+    /// Subsidy cost of each loan government `p` takes part in (US credit reform): the PV of
+    /// its disbursements less the PV of what comes back, as a share of the disbursements
+    /// (their PV, or as paid, as the deal says).
+    fn loan_subsidies(
+        &mut self,
+        p: usize,
+        name: &str,
+        discount: &Discount,
+    ) -> Vec<(usize, ScalarId)> {
+        let mut loan_subsidy = Vec::new();
+        for (i, t) in self.deal.tranches.iter().enumerate() {
+            if !t.kind.value.is_loan() {
+                continue;
+            }
+            if let Some(subsidy) = self.loan_subsidy(p, i, name, discount) {
+                loan_subsidy.push((i, subsidy));
+            }
+        }
+        loan_subsidy
+    }
+
+    /// The subsidy cost of loan `i` to party `p` (None when it disburses nothing of it).
+    fn loan_subsidy(
+        &mut self,
+        p: usize,
+        i: usize,
+        name: &str,
+        discount: &Discount,
+    ) -> Option<ScalarId> {
+        let deal = self.deal;
+        let t = &deal.tranches[i];
+        let flows: Vec<(RowId, FlowKind)> = self.fin.tranches[i]
+            .flows
+            .iter()
+            .filter(|(party, ..)| *party == p)
+            .map(|(_, r, k)| (*r, *k))
+            .collect();
+        let (disbursement, _) = flows
+            .iter()
+            .find(|(_, k)| *k == FlowKind::Disbursement)
+            .copied()?;
+        let items: Vec<Expr> = flows
+            .iter()
+            .map(|(r, k)| {
+                if *k == FlowKind::Disbursement {
+                    -Expr::Row(*r)
+                } else {
+                    Expr::Row(*r)
+                }
+            })
+            .collect();
+        let row = self.c.row(
+            format!("{name}: cash flows of {}", t.name.value),
+            Unit::Money,
+            sum(items),
+        );
+        let pv_out = match deal.subsidy_basis.value {
+            SubsidyBasis::PresentValue => self.npv_of(discount, disbursement),
+            SubsidyBasis::Nominal => Expr::RowSum(disbursement),
+        };
+        let pv_net = self.npv_of(discount, row);
+        let subsidy = if_(
+            le(pv_out.clone(), Expr::Num(EPS)),
+            Expr::Na,
+            div(-pv_net, pv_out),
+        );
+        Some(self.c.scalar(
+            format!(
+                "{name}: subsidy cost of {} (% of {})",
+                t.name.value,
+                match deal.subsidy_basis.value {
+                    SubsidyBasis::PresentValue => "the PV of disbursements",
+                    SubsidyBasis::Nominal => "disbursements as paid",
+                }
+            ),
+            Unit::Percent,
+            subsidy,
+            Stage::Post,
+        ))
     }
 
     /// A check on a row that must stay within tolerance of zero in every period.
@@ -915,6 +1031,22 @@ impl Builder<'_> {
 
     pub(super) fn build_checks(&mut self) -> Result<(), BuildError> {
         self.c.section("Checks");
+        let cash = self.ledger_and_cash_checks()?;
+        self.sources_and_uses_check(cash);
+        for i in 0..self.deal.tranches.len() {
+            self.tranche_checks(i);
+        }
+        self.output_checks();
+        let _ = (
+            eq(Expr::zero(), Expr::zero()),
+            safe_div(Expr::zero(), Expr::one(), Expr::zero()),
+        );
+        Ok(())
+    }
+
+    /// The ledger balances in every period; the project's cash never goes negative, and its
+    /// cash and reserves move by its net cash flow. Returns the cash account.
+    fn ledger_and_cash_checks(&mut self) -> Result<RowId, BuildError> {
         let nets: Vec<Expr> = self.party_nets.iter().map(|r| Expr::Row(*r)).collect();
         let ledger = self.c.row(
             "Ledger: sum of every party's net cash flow",
@@ -945,8 +1077,12 @@ impl Builder<'_> {
             "The project's cash and reserves move by its net cash flow".into(),
             corkscrew,
         );
+        Ok(cash)
+    }
 
-        // Sources and uses in development.
+    /// Sources equal uses in development (the change in cash aside); without completion
+    /// support, no unfunded gap either.
+    fn sources_and_uses_check(&mut self, cash: RowId) {
         let dev = Expr::Row(self.t.dev);
         let mut uses = vec![
             -Self::row_of_opt(self.fin.cash_flow),
@@ -986,48 +1122,41 @@ impl Builder<'_> {
                 gap,
             );
         }
+    }
 
-        for (i, t) in self.deal.tranches.iter().enumerate() {
-            let name = t.name.value.clone();
-            let r = self.fin.tranches[i].clone();
-            if let Some(out) = r.outstanding {
-                let expr =
-                    Expr::Prev(out) + Self::row_of_opt(r.draws) + Self::row_of_opt(r.interest)
-                        - Self::row_of_opt(r.interest_paid)
-                        - Self::row_of_opt(r.principal_paid)
-                        - Self::row_of_opt(r.write_off)
-                        - Expr::Row(out);
-                let row = self.c.row(
-                    format!("{name}: opening + draws + interest − paid − written off − closing"),
-                    Unit::Money,
-                    expr,
-                );
-                self.zero_check(format!("{name}: balance corkscrew"), row);
-                if let Some(p) = r.principal {
-                    self.non_negative_check(format!("{name}: balance never negative"), p);
-                }
+    /// Tranche `i`'s balance and DSRA corkscrews, and a balance that never goes negative.
+    fn tranche_checks(&mut self, i: usize) {
+        let name = self.deal.tranches[i].name.value.clone();
+        let r = self.fin.tranches[i].clone();
+        if let Some(out) = r.outstanding {
+            let expr = Expr::Prev(out) + Self::row_of_opt(r.draws) + Self::row_of_opt(r.interest)
+                - Self::row_of_opt(r.interest_paid)
+                - Self::row_of_opt(r.principal_paid)
+                - Self::row_of_opt(r.write_off)
+                - Expr::Row(out);
+            let row = self.c.row(
+                format!("{name}: opening + draws + interest − paid − written off − closing"),
+                Unit::Money,
+                expr,
+            );
+            self.zero_check(format!("{name}: balance corkscrew"), row);
+            if let Some(p) = r.principal {
+                self.non_negative_check(format!("{name}: balance never negative"), p);
             }
-            if let Some(dsra) = r.dsra {
-                let expr = Expr::Prev(dsra)
-                    + Self::row_of_opt(r.dsra_init)
-                    + Self::row_of_opt(r.dsra_topup)
+        }
+        if let Some(dsra) = r.dsra {
+            let expr =
+                Expr::Prev(dsra) + Self::row_of_opt(r.dsra_init) + Self::row_of_opt(r.dsra_topup)
                     - Self::row_of_opt(r.dsra_draw)
                     - Self::row_of_opt(r.dsra_release)
                     - Expr::Row(dsra);
-                let row = self.c.row(
-                    format!("{name}: DSRA opening + funding − draws − releases − closing"),
-                    Unit::Money,
-                    expr,
-                );
-                self.zero_check(format!("{name}: DSRA corkscrew"), row);
-            }
+            let row = self.c.row(
+                format!("{name}: DSRA opening + funding − draws − releases − closing"),
+                Unit::Money,
+                expr,
+            );
+            self.zero_check(format!("{name}: DSRA corkscrew"), row);
         }
-        self.output_checks();
-        let _ = (
-            eq(Expr::zero(), Expr::zero()),
-            safe_div(Expr::zero(), Expr::one(), Expr::zero()),
-        );
-        Ok(())
     }
 
     /// Everything party `p` pays in flows of one kind, over the whole horizon.

@@ -322,35 +322,7 @@ pub fn build_with(
 ) -> Result<Built, BuildError> {
     let first_year = deal.first_year();
     let periods = deal.horizon_years.value as usize;
-    let mut parties = vec![
-        LedgerParty {
-            name: deal.project_name.value.clone(),
-            kind: LedgerPartyKind::Project,
-            deal_index: None,
-        },
-        LedgerParty {
-            name: MARKET_NAME.into(),
-            kind: LedgerPartyKind::Market,
-            deal_index: None,
-        },
-        LedgerParty {
-            name: SUPPLIERS_NAME.into(),
-            kind: LedgerPartyKind::Suppliers,
-            deal_index: None,
-        },
-        LedgerParty {
-            name: FUNDING_GAP_NAME.into(),
-            kind: LedgerPartyKind::FundingGap,
-            deal_index: None,
-        },
-    ];
-    for (i, p) in deal.parties.iter().enumerate() {
-        parties.push(LedgerParty {
-            name: p.name.value.clone(),
-            kind: LedgerPartyKind::Deal(p.kind.value),
-            deal_index: Some(i),
-        });
-    }
+    let parties = ledger_parties(deal);
     let scenario_record = scenario_record(deal, scenario);
     let mut c = Calc::new(first_year, periods);
     let ledger_places = deal.ledger_precision.value;
@@ -381,21 +353,7 @@ pub fn build_with(
         ledger_digits,
         ledger_places,
     };
-    b.build_timeline()?;
-    b.build_operations()?;
-    b.build_financing_costs()?;
-    b.build_fiscal()?;
-    b.build_cash_flow()?;
-    b.build_funding()?;
-    b.build_waterfall()?;
-    b.build_losses_and_guarantees()?;
-    b.build_ledger()?;
-    b.build_metrics()?;
-    b.build_checks()?;
-    b.book_every_flow();
-    b.snap_booked_factors();
-    // Excel's limits by construction: long aggregates become chains of helper rows.
-    b.c.chain_long_rows();
+    b.build_parts()?;
     Ok(Built {
         calc: b.c,
         lines: b.lines,
@@ -403,6 +361,41 @@ pub fn build_with(
         fin_rows: b.fin.tranches,
         ledger_digits: b.ledger_digits,
     })
+}
+
+/// The ledger's parties: the project company, the outside world (market, suppliers, the
+/// funding gap), then the deal's own parties in order.
+fn ledger_parties(deal: &Deal) -> Vec<LedgerParty> {
+    let mut parties = vec![
+        LedgerParty {
+            name: deal.project_name.value.clone(),
+            kind: LedgerPartyKind::Project,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: MARKET_NAME.into(),
+            kind: LedgerPartyKind::Market,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: SUPPLIERS_NAME.into(),
+            kind: LedgerPartyKind::Suppliers,
+            deal_index: None,
+        },
+        LedgerParty {
+            name: FUNDING_GAP_NAME.into(),
+            kind: LedgerPartyKind::FundingGap,
+            deal_index: None,
+        },
+    ];
+    for (i, p) in deal.parties.iter().enumerate() {
+        parties.push(LedgerParty {
+            name: p.name.value.clone(),
+            kind: LedgerPartyKind::Deal(p.kind.value),
+            deal_index: Some(i),
+        });
+    }
+    parties
 }
 
 /// Where a scenario's overrides start on the Scenarios sheet, if it is the deal's.
@@ -418,6 +411,28 @@ fn scenario_record(deal: &Deal, scenario: &Scenario) -> Option<usize> {
 }
 
 impl<'a> Builder<'a> {
+    /// Every part of the calculation in the order of a period's calculation (see the module
+    /// header), then the booking of flows to whole units of the ledger and the chaining of
+    /// long rows.
+    fn build_parts(&mut self) -> Result<(), BuildError> {
+        self.build_timeline()?;
+        self.build_operations()?;
+        self.build_financing_costs()?;
+        self.build_fiscal()?;
+        self.build_cash_flow()?;
+        self.build_funding()?;
+        self.build_waterfall()?;
+        self.build_losses_and_guarantees()?;
+        self.build_ledger()?;
+        self.build_metrics()?;
+        self.build_checks()?;
+        self.book_every_flow();
+        self.snap_booked_factors();
+        // Excel's limits by construction: long aggregates become chains of helper rows.
+        self.c.chain_long_rows();
+        Ok(())
+    }
+
     /// An input of the deal workbook at its canonical address.
     pub fn input(
         &mut self,

@@ -74,6 +74,10 @@ fn flow_kind(category: CostCategory) -> FlowKind {
     }
 }
 
+/// A price support's floor payout and upside, each split among the facilities making the
+/// product.
+type SupportParts = (Vec<Expr>, Vec<Expr>);
+
 impl Builder<'_> {
     pub(super) fn build_operations(&mut self) -> Result<(), BuildError> {
         let n = self.deal.facilities.len();
@@ -396,16 +400,7 @@ impl Builder<'_> {
             .map(|&j| feed_share(&self.deal.facilities[j]))
             .collect();
         if shares.iter().all(Option::is_some) {
-            for (&j, share) in consumers.iter().zip(shares) {
-                let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
-                let name = self.deal.facilities[j].name.value.clone();
-                let row = self.c.row(
-                    format!("{name}: feed available from {source} (its feed share)"),
-                    Unit::Tonnes,
-                    Expr::Row(production) * share,
-                );
-                available[j] = Some(Expr::Row(row));
-            }
+            self.feed_by_shares(&source, &consumers, shares, production, available);
             return Ok(());
         }
         if shares.iter().any(Option::is_some) {
@@ -417,8 +412,44 @@ impl Builder<'_> {
             available[j] = Some(Expr::Row(production));
             return Ok(());
         }
+        self.feed_pro_rata(&source, &consumers, production, target, demand, available)
+    }
+
+    /// Each consumer's feed from a source when every one has a feed share: that share of
+    /// the source's production.
+    fn feed_by_shares(
+        &mut self,
+        source: &str,
+        consumers: &[usize],
+        shares: Vec<Option<Decimal>>,
+        production: RowId,
+        available: &mut [Option<Expr>],
+    ) {
+        for (&j, share) in consumers.iter().zip(shares) {
+            let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
+            let name = self.deal.facilities[j].name.value.clone();
+            let row = self.c.row(
+                format!("{name}: feed available from {source} (its feed share)"),
+                Unit::Tonnes,
+                Expr::Row(production) * share,
+            );
+            available[j] = Some(Expr::Row(row));
+        }
+    }
+
+    /// Each consumer's feed from a source without feed shares: pro rata to the feed each can
+    /// take, all of it when there is enough.
+    fn feed_pro_rata(
+        &mut self,
+        source: &str,
+        consumers: &[usize],
+        production: RowId,
+        target: &[RowId],
+        demand: &mut [Option<RowId>],
+        available: &mut [Option<Expr>],
+    ) -> Result<(), BuildError> {
         let mut wanted = Vec::new();
-        for &j in &consumers {
+        for &j in consumers {
             wanted.push(self.feed_demand(j, target[j], demand)?);
         }
         let total = self.c.row(
@@ -467,118 +498,147 @@ impl Builder<'_> {
 
     fn build_prices(&mut self) -> Result<(), BuildError> {
         self.c.section("Prices");
+        for p in 0..self.deal.products.len() {
+            self.product_prices(p)?;
+        }
+        Ok(())
+    }
+
+    /// Product `p`'s market price: its deck times the scenario's crashes and multipliers
+    /// (and a simulated path's), in its own unit and currency and per tonne in the deal's.
+    fn product_prices(&mut self, p: usize) -> Result<(), BuildError> {
         let deal = self.deal;
-        for (p, product) in deal.products.iter().enumerate() {
-            let name = product.name.value.clone();
+        let product = &deal.products[p];
+        let name = product.name.value.clone();
+        let deck = self.price_deck(p)?;
+        let factor = self.price_factor(p);
+        let market = self.c.row(
+            format!(
+                "{name}: market price ({} {})",
+                product.currency.value,
+                product.unit.value.label()
+            ),
+            Unit::Price,
+            Expr::Row(deck) * factor,
+        );
+        let conversion = self.price_conversion(p)?;
+        let deal_price = self.c.row(
+            format!("{name}: market price ({} per t)", deal.currency.value),
+            Unit::PerTonne,
+            Expr::Row(market) * conversion.clone(),
+        );
+        self.ops.price_unit.push(market);
+        self.ops.price_deal.push(deal_price);
+        self.ops.conversion.push(conversion);
+        self.lines.prices.push((name, market));
+        Ok(())
+    }
+
+    /// Product `p`'s price deck by year, escalated after its last year.
+    fn price_deck(&mut self, p: usize) -> Result<RowId, BuildError> {
+        let product = &self.deal.products[p];
+        let name = product.name.value.clone();
+        let mut points = Vec::new();
+        for (year, price) in &product.deck {
+            if let Expr::Input(id) = self.input_year(price.value, "Prices", p, *year) {
+                points.push(id);
+            }
+        }
+        let first = product
+            .deck
+            .first()
+            .map(|(y, _)| *y)
+            .ok_or_else(|| BuildError(format!("product '{name}' has an empty price deck")))?;
+        let last = product.deck.last().map(|(y, _)| *y).unwrap_or(first);
+        let series = self.c.add_series(first, points);
+        let escalation = self.input(product.escalation.value, "Prices", p, "Escalation");
+        let deck = Expr::Lookup(series, Box::new(Expr::Year))
+            * pow(Expr::one() + escalation, pos(Expr::Year - Expr::num(last)));
+        Ok(self.c.row(
+            format!(
+                "{name}: price deck ({} {})",
+                product.currency.value,
+                product.unit.value.label()
+            ),
+            Unit::Price,
+            deck,
+        ))
+    }
+
+    /// What the scenario multiplies product `p`'s deck by: its price crashes (one row each),
+    /// its price multipliers, and with price paths the simulated multiplier of each period.
+    fn price_factor(&mut self, p: usize) -> Expr {
+        let name = self.deal.products[p].name.value.clone();
+        let mut factor = Expr::one();
+        for (record, o) in self.overrides(OverrideKind::PriceCrash) {
+            if !Self::targets(&o.product, &name) {
+                continue;
+            }
+            let crash = self.crash_multiplier(record, o);
+            let row = self
+                .c
+                .row(format!("{name}: crash multiplier"), Unit::Ratio, crash);
+            factor = factor * Expr::Row(row);
+        }
+        for (record, o) in self.overrides(OverrideKind::PriceMultiplier) {
+            if Self::targets(&o.product, &name) {
+                factor = factor * self.override_input(record, o.value.value, "Value");
+            }
+        }
+        if self.price_paths {
+            // A simulated path: one multiplier per period, 1 unless a caller sets it.
+            let mut ids = Vec::new();
+            for t in 0..self.c.periods {
+                let year = self.c.year_of(t);
+                if let Expr::Input(id) = self.input_year(Decimal::ONE, PRICE_PATH_SHEET, p, year) {
+                    ids.push(id);
+                }
+            }
+            let series = self.c.add_series(self.c.first_year, ids.clone());
+            let path = self.c.row(
+                format!("{name}: simulated price multiplier"),
+                Unit::Ratio,
+                Expr::Lookup(series, Box::new(Expr::Year)),
+            );
+            factor = factor * Expr::Row(path);
+            self.lines.price_paths.push(ids);
+        }
+        factor
+    }
+
+    /// Converts product `p`'s price to the deal currency per tonne: its unit's tonnes, and
+    /// the FX rate by year where its currency is not the deal's.
+    fn price_conversion(&mut self, p: usize) -> Result<Expr, BuildError> {
+        let deal = self.deal;
+        let product = &deal.products[p];
+        let mut conversion = Expr::num(product.unit.value.per_tonne_factor());
+        if product.currency.value != deal.currency.value {
+            let (k, fx) = deal
+                .fx
+                .iter()
+                .enumerate()
+                .find(|(_, fx)| fx.currency.value == product.currency.value)
+                .ok_or_else(|| BuildError(format!("no FX rates for {}", product.currency.value)))?;
             let mut points = Vec::new();
-            for (year, price) in &product.deck {
-                if let Expr::Input(id) = self.input_year(price.value, "Prices", p, *year) {
+            for (year, rate) in &fx.rates {
+                if let Expr::Input(id) = self.input_year(rate.value, "FX", k, *year) {
                     points.push(id);
                 }
             }
-            let first =
-                product.deck.first().map(|(y, _)| *y).ok_or_else(|| {
-                    BuildError(format!("product '{name}' has an empty price deck"))
-                })?;
-            let last = product.deck.last().map(|(y, _)| *y).unwrap_or(first);
+            let first = fx
+                .rates
+                .first()
+                .map(|(y, _)| *y)
+                .unwrap_or(deal.first_year());
             let series = self.c.add_series(first, points);
-            let escalation = self.input(product.escalation.value, "Prices", p, "Escalation");
-            let deck = Expr::Lookup(series, Box::new(Expr::Year))
-                * pow(Expr::one() + escalation, pos(Expr::Year - Expr::num(last)));
-            let deck = self.c.row(
-                format!(
-                    "{name}: price deck ({} {})",
-                    product.currency.value,
-                    product.unit.value.label()
-                ),
-                Unit::Price,
-                deck,
+            let fx_row = self.c.row(
+                format!("FX: {} per {}", deal.currency.value, fx.currency.value),
+                Unit::Ratio,
+                Expr::Lookup(series, Box::new(Expr::Year)),
             );
-            let mut factor = Expr::one();
-            for (record, o) in self.overrides(OverrideKind::PriceCrash) {
-                if !Self::targets(&o.product, &name) {
-                    continue;
-                }
-                let crash = self.crash_multiplier(record, o);
-                let row = self
-                    .c
-                    .row(format!("{name}: crash multiplier"), Unit::Ratio, crash);
-                factor = factor * Expr::Row(row);
-            }
-            for (record, o) in self.overrides(OverrideKind::PriceMultiplier) {
-                if Self::targets(&o.product, &name) {
-                    factor = factor * self.override_input(record, o.value.value, "Value");
-                }
-            }
-            if self.price_paths {
-                // A simulated path: one multiplier per period, 1 unless a caller sets it.
-                let mut ids = Vec::new();
-                for t in 0..self.c.periods {
-                    let year = self.c.year_of(t);
-                    if let Expr::Input(id) =
-                        self.input_year(Decimal::ONE, PRICE_PATH_SHEET, p, year)
-                    {
-                        ids.push(id);
-                    }
-                }
-                let series = self.c.add_series(self.c.first_year, ids.clone());
-                let path = self.c.row(
-                    format!("{name}: simulated price multiplier"),
-                    Unit::Ratio,
-                    Expr::Lookup(series, Box::new(Expr::Year)),
-                );
-                factor = factor * Expr::Row(path);
-                self.lines.price_paths.push(ids);
-            }
-            let market = self.c.row(
-                format!(
-                    "{name}: market price ({} {})",
-                    product.currency.value,
-                    product.unit.value.label()
-                ),
-                Unit::Price,
-                Expr::Row(deck) * factor,
-            );
-            let mut conversion = Expr::num(product.unit.value.per_tonne_factor());
-            if product.currency.value != deal.currency.value {
-                let (k, fx) = deal
-                    .fx
-                    .iter()
-                    .enumerate()
-                    .find(|(_, fx)| fx.currency.value == product.currency.value)
-                    .ok_or_else(|| {
-                        BuildError(format!("no FX rates for {}", product.currency.value))
-                    })?;
-                let mut points = Vec::new();
-                for (year, rate) in &fx.rates {
-                    if let Expr::Input(id) = self.input_year(rate.value, "FX", k, *year) {
-                        points.push(id);
-                    }
-                }
-                let first = fx
-                    .rates
-                    .first()
-                    .map(|(y, _)| *y)
-                    .unwrap_or(deal.first_year());
-                let series = self.c.add_series(first, points);
-                let fx_row = self.c.row(
-                    format!("FX: {} per {}", deal.currency.value, fx.currency.value),
-                    Unit::Ratio,
-                    Expr::Lookup(series, Box::new(Expr::Year)),
-                );
-                conversion = conversion * Expr::Row(fx_row);
-            }
-            let deal_price = self.c.row(
-                format!("{name}: market price ({} per t)", deal.currency.value),
-                Unit::PerTonne,
-                Expr::Row(market) * conversion.clone(),
-            );
-            self.ops.price_unit.push(market);
-            self.ops.price_deal.push(deal_price);
-            self.ops.conversion.push(conversion);
-            self.lines.prices.push((name, market));
+            conversion = conversion * Expr::Row(fx_row);
         }
-        Ok(())
+        Ok(conversion)
     }
 
     /// The crash shape of DESIGN.md §4.3, as a multiplier by year: a linear fall over the
@@ -633,110 +693,131 @@ impl Builder<'_> {
         } else {
             "Costs"
         });
-        let deal = self.deal;
-        for (l, line) in deal.costs.iter().enumerate() {
+        for (l, line) in self.deal.costs.iter().enumerate() {
             if (line.basis.value == CostBasis::PercentOfRevenue) != revenue_based {
                 continue;
             }
-            let i = self.facility_index(&line.facility.value)?;
-            let fname = deal.facilities[i].name.value.clone();
-            let tl = self.t.facilities[i].clone();
-            let category = line.category.value;
-            let amount = self.input(line.amount.value, "Costs", l, "Amount");
-            let escalation = self.input(line.escalation.value, "Costs", l, "Escalation");
-            let base_year = match &line.base_year {
-                Some(y) => self.input(y.value.into(), "Costs", l, "Base year"),
-                None => Expr::FirstYear,
-            };
-            let esc = pow(Expr::one() + escalation, Expr::Year - base_year);
-            let mut mult = Expr::one();
-            if category == CostCategory::DevelopmentCapex {
-                for (record, o) in self.overrides(OverrideKind::CapexOverrun) {
-                    if Self::targets(&o.facility, &fname) {
-                        mult = mult + self.override_input(record, o.value.value, "Value");
-                    }
-                }
-            }
-            if category.is_operating() {
-                for (record, o) in self.overrides(OverrideKind::OpexMultiplier) {
-                    if Self::targets(&o.facility, &fname) {
-                        mult = mult * self.override_input(record, o.value.value, "Value");
-                    }
-                }
-            }
-            let phase = line.phase.as_ref().map(|p| p.value);
-            let flag = |phase: Phase| tl.flag(phase).map(Expr::Row).unwrap_or_else(Expr::zero);
-            let production = self.ops.production[i]
-                .map(Expr::Row)
-                .unwrap_or_else(Expr::zero);
-            let expr = match line.basis.value {
-                CostBasis::TotalOverPhase => {
-                    let p = phase.ok_or_else(|| {
-                        BuildError(format!("cost '{}' needs a phase", line.item.value))
-                    })?;
-                    let duration = tl.duration(p);
-                    if_(
-                        le(duration.clone(), Expr::zero()),
-                        Expr::zero(),
-                        div(amount, duration) * flag(p) * esc * mult,
-                    )
-                }
-                CostBasis::PerYear => {
-                    let p = phase.ok_or_else(|| {
-                        BuildError(format!("cost '{}' needs a phase", line.item.value))
-                    })?;
-                    amount * flag(p) * esc * mult
-                }
-                CostBasis::PerTonne => {
-                    let gate = phase.map(flag).unwrap_or_else(Expr::one);
-                    amount * production * gate * esc * mult
-                }
-                CostBasis::PercentOfRevenue => {
-                    let gate = phase.map(flag).unwrap_or_else(Expr::one);
-                    let revenue = self.ops.revenue[i]
-                        .map(Expr::Row)
-                        .unwrap_or_else(Expr::zero);
-                    amount * revenue * gate * mult
-                }
-            };
-            let label = format!("{fname}: {} ({})", line.item.value, category.label());
-            let expr = self.book(expr);
-            let row = self.flow(label, expr, PROJECT, SUPPLIERS, flow_kind(category));
-            self.ops.payments.push(row);
-            self.ops.by_category[i].push((category, row));
-            if category.is_capital() {
-                self.ops.capital[i].push(row);
-            } else if category.is_operating() {
-                self.ops.operating[i].push(row);
-            } else {
-                self.ops.expensed[i].push(row);
-            }
+            self.cost_line(l)?;
         }
         if !revenue_based {
-            // Feed bought at market.
-            for (i, f) in deal.facilities.iter().enumerate() {
-                let Some(feed) = &f.feed else { continue };
-                let FeedSource::Market { product } = &feed.source else {
-                    continue;
-                };
-                let p = self.product_index(&product.value)?;
-                let used = self.ops.feed_used[i].ok_or_else(|| {
-                    BuildError(format!("facility '{}' has no feed row", f.name.value))
+            self.market_feed_costs()?;
+        }
+        Ok(())
+    }
+
+    /// Cost line `l`: its amount by its basis (a total spread over a phase, a yearly amount
+    /// in a phase, per tonne produced, or a share of revenue), escalated and multiplied by
+    /// the scenario, paid to suppliers and kept by category.
+    fn cost_line(&mut self, l: usize) -> Result<(), BuildError> {
+        let deal = self.deal;
+        let line = &deal.costs[l];
+        let i = self.facility_index(&line.facility.value)?;
+        let fname = deal.facilities[i].name.value.clone();
+        let tl = self.t.facilities[i].clone();
+        let category = line.category.value;
+        let amount = self.input(line.amount.value, "Costs", l, "Amount");
+        let escalation = self.input(line.escalation.value, "Costs", l, "Escalation");
+        let base_year = match &line.base_year {
+            Some(y) => self.input(y.value.into(), "Costs", l, "Base year"),
+            None => Expr::FirstYear,
+        };
+        let esc = pow(Expr::one() + escalation, Expr::Year - base_year);
+        let mult = self.cost_multiplier(category, &fname);
+        let phase = line.phase.as_ref().map(|p| p.value);
+        let flag = |phase: Phase| tl.flag(phase).map(Expr::Row).unwrap_or_else(Expr::zero);
+        let production = self.ops.production[i]
+            .map(Expr::Row)
+            .unwrap_or_else(Expr::zero);
+        let expr = match line.basis.value {
+            CostBasis::TotalOverPhase => {
+                let p = phase.ok_or_else(|| {
+                    BuildError(format!("cost '{}' needs a phase", line.item.value))
                 })?;
-                let row = self.flow(
-                    format!(
-                        "{}: feed bought at market ({})",
-                        f.name.value, product.value
-                    ),
-                    self.book(Expr::Row(used) * Expr::Row(self.ops.price_deal[p])),
-                    PROJECT,
-                    MARKET,
-                    FlowKind::FeedPurchase,
-                );
-                self.ops.payments.push(row);
-                self.ops.operating[i].push(row);
-                self.ops.by_category[i].push((CostCategory::FeedPurchase, row));
+                let duration = tl.duration(p);
+                if_(
+                    le(duration.clone(), Expr::zero()),
+                    Expr::zero(),
+                    div(amount, duration) * flag(p) * esc * mult,
+                )
             }
+            CostBasis::PerYear => {
+                let p = phase.ok_or_else(|| {
+                    BuildError(format!("cost '{}' needs a phase", line.item.value))
+                })?;
+                amount * flag(p) * esc * mult
+            }
+            CostBasis::PerTonne => {
+                let gate = phase.map(flag).unwrap_or_else(Expr::one);
+                amount * production * gate * esc * mult
+            }
+            CostBasis::PercentOfRevenue => {
+                let gate = phase.map(flag).unwrap_or_else(Expr::one);
+                let revenue = self.ops.revenue[i]
+                    .map(Expr::Row)
+                    .unwrap_or_else(Expr::zero);
+                amount * revenue * gate * mult
+            }
+        };
+        let label = format!("{fname}: {} ({})", line.item.value, category.label());
+        let expr = self.book(expr);
+        let row = self.flow(label, expr, PROJECT, SUPPLIERS, flow_kind(category));
+        self.ops.payments.push(row);
+        self.ops.by_category[i].push((category, row));
+        if category.is_capital() {
+            self.ops.capital[i].push(row);
+        } else if category.is_operating() {
+            self.ops.operating[i].push(row);
+        } else {
+            self.ops.expensed[i].push(row);
+        }
+        Ok(())
+    }
+
+    /// The scenario's multiplier of a facility's cost: development capex grows by its
+    /// overruns (added up), operating costs by its opex multipliers (multiplied).
+    fn cost_multiplier(&mut self, category: CostCategory, fname: &str) -> Expr {
+        let mut mult = Expr::one();
+        if category == CostCategory::DevelopmentCapex {
+            for (record, o) in self.overrides(OverrideKind::CapexOverrun) {
+                if Self::targets(&o.facility, fname) {
+                    mult = mult + self.override_input(record, o.value.value, "Value");
+                }
+            }
+        }
+        if category.is_operating() {
+            for (record, o) in self.overrides(OverrideKind::OpexMultiplier) {
+                if Self::targets(&o.facility, fname) {
+                    mult = mult * self.override_input(record, o.value.value, "Value");
+                }
+            }
+        }
+        mult
+    }
+
+    /// Feed bought at market: the feed each such facility uses at the product's price.
+    fn market_feed_costs(&mut self) -> Result<(), BuildError> {
+        for (i, f) in self.deal.facilities.iter().enumerate() {
+            let Some(feed) = &f.feed else { continue };
+            let FeedSource::Market { product } = &feed.source else {
+                continue;
+            };
+            let p = self.product_index(&product.value)?;
+            let used = self.ops.feed_used[i].ok_or_else(|| {
+                BuildError(format!("facility '{}' has no feed row", f.name.value))
+            })?;
+            let row = self.flow(
+                format!(
+                    "{}: feed bought at market ({})",
+                    f.name.value, product.value
+                ),
+                self.book(Expr::Row(used) * Expr::Row(self.ops.price_deal[p])),
+                PROJECT,
+                MARKET,
+                FlowKind::FeedPurchase,
+            );
+            self.ops.payments.push(row);
+            self.ops.operating[i].push(row);
+            self.ops.by_category[i].push((CostCategory::FeedPurchase, row));
         }
         Ok(())
     }
@@ -797,6 +878,55 @@ impl Builder<'_> {
                 sum(outputs.iter().map(|r| Expr::Row(*r)).collect()),
             ),
         };
+        let revenue = self.product_sales(p, sellable)?;
+        let mut supports = Vec::new();
+        for s in 0..deal.price_supports.len() {
+            if deal.price_supports[s].product.value == pname {
+                supports.push(self.price_support(s, p, sellable)?);
+            }
+        }
+        if let [i] = producers[..] {
+            let items = sales.entry(i).or_default();
+            items.extend(revenue.iter().map(|r| Expr::Row(*r)));
+            for (payout, upside) in supports {
+                self.ops.support[i].push(payout);
+                self.ops.upside[i].push(upside);
+            }
+            return Ok(());
+        }
+        let (sales_parts, support_parts) =
+            self.producer_parts(&outputs, sellable, &revenue, &supports);
+        for (k, &i) in producers.iter().enumerate() {
+            let fname = deal.facilities[i].name.value.clone();
+            let row = self.c.row(
+                format!("{fname}: {pname} sales (its share)"),
+                Unit::Money,
+                sales_parts[k].clone(),
+            );
+            sales.entry(i).or_default().push(Expr::Row(row));
+            for (payouts, upsides) in &support_parts {
+                let payout = self.c.row(
+                    format!("{fname}: floor support (its share)"),
+                    Unit::Money,
+                    payouts[k].clone(),
+                );
+                let upside = self.c.row(
+                    format!("{fname}: upside shared away (its share)"),
+                    Unit::Money,
+                    upsides[k].clone(),
+                );
+                self.ops.support[i].push(payout);
+                self.ops.upside[i].push(upside);
+            }
+        }
+        Ok(())
+    }
+
+    /// Product `p`'s sales flows: each offtake contract on it (after the scenario's uptake),
+    /// then what is left sold at market.
+    fn product_sales(&mut self, p: usize, sellable: RowId) -> Result<Vec<RowId>, BuildError> {
+        let deal = self.deal;
+        let pname = deal.products[p].name.value.clone();
         let mut uptake = Expr::one();
         for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
             if Self::targets(&o.product, &pname) {
@@ -831,29 +961,25 @@ impl Builder<'_> {
         );
         self.ops.receipts.push(market);
         revenue.push(market);
-        let mut supports = Vec::new();
-        for s in 0..deal.price_supports.len() {
-            if deal.price_supports[s].product.value == pname {
-                supports.push(self.price_support(s, p, sellable)?);
-            }
-        }
-        if let [i] = producers[..] {
-            let items = sales.entry(i).or_default();
-            items.extend(revenue.iter().map(|r| Expr::Row(*r)));
-            for (payout, upside) in supports {
-                self.ops.support[i].push(payout);
-                self.ops.upside[i].push(upside);
-            }
-            return Ok(());
-        }
-        // Each facility's share of the sales and support, split exactly (`allocate`): the
-        // parts, whole cents, add up to the product's amounts.
+        Ok(revenue)
+    }
+
+    /// Each facility's share of a product's sales and of each price support's payout and
+    /// upside, split exactly (`allocate`) by its share of the sellable output: the parts,
+    /// whole cents, add up to the product's amounts.
+    fn producer_parts(
+        &mut self,
+        outputs: &[RowId],
+        sellable: RowId,
+        revenue: &[RowId],
+        supports: &[(RowId, RowId)],
+    ) -> (Vec<Expr>, Vec<SupportParts>) {
         let weights: Vec<Expr> = outputs.iter().map(|r| Expr::Row(*r)).collect();
         let split =
             |b: &mut Self, amount: Expr| b.allocate(amount, &weights, Some(Expr::Row(sellable)));
         let total = sum(revenue.iter().map(|r| Expr::Row(*r)).collect());
         let sales_parts = split(self, total);
-        let support_parts: Vec<(Vec<Expr>, Vec<Expr>)> = supports
+        let support_parts: Vec<SupportParts> = supports
             .iter()
             .map(|&(payout, upside)| {
                 (
@@ -862,30 +988,7 @@ impl Builder<'_> {
                 )
             })
             .collect();
-        for (k, &i) in producers.iter().enumerate() {
-            let fname = deal.facilities[i].name.value.clone();
-            let row = self.c.row(
-                format!("{fname}: {pname} sales (its share)"),
-                Unit::Money,
-                sales_parts[k].clone(),
-            );
-            sales.entry(i).or_default().push(Expr::Row(row));
-            for (payouts, upsides) in &support_parts {
-                let payout = self.c.row(
-                    format!("{fname}: floor support (its share)"),
-                    Unit::Money,
-                    payouts[k].clone(),
-                );
-                let upside = self.c.row(
-                    format!("{fname}: upside shared away (its share)"),
-                    Unit::Money,
-                    upsides[k].clone(),
-                );
-                self.ops.support[i].push(payout);
-                self.ops.upside[i].push(upside);
-            }
-        }
-        Ok(())
+        (sales_parts, support_parts)
     }
 
     /// An offtake contract on a product's sellable output: (its sales flow, tonnes taken).

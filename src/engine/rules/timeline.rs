@@ -127,121 +127,148 @@ impl Builder<'_> {
 
     pub(super) fn build_timeline(&mut self) -> Result<(), BuildError> {
         self.c.section("Timeline");
-        let deal = self.deal;
-        for (i, f) in deal.facilities.iter().enumerate() {
-            let name = f.name.value.clone();
-            let mut durations = Vec::new();
-            let mut delays = Vec::new();
-            for phase in Phase::SCHEDULED {
-                let base = match phase {
-                    Phase::Exploration => self.input(
-                        f.exploration_years.value.into(),
-                        "Facilities",
-                        i,
-                        "Exploration",
-                    ),
-                    Phase::Feasibility => self.input(
-                        f.feasibility_years.value.into(),
-                        "Facilities",
-                        i,
-                        "Feasibility",
-                    ),
-                    Phase::Permitting => self.input(
-                        f.permitting_years.value.into(),
-                        "Facilities",
-                        i,
-                        "Permitting",
-                    ),
-                    Phase::Construction => self.input(
-                        f.construction_years.value.into(),
-                        "Facilities",
-                        i,
-                        "Construction",
-                    ),
-                    Phase::RampUp => Expr::num(f.ramp.len() as u32),
-                    Phase::Operations => self.input(
-                        f.operations_years.value.into(),
-                        "Facilities",
-                        i,
-                        "Operations",
-                    ),
-                    Phase::Closure => {
-                        self.input(f.closure_years.value.into(), "Facilities", i, "Closure")
-                    }
-                    Phase::Production => Expr::zero(),
-                };
-                let delay = self.phase_delay(i, phase);
-                delays.push(delay.clone());
-                durations.push(base + delay);
+        for i in 0..self.deal.facilities.len() {
+            let facility = self.facility_timeline(i);
+            self.t.facilities.push(facility);
+        }
+        self.build_milestones();
+        self.build_period_flags();
+        Ok(())
+    }
+
+    /// Facility `i`'s phases back to back from its start year, each lengthened by the
+    /// scenario's delays, and the flags of its phases and production.
+    fn facility_timeline(&mut self, i: usize) -> FacilityTimeline {
+        let name = self.deal.facilities[i].name.value.clone();
+        let mut durations = Vec::new();
+        let mut delays = Vec::new();
+        for phase in Phase::SCHEDULED {
+            let base = self.phase_years(i, phase);
+            let delay = self.phase_delay(i, phase);
+            delays.push(delay.clone());
+            durations.push(base + delay);
+        }
+        let starts = self.phase_starts(i, &name, &durations);
+        let mut flags = Vec::new();
+        for (k, phase) in Phase::SCHEDULED.iter().enumerate() {
+            if durations[k].is_zero() {
+                flags.push(None);
+                continue;
             }
-            let mut starts = Vec::new();
-            let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
-            let mut s = self.c.scalar(
-                format!("{name}: exploration starts"),
+            let flag = and(vec![
+                ge(Expr::Year, starts[k].clone()),
+                lt(Expr::Year, starts[k + 1].clone()),
+            ]);
+            flags.push(Some(self.c.row(
+                format!("{name}: {}", phase.label()),
+                Unit::Flag,
+                flag,
+            )));
+        }
+        let ramp = phase_index(Phase::RampUp);
+        let closure = phase_index(Phase::Closure);
+        let production = self.c.row(
+            format!("{name}: producing"),
+            Unit::Flag,
+            and(vec![
+                ge(Expr::Year, starts[ramp].clone()),
+                lt(Expr::Year, starts[closure].clone()),
+            ]),
+        );
+        let producing_started = self.c.row(
+            format!("{name}: production started"),
+            Unit::Flag,
+            ge(Expr::Year, starts[ramp].clone()),
+        );
+        FacilityTimeline {
+            starts,
+            durations,
+            delays,
+            flags,
+            production,
+            producing_started,
+        }
+    }
+
+    /// The years facility `i` plans for a phase before any delay (ramp-up: one per step of
+    /// its ramp-up profile).
+    fn phase_years(&mut self, i: usize, phase: Phase) -> Expr {
+        let f = &self.deal.facilities[i];
+        match phase {
+            Phase::Exploration => self.input(
+                f.exploration_years.value.into(),
+                "Facilities",
+                i,
+                "Exploration",
+            ),
+            Phase::Feasibility => self.input(
+                f.feasibility_years.value.into(),
+                "Facilities",
+                i,
+                "Feasibility",
+            ),
+            Phase::Permitting => self.input(
+                f.permitting_years.value.into(),
+                "Facilities",
+                i,
+                "Permitting",
+            ),
+            Phase::Construction => self.input(
+                f.construction_years.value.into(),
+                "Facilities",
+                i,
+                "Construction",
+            ),
+            Phase::RampUp => Expr::num(f.ramp.len() as u32),
+            Phase::Operations => self.input(
+                f.operations_years.value.into(),
+                "Facilities",
+                i,
+                "Operations",
+            ),
+            Phase::Closure => self.input(f.closure_years.value.into(), "Facilities", i, "Closure"),
+            Phase::Production => Expr::zero(),
+        }
+    }
+
+    /// The start year of each scheduled phase of facility `i` (the first its start year,
+    /// each later one the previous start plus its duration), then the year after closure.
+    fn phase_starts(&mut self, i: usize, name: &str, durations: &[Expr]) -> Vec<Expr> {
+        let f = &self.deal.facilities[i];
+        let mut starts = Vec::new();
+        let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
+        let mut s = self.c.scalar(
+            format!("{name}: exploration starts"),
+            Unit::Year,
+            start,
+            Stage::Pre,
+        );
+        starts.push(Expr::Scalar(s));
+        for (k, phase) in Phase::SCHEDULED.iter().enumerate().skip(1) {
+            let expr = Expr::Scalar(s) + durations[k - 1].clone();
+            s = self.c.scalar(
+                format!("{name}: {} starts", phase.label()),
                 Unit::Year,
-                start,
+                expr,
                 Stage::Pre,
             );
             starts.push(Expr::Scalar(s));
-            for (k, phase) in Phase::SCHEDULED.iter().enumerate().skip(1) {
-                let expr = Expr::Scalar(s) + durations[k - 1].clone();
-                s = self.c.scalar(
-                    format!("{name}: {} starts", phase.label()),
-                    Unit::Year,
-                    expr,
-                    Stage::Pre,
-                );
-                starts.push(Expr::Scalar(s));
-            }
-            let end = self.c.scalar(
-                format!("{name}: closure ends (first year after)"),
-                Unit::Year,
-                Expr::Scalar(s) + durations[6].clone(),
-                Stage::Pre,
-            );
-            starts.push(Expr::Scalar(end));
-
-            let mut flags = Vec::new();
-            for (k, phase) in Phase::SCHEDULED.iter().enumerate() {
-                if durations[k].is_zero() {
-                    flags.push(None);
-                    continue;
-                }
-                let flag = and(vec![
-                    ge(Expr::Year, starts[k].clone()),
-                    lt(Expr::Year, starts[k + 1].clone()),
-                ]);
-                flags.push(Some(self.c.row(
-                    format!("{name}: {}", phase.label()),
-                    Unit::Flag,
-                    flag,
-                )));
-            }
-            let ramp = phase_index(Phase::RampUp);
-            let closure = phase_index(Phase::Closure);
-            let production = self.c.row(
-                format!("{name}: producing"),
-                Unit::Flag,
-                and(vec![
-                    ge(Expr::Year, starts[ramp].clone()),
-                    lt(Expr::Year, starts[closure].clone()),
-                ]),
-            );
-            let producing_started = self.c.row(
-                format!("{name}: production started"),
-                Unit::Flag,
-                ge(Expr::Year, starts[ramp].clone()),
-            );
-            self.t.facilities.push(FacilityTimeline {
-                starts,
-                durations,
-                delays,
-                flags,
-                production,
-                producing_started,
-            });
         }
+        let end = self.c.scalar(
+            format!("{name}: closure ends (first year after)"),
+            Unit::Year,
+            Expr::Scalar(s) + durations[6].clone(),
+            Stage::Pre,
+        );
+        starts.push(Expr::Scalar(end));
+        starts
+    }
 
+    /// Financial close (the first construction year, or the deal's year moved by delays
+    /// before construction), commercial operations (when every facility has finished
+    /// construction) and the last period.
+    fn build_milestones(&mut self) {
+        let deal = self.deal;
         let construction = phase_index(Phase::Construction);
         let ramp = phase_index(Phase::RampUp);
         let fc_items: Vec<Expr> = self
@@ -298,7 +325,12 @@ impl Builder<'_> {
         self.t.fc = Expr::Scalar(fc);
         self.t.cod = Expr::Scalar(cod);
         self.t.last_year = Expr::Scalar(last);
+    }
 
+    /// The project's period flags that everything else keys off: development, operations,
+    /// before and at financial close, debt availability, the last development year, the
+    /// last period, and the operating year count.
+    fn build_period_flags(&mut self) {
         self.t.dev = self.c.row(
             "Development period",
             Unit::Flag,
@@ -343,6 +375,5 @@ impl Builder<'_> {
             Unit::Count,
             Expr::Year - self.t.cod.clone() + Expr::Num(Decimal::ONE),
         );
-        Ok(())
     }
 }
