@@ -6,12 +6,20 @@
 //! lives in its own file; they share the `Builder` and record what they made in `Lines`,
 //! which the results and the writer read.
 
+mod checks;
+mod costs;
 mod financing;
 mod fiscal;
+mod government;
 mod ledger;
 mod losses;
 mod operations;
+mod prices;
+mod production;
+mod project_metrics;
+mod revenue;
 mod timeline;
+mod tranche_metrics;
 
 use rust_decimal::Decimal;
 
