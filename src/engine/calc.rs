@@ -1975,6 +1975,7 @@ impl Ctx<'_> {
         v.sqrt().ok_or(OVERFLOW)
     }
 
+    /// A sum of the items in order, each addition checked.
     fn total(&self, items: &[Expr]) -> EvalResult {
         let mut acc = Decimal::ZERO;
         for item in items {
@@ -1983,6 +1984,7 @@ impl Ctx<'_> {
         Ok(acc)
     }
 
+    /// A product of the items in order, each multiplication checked.
     fn product(&self, items: &[Expr]) -> EvalResult {
         let mut acc = Decimal::ONE;
         for item in items {
@@ -2100,6 +2102,7 @@ impl Ctx<'_> {
 
 /// Whole-row aggregates, read after every period is done.
 impl Ctx<'_> {
+    /// A row's total over every period.
     fn row_sum(&self, r: RowId) -> EvalResult {
         let mut acc = Decimal::ZERO;
         for v in self.row_values(r)? {
@@ -2155,6 +2158,7 @@ impl Ctx<'_> {
         Ok(Some(acc.checked_div(Decimal::from(n)).ok_or(OVERFLOW)?))
     }
 
+    /// SUMPRODUCT of two rows, period by period, each step checked.
     fn sum_product(&self, a: RowId, b: RowId) -> EvalResult {
         let (a, b) = (self.row_values(a)?, self.row_values(b)?);
         let mut acc = Decimal::ZERO;

@@ -28,6 +28,8 @@ struct TaxRows {
 }
 
 impl Builder<'_> {
+    /// Tax for each country with fiscal terms; the home country (the deal's tax home, else
+    /// the first facility's) is where the financing costs are deducted.
     pub(super) fn build_fiscal(&mut self) -> Result<(), BuildError> {
         self.c.section("Fiscal");
         let deal = self.deal;

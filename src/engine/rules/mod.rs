@@ -8,18 +8,26 @@
 
 mod balances;
 mod cash_flow;
+mod checks;
+mod costs;
 mod cover;
 mod distributions;
 mod financing;
 mod financing_costs;
 mod fiscal;
 mod funding;
+mod government;
 mod ledger;
 mod losses;
 mod operations;
+mod prices;
+mod production;
+mod project_metrics;
 mod repayment;
 mod reserves;
+mod revenue;
 mod timeline;
+mod tranche_metrics;
 mod waterfall;
 
 use rust_decimal::Decimal;

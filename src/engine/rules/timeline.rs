@@ -125,6 +125,7 @@ impl Builder<'_> {
         d
     }
 
+    /// The timeline: each facility's phases, then the project's milestones and period flags.
     pub(super) fn build_timeline(&mut self) -> Result<(), BuildError> {
         self.c.section("Timeline");
         for i in 0..self.deal.facilities.len() {
