@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::MathematicalOps;
 
 use crate::finance;
+use crate::model::key::Key;
 
 /// Differences this small (in currency units or ratios) count as zero in guards, so that a
 /// recomputation in floating point takes the same branch as the exact engine.
@@ -26,26 +27,11 @@ pub type ScalarId = usize;
 pub type RowId = usize;
 pub type SeriesId = usize;
 
-/// Where an input value lives in the deal workbook's canonical layout: a sheet, the record
-/// (row of a table, key of a key/value sheet), and the field (column name or year).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InputAddr {
-    pub sheet: &'static str,
-    pub record: usize,
-    pub field: InputField,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum InputField {
-    Name(&'static str),
-    Year(i32),
-}
-
-/// An input value and its address.
+/// An input value and its key in the model (where it is typed is the workbook's business).
 #[derive(Debug, Clone)]
 pub struct InputDef {
     pub value: Decimal,
-    pub addr: InputAddr,
+    pub key: Key,
 }
 
 /// A time series input (a price deck, FX rates, a rate schedule): consecutive years.
@@ -514,7 +500,7 @@ pub struct Calc {
     /// reserved early so that others refer to its previous period, and placed later).
     pub order: Vec<RowId>,
     placed: Vec<bool>,
-    input_index: HashMap<InputAddr, InputId>,
+    input_index: HashMap<Key, InputId>,
 }
 
 /// The rows (in evaluation order) and post scalars of one phase of evaluation.
@@ -584,17 +570,14 @@ impl Calc {
         self.first_year + t as i32
     }
 
-    /// Registers an input (once per address) and returns its expression.
-    pub fn input(&mut self, value: Decimal, addr: InputAddr) -> Expr {
-        if let Some(&id) = self.input_index.get(&addr) {
+    /// Registers an input (once per key) and returns its expression.
+    pub fn input(&mut self, value: Decimal, key: Key) -> Expr {
+        if let Some(&id) = self.input_index.get(&key) {
             return Expr::Input(id);
         }
         let id = self.inputs.len();
-        self.inputs.push(InputDef {
-            value,
-            addr: addr.clone(),
-        });
-        self.input_index.insert(addr, id);
+        self.inputs.push(InputDef { value, key });
+        self.input_index.insert(key, id);
         Expr::Input(id)
     }
 
@@ -2010,6 +1993,7 @@ pub fn power(base: Decimal, k: i64) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::key::{DealField, InputKey, OfftakeField};
     use rust_decimal_macros::dec;
 
     fn calc_with_rows() -> (Calc, RowId, RowId, RowId) {
@@ -2190,19 +2174,17 @@ mod tests {
         c.section("Test");
         let a = c.input(
             dec!(100),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Year(2030),
-            },
+            Key::of(InputKey::PriceDeck {
+                product: 0,
+                year: 2030,
+            }),
         );
         let b = c.input(
             dec!(110),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Year(2031),
-            },
+            Key::of(InputKey::PriceDeck {
+                product: 0,
+                year: 2031,
+            }),
         );
         let (Expr::Input(a), Expr::Input(b)) = (a, b) else {
             panic!("inputs")
@@ -2233,11 +2215,7 @@ mod tests {
         c.section("Test");
         let Expr::Input(price) = c.input(
             dec!(10),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Name("Price"),
-            },
+            Key::of(InputKey::Offtake(0, OfftakeField::FixedPrice)),
         ) else {
             panic!("input")
         };
@@ -2378,12 +2356,8 @@ mod tests {
     #[test]
     fn inputs_are_registered_once_per_address() {
         let mut c = Calc::new(2030, 1);
-        let addr = InputAddr {
-            sheet: "Deal",
-            record: 3,
-            field: InputField::Name("Horizon"),
-        };
-        let a = c.input(dec!(5), addr.clone());
+        let addr = Key::of(InputKey::Deal(DealField::Horizon));
+        let a = c.input(dec!(5), addr);
         let b = c.input(dec!(5), addr);
         assert_eq!(a, b);
         assert_eq!(c.inputs.len(), 1);

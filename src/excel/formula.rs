@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 
-use crate::engine::calc::{Calc, Expr, InputAddr};
+use crate::engine::calc::{Calc, Expr};
 use crate::model::CellRef;
+use crate::model::key::Key;
 
 /// The most arguments Lodestone writes in one call of MIN, MAX, AND or OR (Excel's limit is
 /// 255); a longer list is written as groups of it.
@@ -38,7 +39,7 @@ pub struct Placement {
 
 /// Finds the cell of an input of the deal workbook.
 pub trait Inputs {
-    fn cell(&self, addr: &InputAddr) -> Option<CellRef>;
+    fn cell(&self, key: &Key) -> Option<CellRef>;
 }
 
 /// A reference to render that has no place: an internal inconsistency, reported not hidden.
@@ -172,7 +173,7 @@ impl<'a> Renderer<'a> {
         let input_refs = calc
             .inputs
             .iter()
-            .map(|def| inputs.cell(&def.addr).map(|cell| external(&cell)))
+            .map(|def| inputs.cell(&def.key).map(|cell| external(&cell)))
             .collect();
         Renderer {
             calc,
@@ -253,7 +254,7 @@ impl<'a> Renderer<'a> {
         match self.input_refs.get(id) {
             Some(Some(text)) => Ok(text),
             _ => {
-                let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.addr));
+                let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.key));
                 Err(RenderError(format!(
                     "no cell for input {}",
                     addr.unwrap_or_default()
@@ -493,8 +494,8 @@ impl<'a> Renderer<'a> {
                 let cell = |id: usize| -> Result<CellRef, RenderError> {
                     let def = &self.calc.inputs[id];
                     self.inputs
-                        .cell(&def.addr)
-                        .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.addr)))
+                        .cell(&def.key)
+                        .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.key)))
                 };
                 let (a, b) = (cell(first)?, cell(last)?);
                 let sheet = quote_sheet(&a.sheet);
@@ -597,19 +598,23 @@ impl<'a> Renderer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::calc::{CmpOp, InputField, Unit, and, ge, if_, lt, max2};
+    use crate::engine::calc::{CmpOp, Unit, and, ge, if_, lt, max2};
+    use crate::model::key::{InputKey, TrancheField};
     use rust_decimal_macros::dec;
 
     struct Fixed;
     impl Inputs for Fixed {
-        fn cell(&self, addr: &InputAddr) -> Option<CellRef> {
-            match &addr.field {
-                InputField::Name(_) => Some(CellRef::new(addr.sheet, addr.record as u32 + 1, 4)),
-                InputField::Year(y) => Some(CellRef::new(
-                    addr.sheet,
-                    addr.record as u32 + 1,
-                    (y - 2025) as u32 + 3,
+        fn cell(&self, key: &Key) -> Option<CellRef> {
+            match key.input {
+                InputKey::Tranche(record, _) => {
+                    Some(CellRef::new("Financing", record as u32 + 1, 4))
+                }
+                InputKey::PriceDeck { product, year } => Some(CellRef::new(
+                    "Prices",
+                    product as u32 + 1,
+                    (year - 2025) as u32 + 3,
                 )),
+                _ => None,
             }
         }
     }
@@ -619,11 +624,7 @@ mod tests {
         c.section("Test");
         let rate = c.input(
             dec!(0.1),
-            InputAddr {
-                sheet: "Financing",
-                record: 2,
-                field: InputField::Name("Interest rate"),
-            },
+            Key::of(InputKey::Tranche(2, TrancheField::InterestRate)),
         );
         let bal = c.reserve("Balance", Unit::Money);
         let int = c.row("Interest", Unit::Money, rate * Expr::Prev(bal));
@@ -741,11 +742,10 @@ mod tests {
             .map(|y| {
                 match c.input(
                     dec!(1),
-                    InputAddr {
-                        sheet: "Prices",
-                        record: 0,
-                        field: InputField::Year(y),
-                    },
+                    Key::of(InputKey::PriceDeck {
+                        product: 0,
+                        year: y,
+                    }),
                 ) {
                     Expr::Input(id) => id,
                     _ => unreachable!(),

@@ -17,12 +17,14 @@ use rust_xlsxwriter::{
 };
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
-use super::inputs::{self, FieldKey, Notes};
+use super::inputs::{self, Notes};
+use super::keys;
 use super::limits;
 use crate::engine::Results;
-use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
+use crate::engine::calc::{Expr, FlowKind, Unit};
 use crate::engine::results::failures;
 use crate::engine::rules::LedgerPartyKind;
+use crate::model::key::{DealField, InputKey, Key};
 use crate::model::{CellRef, Deal, InputWarning, PartyKind};
 
 /// Why the results workbook could not be built.
@@ -56,12 +58,8 @@ impl From<XlsxError> for WriteError {
 struct DealInputs<'a>(&'a Deal);
 
 impl Inputs for DealInputs<'_> {
-    fn cell(&self, addr: &InputAddr) -> Option<CellRef> {
-        let field = match &addr.field {
-            InputField::Name(n) => FieldKey::Name(n),
-            InputField::Year(y) => FieldKey::Year(*y),
-        };
-        inputs::input_cell(self.0, addr.sheet, addr.record, field)
+    fn cell(&self, key: &Key) -> Option<CellRef> {
+        keys::key_cell(self.0, key)
     }
 }
 
@@ -494,11 +492,7 @@ fn write_calc_sheet(
         ws.write_string_with_format(YEAR_ROW, col, text, &styles.header)?;
     }
     let start = inputs
-        .cell(&InputAddr {
-            sheet: "Deal",
-            record: 0,
-            field: InputField::Name("Model start date"),
-        })
+        .cell(&Key::of(InputKey::Deal(DealField::StartDate)))
         .ok_or_else(|| WriteError::Formula("no cell for the model start date".into()))?;
     for t in 0..calc.periods {
         let col = FIRST_PERIOD_COL + t as u16;
@@ -1584,15 +1578,11 @@ fn define_names(
 ) -> Result<(), WriteError> {
     let inputs = DealInputs(deal);
     for (name, field) in [
-        ("ModelStartDate", "Model start date"),
-        ("Horizon", "Horizon"),
-        ("ProjectDiscountRate", "Project discount rate"),
+        ("ModelStartDate", DealField::StartDate),
+        ("Horizon", DealField::Horizon),
+        ("ProjectDiscountRate", DealField::DiscountRate),
     ] {
-        if let Some(cell) = inputs.cell(&InputAddr {
-            sheet: "Deal",
-            record: 0,
-            field: InputField::Name(field),
-        }) {
+        if let Some(cell) = inputs.cell(&Key::of(InputKey::Deal(field))) {
             wb.define_name(name, &format!("={}", external(&cell)))?;
         }
     }

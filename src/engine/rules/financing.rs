@@ -17,6 +17,7 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, Unit, and, div, eq, ge, gt, if_, le, lt, max2, min2, or, pos, pow,
     safe_div, sum,
 };
+use crate::model::key::{InputKey, TrancheField};
 use crate::model::{CompletionSupport, GuaranteeKind, Repayment, Tranche, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
@@ -246,7 +247,10 @@ impl Builder<'_> {
             let opening = Self::prev_of(r.principal)
                 + Self::prev_of(r.arrears_interest)
                 + Self::prev_of(r.arrears_principal);
-            let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+            let rate = self.input(
+                t.interest_rate.value,
+                InputKey::Tranche(i, TrancheField::InterestRate),
+            );
             let interest = self.c.row(
                 format!("{name}: interest"),
                 Unit::Money,
@@ -262,14 +266,23 @@ impl Builder<'_> {
                 );
                 self.fin.tranches[i].capitalised = Some(cap);
             }
-            let commitment = self.input(t.commitment.value, "Financing", i, "Commitment");
-            let upfront = self.input(t.upfront_fee.value, "Financing", i, "Upfront fee");
+            let commitment = self.input(
+                t.commitment.value,
+                InputKey::Tranche(i, TrancheField::Commitment),
+            );
+            let upfront = self.input(
+                t.upfront_fee.value,
+                InputKey::Tranche(i, TrancheField::UpfrontFee),
+            );
             let upfront = self.c.row(
                 format!("{name}: upfront fee"),
                 Unit::Money,
                 self.book(upfront * commitment.clone() * Expr::Row(self.t.fc_flag)),
             );
-            let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
+            let fee_rate = self.input(
+                t.commitment_fee.value,
+                InputKey::Tranche(i, TrancheField::CommitmentFee),
+            );
             let undrawn = pos(commitment - Self::prev_of(r.drawn));
             let commitment_fee = self.c.row(
                 format!("{name}: commitment fee"),
@@ -297,7 +310,10 @@ impl Builder<'_> {
                 Unit::Money,
                 self.book(exposure),
             );
-            let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
+            let fee_rate = self.input(
+                t.commitment_fee.value,
+                InputKey::Tranche(i, TrancheField::CommitmentFee),
+            );
             let fee = self.c.row(
                 format!("{name}: guarantee fee due"),
                 Unit::Money,
@@ -316,8 +332,14 @@ impl Builder<'_> {
     /// called once (its call reads the whole-run LGD, so its cap cannot depend on it).
     fn guaranteed_exposure(&mut self, i: usize, k: usize, opening: Expr) -> Expr {
         let t = &self.deal.tranches[i];
-        let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
-        let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
+        let cap = self.input(
+            t.commitment.value,
+            InputKey::Tranche(i, TrancheField::Commitment),
+        );
+        let coverage = self.input(
+            t.coverage.value,
+            InputKey::Tranche(i, TrancheField::Coverage),
+        );
         match t.guarantee_kind.value {
             GuaranteeKind::DebtService => {
                 let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();
@@ -425,7 +447,10 @@ impl Builder<'_> {
             let mut avail = Vec::new();
             for &i in &members {
                 let t = &deal.tranches[i];
-                let commitment = self.input(t.commitment.value, "Financing", i, "Commitment");
+                let commitment = self.input(
+                    t.commitment.value,
+                    InputKey::Tranche(i, TrancheField::Commitment),
+                );
                 let taken = Self::prev_of(self.rows(i).drawn)
                     + prior
                         .get(&i)
@@ -452,7 +477,10 @@ impl Builder<'_> {
             let Some(total) = self.rows(i).overrun_total else {
                 continue;
             };
-            let cap = self.input(t.overrun_cap.value, "Financing", i, "Overrun cap");
+            let cap = self.input(
+                t.overrun_cap.value,
+                InputKey::Tranche(i, TrancheField::OverrunCap),
+            );
             let taken = Expr::Prev(total)
                 + prior_overrun
                     .get(&i)
@@ -519,8 +547,14 @@ impl Builder<'_> {
     /// expression of the operating year, and the number of repayment years n.
     fn repayment_index(&mut self, i: usize, offset: i64) -> (Expr, Expr) {
         let t = &self.deal.tranches[i];
-        let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
-        let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
+        let grace = self.input(
+            t.grace_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Grace),
+        );
+        let tenor = self.input(
+            t.tenor_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Tenor),
+        );
         let j = Expr::Row(self.t.op_year) - grace.clone() + Expr::num(offset);
         (j, max2(Expr::one(), tenor - grace))
     }
@@ -533,7 +567,10 @@ impl Builder<'_> {
             Repayment::StraightLine => div(Expr::one(), n),
             Repayment::Bullet => Expr::zero(),
             Repayment::Annuity => {
-                let r = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+                let r = self.input(
+                    t.interest_rate.value,
+                    InputKey::Tranche(i, TrancheField::InterestRate),
+                );
                 let growth = Expr::one() + r.clone();
                 if_(
                     le(r.clone(), Expr::Num(EPS)),
@@ -639,8 +676,14 @@ impl Builder<'_> {
             if r.dsra.is_none() {
                 continue;
             }
-            let months = self.input(t.dsra_months.value, "Financing", i, "DSRA");
-            let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+            let months = self.input(
+                t.dsra_months.value,
+                InputKey::Tranche(i, TrancheField::DsraMonths),
+            );
+            let rate = self.input(
+                t.interest_rate.value,
+                InputKey::Tranche(i, TrancheField::InterestRate),
+            );
             let balance = Self::prev_of(r.principal)
                 + Self::row_of(r.capitalised)
                 + draws1
@@ -656,7 +699,10 @@ impl Builder<'_> {
                 Expr::zero()
             } else {
                 let (_, n) = self.repayment_index(i, 0);
-                let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
+                let grace = self.input(
+                    t.grace_years.value.into(),
+                    InputKey::Tranche(i, TrancheField::Grace),
+                );
                 let j = Expr::one() - grace;
                 self.scheduled(i, j, n, Expr::Row(balance), Expr::Row(balance))
             };
@@ -830,7 +876,7 @@ impl Builder<'_> {
                 deal.tranches[i]
                     .shareholding
                     .as_ref()
-                    .map(|s| self.input(s.value, "Financing", i, "Shareholding"))
+                    .map(|s| self.input(s.value, InputKey::Tranche(i, TrancheField::Shareholding)))
             })
             .collect();
         if let Some(shares) = given {
@@ -841,9 +887,7 @@ impl Builder<'_> {
             .map(|&i| {
                 self.input(
                     deal.tranches[i].commitment.value,
-                    "Financing",
-                    i,
-                    "Commitment",
+                    InputKey::Tranche(i, TrancheField::Commitment),
                 )
             })
             .collect();
@@ -992,7 +1036,7 @@ impl Builder<'_> {
                             "tranche '{name}' is sculpted but has no target DSCR"
                         ))
                     })?;
-                    let target = self.input(target, "Financing", i, "Target DSCR");
+                    let target = self.input(target, InputKey::Tranche(i, TrancheField::TargetDscr));
                     let sculpted: Vec<usize> = members
                         .iter()
                         .copied()
@@ -1201,8 +1245,14 @@ impl Builder<'_> {
                     let t = &deal.tranches[i];
                     let name = t.name.value.clone();
                     let r = self.rows(i).clone();
-                    let months = self.input(t.dsra_months.value, "Financing", i, "DSRA");
-                    let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+                    let months = self.input(
+                        t.dsra_months.value,
+                        InputKey::Tranche(i, TrancheField::DsraMonths),
+                    );
+                    let rate = self.input(
+                        t.interest_rate.value,
+                        InputKey::Tranche(i, TrancheField::InterestRate),
+                    );
                     let next_principal = if self.sculpting_now(i) {
                         Expr::zero()
                     } else {
@@ -1573,7 +1623,7 @@ impl Builder<'_> {
                 ),
             );
             if let Some(lockup) = self.deal.tranches[i].lockup_dscr.as_ref().map(|l| l.value) {
-                let ratio = self.input(lockup, "Financing", i, "Lock-up DSCR");
+                let ratio = self.input(lockup, InputKey::Tranche(i, TrancheField::LockupDscr));
                 let covenant =
                     self.c
                         .row(format!("{name}: lock-up DSCR covenant"), Unit::Ratio, ratio);
@@ -1602,7 +1652,8 @@ impl Builder<'_> {
                 arrears.push(Expr::Row(a));
             }
             if let (Some(lockup), Some(tested), Some(dscr)) = (&t.lockup_dscr, r.tested, r.dscr) {
-                let ratio = self.input(lockup.value, "Financing", i, "Lock-up DSCR");
+                let ratio =
+                    self.input(lockup.value, InputKey::Tranche(i, TrancheField::LockupDscr));
                 tests.push(and(vec![Expr::Row(tested), lt(Expr::Row(dscr), ratio)]));
             }
         }

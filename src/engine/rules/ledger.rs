@@ -13,6 +13,9 @@ use crate::engine::calc::{
     EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, abs, and, div, eq, ge, gt, if_, le, lt,
     max2, or, pos, pow, safe_div, sum,
 };
+use crate::model::key::{
+    DealField, FacilityField, InputKey, ParticipantField, PartyField, TrancheField,
+};
 use crate::model::{PartyKind, Phase, SubsidyBasis, TrancheKind};
 
 /// How a party discounts: one rate, or a per-year schedule folded into discount factors.
@@ -46,20 +49,19 @@ impl Builder<'_> {
         let (rate, name, schedule) = match p.deal_index {
             Some(k) => {
                 let dp = &self.deal.parties[k];
-                let rate = self.input(dp.discount_rate.value, "Parties", k, "Discount rate");
-                let schedule_record = self.deal.parties[..k]
-                    .iter()
-                    .filter(|q| !q.rate_schedule.is_empty())
-                    .count();
+                let rate = self.input(
+                    dp.discount_rate.value,
+                    InputKey::Party(k, PartyField::DiscountRate),
+                );
                 let schedule = if dp.rate_schedule.is_empty() {
                     None
                 } else {
-                    Some((schedule_record, dp.rate_schedule.clone()))
+                    Some((k, dp.rate_schedule.clone()))
                 };
                 (rate, Some(dp.name.value.clone()), schedule)
             }
             None => (
-                self.deal_input(self.deal.discount_rate.value, "Project discount rate"),
+                self.deal_input(self.deal.discount_rate.value, DealField::DiscountRate),
                 None,
                 None,
             ),
@@ -70,9 +72,13 @@ impl Builder<'_> {
             Some((record, points)) => {
                 let mut ids = Vec::new();
                 for (year, r) in &points {
-                    if let Expr::Input(id) =
-                        self.input_year(r.value, "Discount rates", record, *year)
-                    {
+                    if let Expr::Input(id) = self.input(
+                        r.value,
+                        InputKey::DiscountRate {
+                            party: record,
+                            year: *year,
+                        },
+                    ) {
                         ids.push(id);
                     }
                 }
@@ -466,12 +472,7 @@ impl Builder<'_> {
             for (phase, probability) in f.gates.in_order() {
                 let next = crate::engine::rules::timeline::phase_index(phase) + 1;
                 let gate_year = tl.starts[next].clone() - Expr::one();
-                let field = match phase {
-                    Phase::Exploration => "P exploration",
-                    Phase::Feasibility => "P feasibility",
-                    Phase::Permitting => "P permitting",
-                    _ => "P construction",
-                };
+                let field = FacilityField::gate(phase);
                 let base_year = self.base_gate_year(i, phase);
                 gates.push((base_year, i, next, gate_year, probability.value, field));
             }
@@ -486,8 +487,8 @@ impl Builder<'_> {
         let mut terms = Vec::new();
         for (_, i, _, gate_year, p, field) in gates {
             let facility = self.deal.facilities[i].name.value.clone();
-            let gate = field.trim_start_matches("P ");
-            let p = self.input(p, "Facilities", i, field);
+            let gate = field.gate_phase().map_or("", |p| p.label());
+            let p = self.input(p, InputKey::Facility(i, field));
             let index = gate_year.clone() - Expr::FirstYear + Expr::one();
             let value = if_(
                 lt(gate_year, Expr::FirstYear),
@@ -607,9 +608,18 @@ impl Builder<'_> {
                 // LLCR at the first repayment year: CFADS over the loan's remaining life,
                 // discounted at its rate, over the debt of its rank and above then.
                 if let (Some(cfads), Some(open)) = (self.fin.cfads, r.senior_debt_open) {
-                    let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-                    let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
-                    let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
+                    let rate = self.input(
+                        t.interest_rate.value,
+                        InputKey::Tranche(i, TrancheField::InterestRate),
+                    );
+                    let grace = self.input(
+                        t.grace_years.value.into(),
+                        InputKey::Tranche(i, TrancheField::Grace),
+                    );
+                    let tenor = self.input(
+                        t.tenor_years.value.into(),
+                        InputKey::Tranche(i, TrancheField::Tenor),
+                    );
                     let first = self.t.cod.clone() + grace;
                     let maturity = self.t.cod.clone() + tenor - Expr::one();
                     let life = self.c.row(
@@ -775,7 +785,10 @@ impl Builder<'_> {
                 };
                 for (party, share, record) in self.participant_records(g) {
                     if party == name {
-                        let share = self.input(share, "Participants", record, "Share");
+                        let share = self.input(
+                            share,
+                            InputKey::Participant(record, ParticipantField::Share),
+                        );
                         contingent.push(self.book(Expr::Row(exposure) * share));
                     }
                 }

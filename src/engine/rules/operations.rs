@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{BuildError, Builder, LedgerPartyKind, MARKET, PRICE_PATH_SHEET, PROJECT, SUPPLIERS};
+use super::{BuildError, Builder, LedgerPartyKind, MARKET, PROJECT, SUPPLIERS};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, lt, max2, min2, pos, pow, safe_div, sum,
+};
+use crate::model::key::{
+    CostField, FacilityField, FiscalField, InputKey, OfftakeField, OverrideAt, OverrideField,
+    PriceSupportField, ProductField,
 };
 use crate::model::{
     CostBasis, CostCategory, FacilityKind, FeedSource, OverrideKind, PartyKind, Phase, PricingKind,
@@ -229,23 +233,26 @@ impl Builder<'_> {
         let mut ramp_mult = Expr::one();
         for (record, o) in self.overrides(OverrideKind::RampMultiplier) {
             if Self::targets(&o.facility, &name) {
-                ramp_mult = ramp_mult * self.override_input(record, o.value.value, "Value");
+                ramp_mult =
+                    ramp_mult * self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
-        let nameplate = self.input(f.nameplate.value, "Facilities", i, "Nameplate");
+        let nameplate = self.input(
+            f.nameplate.value,
+            InputKey::Facility(i, FacilityField::Nameplate),
+        );
         let ops_flag = tl
             .flag(Phase::Operations)
             .map(Expr::Row)
             .unwrap_or_else(Expr::zero);
         let utilisation = match tl.flag(Phase::RampUp) {
             Some(ramp_flag) if !f.ramp.is_empty() => {
-                const RAMP_FIELDS: [&str; 5] = ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
                 let mut items = Vec::new();
                 for (k, r) in f.ramp.iter().enumerate() {
-                    let field = RAMP_FIELDS.get(k).copied().ok_or_else(|| {
+                    let field = FacilityField::ramp(k).ok_or_else(|| {
                         BuildError(format!("facility '{name}' has more than 5 ramp-up years"))
                     })?;
-                    items.push(self.input(r.value, "Facilities", i, field));
+                    items.push(self.input(r.value, InputKey::Facility(i, field)));
                 }
                 // A ramp-up delay of N years: each step comes N years later, the first
                 // one's % holding meanwhile (CHOOSE's index is clamped to 1..n).
@@ -312,7 +319,10 @@ impl Builder<'_> {
             .feed
             .as_ref()
             .ok_or_else(|| BuildError(format!("facility '{}' has no feed", f.name.value)))?;
-        let recovery = self.input(feed.recovery.value, "Facilities", j, "Recovery");
+        let recovery = self.input(
+            feed.recovery.value,
+            InputKey::Facility(j, FacilityField::Recovery),
+        );
         let row = self.c.row(
             format!("{}: feed it can take", f.name.value),
             Unit::Tonnes,
@@ -340,7 +350,10 @@ impl Builder<'_> {
                 Expr::Row(target),
             ));
         };
-        let recovery = self.input(feed.recovery.value, "Facilities", i, "Recovery");
+        let recovery = self.input(
+            feed.recovery.value,
+            InputKey::Facility(i, FacilityField::Recovery),
+        );
         let (production, used) = match &feed.source {
             FeedSource::Facility { name: source, .. } => {
                 let avail = available[i].clone().ok_or_else(|| {
@@ -397,7 +410,10 @@ impl Builder<'_> {
             .collect();
         if shares.iter().all(Option::is_some) {
             for (&j, share) in consumers.iter().zip(shares) {
-                let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
+                let share = self.input(
+                    share.unwrap_or_default(),
+                    InputKey::Facility(j, FacilityField::FeedShare),
+                );
                 let name = self.deal.facilities[j].name.value.clone();
                 let row = self.c.row(
                     format!("{name}: feed available from {source} (its feed share)"),
@@ -472,7 +488,13 @@ impl Builder<'_> {
             let name = product.name.value.clone();
             let mut points = Vec::new();
             for (year, price) in &product.deck {
-                if let Expr::Input(id) = self.input_year(price.value, "Prices", p, *year) {
+                if let Expr::Input(id) = self.input(
+                    price.value,
+                    InputKey::PriceDeck {
+                        product: p,
+                        year: *year,
+                    },
+                ) {
                     points.push(id);
                 }
             }
@@ -482,7 +504,10 @@ impl Builder<'_> {
                 })?;
             let last = product.deck.last().map(|(y, _)| *y).unwrap_or(first);
             let series = self.c.add_series(first, points);
-            let escalation = self.input(product.escalation.value, "Prices", p, "Escalation");
+            let escalation = self.input(
+                product.escalation.value,
+                InputKey::Product(p, ProductField::Escalation),
+            );
             let deck = Expr::Lookup(series, Box::new(Expr::Year))
                 * pow(Expr::one() + escalation, pos(Expr::Year - Expr::num(last)));
             let deck = self.c.row(
@@ -507,7 +532,8 @@ impl Builder<'_> {
             }
             for (record, o) in self.overrides(OverrideKind::PriceMultiplier) {
                 if Self::targets(&o.product, &name) {
-                    factor = factor * self.override_input(record, o.value.value, "Value");
+                    factor =
+                        factor * self.override_input(record, o.value.value, OverrideField::Value);
                 }
             }
             if self.price_paths {
@@ -516,7 +542,7 @@ impl Builder<'_> {
                 for t in 0..self.c.periods {
                     let year = self.c.year_of(t);
                     if let Expr::Input(id) =
-                        self.input_year(Decimal::ONE, PRICE_PATH_SHEET, p, year)
+                        self.input(Decimal::ONE, InputKey::PricePath { product: p, year })
                     {
                         ids.push(id);
                     }
@@ -551,7 +577,13 @@ impl Builder<'_> {
                     })?;
                 let mut points = Vec::new();
                 for (year, rate) in &fx.rates {
-                    if let Expr::Input(id) = self.input_year(rate.value, "FX", k, *year) {
+                    if let Expr::Input(id) = self.input(
+                        rate.value,
+                        InputKey::FxRate {
+                            series: k,
+                            year: *year,
+                        },
+                    ) {
                         points.push(id);
                     }
                 }
@@ -584,20 +616,28 @@ impl Builder<'_> {
     /// The crash shape of DESIGN.md §4.3, as a multiplier by year: a linear fall over the
     /// fall years to (1 − depth), the bottom for the bottom years, a linear recovery over
     /// the recovery years to (1 − haircut), then (1 − haircut) for good.
-    fn crash_multiplier(&mut self, record: Option<usize>, o: &crate::model::Override) -> Expr {
+    fn crash_multiplier(&mut self, record: Option<OverrideAt>, o: &crate::model::Override) -> Expr {
         let start = self.override_input(
             record,
             o.start_year
                 .as_ref()
                 .map(|s| Decimal::from(s.value))
                 .unwrap_or_default(),
-            "Start year",
+            OverrideField::StartYear,
         );
-        let depth = self.override_input(record, o.value.value, "Value");
-        let fall = self.override_input(record, o.fall_years.value.into(), "Fall years");
-        let bottom = self.override_input(record, o.bottom_years.value.into(), "Bottom years");
-        let recovery = self.override_input(record, o.recovery_years.value.into(), "Recovery years");
-        let haircut = self.override_input(record, o.haircut.value, "Haircut");
+        let depth = self.override_input(record, o.value.value, OverrideField::Value);
+        let fall = self.override_input(record, o.fall_years.value.into(), OverrideField::FallYears);
+        let bottom = self.override_input(
+            record,
+            o.bottom_years.value.into(),
+            OverrideField::BottomYears,
+        );
+        let recovery = self.override_input(
+            record,
+            o.recovery_years.value.into(),
+            OverrideField::RecoveryYears,
+        );
+        let haircut = self.override_input(record, o.haircut.value, OverrideField::Haircut);
         let k = Expr::Year - start;
         let trough = Expr::one() - depth.clone();
         let falling = Expr::one() - depth.clone() * div(k.clone() + Expr::one(), fall.clone());
@@ -642,10 +682,13 @@ impl Builder<'_> {
             let fname = deal.facilities[i].name.value.clone();
             let tl = self.t.facilities[i].clone();
             let category = line.category.value;
-            let amount = self.input(line.amount.value, "Costs", l, "Amount");
-            let escalation = self.input(line.escalation.value, "Costs", l, "Escalation");
+            let amount = self.input(line.amount.value, InputKey::Cost(l, CostField::Amount));
+            let escalation = self.input(
+                line.escalation.value,
+                InputKey::Cost(l, CostField::Escalation),
+            );
             let base_year = match &line.base_year {
-                Some(y) => self.input(y.value.into(), "Costs", l, "Base year"),
+                Some(y) => self.input(y.value.into(), InputKey::Cost(l, CostField::BaseYear)),
                 None => Expr::FirstYear,
             };
             let esc = pow(Expr::one() + escalation, Expr::Year - base_year);
@@ -653,14 +696,16 @@ impl Builder<'_> {
             if category == CostCategory::DevelopmentCapex {
                 for (record, o) in self.overrides(OverrideKind::CapexOverrun) {
                     if Self::targets(&o.facility, &fname) {
-                        mult = mult + self.override_input(record, o.value.value, "Value");
+                        mult =
+                            mult + self.override_input(record, o.value.value, OverrideField::Value);
                     }
                 }
             }
             if category.is_operating() {
                 for (record, o) in self.overrides(OverrideKind::OpexMultiplier) {
                     if Self::targets(&o.facility, &fname) {
-                        mult = mult * self.override_input(record, o.value.value, "Value");
+                        mult =
+                            mult * self.override_input(record, o.value.value, OverrideField::Value);
                     }
                 }
             }
@@ -800,7 +845,7 @@ impl Builder<'_> {
         let mut uptake = Expr::one();
         for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
             if Self::targets(&o.product, &pname) {
-                uptake = uptake * self.override_input(record, o.value.value, "Value");
+                uptake = uptake * self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
         let mut revenue = Vec::new();
@@ -902,9 +947,18 @@ impl Builder<'_> {
         let conversion = self.ops.conversion[p].clone();
         let market_unit = Expr::Row(self.ops.price_unit[p]);
         let cname = contract.name.value.clone();
-        let share = self.input(contract.share.value, "Offtake", c, "Share");
-        let start = self.input(contract.start_year.value.into(), "Offtake", c, "Start year");
-        let end = self.input(contract.end_year.value.into(), "Offtake", c, "End year");
+        let share = self.input(
+            contract.share.value,
+            InputKey::Offtake(c, OfftakeField::Share),
+        );
+        let start = self.input(
+            contract.start_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::StartYear),
+        );
+        let end = self.input(
+            contract.end_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::EndYear),
+        );
         let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
         let volume = self.c.row(
             format!("{cname}: contracted volume"),
@@ -919,7 +973,10 @@ impl Builder<'_> {
                 Unit::Tonnes,
                 Expr::Row(volume) * uptake.clone(),
             );
-            let top = self.input(contract.take_or_pay.value, "Offtake", c, "Take-or-pay");
+            let top = self.input(
+                contract.take_or_pay.value,
+                InputKey::Offtake(c, OfftakeField::TakeOrPay),
+            );
             let paid = self.c.row(
                 format!("{cname}: volume paid for (take-or-pay)"),
                 Unit::Tonnes,
@@ -964,7 +1021,10 @@ impl Builder<'_> {
     fn contract_price(&mut self, c: usize, market_unit: Expr) -> Result<Expr, BuildError> {
         let contract = &self.deal.offtakes[c];
         let cname = &contract.name.value;
-        let discount = self.input(contract.discount.value, "Offtake", c, "Discount");
+        let discount = self.input(
+            contract.discount.value,
+            InputKey::Offtake(c, OfftakeField::Discount),
+        );
         let discounted = market_unit * (Expr::one() - discount);
         let given = |v: &Option<crate::model::Sourced<Decimal>>, what: &str| {
             v.as_ref()
@@ -975,17 +1035,20 @@ impl Builder<'_> {
             PricingKind::Market => discounted,
             PricingKind::Fixed => {
                 let v = given(&contract.fixed_price, "fixed price")?;
-                self.input(v, "Offtake", c, "Fixed price")
+                self.input(v, InputKey::Offtake(c, OfftakeField::FixedPrice))
             }
             PricingKind::Floor => {
                 let v = given(&contract.floor, "floor")?;
-                max2(self.input(v, "Offtake", c, "Floor"), discounted)
+                max2(
+                    self.input(v, InputKey::Offtake(c, OfftakeField::Floor)),
+                    discounted,
+                )
             }
             PricingKind::Collar => {
                 let floor = given(&contract.floor, "floor")?;
                 let cap = given(&contract.cap, "cap")?;
-                let floor = self.input(floor, "Offtake", c, "Floor");
-                let cap = self.input(cap, "Offtake", c, "Cap");
+                let floor = self.input(floor, InputKey::Offtake(c, OfftakeField::Floor));
+                let cap = self.input(cap, InputKey::Offtake(c, OfftakeField::Cap));
                 min2(cap, max2(floor, discounted))
             }
         })
@@ -1004,19 +1067,33 @@ impl Builder<'_> {
         let market_unit = Expr::Row(self.ops.price_unit[p]);
         let sname = support.name.value.clone();
         let supporter = self.party_index(&support.supporter.value)?;
-        let sheet = "Price support";
-        let share = self.input(support.covered_share.value, sheet, s, "Covered share");
-        let start = self.input(support.start_year.value.into(), sheet, s, "Start year");
-        let end = self.input(support.end_year.value.into(), sheet, s, "End year");
+        let share = self.input(
+            support.covered_share.value,
+            InputKey::PriceSupport(s, PriceSupportField::CoveredShare),
+        );
+        let start = self.input(
+            support.start_year.value.into(),
+            InputKey::PriceSupport(s, PriceSupportField::StartYear),
+        );
+        let end = self.input(
+            support.end_year.value.into(),
+            InputKey::PriceSupport(s, PriceSupportField::EndYear),
+        );
         let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
         let covered = self.c.row(
             format!("{sname}: covered volume"),
             Unit::Tonnes,
             Expr::Row(sellable) * share * active,
         );
-        let floor = self.input(support.floor.value, sheet, s, "Floor");
+        let floor = self.input(
+            support.floor.value,
+            InputKey::PriceSupport(s, PriceSupportField::Floor),
+        );
         let threshold = match &support.upside_threshold {
-            Some(t) => self.input(t.value, sheet, s, "Upside threshold"),
+            Some(t) => self.input(
+                t.value,
+                InputKey::PriceSupport(s, PriceSupportField::UpsideThreshold),
+            ),
             None => floor.clone(),
         };
         let payout = self.flow(
@@ -1028,7 +1105,10 @@ impl Builder<'_> {
             PROJECT,
             FlowKind::FloorSupport,
         );
-        let upside_share = self.input(support.upside_share.value, sheet, s, "Upside share");
+        let upside_share = self.input(
+            support.upside_share.value,
+            InputKey::PriceSupport(s, PriceSupportField::UpsideShare),
+        );
         let upside = self.flow(
             format!("{sname}: upside share to {}", support.supporter.value),
             self.book(
@@ -1084,7 +1164,7 @@ impl Builder<'_> {
                             f.name.value
                         ))
                     })?;
-                    self.input(v, "Facilities", i, "Transfer price")
+                    self.input(v, InputKey::Facility(i, FacilityField::TransferPrice))
                 }
                 TransferPricing::Cost => {
                     let costs: Vec<Expr> = self.ops.operating[j]
@@ -1150,14 +1230,13 @@ impl Builder<'_> {
                 .find(|(_, r)| r.country.value == f.country.value)
                 .ok_or_else(|| BuildError(format!("no fiscal terms for {}", f.country.value)))?;
             let rate = match f.kind.value {
-                FacilityKind::Refinery => {
-                    self.input(regime.royalty_refined.value, "Fiscal", k, "Royalty refined")
-                }
+                FacilityKind::Refinery => self.input(
+                    regime.royalty_refined.value,
+                    InputKey::Fiscal(k, FiscalField::RoyaltyRefined),
+                ),
                 FacilityKind::Mine | FacilityKind::Concentrator => self.input(
                     regime.royalty_concentrate.value,
-                    "Fiscal",
-                    k,
-                    "Royalty concentrate",
+                    InputKey::Fiscal(k, FiscalField::RoyaltyConcentrate),
                 ),
             };
             let payee = self.party_index(&regime.royalty_payee.value)?;
