@@ -350,4 +350,31 @@ mod tests {
         };
         assert_eq!(key_cell(&deal, &other), None, "another deal's key");
     }
+
+    /// Every input the engine registers for the examples' scenarios (and a Monte Carlo
+    /// build's) has a cell, except the simulated price paths, which no sheet holds.
+    #[test]
+    fn every_input_the_engine_reads_has_a_cell() {
+        use crate::engine::rules;
+        use crate::model::Scenario;
+        for name in crate::examples::EXAMPLES {
+            let deal = crate::examples::example(name).expect("example");
+            let profiles = crate::engine::sculpt_profiles(&deal).expect("sculpt");
+            let scenarios = std::iter::once(Scenario::base()).chain(deal.scenarios.clone());
+            for (k, s) in scenarios.enumerate() {
+                let built = rules::build_with(&deal, &s, &profiles, k == 0).expect("build");
+                for def in &built.calc.inputs {
+                    let cell = key_cell(&deal, &def.key);
+                    let path = matches!(def.key.input, InputKey::PricePath { .. });
+                    assert_eq!(
+                        cell.is_none(),
+                        path,
+                        "{name}, {}: {:?}",
+                        s.name.value,
+                        def.key
+                    );
+                }
+            }
+        }
+    }
 }
