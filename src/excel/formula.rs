@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 
-use crate::engine::calc::{Calc, Expr};
+use crate::engine::calc::{Calc, Expr, InputId, RowId};
 use crate::model::CellRef;
 use crate::model::key::Key;
 
@@ -225,11 +225,11 @@ impl<'a> Renderer<'a> {
         self.place.first_col + t as u32
     }
 
-    fn row_range(&self, r: usize) -> Result<String, RenderError> {
+    fn row_range(&self, r: RowId) -> Result<String, RenderError> {
         let row = *self
             .place
             .row_of
-            .get(r)
+            .get(r.index())
             .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
         let first = self.place.first_col;
         let last = first + self.place.periods as u32 - 1;
@@ -250,11 +250,15 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    fn input(&self, id: usize) -> Result<&str, RenderError> {
-        match self.input_refs.get(id) {
+    fn input(&self, id: InputId) -> Result<&str, RenderError> {
+        match self.input_refs.get(id.index()) {
             Some(Some(text)) => Ok(text),
             _ => {
-                let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.key));
+                let addr = self
+                    .calc
+                    .inputs
+                    .get(id.index())
+                    .map(|d| format!("{:?}", d.key));
                 Err(RenderError(format!(
                     "no cell for input {}",
                     addr.unwrap_or_default()
@@ -354,7 +358,7 @@ impl<'a> Renderer<'a> {
                 let (r, c) = *self
                     .place
                     .scalar_at
-                    .get(*id)
+                    .get(id.index())
                     .ok_or_else(|| RenderError(format!("scalar {id} has no place")))?;
                 push_a1(out, r, c, true, true);
             }
@@ -371,7 +375,7 @@ impl<'a> Renderer<'a> {
                 let row = *self
                     .place
                     .row_of
-                    .get(*r)
+                    .get(r.index())
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
                 self.push_relative(out, row, self.period_col(t), false);
             }
@@ -380,7 +384,7 @@ impl<'a> Renderer<'a> {
                 let row = *self
                     .place
                     .row_of
-                    .get(*r)
+                    .get(r.index())
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
                 self.push_relative(out, row, self.period_col(t) - 1, false);
             }
@@ -491,7 +495,7 @@ impl<'a> Renderer<'a> {
                     (Some(f), Some(l)) => (*f, *l),
                     _ => return Err(RenderError(format!("series {s} is empty"))),
                 };
-                let cell = |id: usize| -> Result<CellRef, RenderError> {
+                let cell = |id: InputId| -> Result<CellRef, RenderError> {
                     let def = &self.calc.inputs[id];
                     self.inputs
                         .cell(&def.key)
@@ -727,7 +731,7 @@ mod tests {
     fn a_lag_indexes_its_row_by_the_period_less_the_lag() {
         let (c, place) = setup();
         let r = Renderer::new(&c, &place, &Fixed);
-        let lag = Expr::Lag(0, Box::new(Expr::num(2)));
+        let lag = Expr::Lag(RowId::new(0), Box::new(Expr::num(2)));
         assert_eq!(
             r.row_formula(&lag, 2).expect("renders"),
             "IF((((G$2-$E$2)+1)-2)<1,0,INDEX($E$12:$G$12,MAX(1,MIN(3,INT(((G$2-$E$2)+1)-2)))))"
@@ -738,7 +742,7 @@ mod tests {
     fn lookups_use_index_match_over_the_inputs_own_years() {
         let mut c = Calc::new(2030, 2);
         c.section("Test");
-        let ids: Vec<usize> = (2028..=2031)
+        let ids: Vec<InputId> = (2028..=2031)
             .map(|y| {
                 match c.input(
                     dec!(1),

@@ -21,7 +21,7 @@ use super::inputs::{self, Notes};
 use super::keys;
 use super::limits;
 use crate::engine::Results;
-use crate::engine::calc::{Expr, FlowKind, Unit};
+use crate::engine::calc::{Expr, FlowKind, RowId, ScalarId, Unit};
 use crate::engine::results::failures;
 use crate::engine::rules::LedgerPartyKind;
 use crate::model::key::{DealField, InputKey, Key};
@@ -414,8 +414,8 @@ fn render_err(e: super::formula::RenderError) -> WriteError {
 }
 
 /// Rows that some formula reads in the previous period: they get an explicit opening 0.
-fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
-    fn walk(e: &Expr, out: &mut BTreeSet<usize>) {
+fn rows_read_as_previous(run: &Results) -> BTreeSet<RowId> {
+    fn walk(e: &Expr, out: &mut BTreeSet<RowId>) {
         match e {
             Expr::Prev(r) => {
                 out.insert(*r);
@@ -518,6 +518,7 @@ fn write_calc_sheet(
         }
         r += 1;
         for (k, def) in calc.scalars.iter().enumerate() {
+            let k = ScalarId::new(k);
             if def.section != s {
                 continue;
             }
@@ -638,7 +639,7 @@ fn write_calc_sheet(
 }
 
 /// A reference to a scalar of a scenario's calculation sheet.
-fn scalar_ref(sheet: &CalcSheet, s: usize) -> String {
+fn scalar_ref(sheet: &CalcSheet, s: ScalarId) -> String {
     let (r, c) = sheet.place.scalar_at[s];
     format!(
         "{}!{}",
@@ -647,7 +648,7 @@ fn scalar_ref(sheet: &CalcSheet, s: usize) -> String {
     )
 }
 
-fn row_range_ref(sheet: &CalcSheet, row: usize) -> String {
+fn row_range_ref(sheet: &CalcSheet, row: RowId) -> String {
     let r = sheet.place.row_of[row];
     let first = sheet.place.first_col;
     let last = first + sheet.place.periods as u32 - 1;
@@ -666,7 +667,7 @@ fn metric_row(
     label: &str,
     runs: &[Results],
     sheets: &[CalcSheet],
-    pick: impl Fn(&Results) -> Option<usize>,
+    pick: impl Fn(&Results) -> Option<ScalarId>,
     format: &Format,
 ) -> Result<(), WriteError> {
     let label_format = Format::new().set_font_name("Calibri").set_font_size(10);
@@ -807,7 +808,7 @@ fn write_summary(
     // The decisions first: project, lenders, governments.
     header(ws, row, "Decision numbers")?;
     row += 1;
-    type Pick = fn(&Results) -> Option<usize>;
+    type Pick = fn(&Results) -> Option<ScalarId>;
     let project_lines: [(&str, Pick, &Format); 5] = [
         (
             "Project: unlevered NPV after tax",
@@ -1108,8 +1109,9 @@ fn write_government(
         }
         row += 1;
         // Net flows by kind.
-        let mut by_kind: BTreeMap<FlowKind, Vec<(usize, bool)>> = BTreeMap::new();
+        let mut by_kind: BTreeMap<FlowKind, Vec<(RowId, bool)>> = BTreeMap::new();
         for (id, def) in run.calc.rows.iter().enumerate() {
+            let id = RowId::new(id);
             if let Some(tag) = &def.ledger {
                 if tag.payee == party {
                     by_kind.entry(tag.kind).or_default().push((id, true));
@@ -1228,12 +1230,13 @@ fn write_comparison(
     };
     let mut row = 2u32;
     for (s, def) in first.calc.scalars.iter().enumerate() {
+        let s = ScalarId::new(s);
         if def.stage != crate::engine::calc::Stage::Post || Some(s) == first.lines.not_measured {
             continue;
         }
         ws.write_string_with_format(row, 0, &def.label, &styles.label)?;
         for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
-            if s < run.calc.scalars.len() && run.calc.scalars[s].label == def.label {
+            if s.index() < run.calc.scalars.len() && run.calc.scalars[s].label == def.label {
                 link(
                     ws,
                     row,
@@ -1405,7 +1408,7 @@ fn write_charts(
             FIRST_PERIOD_COL + periods as u16 - 1,
         )
     };
-    let series_of = |sheet: &CalcSheet, row: usize| {
+    let series_of = |sheet: &CalcSheet, row: RowId| {
         (
             sheet.place.sheet.clone(),
             sheet.place.row_of[row],
@@ -1494,7 +1497,7 @@ fn write_charts(
             format!("{name}: DSCR by scenario")
         };
         chart.title().set_name(&title);
-        let window = |sheet: &CalcSheet, row: usize| {
+        let window = |sheet: &CalcSheet, row: RowId| {
             let r = sheet.place.row_of[row];
             (
                 sheet.place.sheet.clone(),
