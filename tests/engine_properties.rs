@@ -306,6 +306,7 @@ fn every_party_is_the_sum_of_its_entries(r: &engine::Results, case: &str) {
         for t in 0..r.periods.len() {
             let mut sum = Decimal::ZERO;
             for (row, def) in r.calc.rows.iter().enumerate() {
+                let row = engine::calc::RowId::new(row);
                 if let Some(tag) = &def.ledger {
                     if tag.payee == p {
                         sum += r.values.at(row, t);
@@ -569,7 +570,7 @@ fn no_output_goes_unsold_and_no_tonnes_or_sales_are_negative_in_random_networks(
                 if row.unit != engine::calc::Unit::Tonnes && !sales {
                     continue;
                 }
-                let values = r.values.row(id);
+                let values = r.values.row(engine::calc::RowId::new(id));
                 let tolerance = rounding(values);
                 for (t, v) in values.iter().enumerate() {
                     assert!(

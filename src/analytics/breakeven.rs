@@ -38,7 +38,7 @@ use rust_decimal::Decimal;
 
 use super::{AnalyticsError, equity_holders, equity_label, equity_npv, senior_dscr_min};
 use super::{price_multiplier, senior_tranches, sold_products, unfunded_gap};
-use crate::engine::calc::EPS;
+use crate::engine::calc::{EPS, ScalarId};
 use crate::engine::{self, Results, SculptProfiles};
 use crate::model::{Deal, Scenario, TrancheKind};
 
@@ -423,7 +423,7 @@ pub fn loans_above(deal: &Deal, fl: usize) -> Vec<usize> {
 
 /// The loss given default (before guarantees) and the amount disbursed of these loans.
 fn loss_and_drawn(r: &Results, loans: &[usize]) -> (Decimal, Decimal) {
-    let sum = |pick: fn(&crate::engine::rules::TrancheLines) -> Option<usize>| {
+    let sum = |pick: fn(&crate::engine::rules::TrancheLines) -> Option<ScalarId>| {
         r.lines
             .tranches
             .iter()

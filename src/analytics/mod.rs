@@ -19,7 +19,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::engine::calc::Values;
+use crate::engine::calc::{ScalarId, Values};
 use crate::engine::results::{CheckFailure, failures};
 use crate::engine::rules::{LedgerParty, LedgerPartyKind, Lines};
 use crate::engine::{self, EngineError};
@@ -157,7 +157,7 @@ pub fn price_multiplier(products: &[String], m: Decimal) -> Vec<crate::model::Ov
 pub const PROJECT_LABEL: &str = "Project (unlevered, after tax)";
 
 /// A scalar's value, 0 where it has none.
-fn scalar_or_zero(values: &Values, id: Option<usize>) -> Decimal {
+fn scalar_or_zero(values: &Values, id: Option<ScalarId>) -> Decimal {
     id.and_then(|s| values.scalar(s)).unwrap_or_default()
 }
 

@@ -16,36 +16,94 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::MathematicalOps;
 
 use crate::finance;
+use crate::model::key::Key;
 
 /// Differences this small (in currency units or ratios) count as zero in guards, so that a
 /// recomputation in floating point takes the same branch as the exact engine.
 pub const EPS: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
 
-pub type InputId = usize;
-pub type ScalarId = usize;
-pub type RowId = usize;
+/// Declares an id newtype: an index into one table of the calculation, which cannot be
+/// passed where another table's id is expected. Indexes vectors and slices directly.
+macro_rules! id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub struct $name(usize);
+
+        impl $name {
+            /// The id of the `index`-th entry of its table.
+            pub fn new(index: usize) -> Self {
+                $name(index)
+            }
+
+            /// The position in its table.
+            pub fn index(self) -> usize {
+                self.0
+            }
+        }
+
+        impl<T> std::ops::Index<$name> for [T] {
+            type Output = T;
+            fn index(&self, id: $name) -> &T {
+                &self[id.index()]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$name> for [T] {
+            fn index_mut(&mut self, id: $name) -> &mut T {
+                &mut self[id.index()]
+            }
+        }
+
+        impl<T> std::ops::Index<$name> for Vec<T> {
+            type Output = T;
+            fn index(&self, id: $name) -> &T {
+                &self[id.index()]
+            }
+        }
+
+        impl<T> std::ops::IndexMut<$name> for Vec<T> {
+            fn index_mut(&mut self, id: $name) -> &mut T {
+                &mut self[id.index()]
+            }
+        }
+
+        /// Where the id's entries start in a row-major table of `width` columns (a row's
+        /// first period among `Values::rows`).
+        impl std::ops::Mul<usize> for $name {
+            type Output = usize;
+            fn mul(self, width: usize) -> usize {
+                self.index() * width
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id!(
+    /// An input of `Calc::inputs`.
+    InputId
+);
+id!(
+    /// A scalar of `Calc::scalars`.
+    ScalarId
+);
+id!(
+    /// A row of `Calc::rows`.
+    RowId
+);
 pub type SeriesId = usize;
 
-/// Where an input value lives in the deal workbook's canonical layout: a sheet, the record
-/// (row of a table, key of a key/value sheet), and the field (column name or year).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InputAddr {
-    pub sheet: &'static str,
-    pub record: usize,
-    pub field: InputField,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum InputField {
-    Name(&'static str),
-    Year(i32),
-}
-
-/// An input value and its address.
+/// An input value and its key in the model (where it is typed is the workbook's business).
 #[derive(Debug, Clone)]
 pub struct InputDef {
     pub value: Decimal,
-    pub addr: InputAddr,
+    pub key: Key,
 }
 
 /// A time series input (a price deck, FX rates, a rate schedule): consecutive years.
@@ -514,7 +572,7 @@ pub struct Calc {
     /// reserved early so that others refer to its previous period, and placed later).
     pub order: Vec<RowId>,
     placed: Vec<bool>,
-    input_index: HashMap<InputAddr, InputId>,
+    input_index: HashMap<Key, InputId>,
 }
 
 /// The rows (in evaluation order) and post scalars of one phase of evaluation.
@@ -561,7 +619,8 @@ pub struct Values {
 
 impl Values {
     pub fn row(&self, r: RowId) -> &[Decimal] {
-        &self.rows[r * self.periods..(r + 1) * self.periods]
+        let start = r * self.periods;
+        &self.rows[start..start + self.periods]
     }
 
     pub fn at(&self, r: RowId, t: usize) -> Decimal {
@@ -569,7 +628,7 @@ impl Values {
     }
 
     pub fn scalar(&self, s: ScalarId) -> Option<Decimal> {
-        self.scalars.get(s).copied().flatten()
+        self.scalars.get(s.index()).copied().flatten()
     }
 }
 
@@ -586,17 +645,14 @@ impl Calc {
         self.first_year + t as i32
     }
 
-    /// Registers an input (once per address) and returns its expression.
-    pub fn input(&mut self, value: Decimal, addr: InputAddr) -> Expr {
-        if let Some(&id) = self.input_index.get(&addr) {
+    /// Registers an input (once per key) and returns its expression.
+    pub fn input(&mut self, value: Decimal, key: Key) -> Expr {
+        if let Some(&id) = self.input_index.get(&key) {
             return Expr::Input(id);
         }
-        let id = self.inputs.len();
-        self.inputs.push(InputDef {
-            value,
-            addr: addr.clone(),
-        });
-        self.input_index.insert(addr, id);
+        let id = InputId::new(self.inputs.len());
+        self.inputs.push(InputDef { value, key });
+        self.input_index.insert(key, id);
         Expr::Input(id)
     }
 
@@ -642,7 +698,7 @@ impl Calc {
             solved: false,
         });
         self.placed.push(false);
-        self.rows.len() - 1
+        RowId::new(self.rows.len() - 1)
     }
 
     /// Gives a reserved row its formula and its place: after every row placed so far, in
@@ -687,7 +743,7 @@ impl Calc {
             expr,
             stage,
         });
-        self.scalars.len() - 1
+        ScalarId::new(self.scalars.len() - 1)
     }
 
     /// A scalar summing `terms`: when there are more than `CHAIN_LEAVES` leaves, through a
@@ -766,6 +822,7 @@ impl Calc {
             scalars: vec![None; self.scalars.len()],
         };
         for (s, def) in self.scalars.iter().enumerate() {
+            let s = ScalarId::new(s);
             if def.stage == Stage::Pre {
                 let ctx = self.ctx(&values, None, None, &position, inputs, options.skip_rates);
                 values.scalars[s] = ctx.eval_opt(&def.expr).map_err(|p| self.err_scalar(s, p))?;
@@ -821,6 +878,7 @@ impl Calc {
         loop {
             let mut changed = false;
             for (s, def) in self.scalars.iter().enumerate() {
+                let s = ScalarId::new(s);
                 if !post(s) {
                     continue;
                 }
@@ -864,6 +922,7 @@ impl Calc {
             steps[row_phase[r]].rows.push(r);
         }
         for (s, phase) in scalar_phase.iter().enumerate() {
+            let s = ScalarId::new(s);
             if post(s) {
                 steps[(*phase).min(count - 1)].scalars.push(s);
             }
@@ -1188,7 +1247,7 @@ pub fn precision_of(e: &Expr, p: &Precisions, digits: &Expr, places: u32) -> Pre
             .min()
             .unwrap_or(Whole)
     };
-    let row = |r: &RowId| p.rows.get(*r).copied().unwrap_or(Any);
+    let row = |r: &RowId| p.rows.get(r.index()).copied().unwrap_or(Any);
     match e {
         Expr::Num(v) => {
             if v.fract().is_zero() {
@@ -1202,7 +1261,7 @@ pub fn precision_of(e: &Expr, p: &Precisions, digits: &Expr, places: u32) -> Pre
         Expr::Na | Expr::Year | Expr::FirstYear | Expr::FirstYearWhere(_) => Whole,
         Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) => Whole,
         Expr::Input(_) | Expr::Solved(_) => Any,
-        Expr::Scalar(s) => p.scalars.get(*s).copied().unwrap_or(Any),
+        Expr::Scalar(s) => p.scalars.get(s.index()).copied().unwrap_or(Any),
         Expr::Row(r)
         | Expr::Prev(r)
         | Expr::RowSum(r)
@@ -1429,6 +1488,7 @@ impl Calc {
         }
         let position = self.positions();
         let pre = (0..self.scalars.len())
+            .map(ScalarId::new)
             .filter(|s| dep.scalars[*s] && self.scalars[*s].stage == Stage::Pre)
             .collect();
         let rows: Vec<RowId> = self
@@ -1459,7 +1519,7 @@ impl Calc {
     fn dependence(&self, varying: &[InputId]) -> Dependence {
         let mut input_varies = vec![false; self.inputs.len()];
         for id in varying {
-            if let Some(v) = input_varies.get_mut(*id) {
+            if let Some(v) = input_varies.get_mut(id.index()) {
                 *v = true;
             }
         }
@@ -1473,13 +1533,13 @@ impl Calc {
                 let mut d = false;
                 e.visit_refs(&mut |r| {
                     d |= match r {
-                        Ref::Input(id) => input_varies.get(id).copied().unwrap_or(false),
-                        Ref::Scalar(id) => scalar_dep.get(id).copied().unwrap_or(false),
-                        Ref::Row(id) => row_dep.get(id).copied().unwrap_or(false),
+                        Ref::Input(id) => input_varies.get(id.index()).copied().unwrap_or(false),
+                        Ref::Scalar(id) => scalar_dep.get(id.index()).copied().unwrap_or(false),
+                        Ref::Row(id) => row_dep.get(id.index()).copied().unwrap_or(false),
                         Ref::Series(s) => self.series.get(s).is_some_and(|s| {
                             s.points
                                 .iter()
-                                .any(|p| input_varies.get(*p).copied().unwrap_or(false))
+                                .any(|p| input_varies.get(p.index()).copied().unwrap_or(false))
                         }),
                     }
                 });
@@ -1516,11 +1576,11 @@ impl Calc {
         let mut stack: Vec<Ref> = needed.iter().map(|s| Ref::Scalar(*s)).collect();
         while let Some(r) = stack.pop() {
             let expr = match r {
-                Ref::Scalar(s) if s < scalar_need.len() && !scalar_need[s] => {
+                Ref::Scalar(s) if s.index() < scalar_need.len() && !scalar_need[s] => {
                     scalar_need[s] = true;
                     &self.scalars[s].expr
                 }
-                Ref::Row(r) if r < row_need.len() && !row_need[r] => {
+                Ref::Row(r) if r.index() < row_need.len() && !row_need[r] => {
                     row_need[r] = true;
                     &self.rows[r].expr
                 }
@@ -1581,7 +1641,7 @@ impl Calc {
                 self.series[*s]
                     .points
                     .iter()
-                    .any(|p| input_varies.get(*p).copied().unwrap_or(false))
+                    .any(|p| input_varies.get(p.index()).copied().unwrap_or(false))
             })
             .collect()
     }
@@ -1602,19 +1662,21 @@ impl Calc {
                 let mut kept: Vec<Read> = all
                     .into_iter()
                     .filter(|read| match read {
-                        Read::Row(q) | Read::Prev(q) => dep.rows.get(*q).copied().unwrap_or(true),
-                        Read::Input(id) => dep.inputs.get(*id).copied().unwrap_or(true),
+                        Read::Row(q) | Read::Prev(q) => {
+                            dep.rows.get(q.index()).copied().unwrap_or(true)
+                        }
+                        Read::Input(id) => dep.inputs.get(id.index()).copied().unwrap_or(true),
                         Read::Series(s) => varying_series.contains(s),
-                        Read::Scalar(s) => dep.scalars.get(*s).copied().unwrap_or(true),
+                        Read::Scalar(s) => dep.scalars.get(s.index()).copied().unwrap_or(true),
                         Read::Always => true,
                     })
                     .collect();
                 kept.sort_by_key(|read| match read {
-                    Read::Row(q) => (0, *q),
-                    Read::Prev(q) => (1, *q),
-                    Read::Input(q) => (2, *q),
+                    Read::Row(q) => (0, q.index()),
+                    Read::Prev(q) => (1, q.index()),
+                    Read::Input(q) => (2, q.index()),
                     Read::Series(q) => (3, *q),
-                    Read::Scalar(q) => (4, *q),
+                    Read::Scalar(q) => (4, q.index()),
                     Read::Always => (5, 0),
                 });
                 kept.dedup();
@@ -1681,7 +1743,7 @@ impl Calc {
             series_changed[*s] = self.series[*s]
                 .points
                 .iter()
-                .any(|p| input_changed.get(*p).copied().unwrap_or(true));
+                .any(|p| input_changed.get(p.index()).copied().unwrap_or(true));
         }
         Changed {
             inputs: input_changed,
@@ -2191,6 +2253,7 @@ pub fn power(base: Decimal, k: i64) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::key::{DealField, InputKey, OfftakeField};
     use rust_decimal_macros::dec;
 
     fn calc_with_rows() -> (Calc, RowId, RowId, RowId) {
@@ -2205,7 +2268,7 @@ mod tests {
         let bal = c.row(
             "Balance",
             Unit::Money,
-            Expr::Prev(2) + Expr::num(10) * Expr::Row(flag),
+            Expr::Prev(RowId::new(2)) + Expr::num(10) * Expr::Row(flag),
         );
         (c, year, flag, bal)
     }
@@ -2261,7 +2324,8 @@ mod tests {
         assert!(leaves(&c.rows[total].expr) <= CHAIN_LEAVES + 1);
         assert_eq!(c.rows[rows].label, "Total (part 1)");
         let at = |r: RowId| c.order.iter().position(|x| *x == r).expect("placed");
-        assert!(at(rows + 2) < at(total) && at(rows) < at(rows + 1));
+        let part = |k: usize| RowId::new(rows + k);
+        assert!(at(part(2)) < at(total) && at(part(0)) < at(part(1)));
         assert_eq!(leaves(&c.rows[guarded].expr), guarded_leaves, "not chained");
         let after = c.evaluate().expect("evaluates");
         assert_eq!(before.row(total), after.row(total));
@@ -2272,7 +2336,7 @@ mod tests {
     fn a_reference_to_a_later_row_in_the_same_period_is_an_error_not_a_wrong_number() {
         let mut c = Calc::new(2030, 2);
         c.section("Test");
-        c.row("Uses later row", Unit::Money, Expr::Row(1));
+        c.row("Uses later row", Unit::Money, Expr::Row(RowId::new(1)));
         c.row("Later", Unit::Money, Expr::num(1));
         let err = c.evaluate().expect_err("must fail");
         assert_eq!(err.line, "Uses later row");
@@ -2345,7 +2409,7 @@ mod tests {
             safe_div(Expr::one(), Expr::zero(), Expr::num(7)),
         );
         let v = c.evaluate().expect("evaluates");
-        assert_eq!(v.row(0), &[dec!(7), dec!(7)]);
+        assert_eq!(v.row(RowId::new(0)), &[dec!(7), dec!(7)]);
     }
 
     #[test]
@@ -2360,7 +2424,7 @@ mod tests {
         );
         let v = c.evaluate().expect("evaluates");
         assert_eq!(
-            v.row(0),
+            v.row(RowId::new(0)),
             &[dec!(10), dec!(10), dec!(20), dec!(30), dec!(30)]
         );
     }
@@ -2371,19 +2435,17 @@ mod tests {
         c.section("Test");
         let a = c.input(
             dec!(100),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Year(2030),
-            },
+            Key::of(InputKey::PriceDeck {
+                product: 0,
+                year: 2030,
+            }),
         );
         let b = c.input(
             dec!(110),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Year(2031),
-            },
+            Key::of(InputKey::PriceDeck {
+                product: 0,
+                year: 2031,
+            }),
         );
         let (Expr::Input(a), Expr::Input(b)) = (a, b) else {
             panic!("inputs")
@@ -2392,7 +2454,7 @@ mod tests {
         c.row("Price", Unit::Price, Expr::Lookup(s, Box::new(Expr::Year)));
         let v = c.evaluate().expect("evaluates");
         assert_eq!(
-            v.row(0),
+            v.row(RowId::new(0)),
             &[dec!(100), dec!(100), dec!(110), dec!(110), dec!(110)]
         );
     }
@@ -2414,11 +2476,7 @@ mod tests {
         c.section("Test");
         let Expr::Input(price) = c.input(
             dec!(10),
-            InputAddr {
-                sheet: "Prices",
-                record: 0,
-                field: InputField::Name("Price"),
-            },
+            Key::of(InputKey::Offtake(0, OfftakeField::FixedPrice)),
         ) else {
             panic!("input")
         };
@@ -2559,12 +2617,8 @@ mod tests {
     #[test]
     fn inputs_are_registered_once_per_address() {
         let mut c = Calc::new(2030, 1);
-        let addr = InputAddr {
-            sheet: "Deal",
-            record: 3,
-            field: InputField::Name("Horizon"),
-        };
-        let a = c.input(dec!(5), addr.clone());
+        let addr = Key::of(InputKey::Deal(DealField::Horizon));
+        let a = c.input(dec!(5), addr);
         let b = c.input(dec!(5), addr);
         assert_eq!(a, b);
         assert_eq!(c.inputs.len(), 1);

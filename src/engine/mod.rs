@@ -289,14 +289,7 @@ fn repayment_years(
         .value
         .saturating_sub(t.grace_years.value)
         .max(1) as usize;
-    let Some(op_year) = built
-        .calc
-        .rows
-        .iter()
-        .position(|r| r.label == "Operating year")
-    else {
-        return Vec::new();
-    };
+    let op_year = built.op_year;
     (0..built.calc.periods)
         .filter_map(|p| {
             let j = values.at(op_year, p) - Decimal::from(t.grace_years.value);

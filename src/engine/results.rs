@@ -248,7 +248,7 @@ fn first_failure(
         }
     }
     let mut found = Vec::new();
-    rows(&calc.scalars.get(check.deviation)?.expr, &mut found);
+    rows(&calc.scalars.get(check.deviation.index())?.expr, &mut found);
     let (row, _) = *found.first()?;
     let two_sided = found.iter().any(|(r, max)| *r == row && *max);
     values
@@ -397,7 +397,7 @@ pub(super) fn assemble(deal: &Deal, scenario: &Scenario, built: Built, values: V
     }
 
     let pj = &lines.project;
-    let row_texts = |r: Option<usize>| r.map(|r| texts(values.row(r))).unwrap_or_default();
+    let row_texts = |r: Option<RowId>| r.map(|r| texts(values.row(r))).unwrap_or_default();
     let project = ProjectResult {
         name: deal.project_name.value.clone(),
         discount_rate: match parties.first() {

@@ -106,7 +106,7 @@ fn row(r: &Results, label: &str) -> Vec<Decimal> {
         .iter()
         .position(|d| d.label == label)
         .unwrap_or_else(|| panic!("no row '{label}'"));
-    r.values.row(id).to_vec()
+    r.values.row(crate::engine::calc::RowId::new(id)).to_vec()
 }
 
 fn close(a: Decimal, b: Decimal, tol: Decimal) -> bool {

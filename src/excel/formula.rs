@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 
-use crate::engine::calc::{Calc, Expr, InputAddr};
+use crate::engine::calc::{Calc, Expr, InputId, RowId};
 use crate::model::CellRef;
+use crate::model::key::Key;
 
 /// The most arguments Lodestone writes in one call of MIN, MAX, AND or OR (Excel's limit is
 /// 255); a longer list is written as groups of it.
@@ -38,7 +39,7 @@ pub struct Placement {
 
 /// Finds the cell of an input of the deal workbook.
 pub trait Inputs {
-    fn cell(&self, addr: &InputAddr) -> Option<CellRef>;
+    fn cell(&self, key: &Key) -> Option<CellRef>;
 }
 
 /// A reference to render that has no place: an internal inconsistency, reported not hidden.
@@ -172,7 +173,7 @@ impl<'a> Renderer<'a> {
         let input_refs = calc
             .inputs
             .iter()
-            .map(|def| inputs.cell(&def.addr).map(|cell| external(&cell)))
+            .map(|def| inputs.cell(&def.key).map(|cell| external(&cell)))
             .collect();
         Renderer {
             calc,
@@ -224,11 +225,11 @@ impl<'a> Renderer<'a> {
         self.place.first_col + t as u32
     }
 
-    fn row_range(&self, r: usize) -> Result<String, RenderError> {
+    fn row_range(&self, r: RowId) -> Result<String, RenderError> {
         let row = *self
             .place
             .row_of
-            .get(r)
+            .get(r.index())
             .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
         let first = self.place.first_col;
         let last = first + self.place.periods as u32 - 1;
@@ -249,11 +250,15 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    fn input(&self, id: usize) -> Result<&str, RenderError> {
-        match self.input_refs.get(id) {
+    fn input(&self, id: InputId) -> Result<&str, RenderError> {
+        match self.input_refs.get(id.index()) {
             Some(Some(text)) => Ok(text),
             _ => {
-                let addr = self.calc.inputs.get(id).map(|d| format!("{:?}", d.addr));
+                let addr = self
+                    .calc
+                    .inputs
+                    .get(id.index())
+                    .map(|d| format!("{:?}", d.key));
                 Err(RenderError(format!(
                     "no cell for input {}",
                     addr.unwrap_or_default()
@@ -353,7 +358,7 @@ impl<'a> Renderer<'a> {
                 let (r, c) = *self
                     .place
                     .scalar_at
-                    .get(*id)
+                    .get(id.index())
                     .ok_or_else(|| RenderError(format!("scalar {id} has no place")))?;
                 push_a1(out, r, c, true, true);
             }
@@ -370,7 +375,7 @@ impl<'a> Renderer<'a> {
                 let row = *self
                     .place
                     .row_of
-                    .get(*r)
+                    .get(r.index())
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
                 self.push_relative(out, row, self.period_col(t), false);
             }
@@ -379,7 +384,7 @@ impl<'a> Renderer<'a> {
                 let row = *self
                     .place
                     .row_of
-                    .get(*r)
+                    .get(r.index())
                     .ok_or_else(|| RenderError(format!("row {r} has no place")))?;
                 self.push_relative(out, row, self.period_col(t) - 1, false);
             }
@@ -490,11 +495,11 @@ impl<'a> Renderer<'a> {
                     (Some(f), Some(l)) => (*f, *l),
                     _ => return Err(RenderError(format!("series {s} is empty"))),
                 };
-                let cell = |id: usize| -> Result<CellRef, RenderError> {
+                let cell = |id: InputId| -> Result<CellRef, RenderError> {
                     let def = &self.calc.inputs[id];
                     self.inputs
-                        .cell(&def.addr)
-                        .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.addr)))
+                        .cell(&def.key)
+                        .ok_or_else(|| RenderError(format!("no cell for input {:?}", def.key)))
                 };
                 let (a, b) = (cell(first)?, cell(last)?);
                 let sheet = quote_sheet(&a.sheet);
@@ -597,19 +602,23 @@ impl<'a> Renderer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::calc::{CmpOp, InputField, Unit, and, ge, if_, lt, max2};
+    use crate::engine::calc::{CmpOp, Unit, and, ge, if_, lt, max2};
+    use crate::model::key::{InputKey, TrancheField};
     use rust_decimal_macros::dec;
 
     struct Fixed;
     impl Inputs for Fixed {
-        fn cell(&self, addr: &InputAddr) -> Option<CellRef> {
-            match &addr.field {
-                InputField::Name(_) => Some(CellRef::new(addr.sheet, addr.record as u32 + 1, 4)),
-                InputField::Year(y) => Some(CellRef::new(
-                    addr.sheet,
-                    addr.record as u32 + 1,
-                    (y - 2025) as u32 + 3,
+        fn cell(&self, key: &Key) -> Option<CellRef> {
+            match key.input {
+                InputKey::Tranche(record, _) => {
+                    Some(CellRef::new("Financing", record as u32 + 1, 4))
+                }
+                InputKey::PriceDeck { product, year } => Some(CellRef::new(
+                    "Prices",
+                    product as u32 + 1,
+                    (year - 2025) as u32 + 3,
                 )),
+                _ => None,
             }
         }
     }
@@ -619,11 +628,7 @@ mod tests {
         c.section("Test");
         let rate = c.input(
             dec!(0.1),
-            InputAddr {
-                sheet: "Financing",
-                record: 2,
-                field: InputField::Name("Interest rate"),
-            },
+            Key::of(InputKey::Tranche(2, TrancheField::InterestRate)),
         );
         let bal = c.reserve("Balance", Unit::Money);
         let int = c.row("Interest", Unit::Money, rate * Expr::Prev(bal));
@@ -726,7 +731,7 @@ mod tests {
     fn a_lag_indexes_its_row_by_the_period_less_the_lag() {
         let (c, place) = setup();
         let r = Renderer::new(&c, &place, &Fixed);
-        let lag = Expr::Lag(0, Box::new(Expr::num(2)));
+        let lag = Expr::Lag(RowId::new(0), Box::new(Expr::num(2)));
         assert_eq!(
             r.row_formula(&lag, 2).expect("renders"),
             "IF((((G$2-$E$2)+1)-2)<1,0,INDEX($E$12:$G$12,MAX(1,MIN(3,INT(((G$2-$E$2)+1)-2)))))"
@@ -737,15 +742,14 @@ mod tests {
     fn lookups_use_index_match_over_the_inputs_own_years() {
         let mut c = Calc::new(2030, 2);
         c.section("Test");
-        let ids: Vec<usize> = (2028..=2031)
+        let ids: Vec<InputId> = (2028..=2031)
             .map(|y| {
                 match c.input(
                     dec!(1),
-                    InputAddr {
-                        sheet: "Prices",
-                        record: 0,
-                        field: InputField::Year(y),
-                    },
+                    Key::of(InputKey::PriceDeck {
+                        product: 0,
+                        year: y,
+                    }),
                 ) {
                     Expr::Input(id) => id,
                     _ => unreachable!(),

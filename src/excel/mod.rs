@@ -7,6 +7,7 @@ pub mod book;
 pub mod formula;
 pub mod headers;
 pub mod inputs;
+pub mod keys;
 pub mod limits;
 pub mod read;
 pub mod schema;

@@ -17,12 +17,14 @@ use rust_xlsxwriter::{
 };
 
 use super::formula::{Inputs, Placement, Renderer, a1, external, quote_sheet};
-use super::inputs::{self, FieldKey, Notes};
+use super::inputs::{self, Notes};
+use super::keys;
 use super::limits;
 use crate::engine::Results;
-use crate::engine::calc::{Expr, FlowKind, InputAddr, InputField, Unit};
+use crate::engine::calc::{Expr, FlowKind, RowId, ScalarId, Unit};
 use crate::engine::results::failures;
 use crate::engine::rules::LedgerPartyKind;
+use crate::model::key::{DealField, InputKey, Key};
 use crate::model::{CellRef, Deal, InputWarning, PartyKind};
 
 /// Why the results workbook could not be built.
@@ -63,12 +65,8 @@ impl From<XlsxError> for WriteError {
 struct DealInputs<'a>(&'a Deal);
 
 impl Inputs for DealInputs<'_> {
-    fn cell(&self, addr: &InputAddr) -> Option<CellRef> {
-        let field = match &addr.field {
-            InputField::Name(n) => FieldKey::Name(n),
-            InputField::Year(y) => FieldKey::Year(*y),
-        };
-        inputs::input_cell(self.0, addr.sheet, addr.record, field)
+    fn cell(&self, key: &Key) -> Option<CellRef> {
+        keys::key_cell(self.0, key)
     }
 }
 
@@ -423,8 +421,8 @@ fn render_err(e: super::formula::RenderError) -> WriteError {
 }
 
 /// Rows that some formula reads in the previous period: they get an explicit opening 0.
-fn rows_read_as_previous(run: &Results) -> BTreeSet<usize> {
-    fn walk(e: &Expr, out: &mut BTreeSet<usize>) {
+fn rows_read_as_previous(run: &Results) -> BTreeSet<RowId> {
+    fn walk(e: &Expr, out: &mut BTreeSet<RowId>) {
         match e {
             Expr::Prev(r) => {
                 out.insert(*r);
@@ -501,11 +499,7 @@ fn write_calc_sheet(
         ws.write_string_with_format(YEAR_ROW, col, text, &styles.header)?;
     }
     let start = inputs
-        .cell(&InputAddr {
-            sheet: "Deal",
-            record: 0,
-            field: InputField::Name("Model start date"),
-        })
+        .cell(&Key::of(InputKey::Deal(DealField::StartDate)))
         .ok_or_else(|| WriteError::Formula("no cell for the model start date".into()))?;
     for t in 0..calc.periods {
         let col = FIRST_PERIOD_COL + t as u16;
@@ -531,6 +525,7 @@ fn write_calc_sheet(
         }
         r += 1;
         for (k, def) in calc.scalars.iter().enumerate() {
+            let k = ScalarId::new(k);
             if def.section != s {
                 continue;
             }
@@ -651,7 +646,7 @@ fn write_calc_sheet(
 }
 
 /// A reference to a scalar of a scenario's calculation sheet.
-fn scalar_ref(sheet: &CalcSheet, s: usize) -> String {
+fn scalar_ref(sheet: &CalcSheet, s: ScalarId) -> String {
     let (r, c) = sheet.place.scalar_at[s];
     format!(
         "{}!{}",
@@ -660,7 +655,7 @@ fn scalar_ref(sheet: &CalcSheet, s: usize) -> String {
     )
 }
 
-fn row_range_ref(sheet: &CalcSheet, row: usize) -> String {
+fn row_range_ref(sheet: &CalcSheet, row: RowId) -> String {
     let r = sheet.place.row_of[row];
     let first = sheet.place.first_col;
     let last = first + sheet.place.periods as u32 - 1;
@@ -679,7 +674,7 @@ fn metric_row(
     label: &str,
     runs: &[Results],
     sheets: &[CalcSheet],
-    pick: impl Fn(&Results) -> Option<usize>,
+    pick: impl Fn(&Results) -> Option<ScalarId>,
     format: &Format,
 ) -> Result<(), WriteError> {
     let label_format = Format::new().set_font_name("Calibri").set_font_size(10);
@@ -820,7 +815,7 @@ fn write_summary(
     // The decisions first: project, lenders, governments.
     header(ws, row, "Decision numbers")?;
     row += 1;
-    type Pick = fn(&Results) -> Option<usize>;
+    type Pick = fn(&Results) -> Option<ScalarId>;
     let project_lines: [(&str, Pick, &Format); 5] = [
         (
             "Project: unlevered NPV after tax",
@@ -1121,8 +1116,9 @@ fn write_government(
         }
         row += 1;
         // Net flows by kind.
-        let mut by_kind: BTreeMap<FlowKind, Vec<(usize, bool)>> = BTreeMap::new();
+        let mut by_kind: BTreeMap<FlowKind, Vec<(RowId, bool)>> = BTreeMap::new();
         for (id, def) in run.calc.rows.iter().enumerate() {
+            let id = RowId::new(id);
             if let Some(tag) = &def.ledger {
                 if tag.payee == party {
                     by_kind.entry(tag.kind).or_default().push((id, true));
@@ -1241,12 +1237,13 @@ fn write_comparison(
     };
     let mut row = 2u32;
     for (s, def) in first.calc.scalars.iter().enumerate() {
+        let s = ScalarId::new(s);
         if def.stage != crate::engine::calc::Stage::Post || Some(s) == first.lines.not_measured {
             continue;
         }
         ws.write_string_with_format(row, 0, &def.label, &styles.label)?;
         for (k, (run, sheet)) in runs.iter().zip(sheets).enumerate() {
-            if s < run.calc.scalars.len() && run.calc.scalars[s].label == def.label {
+            if s.index() < run.calc.scalars.len() && run.calc.scalars[s].label == def.label {
                 link(
                     ws,
                     row,
@@ -1418,7 +1415,7 @@ fn write_charts(
             FIRST_PERIOD_COL + periods as u16 - 1,
         )
     };
-    let series_of = |sheet: &CalcSheet, row: usize| {
+    let series_of = |sheet: &CalcSheet, row: RowId| {
         (
             sheet.place.sheet.clone(),
             sheet.place.row_of[row],
@@ -1507,7 +1504,7 @@ fn write_charts(
             format!("{name}: DSCR by scenario")
         };
         chart.title().set_name(&title);
-        let window = |sheet: &CalcSheet, row: usize| {
+        let window = |sheet: &CalcSheet, row: RowId| {
             let r = sheet.place.row_of[row];
             (
                 sheet.place.sheet.clone(),
@@ -1591,15 +1588,11 @@ fn define_names(
 ) -> Result<(), WriteError> {
     let inputs = DealInputs(deal);
     for (name, field) in [
-        ("ModelStartDate", "Model start date"),
-        ("Horizon", "Horizon"),
-        ("ProjectDiscountRate", "Project discount rate"),
+        ("ModelStartDate", DealField::StartDate),
+        ("Horizon", DealField::Horizon),
+        ("ProjectDiscountRate", DealField::DiscountRate),
     ] {
-        if let Some(cell) = inputs.cell(&InputAddr {
-            sheet: "Deal",
-            record: 0,
-            field: InputField::Name(field),
-        }) {
+        if let Some(cell) = inputs.cell(&Key::of(InputKey::Deal(field))) {
             wb.define_name(name, &format!("={}", external(&cell)))?;
         }
     }

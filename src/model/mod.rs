@@ -9,6 +9,7 @@
 pub mod correlation;
 mod deal;
 mod error;
+pub mod key;
 pub mod plausible;
 pub mod sample;
 pub mod source;

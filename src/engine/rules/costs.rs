@@ -4,6 +4,7 @@
 
 use super::{BuildError, Builder, MARKET, PROJECT, SUPPLIERS};
 use crate::engine::calc::{Expr, FlowKind, div, if_, le, pow};
+use crate::model::key::{CostField, InputKey, OverrideField};
 use crate::model::{CostBasis, CostCategory, FeedSource, OverrideKind, Phase};
 
 /// The kind of ledger flow a cost of this category is.
@@ -48,10 +49,13 @@ impl Builder<'_> {
         let fname = deal.facilities[i].name.value.clone();
         let tl = self.t.facilities[i].clone();
         let category = line.category.value;
-        let amount = self.input(line.amount.value, "Costs", l, "Amount");
-        let escalation = self.input(line.escalation.value, "Costs", l, "Escalation");
+        let amount = self.input(line.amount.value, InputKey::Cost(l, CostField::Amount));
+        let escalation = self.input(
+            line.escalation.value,
+            InputKey::Cost(l, CostField::Escalation),
+        );
         let base_year = match &line.base_year {
-            Some(y) => self.input(y.value.into(), "Costs", l, "Base year"),
+            Some(y) => self.input(y.value.into(), InputKey::Cost(l, CostField::BaseYear)),
             None => Expr::FirstYear,
         };
         let esc = pow(Expr::one() + escalation, Expr::Year - base_year);
@@ -113,14 +117,14 @@ impl Builder<'_> {
         if category == CostCategory::DevelopmentCapex {
             for (record, o) in self.overrides(OverrideKind::CapexOverrun) {
                 if Self::targets(&o.facility, fname) {
-                    mult = mult + self.override_input(record, o.value.value, "Value");
+                    mult = mult + self.override_input(record, o.value.value, OverrideField::Value);
                 }
             }
         }
         if category.is_operating() {
             for (record, o) in self.overrides(OverrideKind::OpexMultiplier) {
                 if Self::targets(&o.facility, fname) {
-                    mult = mult * self.override_input(record, o.value.value, "Value");
+                    mult = mult * self.override_input(record, o.value.value, OverrideField::Value);
                 }
             }
         }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{BuildError, Builder};
 use crate::engine::calc::{EPS, Expr, RowId, Unit, and, div, gt, if_, le, sum};
+use crate::model::key::{InputKey, TrancheField};
 
 impl Builder<'_> {
     /// Running totals rank by rank (debt service, and debt at the start of the year), each
@@ -118,7 +119,7 @@ impl Builder<'_> {
             ),
         );
         if let Some(lockup) = self.deal.tranches[i].lockup_dscr.as_ref().map(|l| l.value) {
-            let ratio = self.input(lockup, "Financing", i, "Lock-up DSCR");
+            let ratio = self.input(lockup, InputKey::Tranche(i, TrancheField::LockupDscr));
             let covenant = self
                 .c
                 .row(format!("{name}: lock-up DSCR covenant"), Unit::Ratio, ratio);

@@ -3,6 +3,7 @@
 
 use super::{BuildError, Builder, EventKind, EventSource, FUNDING_GAP, PROJECT};
 use crate::engine::calc::{Expr, FlowKind, RowId, Unit, and, eq, if_, lt, or, pos};
+use crate::model::key::{InputKey, TrancheField};
 
 impl Builder<'_> {
     /// Lock-up test: distributions stop in operations (but the last year) while a loan is
@@ -19,7 +20,8 @@ impl Builder<'_> {
                 arrears.push(Expr::Row(a));
             }
             if let (Some(lockup), Some(tested), Some(dscr)) = (&t.lockup_dscr, r.tested, r.dscr) {
-                let ratio = self.input(lockup.value, "Financing", i, "Lock-up DSCR");
+                let ratio =
+                    self.input(lockup.value, InputKey::Tranche(i, TrancheField::LockupDscr));
                 tests.push(and(vec![Expr::Row(tested), lt(Expr::Row(dscr), ratio)]));
             }
         }

@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 
 use super::{BuildError, Builder, PROJECT};
 use crate::engine::calc::{Expr, FlowKind, RowId, Unit, sum};
+use crate::model::key::{InputKey, TrancheField};
 use crate::model::{Tranche, TrancheKind};
 
 /// Sculpted repayment profiles solved on the base case: for each sculpted tranche, the
@@ -186,7 +187,7 @@ impl Builder<'_> {
                 deal.tranches[i]
                     .shareholding
                     .as_ref()
-                    .map(|s| self.input(s.value, "Financing", i, "Shareholding"))
+                    .map(|s| self.input(s.value, InputKey::Tranche(i, TrancheField::Shareholding)))
             })
             .collect();
         if let Some(shares) = given {
@@ -197,9 +198,7 @@ impl Builder<'_> {
             .map(|&i| {
                 self.input(
                     deal.tranches[i].commitment.value,
-                    "Financing",
-                    i,
-                    "Commitment",
+                    InputKey::Tranche(i, TrancheField::Commitment),
                 )
             })
             .collect();

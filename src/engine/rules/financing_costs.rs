@@ -5,6 +5,7 @@
 use super::financing::TrancheRows;
 use super::{BuildError, Builder};
 use crate::engine::calc::{Expr, Unit, min2, pos, sum};
+use crate::model::key::{InputKey, TrancheField};
 use crate::model::{GuaranteeKind, TrancheKind};
 
 impl Builder<'_> {
@@ -109,7 +110,10 @@ impl Builder<'_> {
         let opening = Self::prev_of(r.principal)
             + Self::prev_of(r.arrears_interest)
             + Self::prev_of(r.arrears_principal);
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(i, TrancheField::InterestRate),
+        );
         let interest = self.c.row(
             format!("{name}: interest"),
             Unit::Money,
@@ -133,14 +137,23 @@ impl Builder<'_> {
         let t = &self.deal.tranches[i];
         let name = t.name.value.clone();
         let r = self.rows(i).clone();
-        let commitment = self.input(t.commitment.value, "Financing", i, "Commitment");
-        let upfront = self.input(t.upfront_fee.value, "Financing", i, "Upfront fee");
+        let commitment = self.input(
+            t.commitment.value,
+            InputKey::Tranche(i, TrancheField::Commitment),
+        );
+        let upfront = self.input(
+            t.upfront_fee.value,
+            InputKey::Tranche(i, TrancheField::UpfrontFee),
+        );
         let upfront = self.c.row(
             format!("{name}: upfront fee"),
             Unit::Money,
             self.book(upfront * commitment.clone() * Expr::Row(self.t.fc_flag)),
         );
-        let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
+        let fee_rate = self.input(
+            t.commitment_fee.value,
+            InputKey::Tranche(i, TrancheField::CommitmentFee),
+        );
         let undrawn = pos(commitment - Self::prev_of(r.drawn));
         let commitment_fee = self.c.row(
             format!("{name}: commitment fee"),
@@ -168,7 +181,10 @@ impl Builder<'_> {
             Unit::Money,
             self.book(exposure),
         );
-        let fee_rate = self.input(t.commitment_fee.value, "Financing", i, "Commitment fee");
+        let fee_rate = self.input(
+            t.commitment_fee.value,
+            InputKey::Tranche(i, TrancheField::CommitmentFee),
+        );
         let fee = self.c.row(
             format!("{name}: guarantee fee due"),
             Unit::Money,
@@ -186,8 +202,14 @@ impl Builder<'_> {
     /// called once (its call reads the whole-run LGD, so its cap cannot depend on it).
     fn guaranteed_exposure(&mut self, i: usize, k: usize, opening: Expr) -> Expr {
         let t = &self.deal.tranches[i];
-        let cap = self.input(t.commitment.value, "Financing", i, "Commitment");
-        let coverage = self.input(t.coverage.value, "Financing", i, "Coverage");
+        let cap = self.input(
+            t.commitment.value,
+            InputKey::Tranche(i, TrancheField::Commitment),
+        );
+        let coverage = self.input(
+            t.coverage.value,
+            InputKey::Tranche(i, TrancheField::Coverage),
+        );
         match t.guarantee_kind.value {
             GuaranteeKind::DebtService => {
                 let claims: Vec<Expr> = self.claims_on(k).into_iter().map(Expr::Prev).collect();

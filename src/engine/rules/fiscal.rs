@@ -10,6 +10,7 @@ use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, ge, if_, le, max2, min2, pos, sum,
 };
 use crate::model::FiscalRegime;
+use crate::model::key::{FiscalField, InputKey};
 
 #[derive(Debug, Clone, Default)]
 pub struct Fiscal {
@@ -65,9 +66,7 @@ impl Builder<'_> {
         }
         let life = self.input(
             regime.depreciation_years.value.into(),
-            "Fiscal",
-            k,
-            "Depreciation",
+            InputKey::Fiscal(k, FiscalField::Depreciation),
         );
         let operating_income = self.operating_income(&country, &facilities, life);
         let authority = self.party_index(&regime.tax_authority.value)?;
@@ -270,9 +269,15 @@ impl Builder<'_> {
             return Ok(None);
         }
         let country = regime.country.value.clone();
-        let rate = self.input(ptc.rate.value, "Fiscal", k, "PTC rate");
-        let first = self.input(ptc.first_year.value.into(), "Fiscal", k, "PTC first year");
-        let last = self.input(ptc.last_year.value.into(), "Fiscal", k, "PTC last year");
+        let rate = self.input(ptc.rate.value, InputKey::Fiscal(k, FiscalField::PtcRate));
+        let first = self.input(
+            ptc.first_year.value.into(),
+            InputKey::Fiscal(k, FiscalField::PtcFirstYear),
+        );
+        let last = self.input(
+            ptc.last_year.value.into(),
+            InputKey::Fiscal(k, FiscalField::PtcLastYear),
+        );
         let window = and(vec![ge(Expr::Year, first), le(Expr::Year, last)]);
         let eligible = self.c.row(
             format!("{country}: costs eligible for the production tax credit"),
@@ -303,7 +308,10 @@ impl Builder<'_> {
             format!(" ({variant})")
         };
         let taxable = self.taxable_income(regime, country, &tag, income);
-        let rate = self.input(regime.tax_rate.value, "Fiscal", k, "Tax rate");
+        let rate = self.input(
+            regime.tax_rate.value,
+            InputKey::Fiscal(k, FiscalField::TaxRate),
+        );
         let tax = self.c.row(
             format!("{country}: company tax before credits{tag}"),
             Unit::Money,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{BuildError, Builder, EventKind, EventSource};
 use crate::engine::calc::{Expr, FlowKind, RowId, Unit, min2, pos, sum};
+use crate::model::key::{InputKey, TrancheField};
 use crate::model::{CompletionSupport, TrancheKind};
 
 /// Amounts drawn per tranche index at one stage.
@@ -49,7 +50,10 @@ impl Builder<'_> {
             let mut avail = Vec::new();
             for &i in &members {
                 let t = &deal.tranches[i];
-                let commitment = self.input(t.commitment.value, "Financing", i, "Commitment");
+                let commitment = self.input(
+                    t.commitment.value,
+                    InputKey::Tranche(i, TrancheField::Commitment),
+                );
                 let taken = Self::prev_of(self.rows(i).drawn)
                     + prior
                         .get(&i)
@@ -91,7 +95,10 @@ impl Builder<'_> {
             let Some(total) = self.rows(i).overrun_total else {
                 continue;
             };
-            let cap = self.input(t.overrun_cap.value, "Financing", i, "Overrun cap");
+            let cap = self.input(
+                t.overrun_cap.value,
+                InputKey::Tranche(i, TrancheField::OverrunCap),
+            );
             let taken = Expr::Prev(total)
                 + prior_overrun
                     .get(&i)

@@ -5,6 +5,7 @@
 use super::ledger::Discount;
 use super::{BuildError, Builder, GovernmentLines, LedgerPartyKind};
 use crate::engine::calc::{EPS, Expr, FlowKind, RowId, ScalarId, Stage, Unit, div, if_, le, sum};
+use crate::model::key::{InputKey, ParticipantField};
 use crate::model::{PartyKind, SubsidyBasis, TrancheKind};
 
 /// The horizon's total of a party's flows of each kind.
@@ -161,7 +162,10 @@ impl Builder<'_> {
             };
             for (party, share, record) in self.participant_records(g) {
                 if party == name {
-                    let share = self.input(share, "Participants", record, "Share");
+                    let share = self.input(
+                        share,
+                        InputKey::Participant(record, ParticipantField::Share),
+                    );
                     contingent.push(self.book(Expr::Row(exposure) * share));
                 }
             }

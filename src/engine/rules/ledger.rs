@@ -12,6 +12,7 @@ use crate::engine::calc::{
     EPS, Expr, RowId, ScalarId, Stage, Unit, and, div, eq, ge, if_, le, lt, or, pos, sum,
 };
 use crate::model::PartyKind;
+use crate::model::key::{DealField, InputKey, PartyField};
 
 /// How a party discounts: one rate, or a per-year schedule folded into discount factors.
 #[derive(Debug, Clone)]
@@ -36,20 +37,19 @@ impl Builder<'_> {
         let (rate, name, schedule) = match p.deal_index {
             Some(k) => {
                 let dp = &self.deal.parties[k];
-                let rate = self.input(dp.discount_rate.value, "Parties", k, "Discount rate");
-                let schedule_record = self.deal.parties[..k]
-                    .iter()
-                    .filter(|q| !q.rate_schedule.is_empty())
-                    .count();
+                let rate = self.input(
+                    dp.discount_rate.value,
+                    InputKey::Party(k, PartyField::DiscountRate),
+                );
                 let schedule = if dp.rate_schedule.is_empty() {
                     None
                 } else {
-                    Some((schedule_record, dp.rate_schedule.clone()))
+                    Some((k, dp.rate_schedule.clone()))
                 };
                 (rate, Some(dp.name.value.clone()), schedule)
             }
             None => (
-                self.deal_input(self.deal.discount_rate.value, "Project discount rate"),
+                self.deal_input(self.deal.discount_rate.value, DealField::DiscountRate),
                 None,
                 None,
             ),
@@ -60,9 +60,13 @@ impl Builder<'_> {
             Some((record, points)) => {
                 let mut ids = Vec::new();
                 for (year, r) in &points {
-                    if let Expr::Input(id) =
-                        self.input_year(r.value, "Discount rates", record, *year)
-                    {
+                    if let Expr::Input(id) = self.input(
+                        r.value,
+                        InputKey::DiscountRate {
+                            party: record,
+                            year: *year,
+                        },
+                    ) {
                         ids.push(id);
                     }
                 }

@@ -27,6 +27,7 @@ use crate::engine::calc::{
     safe_div, sum,
 };
 use crate::model::GuaranteeKind;
+use crate::model::key::{InputKey, ParticipantAt, ParticipantField, TrancheField};
 
 /// A loan's loss measures (whole-run scalars).
 #[derive(Debug, Clone, Copy)]
@@ -136,7 +137,10 @@ impl Builder<'_> {
         let defaulted = r
             .defaulted
             .ok_or_else(|| BuildError(format!("loan '{name}' has no default rows")))?;
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(i, TrancheField::InterestRate),
+        );
         let since = self
             .c
             .reserve(format!("{name}: years since default"), Unit::Count);
@@ -201,7 +205,10 @@ impl Builder<'_> {
         let name = t.name.value.clone();
         let r = self.fin.tranches[k].clone();
         let ops = Expr::Row(self.t.ops);
-        let rate = self.input(t.interest_rate.value, "Financing", k, "Interest rate");
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(k, TrancheField::InterestRate),
+        );
         let due = Self::row_of(r.interest_due) + Self::row_of(r.principal_due);
         let paid = Self::row_of(r.interest_paid) + Self::row_of(r.principal_paid);
         let opening = Self::prev_of(r.principal)
@@ -246,7 +253,10 @@ impl Builder<'_> {
         let name = t.name.value.clone();
         let r = self.fin.tranches[k].clone();
         let ops = Expr::Row(self.t.ops);
-        let rate = self.input(t.interest_rate.value, "Financing", k, "Interest rate");
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(k, TrancheField::InterestRate),
+        );
         let due = Self::row_of(r.interest_due) + Self::row_of(r.principal_due);
         let paid = Self::row_of(r.interest_paid) + Self::row_of(r.principal_paid);
         let mut owed = Vec::new();
@@ -285,8 +295,14 @@ impl Builder<'_> {
         for (&g, &owed_g) in guarantees.iter().zip(owed) {
             let gt = &self.deal.tranches[g];
             let gname = gt.name.value.clone();
-            let cap = self.input(gt.commitment.value, "Financing", g, "Commitment");
-            let coverage = self.input(gt.coverage.value, "Financing", g, "Coverage");
+            let cap = self.input(
+                gt.commitment.value,
+                InputKey::Tranche(g, TrancheField::Commitment),
+            );
+            let coverage = self.input(
+                gt.coverage.value,
+                InputKey::Tranche(g, TrancheField::Coverage),
+            );
             let calls = self.calls_row(g)?;
             let call = self.c.row(
                 format!("{gname}: call on {name}'s missed payments"),
@@ -319,8 +335,14 @@ impl Builder<'_> {
         let name = self.deal.tranches[k].name.value.clone();
         let gt = &self.deal.tranches[g];
         let gname = gt.name.value.clone();
-        let cap = self.input(gt.commitment.value, "Financing", g, "Commitment");
-        let coverage = self.input(gt.coverage.value, "Financing", g, "Coverage");
+        let cap = self.input(
+            gt.commitment.value,
+            InputKey::Tranche(g, TrancheField::Commitment),
+        );
+        let coverage = self.input(
+            gt.coverage.value,
+            InputKey::Tranche(g, TrancheField::Coverage),
+        );
         let (Some(first), Some(loss)) =
             (self.fin.tranches[k].default_flag, self.fin.tranches[k].loss)
         else {
@@ -409,10 +431,15 @@ impl Builder<'_> {
         let name = self.deal.tranches[g].name.value.clone();
         let guarantors = self.participant_records(g);
         let lenders = self.participant_records(k);
-        let shares = |b: &mut Self, records: &[(String, Decimal, usize)]| -> Vec<Expr> {
+        let shares = |b: &mut Self, records: &[(String, Decimal, ParticipantAt)]| -> Vec<Expr> {
             records
                 .iter()
-                .map(|(_, share, record)| b.input(*share, "Participants", *record, "Share"))
+                .map(|(_, share, record)| {
+                    b.input(
+                        *share,
+                        InputKey::Participant(*record, ParticipantField::Share),
+                    )
+                })
                 .collect()
         };
         let g_shares = shares(self, &guarantors);

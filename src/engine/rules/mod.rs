@@ -32,9 +32,9 @@ mod waterfall;
 
 use rust_decimal::Decimal;
 
-use super::calc::{
-    Calc, EPS, Expr, FlowKind, InputAddr, InputField, Precision, RowId, ScalarId, if_, le, round,
-    sum,
+use super::calc::{Calc, EPS, Expr, FlowKind, Precision, RowId, ScalarId, if_, le, round, sum};
+use crate::model::key::{
+    DealField, InputKey, Key, OverrideAt, OverrideField, ParticipantAt, ParticipantField,
 };
 use crate::model::{Deal, Override, OverrideKind, PartyKind, Scenario, Sourced};
 
@@ -267,6 +267,8 @@ pub struct Built {
     pub fin_rows: Vec<financing::TrancheRows>,
     /// The ledger precision as rounding refers to it (the Deal sheet's input).
     pub ledger_digits: Expr,
+    /// The operating year (1 in the first year of commercial operations).
+    pub op_year: RowId,
 }
 
 impl Built {
@@ -283,9 +285,9 @@ pub struct BuildError(pub String);
 pub(crate) struct Builder<'a> {
     pub deal: &'a Deal,
     pub scenario: &'a Scenario,
-    /// Record index on the Scenarios sheet of this scenario's first override, when the
-    /// scenario is one of the deal's (else overrides are constants).
-    scenario_record: Option<usize>,
+    /// This scenario's index among the deal's, when it is one of them (else its
+    /// overrides are constants).
+    scenario_index: Option<usize>,
     pub c: Calc,
     pub lines: Lines,
     pub parties: Vec<LedgerParty>,
@@ -316,10 +318,6 @@ pub fn build(
     build_with(deal, scenario, sculpt, false)
 }
 
-/// Where simulated price multipliers live: not a sheet of the deal; inputs only a Monte
-/// Carlo run sets.
-pub const PRICE_PATH_SHEET: &str = "(simulated prices)";
-
 /// Builds the calculation; with `price_paths`, every product's market price also takes a
 /// per-period multiplier input (1 by default) that a Monte Carlo path sets.
 pub fn build_with(
@@ -331,21 +329,17 @@ pub fn build_with(
     let first_year = deal.first_year();
     let periods = deal.horizon_years.value as usize;
     let parties = ledger_parties(deal);
-    let scenario_record = scenario_record(deal, scenario);
+    let scenario_index = scenario_index(deal, scenario);
     let mut c = Calc::new(first_year, periods);
     let ledger_places = deal.ledger_precision.value;
     let ledger_digits = c.input(
         Decimal::from(ledger_places),
-        InputAddr {
-            sheet: "Deal",
-            record: 0,
-            field: InputField::Name("Ledger precision"),
-        },
+        Key::of(InputKey::Deal(DealField::LedgerPrecision)),
     );
     let mut b = Builder {
         deal,
         scenario,
-        scenario_record,
+        scenario_index,
         c,
         lines: Lines::default(),
         parties,
@@ -368,6 +362,7 @@ pub fn build_with(
         parties: b.parties,
         fin_rows: b.fin.tranches,
         ledger_digits: b.ledger_digits,
+        op_year: b.t.op_year,
     })
 }
 
@@ -406,16 +401,9 @@ fn ledger_parties(deal: &Deal) -> Vec<LedgerParty> {
     parties
 }
 
-/// Where a scenario's overrides start on the Scenarios sheet, if it is the deal's.
-fn scenario_record(deal: &Deal, scenario: &Scenario) -> Option<usize> {
-    let mut record = 0;
-    for s in &deal.scenarios {
-        if s == scenario {
-            return Some(record);
-        }
-        record += s.overrides.len();
-    }
-    None
+/// The scenario's index among the deal's, if it is one of them.
+fn scenario_index(deal: &Deal, scenario: &Scenario) -> Option<usize> {
+    deal.scenarios.iter().position(|s| s == scenario)
 }
 
 impl<'a> Builder<'a> {
@@ -441,67 +429,44 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// An input of the deal workbook at its canonical address.
-    pub fn input(
-        &mut self,
-        value: Decimal,
-        sheet: &'static str,
-        record: usize,
-        field: &'static str,
-    ) -> Expr {
-        self.c.input(
-            value,
-            InputAddr {
-                sheet,
-                record,
-                field: InputField::Name(field),
-            },
-        )
+    /// An input of the deal, by its key in the model (where it is typed is the
+    /// workbook's business).
+    pub fn input(&mut self, value: Decimal, input: InputKey) -> Expr {
+        self.c.input(value, Key::of(input))
     }
 
-    pub fn input_year(
-        &mut self,
-        value: Decimal,
-        sheet: &'static str,
-        record: usize,
-        year: i32,
-    ) -> Expr {
-        self.c.input(
-            value,
-            InputAddr {
-                sheet,
-                record,
-                field: InputField::Year(year),
-            },
-        )
+    /// A key of the deal's own terms.
+    pub fn deal_input(&mut self, value: Decimal, field: DealField) -> Expr {
+        self.input(value, InputKey::Deal(field))
     }
 
-    /// A key of the Deal sheet.
-    pub fn deal_input(&mut self, value: Decimal, field: &'static str) -> Expr {
-        self.input(value, "Deal", 0, field)
-    }
-
-    /// The overrides of this scenario of one kind, with their record on the Scenarios sheet.
-    pub fn overrides(&self, kind: OverrideKind) -> Vec<(Option<usize>, &'a Override)> {
+    /// The overrides of this scenario of one kind, with their key when the scenario is one
+    /// of the deal's.
+    pub fn overrides(&self, kind: OverrideKind) -> Vec<(Option<OverrideAt>, &'a Override)> {
         let scenario: &'a Scenario = self.scenario;
         scenario
             .overrides
             .iter()
             .enumerate()
             .filter(|(_, o)| o.kind.value == kind)
-            .map(|(i, o)| (self.scenario_record.map(|r| r + i), o))
+            .map(|(index, o)| {
+                let at = self
+                    .scenario_index
+                    .map(|scenario| OverrideAt { scenario, index });
+                (at, o)
+            })
             .collect()
     }
 
     /// A field of an override: an input when the scenario is the deal's, else a constant.
     pub fn override_input(
         &mut self,
-        record: Option<usize>,
+        at: Option<OverrideAt>,
         value: Decimal,
-        field: &'static str,
+        field: OverrideField,
     ) -> Expr {
-        match record {
-            Some(r) => self.input(value, "Scenarios", r, field),
+        match at {
+            Some(at) => self.input(value, InputKey::Override(at, field)),
             None => Expr::Num(value),
         }
     }
@@ -665,10 +630,15 @@ impl<'a> Builder<'a> {
     ) -> Result<Vec<RowId>, BuildError> {
         let t = &self.deal.tranches[tranche];
         let single = t.participants.len() == 1;
-        let participants: Vec<(String, Decimal, usize)> = self.participant_records(tranche);
+        let participants: Vec<(String, Decimal, ParticipantAt)> = self.participant_records(tranche);
         let shares: Vec<Expr> = participants
             .iter()
-            .map(|(_, share, record)| self.input(*share, "Participants", *record, "Share"))
+            .map(|(_, share, record)| {
+                self.input(
+                    *share,
+                    InputKey::Participant(*record, ParticipantField::Share),
+                )
+            })
             .collect();
         let parts = self.allocate(Expr::Row(amount), &shares, None);
         let mut rows = Vec::new();
@@ -685,17 +655,19 @@ impl<'a> Builder<'a> {
         Ok(rows)
     }
 
-    /// (party, share, record on the Participants sheet) of a tranche.
-    pub fn participant_records(&self, tranche: usize) -> Vec<(String, Decimal, usize)> {
-        let start: usize = self.deal.tranches[..tranche]
-            .iter()
-            .map(|t| t.participants.len())
-            .sum();
+    /// (party, share, which participant) of a tranche.
+    pub fn participant_records(&self, tranche: usize) -> Vec<(String, Decimal, ParticipantAt)> {
         self.deal.tranches[tranche]
             .participants
             .iter()
             .enumerate()
-            .map(|(k, p)| (p.party.value.clone(), p.share.value, start + k))
+            .map(|(participant, p)| {
+                let at = ParticipantAt {
+                    tranche,
+                    participant,
+                };
+                (p.party.value.clone(), p.share.value, at)
+            })
             .collect()
     }
 
@@ -710,7 +682,7 @@ impl<'a> Builder<'a> {
                 Some(t) => t.value == party.unwrap_or(project),
             };
             if applies {
-                let v = self.override_input(record, o.value.value, "Value");
+                let v = self.override_input(record, o.value.value, OverrideField::Value);
                 total = total + v;
             }
         }

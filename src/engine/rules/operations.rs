@@ -6,6 +6,7 @@
 
 use super::{BuildError, Builder, PROJECT};
 use crate::engine::calc::{Expr, FlowKind, RowId};
+use crate::model::key::{FiscalField, InputKey};
 use crate::model::{CostCategory, FacilityKind, FeedSource};
 
 #[derive(Debug, Clone, Default)]
@@ -161,14 +162,13 @@ impl Builder<'_> {
                 .find(|(_, r)| r.country.value == f.country.value)
                 .ok_or_else(|| BuildError(format!("no fiscal terms for {}", f.country.value)))?;
             let rate = match f.kind.value {
-                FacilityKind::Refinery => {
-                    self.input(regime.royalty_refined.value, "Fiscal", k, "Royalty refined")
-                }
+                FacilityKind::Refinery => self.input(
+                    regime.royalty_refined.value,
+                    InputKey::Fiscal(k, FiscalField::RoyaltyRefined),
+                ),
                 FacilityKind::Mine | FacilityKind::Concentrator => self.input(
                     regime.royalty_concentrate.value,
-                    "Fiscal",
-                    k,
-                    "Royalty concentrate",
+                    InputKey::Fiscal(k, FiscalField::RoyaltyConcentrate),
                 ),
             };
             let payee = self.party_index(&regime.royalty_payee.value)?;

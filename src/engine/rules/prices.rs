@@ -4,9 +4,10 @@
 
 use rust_decimal::Decimal;
 
-use super::{BuildError, Builder, PRICE_PATH_SHEET};
+use super::{BuildError, Builder};
 use crate::engine::calc::{Expr, RowId, Unit, div, if_, lt, pos, pow};
 use crate::model::OverrideKind;
+use crate::model::key::{InputKey, OverrideAt, OverrideField, ProductField};
 
 impl Builder<'_> {
     /// Every product's market price, in deal order.
@@ -54,7 +55,13 @@ impl Builder<'_> {
         let name = product.name.value.clone();
         let mut points = Vec::new();
         for (year, price) in &product.deck {
-            if let Expr::Input(id) = self.input_year(price.value, "Prices", p, *year) {
+            if let Expr::Input(id) = self.input(
+                price.value,
+                InputKey::PriceDeck {
+                    product: p,
+                    year: *year,
+                },
+            ) {
                 points.push(id);
             }
         }
@@ -65,7 +72,10 @@ impl Builder<'_> {
             .ok_or_else(|| BuildError(format!("product '{name}' has an empty price deck")))?;
         let last = product.deck.last().map(|(y, _)| *y).unwrap_or(first);
         let series = self.c.add_series(first, points);
-        let escalation = self.input(product.escalation.value, "Prices", p, "Escalation");
+        let escalation = self.input(
+            product.escalation.value,
+            InputKey::Product(p, ProductField::Escalation),
+        );
         let deck = Expr::Lookup(series, Box::new(Expr::Year))
             * pow(Expr::one() + escalation, pos(Expr::Year - Expr::num(last)));
         Ok(self.c.row(
@@ -96,7 +106,7 @@ impl Builder<'_> {
         }
         for (record, o) in self.overrides(OverrideKind::PriceMultiplier) {
             if Self::targets(&o.product, &name) {
-                factor = factor * self.override_input(record, o.value.value, "Value");
+                factor = factor * self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
         if self.price_paths {
@@ -104,7 +114,9 @@ impl Builder<'_> {
             let mut ids = Vec::new();
             for t in 0..self.c.periods {
                 let year = self.c.year_of(t);
-                if let Expr::Input(id) = self.input_year(Decimal::ONE, PRICE_PATH_SHEET, p, year) {
+                if let Expr::Input(id) =
+                    self.input(Decimal::ONE, InputKey::PricePath { product: p, year })
+                {
                     ids.push(id);
                 }
             }
@@ -135,7 +147,13 @@ impl Builder<'_> {
                 .ok_or_else(|| BuildError(format!("no FX rates for {}", product.currency.value)))?;
             let mut points = Vec::new();
             for (year, rate) in &fx.rates {
-                if let Expr::Input(id) = self.input_year(rate.value, "FX", k, *year) {
+                if let Expr::Input(id) = self.input(
+                    rate.value,
+                    InputKey::FxRate {
+                        series: k,
+                        year: *year,
+                    },
+                ) {
                     points.push(id);
                 }
             }
@@ -158,20 +176,28 @@ impl Builder<'_> {
     /// The crash shape of DESIGN.md §4.3, as a multiplier by year: a linear fall over the
     /// fall years to (1 − depth), the bottom for the bottom years, a linear recovery over
     /// the recovery years to (1 − haircut), then (1 − haircut) for good.
-    fn crash_multiplier(&mut self, record: Option<usize>, o: &crate::model::Override) -> Expr {
+    fn crash_multiplier(&mut self, record: Option<OverrideAt>, o: &crate::model::Override) -> Expr {
         let start = self.override_input(
             record,
             o.start_year
                 .as_ref()
                 .map(|s| Decimal::from(s.value))
                 .unwrap_or_default(),
-            "Start year",
+            OverrideField::StartYear,
         );
-        let depth = self.override_input(record, o.value.value, "Value");
-        let fall = self.override_input(record, o.fall_years.value.into(), "Fall years");
-        let bottom = self.override_input(record, o.bottom_years.value.into(), "Bottom years");
-        let recovery = self.override_input(record, o.recovery_years.value.into(), "Recovery years");
-        let haircut = self.override_input(record, o.haircut.value, "Haircut");
+        let depth = self.override_input(record, o.value.value, OverrideField::Value);
+        let fall = self.override_input(record, o.fall_years.value.into(), OverrideField::FallYears);
+        let bottom = self.override_input(
+            record,
+            o.bottom_years.value.into(),
+            OverrideField::BottomYears,
+        );
+        let recovery = self.override_input(
+            record,
+            o.recovery_years.value.into(),
+            OverrideField::RecoveryYears,
+        );
+        let haircut = self.override_input(record, o.haircut.value, OverrideField::Haircut);
         let k = Expr::Year - start;
         let trough = Expr::one() - depth.clone();
         let falling = Expr::one() - depth.clone() * div(k.clone() + Expr::one(), fall.clone());

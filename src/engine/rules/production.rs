@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use super::{BuildError, Builder};
 use crate::engine::calc::{Expr, RowId, Unit, ge, if_, le, min2, safe_div, sum};
+use crate::model::key::{FacilityField, InputKey, OverrideField};
 use crate::model::{FeedSource, OverrideKind, Phase};
 
 /// A facility's feed share of its source's output, when given.
@@ -96,23 +97,26 @@ impl Builder<'_> {
         let mut ramp_mult = Expr::one();
         for (record, o) in self.overrides(OverrideKind::RampMultiplier) {
             if Self::targets(&o.facility, &name) {
-                ramp_mult = ramp_mult * self.override_input(record, o.value.value, "Value");
+                ramp_mult =
+                    ramp_mult * self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
-        let nameplate = self.input(f.nameplate.value, "Facilities", i, "Nameplate");
+        let nameplate = self.input(
+            f.nameplate.value,
+            InputKey::Facility(i, FacilityField::Nameplate),
+        );
         let ops_flag = tl
             .flag(Phase::Operations)
             .map(Expr::Row)
             .unwrap_or_else(Expr::zero);
         let utilisation = match tl.flag(Phase::RampUp) {
             Some(ramp_flag) if !f.ramp.is_empty() => {
-                const RAMP_FIELDS: [&str; 5] = ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
                 let mut items = Vec::new();
                 for (k, r) in f.ramp.iter().enumerate() {
-                    let field = RAMP_FIELDS.get(k).copied().ok_or_else(|| {
+                    let field = FacilityField::ramp(k).ok_or_else(|| {
                         BuildError(format!("facility '{name}' has more than 5 ramp-up years"))
                     })?;
-                    items.push(self.input(r.value, "Facilities", i, field));
+                    items.push(self.input(r.value, InputKey::Facility(i, field)));
                 }
                 // A ramp-up delay of N years: each step comes N years later, the first
                 // one's % holding meanwhile (CHOOSE's index is clamped to 1..n).
@@ -179,7 +183,10 @@ impl Builder<'_> {
             .feed
             .as_ref()
             .ok_or_else(|| BuildError(format!("facility '{}' has no feed", f.name.value)))?;
-        let recovery = self.input(feed.recovery.value, "Facilities", j, "Recovery");
+        let recovery = self.input(
+            feed.recovery.value,
+            InputKey::Facility(j, FacilityField::Recovery),
+        );
         let row = self.c.row(
             format!("{}: feed it can take", f.name.value),
             Unit::Tonnes,
@@ -207,7 +214,10 @@ impl Builder<'_> {
                 Expr::Row(target),
             ));
         };
-        let recovery = self.input(feed.recovery.value, "Facilities", i, "Recovery");
+        let recovery = self.input(
+            feed.recovery.value,
+            InputKey::Facility(i, FacilityField::Recovery),
+        );
         let (production, used) = match &feed.source {
             FeedSource::Facility { name: source, .. } => {
                 let avail = available[i].clone().ok_or_else(|| {
@@ -289,7 +299,10 @@ impl Builder<'_> {
         available: &mut [Option<Expr>],
     ) {
         for (&j, share) in consumers.iter().zip(shares) {
-            let share = self.input(share.unwrap_or_default(), "Facilities", j, "Feed share");
+            let share = self.input(
+                share.unwrap_or_default(),
+                InputKey::Facility(j, FacilityField::FeedShare),
+            );
             let name = self.deal.facilities[j].name.value.clone();
             let row = self.c.row(
                 format!("{name}: feed available from {source} (its feed share)"),

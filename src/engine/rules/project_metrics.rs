@@ -8,6 +8,7 @@ use super::ledger::Discount;
 use super::{BuildError, Builder};
 use crate::engine::calc::{Expr, RowId, Stage, Unit, if_, lt, pow, sum};
 use crate::model::Phase;
+use crate::model::key::{FacilityField, InputKey};
 
 impl Builder<'_> {
     /// The project's unlevered NPV and IRR before and after tax, its risked NPV, and the
@@ -134,12 +135,7 @@ impl Builder<'_> {
             for (phase, probability) in f.gates.in_order() {
                 let next = crate::engine::rules::timeline::phase_index(phase) + 1;
                 let gate_year = tl.starts[next].clone() - Expr::one();
-                let field = match phase {
-                    Phase::Exploration => "P exploration",
-                    Phase::Feasibility => "P feasibility",
-                    Phase::Permitting => "P permitting",
-                    _ => "P construction",
-                };
+                let field = FacilityField::gate(phase);
                 let base_year = self.base_gate_year(i, phase);
                 gates.push((base_year, i, next, gate_year, probability.value, field));
             }
@@ -154,8 +150,8 @@ impl Builder<'_> {
         let mut terms = Vec::new();
         for (_, i, _, gate_year, p, field) in gates {
             let facility = self.deal.facilities[i].name.value.clone();
-            let gate = field.trim_start_matches("P ");
-            let p = self.input(p, "Facilities", i, field);
+            let gate = field.gate_phase().map_or("", |p| p.label());
+            let p = self.input(p, InputKey::Facility(i, field));
             let index = gate_year.clone() - Expr::FirstYear + Expr::one();
             let value = if_(
                 lt(gate_year, Expr::FirstYear),

@@ -4,14 +4,21 @@
 use super::Builder;
 use crate::engine::calc::{EPS, Expr, and, div, eq, ge, if_, le, max2, min2, pow};
 use crate::model::Repayment;
+use crate::model::key::{InputKey, TrancheField};
 
 impl Builder<'_> {
     /// Repayment years of a loan: the year index j (1 = first repayment year) as an
     /// expression of the operating year, and the number of repayment years n.
     pub(super) fn repayment_index(&mut self, i: usize, offset: i64) -> (Expr, Expr) {
         let t = &self.deal.tranches[i];
-        let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
-        let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
+        let grace = self.input(
+            t.grace_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Grace),
+        );
+        let tenor = self.input(
+            t.tenor_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Tenor),
+        );
         let j = Expr::Row(self.t.op_year) - grace.clone() + Expr::num(offset);
         (j, max2(Expr::one(), tenor - grace))
     }
@@ -24,7 +31,10 @@ impl Builder<'_> {
             Repayment::StraightLine => div(Expr::one(), n),
             Repayment::Bullet => Expr::zero(),
             Repayment::Annuity => {
-                let r = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+                let r = self.input(
+                    t.interest_rate.value,
+                    InputKey::Tranche(i, TrancheField::InterestRate),
+                );
                 let growth = Expr::one() + r.clone();
                 if_(
                     le(r.clone(), Expr::Num(EPS)),

@@ -5,6 +5,7 @@
 use super::funding::Draws;
 use super::{BuildError, Builder, EventKind, EventSource};
 use crate::engine::calc::{Expr, RowId, Unit, div, if_, min2, pos, sum};
+use crate::model::key::{InputKey, TrancheField};
 
 impl Builder<'_> {
     /// The initial DSRA, sized on the debt drawn for costs (the first operating year's
@@ -26,8 +27,14 @@ impl Builder<'_> {
     fn initial_dsra_of(&mut self, i: usize, draws: &Draws) -> RowId {
         let t = &self.deal.tranches[i];
         let r = self.rows(i).clone();
-        let months = self.input(t.dsra_months.value, "Financing", i, "DSRA");
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let months = self.input(
+            t.dsra_months.value,
+            InputKey::Tranche(i, TrancheField::DsraMonths),
+        );
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(i, TrancheField::InterestRate),
+        );
         let balance = Self::prev_of(r.principal)
             + Self::row_of(r.capitalised)
             + draws
@@ -43,7 +50,10 @@ impl Builder<'_> {
             Expr::zero()
         } else {
             let (_, n) = self.repayment_index(i, 0);
-            let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
+            let grace = self.input(
+                t.grace_years.value.into(),
+                InputKey::Tranche(i, TrancheField::Grace),
+            );
             let j = Expr::one() - grace;
             self.scheduled(i, j, n, Expr::Row(balance), Expr::Row(balance))
         };
@@ -104,8 +114,14 @@ impl Builder<'_> {
         let t = &self.deal.tranches[i];
         let name = t.name.value.clone();
         let r = self.rows(i).clone();
-        let months = self.input(t.dsra_months.value, "Financing", i, "DSRA");
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
+        let months = self.input(
+            t.dsra_months.value,
+            InputKey::Tranche(i, TrancheField::DsraMonths),
+        );
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(i, TrancheField::InterestRate),
+        );
         let next_principal = if self.sculpting_now(i) {
             Expr::zero()
         } else {

@@ -10,6 +10,7 @@ use super::{BuildError, Builder, LedgerPartyKind, MARKET, PROJECT};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, ge, le, max2, min2, pos, safe_div, sum,
 };
+use crate::model::key::{FacilityField, InputKey, OfftakeField, OverrideField, PriceSupportField};
 use crate::model::{
     CostCategory, FeedSource, OverrideKind, PartyKind, PricingKind, TransferPricing,
 };
@@ -129,7 +130,7 @@ impl Builder<'_> {
         let mut uptake = Expr::one();
         for (record, o) in self.overrides(OverrideKind::OfftakeUptake) {
             if Self::targets(&o.product, &pname) {
-                uptake = uptake * self.override_input(record, o.value.value, "Value");
+                uptake = uptake * self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
         let mut revenue = Vec::new();
@@ -204,9 +205,18 @@ impl Builder<'_> {
         let conversion = self.ops.conversion[p].clone();
         let market_unit = Expr::Row(self.ops.price_unit[p]);
         let cname = contract.name.value.clone();
-        let share = self.input(contract.share.value, "Offtake", c, "Share");
-        let start = self.input(contract.start_year.value.into(), "Offtake", c, "Start year");
-        let end = self.input(contract.end_year.value.into(), "Offtake", c, "End year");
+        let share = self.input(
+            contract.share.value,
+            InputKey::Offtake(c, OfftakeField::Share),
+        );
+        let start = self.input(
+            contract.start_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::StartYear),
+        );
+        let end = self.input(
+            contract.end_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::EndYear),
+        );
         let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
         let volume = self.c.row(
             format!("{cname}: contracted volume"),
@@ -221,7 +231,10 @@ impl Builder<'_> {
                 Unit::Tonnes,
                 Expr::Row(volume) * uptake.clone(),
             );
-            let top = self.input(contract.take_or_pay.value, "Offtake", c, "Take-or-pay");
+            let top = self.input(
+                contract.take_or_pay.value,
+                InputKey::Offtake(c, OfftakeField::TakeOrPay),
+            );
             let paid = self.c.row(
                 format!("{cname}: volume paid for (take-or-pay)"),
                 Unit::Tonnes,
@@ -266,7 +279,10 @@ impl Builder<'_> {
     fn contract_price(&mut self, c: usize, market_unit: Expr) -> Result<Expr, BuildError> {
         let contract = &self.deal.offtakes[c];
         let cname = &contract.name.value;
-        let discount = self.input(contract.discount.value, "Offtake", c, "Discount");
+        let discount = self.input(
+            contract.discount.value,
+            InputKey::Offtake(c, OfftakeField::Discount),
+        );
         let discounted = market_unit * (Expr::one() - discount);
         let given = |v: &Option<crate::model::Sourced<Decimal>>, what: &str| {
             v.as_ref()
@@ -277,17 +293,20 @@ impl Builder<'_> {
             PricingKind::Market => discounted,
             PricingKind::Fixed => {
                 let v = given(&contract.fixed_price, "fixed price")?;
-                self.input(v, "Offtake", c, "Fixed price")
+                self.input(v, InputKey::Offtake(c, OfftakeField::FixedPrice))
             }
             PricingKind::Floor => {
                 let v = given(&contract.floor, "floor")?;
-                max2(self.input(v, "Offtake", c, "Floor"), discounted)
+                max2(
+                    self.input(v, InputKey::Offtake(c, OfftakeField::Floor)),
+                    discounted,
+                )
             }
             PricingKind::Collar => {
                 let floor = given(&contract.floor, "floor")?;
                 let cap = given(&contract.cap, "cap")?;
-                let floor = self.input(floor, "Offtake", c, "Floor");
-                let cap = self.input(cap, "Offtake", c, "Cap");
+                let floor = self.input(floor, InputKey::Offtake(c, OfftakeField::Floor));
+                let cap = self.input(cap, InputKey::Offtake(c, OfftakeField::Cap));
                 min2(cap, max2(floor, discounted))
             }
         })
@@ -306,19 +325,33 @@ impl Builder<'_> {
         let market_unit = Expr::Row(self.ops.price_unit[p]);
         let sname = support.name.value.clone();
         let supporter = self.party_index(&support.supporter.value)?;
-        let sheet = "Price support";
-        let share = self.input(support.covered_share.value, sheet, s, "Covered share");
-        let start = self.input(support.start_year.value.into(), sheet, s, "Start year");
-        let end = self.input(support.end_year.value.into(), sheet, s, "End year");
+        let share = self.input(
+            support.covered_share.value,
+            InputKey::PriceSupport(s, PriceSupportField::CoveredShare),
+        );
+        let start = self.input(
+            support.start_year.value.into(),
+            InputKey::PriceSupport(s, PriceSupportField::StartYear),
+        );
+        let end = self.input(
+            support.end_year.value.into(),
+            InputKey::PriceSupport(s, PriceSupportField::EndYear),
+        );
         let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
         let covered = self.c.row(
             format!("{sname}: covered volume"),
             Unit::Tonnes,
             Expr::Row(sellable) * share * active,
         );
-        let floor = self.input(support.floor.value, sheet, s, "Floor");
+        let floor = self.input(
+            support.floor.value,
+            InputKey::PriceSupport(s, PriceSupportField::Floor),
+        );
         let threshold = match &support.upside_threshold {
-            Some(t) => self.input(t.value, sheet, s, "Upside threshold"),
+            Some(t) => self.input(
+                t.value,
+                InputKey::PriceSupport(s, PriceSupportField::UpsideThreshold),
+            ),
             None => floor.clone(),
         };
         let payout = self.flow(
@@ -330,7 +363,10 @@ impl Builder<'_> {
             PROJECT,
             FlowKind::FloorSupport,
         );
-        let upside_share = self.input(support.upside_share.value, sheet, s, "Upside share");
+        let upside_share = self.input(
+            support.upside_share.value,
+            InputKey::PriceSupport(s, PriceSupportField::UpsideShare),
+        );
         let upside = self.flow(
             format!("{sname}: upside share to {}", support.supporter.value),
             self.book(
@@ -386,7 +422,7 @@ impl Builder<'_> {
                             f.name.value
                         ))
                     })?;
-                    self.input(v, "Facilities", i, "Transfer price")
+                    self.input(v, InputKey::Facility(i, FacilityField::TransferPrice))
                 }
                 TransferPricing::Cost => {
                     let costs: Vec<Expr> = self.ops.operating[j]

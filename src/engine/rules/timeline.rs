@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::{BuildError, Builder};
 use crate::engine::calc::{Expr, RowId, Stage, Unit, and, eq, ge, lt, max, min};
+use crate::model::key::{DealField, FacilityField, InputKey, OverrideField};
 use crate::model::{OverrideKind, Phase};
 
 #[derive(Debug, Clone, Default)]
@@ -82,24 +83,21 @@ impl Builder<'_> {
     fn base_first_construction(&mut self, deal: &crate::model::Deal) -> Expr {
         let mut items = Vec::new();
         for (i, f) in deal.facilities.iter().enumerate() {
-            let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
+            let start = self.input(
+                f.start_year.value.into(),
+                InputKey::Facility(i, FacilityField::StartYear),
+            );
             let expl = self.input(
                 f.exploration_years.value.into(),
-                "Facilities",
-                i,
-                "Exploration",
+                InputKey::Facility(i, FacilityField::Exploration),
             );
             let feas = self.input(
                 f.feasibility_years.value.into(),
-                "Facilities",
-                i,
-                "Feasibility",
+                InputKey::Facility(i, FacilityField::Feasibility),
             );
             let perm = self.input(
                 f.permitting_years.value.into(),
-                "Facilities",
-                i,
-                "Permitting",
+                InputKey::Facility(i, FacilityField::Permitting),
             );
             items.push(start + expl + feas + perm);
         }
@@ -119,7 +117,7 @@ impl Builder<'_> {
             if o.phase.as_ref().is_some_and(|p| p.value == phase)
                 && Self::targets(&o.facility, &f.name.value)
             {
-                d = d + self.override_input(record, o.value.value, "Value");
+                d = d + self.override_input(record, o.value.value, OverrideField::Value);
             }
         }
         d
@@ -198,36 +196,29 @@ impl Builder<'_> {
         match phase {
             Phase::Exploration => self.input(
                 f.exploration_years.value.into(),
-                "Facilities",
-                i,
-                "Exploration",
+                InputKey::Facility(i, FacilityField::Exploration),
             ),
             Phase::Feasibility => self.input(
                 f.feasibility_years.value.into(),
-                "Facilities",
-                i,
-                "Feasibility",
+                InputKey::Facility(i, FacilityField::Feasibility),
             ),
             Phase::Permitting => self.input(
                 f.permitting_years.value.into(),
-                "Facilities",
-                i,
-                "Permitting",
+                InputKey::Facility(i, FacilityField::Permitting),
             ),
             Phase::Construction => self.input(
                 f.construction_years.value.into(),
-                "Facilities",
-                i,
-                "Construction",
+                InputKey::Facility(i, FacilityField::Construction),
             ),
             Phase::RampUp => Expr::num(f.ramp.len() as u32),
             Phase::Operations => self.input(
                 f.operations_years.value.into(),
-                "Facilities",
-                i,
-                "Operations",
+                InputKey::Facility(i, FacilityField::Operations),
             ),
-            Phase::Closure => self.input(f.closure_years.value.into(), "Facilities", i, "Closure"),
+            Phase::Closure => self.input(
+                f.closure_years.value.into(),
+                InputKey::Facility(i, FacilityField::Closure),
+            ),
             Phase::Production => Expr::zero(),
         }
     }
@@ -237,7 +228,10 @@ impl Builder<'_> {
     fn phase_starts(&mut self, i: usize, name: &str, durations: &[Expr]) -> Vec<Expr> {
         let f = &self.deal.facilities[i];
         let mut starts = Vec::new();
-        let start = self.input(f.start_year.value.into(), "Facilities", i, "Start year");
+        let start = self.input(
+            f.start_year.value.into(),
+            InputKey::Facility(i, FacilityField::StartYear),
+        );
         let mut s = self.c.scalar(
             format!("{name}: exploration starts"),
             Unit::Year,
@@ -301,7 +295,7 @@ impl Builder<'_> {
                 // A given financial close moves with the scenario's delays before construction,
                 // as construction itself does.
                 let base = self.base_first_construction(deal);
-                let input = self.deal_input(year.value.into(), "Financial close year");
+                let input = self.deal_input(year.value.into(), DealField::FinancialCloseYear);
                 self.c.scalar(
                     "Financial close (as given, moved by delays before construction)",
                     Unit::Year,
@@ -316,7 +310,7 @@ impl Builder<'_> {
             max(cod_items),
             Stage::Pre,
         );
-        let horizon = self.deal_input(deal.horizon_years.value.into(), "Horizon");
+        let horizon = self.deal_input(deal.horizon_years.value.into(), DealField::Horizon);
         let last = self.c.scalar(
             "Last period",
             Unit::Year,

@@ -5,6 +5,7 @@ use super::{BuildError, Builder, TrancheLines};
 use crate::engine::calc::{
     EPS, Expr, RowId, ScalarId, Stage, Unit, and, div, ge, gt, if_, le, or, pow,
 };
+use crate::model::key::{InputKey, TrancheField};
 
 impl Builder<'_> {
     /// Each tranche's measures, in deal order.
@@ -116,9 +117,18 @@ impl Builder<'_> {
     fn llcr(&mut self, i: usize, cfads: RowId, open: RowId) -> ScalarId {
         let t = &self.deal.tranches[i];
         let name = t.name.value.clone();
-        let rate = self.input(t.interest_rate.value, "Financing", i, "Interest rate");
-        let grace = self.input(t.grace_years.value.into(), "Financing", i, "Grace");
-        let tenor = self.input(t.tenor_years.value.into(), "Financing", i, "Tenor");
+        let rate = self.input(
+            t.interest_rate.value,
+            InputKey::Tranche(i, TrancheField::InterestRate),
+        );
+        let grace = self.input(
+            t.grace_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Grace),
+        );
+        let tenor = self.input(
+            t.tenor_years.value.into(),
+            InputKey::Tranche(i, TrancheField::Tenor),
+        );
         let first = self.t.cod.clone() + grace;
         let maturity = self.t.cod.clone() + tenor - Expr::one();
         let life = self.c.row(

@@ -14,6 +14,7 @@ use super::{BuildError, Builder};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, eq, ge, if_, le, min2, pos, safe_div, sum,
 };
+use crate::model::key::{InputKey, TrancheField};
 
 /// One step of the operating waterfall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,7 +376,7 @@ impl Builder<'_> {
                 "tranche '{name}' is sculpted but has no target DSCR"
             ))
         })?;
-        let target = self.input(target, "Financing", i, "Target DSCR");
+        let target = self.input(target, InputKey::Tranche(i, TrancheField::TargetDscr));
         let sculpted: Vec<usize> = members
             .iter()
             .copied()
