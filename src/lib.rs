@@ -5,7 +5,7 @@
 //! plain types; `engine` the pure cash-flow engine; `excel` the only code that reads or
 //! writes workbooks; `examples` the bundled deals (pure constructors); `cli` turns
 //! arguments into a validated run configuration; `output` writes a command's files as one
-//! transaction.
+//! transaction; `json` and `report` format the results for pipelines and the screen.
 
 pub mod analytics;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod engine;
 pub mod examples;
 pub mod excel;
 pub mod finance;
+pub mod json;
 pub mod model;
 pub mod output;
 pub mod report;

@@ -44,8 +44,12 @@ fn main() -> ExitCode {
             file,
             output,
             json,
+            json_rows,
             scenarios,
-        } => run(&file, &output, json.as_deref(), &scenarios),
+        } => {
+            let options = lodestone::json::Options { rows: json_rows };
+            run(&file, &output, json.as_deref(), options, &scenarios)
+        }
         Command::Sensitivity {
             file,
             output,
@@ -187,7 +191,13 @@ fn summary(deal: &Deal) -> String {
 
 /// Runs the base case and the scenarios; writes the workbook and (optionally) the JSON only
 /// once both are complete, never over the input.
-fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> ExitCode {
+fn run(
+    file: &Path,
+    output: &Path,
+    json: Option<&Path>,
+    options: lodestone::json::Options,
+    names: &[String],
+) -> ExitCode {
     for target in std::iter::once(output).chain(json) {
         if same_file(target, file) {
             eprintln!(
@@ -243,7 +253,7 @@ fn run(file: &Path, output: &Path, json: Option<&Path>, names: &[String]) -> Exi
             return ExitCode::from(BAD_INPUT);
         }
     };
-    let text = json.map(|_| engine::results::to_json(&deal, &runs));
+    let text = json.map(|_| lodestone::json::to_json_with(&deal, &runs, options));
     let mut files: Vec<(&Path, &[u8])> = vec![(output, &workbook)];
     if let (Some(path), Some(text)) = (json, &text) {
         files.push((path, text.as_bytes()));
