@@ -7,10 +7,11 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use lodestone::engine::{self, results::to_json};
+use lodestone::engine;
 use lodestone::examples::EXAMPLES;
 use lodestone::excel::read::read_deal;
 use lodestone::excel::write::results_bytes;
+use lodestone::json::to_json;
 
 const RUNS: usize = 9;
 

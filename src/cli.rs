@@ -63,6 +63,11 @@ pub enum Command {
         /// Also write the complete results as exact JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Put every calculation row per year in the JSON too (each tranche's interest,
+        /// principal, DSCR and DSRA, each facility's production, each party's ledger, every
+        /// row of the workbook's calculation).
+        #[arg(long, requires = "json")]
+        json_rows: bool,
         /// Run only these scenarios (the base case always runs); repeatable; names match
         /// ignoring case.
         #[arg(long = "scenario", value_name = "NAME")]

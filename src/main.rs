@@ -69,11 +69,13 @@ fn try_main(command: Command) -> Result<u8, Error> {
             file,
             output,
             json,
+            json_rows,
             scenarios,
         } => run(commands::RunOptions {
             file,
             output,
             json,
+            json_options: lodestone::json::Options { rows: json_rows },
             scenarios,
         }),
         Command::Sensitivity {

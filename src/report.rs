@@ -115,10 +115,8 @@ pub fn table(runs: &[Results], currency: &str) -> String {
         for r in runs {
             let (npv, irr) = match r.party(name) {
                 Some(p) => (
-                    p.npv.parse::<Decimal>().map(millions).unwrap_or_default(),
+                    p.npv.map(millions).unwrap_or_default(),
                     p.irr
-                        .as_deref()
-                        .and_then(|i| i.parse::<Decimal>().ok())
                         .map(percent)
                         .map(|i| if p.irr_unique { i } else { format!("{i}*") })
                         .unwrap_or_else(|| "n/a".into()),
@@ -143,8 +141,7 @@ pub fn table(runs: &[Results], currency: &str) -> String {
                 let tonnes = r
                     .party(name)
                     .and_then(|p| p.offtake.as_ref())
-                    .and_then(|o| o.tonnes_secured.parse::<Decimal>().ok())
-                    .map(|t| format!("{} t", whole(t)))
+                    .map(|o| format!("{} t", whole(o.tonnes_secured)))
                     .unwrap_or_default();
                 out.push_str(&format!("  {:>22}", tonnes));
             }
@@ -157,18 +154,8 @@ pub fn table(runs: &[Results], currency: &str) -> String {
     let mut several = Vec::new();
     for r in runs {
         for p in r.parties.iter().filter(|p| !p.ledger_only && !p.irr_unique) {
-            let roots: Vec<String> = p
-                .irr_roots
-                .iter()
-                .filter_map(|x| x.parse::<Decimal>().ok())
-                .map(percent)
-                .collect();
-            let mirr = p
-                .mirr
-                .as_deref()
-                .and_then(|m| m.parse::<Decimal>().ok())
-                .map(percent)
-                .unwrap_or_else(|| "n/a".into());
+            let roots: Vec<String> = p.irr_roots.iter().map(|x| percent(*x)).collect();
+            let mirr = p.mirr.map(percent).unwrap_or_else(|| "n/a".into());
             several.push(format!(
                 "  {} in {}: IRRs {}; MIRR {mirr}\n",
                 p.name,
@@ -417,18 +404,8 @@ pub fn breakeven(all: &[ScenarioAnswers]) -> String {
 /// The Monte Carlo statistics: NPV percentiles per party, losses per tranche, contingent
 /// payments per government.
 pub fn montecarlo(r: &Report, currency: &str) -> String {
-    let m = |v: &Option<String>| {
-        v.as_deref()
-            .and_then(|v| v.parse::<Decimal>().ok())
-            .map(millions)
-            .unwrap_or_else(|| "n/a".into())
-    };
-    let p = |v: &Option<String>| {
-        v.as_deref()
-            .and_then(|v| v.parse::<Decimal>().ok())
-            .map(percent)
-            .unwrap_or_else(|| "n/a".into())
-    };
+    let m = |v: &Option<Decimal>| v.map(millions).unwrap_or_else(|| "n/a".into());
+    let p = |v: &Option<Decimal>| v.map(percent).unwrap_or_else(|| "n/a".into());
     let width = r
         .parties
         .iter()

@@ -43,9 +43,9 @@ fn metric(
             let r = run(deal, &s);
             if question == Question::EquityNpvZero {
                 let holders = equity_holders(deal, &r.ledger_parties);
-                Some(equity_npv(&r.lines, &r.values, &holders))
+                Some(equity_npv(&r, &holders))
             } else {
-                senior_dscr_min(deal, &r.lines, &r.values)
+                senior_dscr_min(&r)
             }
         }
         Question::FloorForLockup => {
@@ -61,7 +61,7 @@ fn metric(
                 s.floor.value = *floor * x;
             }
             let r = run(&d, scenario);
-            senior_dscr_min(&d, &r.lines, &r.values)
+            senior_dscr_min(&r)
         }
         Question::FirstLossForLoansAbove => {
             let mut d = deal.clone();

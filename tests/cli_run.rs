@@ -163,3 +163,47 @@ fn an_unwritable_output_fails_without_a_partial_file() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(files(&dir), ["gallium-refinery.xlsx"]);
 }
+
+#[test]
+fn json_rows_put_every_calculation_row_per_year_in_the_json_and_need_the_json() {
+    let dir = TempDir::new("run-rows");
+    let deal = example(&dir, "gallium-refinery");
+    let out_xlsx = dir.path().join("results.xlsx").display().to_string();
+    let out_json = dir.path().join("results.json").display().to_string();
+    let out = lodestone(&["run", &deal, "-o", &out_xlsx, "--json-rows"]);
+    assert_eq!(out.status.code(), Some(2), "--json-rows without --json");
+    let out = lodestone(&[
+        "run",
+        &deal,
+        "-o",
+        &out_xlsx,
+        "--json",
+        &out_json,
+        "--json-rows",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_json).expect("json"))
+            .expect("valid JSON");
+    assert_eq!(json["schema_version"], lodestone::json::SCHEMA_VERSION);
+    let periods = json["periods"].as_array().expect("periods").len();
+    let rows = &json["scenarios"][0]["rows"];
+    let calculation = rows["calculation"].as_array().expect("calculation rows");
+    assert!(calculation.len() > 100, "{}", calculation.len());
+    for row in calculation {
+        assert_eq!(
+            row["values"].as_array().map(Vec::len),
+            Some(periods),
+            "{row}"
+        );
+    }
+    let tranche = &rows["tranches"][0];
+    for key in ["interest", "principal_paid", "dscr", "dsra"] {
+        assert!(
+            tranche.get(key).is_some(),
+            "tranche rows lack {key}: {tranche}"
+        );
+    }
+    assert!(rows["ledger"].as_array().is_some_and(|l| !l.is_empty()));
+    assert!(rows["facilities"][0]["production"].is_array());
+}

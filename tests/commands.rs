@@ -49,6 +49,7 @@ fn run_as_a_library_function_writes_the_outputs_and_returns_the_failed_checks() 
         output: dir.path().join("results.xlsx"),
         json: Some(dir.path().join("results.json")),
         scenarios: Vec::new(),
+        ..RunOptions::default()
     };
     let observer = Collect::default();
     let report = commands::run(&options, &observer).expect("the NdPr example runs");
@@ -62,12 +63,12 @@ fn run_as_a_library_function_writes_the_outputs_and_returns_the_failed_checks() 
     assert!(workbook.starts_with(b"PK"), "the results workbook is a zip");
     // What was written is what was returned, and what the engine gives the bundled deal.
     let json = std::fs::read_to_string(options.json.as_ref().expect("json")).expect("json");
-    assert_eq!(json, results::to_json(&report.deal, &report.runs));
+    assert_eq!(json, lodestone::json::to_json(&report.deal, &report.runs));
     let deal = examples::example(NDPR).expect("example");
     let runs = engine::run_all(&deal, &deal.scenarios).expect("runs");
     assert_eq!(
         json,
-        results::to_json(&deal, &runs),
+        lodestone::json::to_json(&deal, &runs),
         "the workbook reads back as the example"
     );
     assert_eq!(report.runs.len(), 1 + deal.scenarios.len());
@@ -154,6 +155,7 @@ fn an_unknown_scenario_is_a_usage_error_whose_source_names_the_scenarios() {
         file: file.clone(),
         output: dir.path().join("r.xlsx"),
         json: None,
+        json_options: Default::default(),
         scenarios: vec!["Nope".into()],
     };
     let e = commands::run(&options, &Quiet).expect_err("no such scenario");

@@ -275,7 +275,7 @@ fn the_ledger_and_every_corkscrew_hold_for_random_deals_and_scenarios() {
             every_party_is_the_sum_of_its_entries(results, &case);
         }
         let json: serde_json::Value =
-            serde_json::from_str(&engine::results::to_json(&deal, &runs)).expect("json");
+            serde_json::from_str(&lodestone::json::to_json(&deal, &runs)).expect("json");
         for scenario in json["scenarios"].as_array().expect("scenarios") {
             let case = format!("case {case} ({})", scenario["name"]);
             // Every period's ledger, as the JSON prints it, sums to exactly zero.
@@ -317,9 +317,15 @@ fn every_party_is_the_sum_of_its_entries(r: &engine::Results, case: &str) {
                 }
             }
             assert_eq!(
-                party.cash_flows[t],
-                engine::results::text(sum),
+                party.cash_flows[t], sum,
                 "{case}: {} in period {t}",
+                party.name
+            );
+            // The entries the results list for it (the JSON's ledger rows) say the same.
+            let listed: Decimal = party.ledger.iter().map(|e| e.values[t]).sum();
+            assert_eq!(
+                listed, sum,
+                "{case}: {}'s entries in period {t}",
                 party.name
             );
         }

@@ -45,7 +45,7 @@ fn a_failed_check_maps_to_exit_3_and_leads_the_summary() {
     let check = &mut runs[1].checks[0];
     check.ok = false;
     check.year = Some(2030);
-    check.amount = Some("-5400000.126".into());
+    check.amount = Some(rust_decimal_macros::dec!(-5400000.126));
     check.detail = "largest deviation 5400000.126".into();
     let failed = failures(&runs);
     assert_eq!(exit_code_after_run(&failed), exit::CHECKS_FAILED);

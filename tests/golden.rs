@@ -7,8 +7,9 @@
 
 use std::path::PathBuf;
 
-use lodestone::engine::{self, results::to_json};
+use lodestone::engine;
 use lodestone::examples::{self, EXAMPLES};
+use lodestone::json::to_json;
 
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

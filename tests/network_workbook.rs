@@ -11,9 +11,10 @@ use std::path::Path;
 use std::process::Command;
 
 use common::TempDir;
-use lodestone::engine::{self, results::to_json};
+use lodestone::engine;
 use lodestone::excel::read::read_deal;
 use lodestone::excel::write::results_bytes;
+use lodestone::json::to_json;
 use lodestone::model::sample::*;
 use lodestone::model::*;
 use rust_decimal::Decimal;

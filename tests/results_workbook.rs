@@ -11,10 +11,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::TempDir;
-use lodestone::engine::{self, results::to_json};
+use lodestone::engine;
 use lodestone::examples::{self, EXAMPLES};
 use lodestone::excel::read::read_deal;
 use lodestone::excel::write::results_bytes;
+use lodestone::json::to_json;
 
 fn run_example(name: &str) -> (lodestone::model::Deal, Vec<engine::Results>) {
     let deal = examples::example(name).expect("example");
@@ -209,10 +210,10 @@ fn libreoffice_recomputes_losses_guarantees_and_completion_support() {
     assert!(
         runs[0]
             .tranche("Senior")
-            .and_then(|t| t.default_year.clone())
+            .and_then(|t| t.default_year)
             .is_some()
     );
-    assert_ne!(runs[1].project.completion_support, "0");
+    assert!(!runs[1].project.completion_support.is_zero());
     let dir = TempDir::new("recompute-rules");
     let bytes = results_bytes(&deal, &runs).expect("workbook");
     recompute("rules", &dir.write("rules.xlsx", &bytes));

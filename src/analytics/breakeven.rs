@@ -38,7 +38,7 @@ use rust_decimal::Decimal;
 
 use super::{AnalyticsError, equity_holders, equity_label, equity_npv, senior_dscr_min};
 use super::{price_multiplier, senior_tranches, sold_products, unfunded_gap};
-use crate::engine::calc::{EPS, ScalarId};
+use crate::engine::calc::EPS;
 use crate::engine::{self, Results, SculptProfiles};
 use crate::model::{Deal, Scenario, TrancheKind};
 
@@ -229,7 +229,7 @@ struct Infeasible(std::sync::Mutex<Vec<Decimal>>);
 impl Infeasible {
     /// The metric of a trial at `x`, or none (and `x` noted) when the run is infeasible.
     fn read(&self, x: Decimal, r: &Results, read: &Reader) -> Option<Decimal> {
-        if unfunded_gap(&r.lines, &r.values).is_some() {
+        if unfunded_gap(r).is_some() {
             if let Ok(mut xs) = self.0.lock() {
                 xs.push(x);
             }
@@ -262,7 +262,7 @@ fn solve_price_multiplier(
                 value: Decimal::ZERO,
                 at_least: true,
             },
-            Box::new(move |r: &Results| Some(equity_npv(&r.lines, &r.values, &holders))),
+            Box::new(move |r: &Results| Some(equity_npv(r, &holders))),
         ),
         _ => (
             Target {
@@ -270,7 +270,7 @@ fn solve_price_multiplier(
                 value: Decimal::ONE,
                 at_least: true,
             },
-            Box::new(|r: &Results| senior_dscr_min(deal, &r.lines, &r.values)),
+            Box::new(|r: &Results| senior_dscr_min(r)),
         ),
     };
     let infeasible = Infeasible::default();
@@ -386,7 +386,7 @@ fn floor_for_lockup(
         scale: 10_000,
     };
     let infeasible = Infeasible::default();
-    let read = |r: &Results| senior_dscr_min(deal, &r.lines, &r.values);
+    let read = |r: &Results| senior_dscr_min(r);
     let outcome = smallest(&grid, &target, |factor| {
         let mut d = held_deal.clone();
         for s in &mut d.price_supports {
@@ -423,12 +423,11 @@ pub fn loans_above(deal: &Deal, fl: usize) -> Vec<usize> {
 
 /// The loss given default (before guarantees) and the amount disbursed of these loans.
 fn loss_and_drawn(r: &Results, loans: &[usize]) -> (Decimal, Decimal) {
-    let sum = |pick: fn(&crate::engine::rules::TrancheLines) -> Option<ScalarId>| {
-        r.lines
-            .tranches
+    let sum = |pick: fn(&crate::engine::results::TrancheResult) -> Option<Decimal>| {
+        r.tranches
             .iter()
-            .filter(|t| loans.contains(&t.tranche))
-            .filter_map(|t| pick(t).and_then(|s| r.values.scalar(s)))
+            .filter(|t| loans.contains(&t.index))
+            .filter_map(pick)
             .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
     };
     (sum(|t| t.loss), sum(|t| t.disbursed))
@@ -513,7 +512,7 @@ fn first_loss(
     let (none, most) = (with(grid.x(grid.lo))?, with(grid.x(grid.hi))?);
     let (loss_none, drawn_none) = loss_and_drawn(&none, &above);
     let (_, drawn_most) = loss_and_drawn(&most, &above);
-    let feasible = |r: &Results| unfunded_gap(&r.lines, &r.values).is_none();
+    let feasible = |r: &Results| unfunded_gap(r).is_none();
     if loss_none > EPS && drawn_none == drawn_most && feasible(&none) && feasible(&most) {
         return Ok(answer(
             Outcome::OnlyDisplacesEquity {

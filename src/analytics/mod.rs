@@ -19,9 +19,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::engine::calc::{ScalarId, Values};
+use crate::engine::Results;
 use crate::engine::results::{CheckFailure, failures};
-use crate::engine::rules::{LedgerParty, LedgerPartyKind, Lines};
+use crate::engine::rules::{LedgerParty, LedgerPartyKind};
 use crate::engine::{self, EngineError};
 use crate::model::{Deal, PartyKind, Scenario, TrancheKind};
 
@@ -156,22 +156,21 @@ pub fn price_multiplier(products: &[String], m: Decimal) -> Vec<crate::model::Ov
 /// The label of the project's own value.
 pub const PROJECT_LABEL: &str = "Project (unlevered, after tax)";
 
-/// A scalar's value, 0 where it has none.
-fn scalar_or_zero(values: &Values, id: Option<ScalarId>) -> Decimal {
-    id.and_then(|s| values.scalar(s)).unwrap_or_default()
+/// The project's unlevered NPV after tax.
+pub fn project_npv(r: &Results) -> Decimal {
+    r.project.npv_post_tax
 }
 
-/// The project's unlevered NPV after tax.
-pub fn project_npv(lines: &Lines, values: &Values) -> Decimal {
-    scalar_or_zero(values, lines.project.npv_post_tax)
+/// A party's NPV (0 for a party not measured or not in the ledger).
+pub fn party_npv(r: &Results, party: usize) -> Decimal {
+    r.parties.get(party).and_then(|p| p.npv).unwrap_or_default()
 }
 
 /// The sum of the equity holders' NPVs, each at its own rate.
-pub fn equity_npv(lines: &Lines, values: &Values, holders: &[usize]) -> Decimal {
+pub fn equity_npv(r: &Results, holders: &[usize]) -> Decimal {
     holders
         .iter()
-        .filter_map(|p| lines.parties.get(*p))
-        .map(|l| values.scalar(l.npv).unwrap_or_default())
+        .map(|p| party_npv(r, *p))
         .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
 }
 
@@ -186,31 +185,27 @@ pub fn senior_tranches(deal: &Deal) -> Vec<usize> {
 }
 
 /// The lowest minimum DSCR of the senior tranches (None when none has debt service).
-pub fn senior_dscr_min(deal: &Deal, lines: &Lines, values: &Values) -> Option<Decimal> {
-    let seniors = senior_tranches(deal);
-    lines
-        .tranches
+pub fn senior_dscr_min(r: &Results) -> Option<Decimal> {
+    r.tranches
         .iter()
-        .filter(|t| seniors.contains(&t.tranche))
-        .filter_map(|t| t.dscr_min.and_then(|s| values.scalar(s)))
+        .filter(|t| t.kind == TrancheKind::SeniorDebt)
+        .filter_map(|t| t.dscr_min)
         .min()
 }
 
 /// The construction funding gap no one in the deal met (only a deal without completion
 /// support has one): a run with one is infeasible, and the analytics report it as such,
 /// never with an NPV.
-pub fn unfunded_gap(lines: &Lines, values: &Values) -> Option<Decimal> {
-    let gap = scalar_or_zero(values, lines.project.funding_gap);
+pub fn unfunded_gap(r: &Results) -> Option<Decimal> {
+    let gap = r.project.funding_gap;
     (gap > crate::engine::calc::EPS).then_some(gap)
 }
 
 /// The senior tranches' loss given default, before any guarantee pays part of it.
-pub fn senior_loss(deal: &Deal, lines: &Lines, values: &Values) -> Decimal {
-    let seniors = senior_tranches(deal);
-    lines
-        .tranches
+pub fn senior_loss(r: &Results) -> Decimal {
+    r.tranches
         .iter()
-        .filter(|t| seniors.contains(&t.tranche))
-        .map(|t| scalar_or_zero(values, t.loss))
+        .filter(|t| t.kind == TrancheKind::SeniorDebt)
+        .filter_map(|t| t.loss)
         .fold(Decimal::ZERO, |a, b| a.saturating_add(b))
 }

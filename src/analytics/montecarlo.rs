@@ -41,6 +41,7 @@ use super::random::{Normals, Xoshiro256};
 use super::sketch::{Sketch, to_f64};
 use super::{AnalyticsError, PROJECT_LABEL, equity_holders, equity_label};
 use crate::engine::calc::{EPS, Partial, ScalarId, Values};
+use crate::engine::results::as_text;
 use crate::engine::rules::LedgerPartyKind;
 use crate::engine::{self, EngineError, Prepared};
 use crate::model::correlation::cholesky;
@@ -774,15 +775,24 @@ pub const PERCENTILES: [(&str, f64); 5] = [
 pub struct PartyRow {
     pub name: String,
     pub group: String,
-    pub mean: Option<String>,
-    pub p5: Option<String>,
-    pub p10: Option<String>,
-    pub p50: Option<String>,
-    pub p90: Option<String>,
-    pub p95: Option<String>,
-    pub probability_negative: Option<String>,
-    pub min: Option<String>,
-    pub max: Option<String>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub mean: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p5: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p10: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p50: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p90: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p95: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub probability_negative: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub min: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub max: Option<Decimal>,
     #[serde(skip)]
     pub stat: usize,
 }
@@ -792,10 +802,14 @@ pub struct PartyRow {
 pub struct TrancheRow {
     pub name: String,
     pub kind: String,
-    pub probability_of_loss: Option<String>,
-    pub expected_loss: Option<String>,
-    pub p95_loss: Option<String>,
-    pub max_loss: Option<String>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub probability_of_loss: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub expected_loss: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p95_loss: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub max_loss: Option<Decimal>,
     #[serde(skip)]
     pub stat: usize,
 }
@@ -804,30 +818,33 @@ pub struct TrancheRow {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GovernmentRow {
     pub name: String,
-    pub probability_floor_payout: Option<String>,
-    pub expected_floor_payout: Option<String>,
-    pub p95_floor_payout: Option<String>,
-    pub probability_guarantee_call: Option<String>,
-    pub expected_guarantee_calls: Option<String>,
-    pub p95_guarantee_calls: Option<String>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub probability_floor_payout: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub expected_floor_payout: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p95_floor_payout: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub probability_guarantee_call: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub expected_guarantee_calls: Option<Decimal>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub p95_guarantee_calls: Option<Decimal>,
     #[serde(skip)]
     pub stats: (usize, usize),
 }
 
-/// What a run says, in the order the outputs show it; decimals as exact text.
+/// What a run says, in the order the outputs show it (exact text in the JSON).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Report {
     /// The share of paths that left a construction gap unfunded (a deal without completion
     /// support): infeasible, and left out of every statistic below.
-    pub probability_unfunded: Option<String>,
+    #[serde(serialize_with = "as_text::opt")]
+    pub probability_unfunded: Option<Decimal>,
     pub paths_unfunded: u64,
     pub parties: Vec<PartyRow>,
     pub tranches: Vec<TrancheRow>,
     pub governments: Vec<GovernmentRow>,
-}
-
-fn text(d: Option<Decimal>) -> Option<String> {
-    d.map(|d| d.normalize().to_string())
 }
 
 pub fn report(sim: &Simulation, summary: &Summary) -> Report {
@@ -839,31 +856,31 @@ pub fn report(sim: &Simulation, summary: &Summary) -> Report {
             MetricKind::ProjectNpv | MetricKind::Npv => parties.push(PartyRow {
                 name: m.name.clone(),
                 group: m.group.clone(),
-                mean: text(st.mean()),
-                p5: text(st.quantile(0.05)),
-                p10: text(st.quantile(0.10)),
-                p50: text(st.quantile(0.50)),
-                p90: text(st.quantile(0.90)),
-                p95: text(st.quantile(0.95)),
-                probability_negative: text(st.share_negative()),
-                min: text(st.min),
-                max: text(st.max),
+                mean: st.mean(),
+                p5: st.quantile(0.05),
+                p10: st.quantile(0.10),
+                p50: st.quantile(0.50),
+                p90: st.quantile(0.90),
+                p95: st.quantile(0.95),
+                probability_negative: st.share_negative(),
+                min: st.min,
+                max: st.max,
                 stat: i,
             }),
             MetricKind::TrancheLoss => tranches.push(TrancheRow {
                 name: m.name.clone(),
                 kind: m.group.clone(),
-                probability_of_loss: text(st.share_positive()),
-                expected_loss: text(st.mean()),
-                p95_loss: text(st.quantile(0.95)),
-                max_loss: text(st.max),
+                probability_of_loss: st.share_positive(),
+                expected_loss: st.mean(),
+                p95_loss: st.quantile(0.95),
+                max_loss: st.max,
                 stat: i,
             }),
             MetricKind::FloorPayout => governments.push(GovernmentRow {
                 name: m.name.clone(),
-                probability_floor_payout: text(st.share_positive()),
-                expected_floor_payout: text(st.mean()),
-                p95_floor_payout: text(st.quantile(0.95)),
+                probability_floor_payout: st.share_positive(),
+                expected_floor_payout: st.mean(),
+                p95_floor_payout: st.quantile(0.95),
                 probability_guarantee_call: None,
                 expected_guarantee_calls: None,
                 p95_guarantee_calls: None,
@@ -871,16 +888,16 @@ pub fn report(sim: &Simulation, summary: &Summary) -> Report {
             }),
             MetricKind::GuaranteeCalls => {
                 if let Some(g) = governments.iter_mut().find(|g| g.name == m.name) {
-                    g.probability_guarantee_call = text(st.share_positive());
-                    g.expected_guarantee_calls = text(st.mean());
-                    g.p95_guarantee_calls = text(st.quantile(0.95));
+                    g.probability_guarantee_call = st.share_positive();
+                    g.expected_guarantee_calls = st.mean();
+                    g.p95_guarantee_calls = st.quantile(0.95);
                     g.stats.1 = i;
                 }
             }
         }
     }
     Report {
-        probability_unfunded: text(share(summary.unfunded, summary.paths)),
+        probability_unfunded: share(summary.unfunded, summary.paths),
         paths_unfunded: summary.unfunded,
         parties,
         tranches,
@@ -1010,26 +1027,24 @@ mod tests {
                 );
                 for (m, v) in sim.metrics.iter().zip(&r.metrics) {
                     let want = match m.kind {
-                        MetricKind::ProjectNpv => base.project.npv_post_tax.clone(),
+                        MetricKind::ProjectNpv => base.project.npv_post_tax,
                         MetricKind::Npv if m.group == "equity" => continue,
-                        MetricKind::Npv => base
-                            .party(&m.name)
-                            .map(|p| p.npv.clone())
-                            .unwrap_or_default(),
+                        MetricKind::Npv => {
+                            base.party(&m.name).and_then(|p| p.npv).unwrap_or_default()
+                        }
                         MetricKind::TrancheLoss => base
                             .tranche(&m.name)
-                            .and_then(|t| t.loss.clone())
+                            .and_then(|t| t.loss)
                             .unwrap_or_default(),
                         MetricKind::FloorPayout => base
                             .government(&m.name)
-                            .map(|g| g.floor_payout.clone())
+                            .map(|g| g.floor_payout)
                             .unwrap_or_default(),
                         MetricKind::GuaranteeCalls => base
                             .government(&m.name)
-                            .map(|g| g.guarantee_calls.clone())
+                            .map(|g| g.guarantee_calls)
                             .unwrap_or_default(),
                     };
-                    let want: Decimal = want.parse().unwrap_or_default();
                     assert_eq!(
                         *v,
                         want.round_dp_with_strategy(METRIC_DP, METRIC_ROUNDING),
@@ -1115,11 +1130,7 @@ mod tests {
             .iter()
             .find(|x| x.name == "Tokai Magnetics")
             .expect("offtaker");
-        let negative: Decimal = tokai
-            .probability_negative
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .expect("probability");
+        let negative: Decimal = tokai.probability_negative.expect("probability");
         assert!(negative < Decimal::ONE, "P(NPV < 0) = {negative}");
     }
 
@@ -1221,7 +1232,7 @@ mod tests {
         assert_eq!((summary.paths, summary.unfunded), (6, 6));
         assert!(summary.stats.iter().all(|s| s.count == 0));
         let r = report(&sim, &summary);
-        assert_eq!(r.probability_unfunded.as_deref(), Some("1"));
+        assert_eq!(r.probability_unfunded, Some(Decimal::ONE));
         assert!(r.parties.iter().all(|p| p.mean.is_none()));
         let mut merged = sim.run(5, 0..2, &|_| {}).expect("runs");
         merged.merge(&sim.run(5, 2..6, &|_| {}).expect("runs"));

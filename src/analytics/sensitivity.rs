@@ -23,8 +23,8 @@
 use rust_decimal::Decimal;
 
 use super::{
-    AnalyticsError, PROJECT_LABEL, equity_holders, equity_label, equity_npv, price_multiplier,
-    project_npv, sold_products, unfunded_gap,
+    AnalyticsError, PROJECT_LABEL, equity_holders, equity_label, equity_npv, party_npv,
+    price_multiplier, project_npv, sold_products, unfunded_gap,
 };
 use crate::engine::{self, SculptProfiles};
 use crate::model::{Deal, Override, OverrideKind, Phase, Scenario, Sourced};
@@ -157,21 +157,12 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
             .map(|g| base.ledger_parties[*g].name.clone()),
     );
     let measure = |r: &engine::Results| -> Vec<Decimal> {
-        let mut out = vec![
-            project_npv(&r.lines, &r.values),
-            equity_npv(&r.lines, &r.values, &holders),
-        ];
-        out.extend(governments.iter().map(|g| {
-            r.lines
-                .parties
-                .get(*g)
-                .and_then(|l| r.values.scalar(l.npv))
-                .unwrap_or_default()
-        }));
+        let mut out = vec![project_npv(r), equity_npv(r, &holders)];
+        out.extend(governments.iter().map(|g| party_npv(r, *g)));
         out
     };
     let base_values = measure(&base);
-    let base_unfunded = unfunded_gap(&base.lines, &base.values);
+    let base_unfunded = unfunded_gap(&base);
     let run = |label: String,
                overrides: Vec<Override>,
                profiles: &SculptProfiles|
@@ -207,7 +198,7 @@ pub fn tornado(deal: &Deal, shock: Decimal) -> Result<Tornado, AnalyticsError> {
             overrides,
             values: measure(&r),
             extended_horizon,
-            unfunded: unfunded_gap(&r.lines, &r.values),
+            unfunded: unfunded_gap(&r),
         })
     };
     let mut bars = Vec::new();

@@ -18,6 +18,8 @@ pub struct RunOptions {
     pub output: PathBuf,
     /// Also write the complete results as exact JSON here.
     pub json: Option<PathBuf>,
+    /// What the JSON holds (`rows`: every calculation row per year).
+    pub json_options: crate::json::Options,
     /// Run only these scenarios (the base case always runs); names match ignoring case.
     /// Empty: every scenario.
     pub scenarios: Vec<String>,
@@ -88,7 +90,10 @@ fn write_results(
             path: options.output.clone(),
             source,
         })?;
-    let text = options.json.as_ref().map(|_| results::to_json(deal, runs));
+    let text = options
+        .json
+        .as_ref()
+        .map(|_| crate::json::to_json_with(deal, runs, options.json_options));
     let mut files: Vec<(&Path, &[u8])> = vec![(&options.output, &workbook)];
     if let (Some(path), Some(text)) = (&options.json, &text) {
         files.push((path, text.as_bytes()));

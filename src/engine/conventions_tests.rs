@@ -25,11 +25,10 @@ fn row(r: &Results, label: &str) -> Vec<Decimal> {
 fn party_value(
     r: &Results,
     party: &str,
-    pick: fn(&results::PartyResult) -> Option<String>,
+    pick: fn(&results::PartyResult) -> Option<Decimal>,
 ) -> Decimal {
     r.party(party)
         .and_then(pick)
-        .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no value for '{party}'"))
 }
 
@@ -52,7 +51,7 @@ fn mirr_takes_the_schedules_own_first_rate_under_mid_year_discounting() {
         (2031, Sourced::bare(dec!(0.04))),
     ];
     let r = run(&deal, &Scenario::base()).expect("runs");
-    let mirr = party_value(&r, "Sponsor", |p| p.mirr.clone());
+    let mirr = party_value(&r, "Sponsor", |p| p.mirr);
     assert!(
         close(mirr, dec!(0.198529991344166), dec!(0.000000000001)),
         "MIRR {mirr}"
@@ -61,7 +60,7 @@ fn mirr_takes_the_schedules_own_first_rate_under_mid_year_discounting() {
     deal.parties[0].rate_schedule.clear();
     deal.parties[0].discount_rate = Sourced::bare(dec!(0.06));
     let flat = run(&deal, &Scenario::base()).expect("runs");
-    let flat_mirr = party_value(&flat, "Sponsor", |p| p.mirr.clone());
+    let flat_mirr = party_value(&flat, "Sponsor", |p| p.mirr);
     assert!(
         close(flat_mirr, mirr, dec!(0.000000000001)),
         "{flat_mirr} vs {mirr}"
@@ -77,19 +76,14 @@ fn a_discount_rate_change_naming_the_project_company_moves_the_projects_rate() {
     change.party = Some(Sourced::bare("Project".into()));
     let base = run(&deal, &Scenario::base()).expect("base");
     let r = run(&deal, &scenario("Dearer", vec![change])).expect("runs");
-    let flows: Vec<Decimal> = r
-        .project
-        .unlevered_post_tax_cash_flows
-        .iter()
-        .map(|v| v.parse().unwrap_or_default())
-        .collect();
+    let flows: Vec<Decimal> = r.project.unlevered_post_tax_cash_flows.clone();
     let want = crate::finance::npv(dec!(0.12), &flows).expect("npv");
-    let got: Decimal = r.project.npv_post_tax.parse().expect("npv");
+    let got: Decimal = r.project.npv_post_tax;
     assert!(close(got, want, dec!(0.000001)), "{got} vs {want}");
-    assert_eq!(r.project.discount_rate, "0.12");
+    assert_eq!(r.project.discount_rate, dec!(0.12));
     assert_eq!(
-        r.party("Sponsor").map(|p| p.npv.clone()),
-        base.party("Sponsor").map(|p| p.npv.clone()),
+        r.party("Sponsor").and_then(|p| p.npv),
+        base.party("Sponsor").and_then(|p| p.npv),
         "the sponsor's rate is untouched"
     );
 }
@@ -523,8 +517,6 @@ fn a_loans_subsidy_cost_is_a_share_of_the_pv_or_of_the_nominal_disbursements() {
         assert!(r.all_checks_pass(), "{:?}", r.checks);
         r.governments[0].loan_subsidy[0]
             .subsidy_cost
-            .as_deref()
-            .and_then(|v| v.parse().ok())
             .expect("subsidy")
     };
     let v = Decimal::ONE / dec!(1.05);

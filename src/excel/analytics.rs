@@ -78,8 +78,8 @@ fn number(d: Decimal) -> f64 {
     d.normalize().to_string().parse::<f64>().unwrap_or(0.0)
 }
 
-fn number_text(d: Option<&str>) -> Option<f64> {
-    d.and_then(|t| t.parse::<f64>().ok())
+fn number_opt(d: Option<Decimal>) -> Option<f64> {
+    d.map(number)
 }
 
 fn write_opt(
@@ -502,21 +502,15 @@ fn write_mc_summary(
     for p in &report.parties {
         ws.write_string_with_format(row, 0, &p.name, &st.label)?;
         ws.write_string_with_format(row, 1, &p.group, &st.label)?;
-        for (c, v) in [&p.mean, &p.p5, &p.p10, &p.p50, &p.p90, &p.p95]
+        for (c, v) in [p.mean, p.p5, p.p10, p.p50, p.p90, p.p95]
             .into_iter()
             .enumerate()
         {
-            write_opt(ws, row, 2 + c as u16, number_text(v.as_deref()), &st.money)?;
+            write_opt(ws, row, 2 + c as u16, number_opt(v), &st.money)?;
         }
-        write_opt(
-            ws,
-            row,
-            8,
-            number_text(p.probability_negative.as_deref()),
-            &st.percent,
-        )?;
-        write_opt(ws, row, 9, number_text(p.min.as_deref()), &st.money)?;
-        write_opt(ws, row, 10, number_text(p.max.as_deref()), &st.money)?;
+        write_opt(ws, row, 8, number_opt(p.probability_negative), &st.percent)?;
+        write_opt(ws, row, 9, number_opt(p.min), &st.money)?;
+        write_opt(ws, row, 10, number_opt(p.max), &st.money)?;
         row += 1;
     }
     row += 1;
@@ -547,22 +541,10 @@ fn write_mc_summary(
         for t in &report.tranches {
             ws.write_string_with_format(row, 0, &t.name, &st.label)?;
             ws.write_string_with_format(row, 1, &t.kind, &st.label)?;
-            write_opt(
-                ws,
-                row,
-                2,
-                number_text(t.probability_of_loss.as_deref()),
-                &st.percent,
-            )?;
-            write_opt(
-                ws,
-                row,
-                3,
-                number_text(t.expected_loss.as_deref()),
-                &st.money,
-            )?;
-            write_opt(ws, row, 4, number_text(t.p95_loss.as_deref()), &st.money)?;
-            write_opt(ws, row, 5, number_text(t.max_loss.as_deref()), &st.money)?;
+            write_opt(ws, row, 2, number_opt(t.probability_of_loss), &st.percent)?;
+            write_opt(ws, row, 3, number_opt(t.expected_loss), &st.money)?;
+            write_opt(ws, row, 4, number_opt(t.p95_loss), &st.money)?;
+            write_opt(ws, row, 5, number_opt(t.max_loss), &st.money)?;
             row += 1;
         }
         row += 1;
@@ -599,44 +581,26 @@ fn write_mc_summary(
                 ws,
                 row,
                 1,
-                number_text(g.probability_floor_payout.as_deref()),
+                number_opt(g.probability_floor_payout),
                 &st.percent,
             )?;
-            write_opt(
-                ws,
-                row,
-                2,
-                number_text(g.expected_floor_payout.as_deref()),
-                &st.money,
-            )?;
-            write_opt(
-                ws,
-                row,
-                3,
-                number_text(g.p95_floor_payout.as_deref()),
-                &st.money,
-            )?;
+            write_opt(ws, row, 2, number_opt(g.expected_floor_payout), &st.money)?;
+            write_opt(ws, row, 3, number_opt(g.p95_floor_payout), &st.money)?;
             write_opt(
                 ws,
                 row,
                 4,
-                number_text(g.probability_guarantee_call.as_deref()),
+                number_opt(g.probability_guarantee_call),
                 &st.percent,
             )?;
             write_opt(
                 ws,
                 row,
                 5,
-                number_text(g.expected_guarantee_calls.as_deref()),
+                number_opt(g.expected_guarantee_calls),
                 &st.money,
             )?;
-            write_opt(
-                ws,
-                row,
-                6,
-                number_text(g.p95_guarantee_calls.as_deref()),
-                &st.money,
-            )?;
+            write_opt(ws, row, 6, number_opt(g.p95_guarantee_calls), &st.money)?;
             row += 1;
         }
     }

@@ -1018,8 +1018,7 @@ fn write_summary(
                 let roots: Vec<String> = party
                     .irr_roots
                     .iter()
-                    .filter_map(|x| x.parse::<Decimal>().ok())
-                    .map(crate::report::percent)
+                    .map(|x| crate::report::percent(*x))
                     .collect();
                 let text = match roots.len() {
                     0 => "none".to_string(),
@@ -1374,7 +1373,9 @@ fn write_log(ws: &mut Worksheet, runs: &[Results], styles: &Styles) -> Result<()
             ws.write_number_with_format(row, 1, e.year as f64, &styles.year)?;
             ws.write_string_with_format(row, 2, e.kind.label(), &styles.text)?;
             ws.write_string_with_format(row, 3, &e.subject, &styles.text)?;
-            let amount: f64 = e.amount.parse().unwrap_or(0.0);
+            let amount: f64 = crate::engine::results::text(e.amount)
+                .parse()
+                .unwrap_or(0.0);
             ws.write_number_with_format(row, 4, amount, &styles.money)?;
             ws.write_string_with_format(row, 5, &e.detail, &styles.text)?;
             row += 1;
