@@ -6,7 +6,9 @@
 use rust_decimal::Decimal;
 
 use super::{BuildError, Builder, CheckLine, PROJECT};
-use crate::engine::calc::{Expr, RowId, Stage, Unit, abs, eq, le, max2, pos, pow, safe_div, sum};
+use crate::engine::calc::{
+    Expr, RowId, ScalarId, Stage, Unit, abs, eq, le, max2, pos, pow, safe_div, sum,
+};
 
 impl Builder<'_> {
     /// How far from zero a check's row may be: half a unit of the ledger (half a cent).
@@ -25,6 +27,11 @@ impl Builder<'_> {
             max2(abs(Expr::RowMax(row)), abs(Expr::RowMin(row))),
             Stage::Post,
         );
+        self.holds_within_tolerance(name, deviation);
+    }
+
+    /// Records check `name` as holding when its `deviation` is within the checks' tolerance.
+    fn holds_within_tolerance(&mut self, name: String, deviation: ScalarId) {
         let ok = self.c.scalar(
             format!("{name}: holds"),
             Unit::Flag,
@@ -46,17 +53,7 @@ impl Builder<'_> {
             pos(-Expr::RowMin(row)),
             Stage::Post,
         );
-        let ok = self.c.scalar(
-            format!("{name}: holds"),
-            Unit::Flag,
-            le(Expr::Scalar(deviation), self.check_tolerance()),
-            Stage::Post,
-        );
-        self.lines.checks.push(CheckLine {
-            name,
-            ok,
-            deviation,
-        });
+        self.holds_within_tolerance(name, deviation);
     }
 
     /// Every run's checks: the ledger and the project's cash, sources and uses, each

@@ -191,6 +191,29 @@ impl Builder<'_> {
         (sales_parts, support_parts)
     }
 
+    /// Contract `c`'s share of what is left to sell, in the years it runs.
+    fn contracted_volume(&mut self, c: usize, sellable: RowId) -> RowId {
+        let contract = &self.deal.offtakes[c];
+        let share = self.input(
+            contract.share.value,
+            InputKey::Offtake(c, OfftakeField::Share),
+        );
+        let start = self.input(
+            contract.start_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::StartYear),
+        );
+        let end = self.input(
+            contract.end_year.value.into(),
+            InputKey::Offtake(c, OfftakeField::EndYear),
+        );
+        let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
+        self.c.row(
+            format!("{}: contracted volume", contract.name.value),
+            Unit::Tonnes,
+            Expr::Row(sellable) * share * active,
+        )
+    }
+
     /// An offtake contract on a product's sellable output: (its sales flow, tonnes taken).
     fn offtake_contract(
         &mut self,
@@ -205,24 +228,7 @@ impl Builder<'_> {
         let conversion = self.ops.conversion[p].clone();
         let market_unit = Expr::Row(self.ops.price_unit[p]);
         let cname = contract.name.value.clone();
-        let share = self.input(
-            contract.share.value,
-            InputKey::Offtake(c, OfftakeField::Share),
-        );
-        let start = self.input(
-            contract.start_year.value.into(),
-            InputKey::Offtake(c, OfftakeField::StartYear),
-        );
-        let end = self.input(
-            contract.end_year.value.into(),
-            InputKey::Offtake(c, OfftakeField::EndYear),
-        );
-        let active = and(vec![ge(Expr::Year, start), le(Expr::Year, end)]);
-        let volume = self.c.row(
-            format!("{cname}: contracted volume"),
-            Unit::Tonnes,
-            Expr::Row(sellable) * share * active,
-        );
+        let volume = self.contracted_volume(c, sellable);
         let (taken, paid) = if uptake.is_one() {
             (volume, volume)
         } else {
