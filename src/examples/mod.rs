@@ -120,31 +120,15 @@ fn cost(
     }
 }
 
-/// A tranche with every optional term at its default; the caller sets what differs.
+/// A tranche with every optional term at its default (the schema's, through `Default`);
+/// the caller sets what differs.
 fn tranche(name: &str, kind: TrancheKind, rank: u32, commitment: &str) -> Tranche {
     Tranche {
         name: text(name),
         kind: s(kind),
         rank: s(rank),
         commitment: num(commitment),
-        draw_priority: s(1),
-        interest_rate: pct("0"),
-        upfront_fee: pct("0"),
-        commitment_fee: pct("0"),
-        capitalise_interest: s(false),
-        grace_years: s(0),
-        tenor_years: s(0),
-        repayment: s(Repayment::Annuity),
-        target_dscr: None,
-        dsra_months: num("0"),
-        lockup_dscr: None,
-        funds_overruns: s(false),
-        overrun_cap: num("0"),
-        covers: None,
-        coverage: pct("100"),
-        guarantee_kind: s(GuaranteeKind::DebtService),
-        shareholding: None,
-        participants: Vec::new(),
+        ..Tranche::default()
     }
 }
 
@@ -161,16 +145,8 @@ fn participants(list: &[(&str, &str)]) -> Vec<Participant> {
 fn change(kind: OverrideKind, value: Sourced<Decimal>) -> Override {
     Override {
         kind: s(kind),
-        product: None,
-        facility: None,
-        phase: None,
-        party: None,
         value,
-        start_year: None,
-        fall_years: s(1),
-        bottom_years: s(0),
-        recovery_years: s(0),
-        haircut: pct("0"),
+        ..Override::default()
     }
 }
 
@@ -212,11 +188,7 @@ fn offtake(
         start_year: s(years.0),
         end_year: s(years.1),
         pricing: s(pricing),
-        discount: pct("0"),
-        fixed_price: None,
-        floor: None,
-        cap: None,
-        take_or_pay: pct("0"),
+        ..Offtake::default()
     }
 }
 

@@ -21,6 +21,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{DataValidation, Format, FormatBorder, Note, Workbook, Worksheet, XlsxError};
 
+use super::access::{Column, Written};
 use super::schema::{self, Field, Layout, SHEETS, SheetSchema, ValueType};
 use super::value;
 use crate::model::*;
@@ -225,76 +226,32 @@ fn year_span(deal: &Deal, sheet: &str) -> Option<(i32, i32)> {
 // ----- The deal as cells --------------------------------------------------------------------
 
 /// Every input of the deal, sheet by sheet in schema order, at its canonical record and
-/// field. Exhaustive by construction: each model type is destructured field by field, so a
-/// new field does not compile until it has a place here.
+/// field: each record written column by column through its declaration in `schema` (the
+/// same that reads it).
 pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
     let mut out = Vec::new();
-    deal_values(deal, &mut out);
+    Rec::new(&mut out, schema::DEAL.name, 0).columns(deal, schema::DEAL_COLUMNS, None);
     for (i, f) in deal.facilities.iter().enumerate() {
-        facility_values(f, &mut Rec::new(&mut out, schema::FACILITIES.name, i));
+        Rec::new(&mut out, schema::FACILITIES.name, i).columns(f, schema::FACILITIES_COLUMNS, None);
     }
     for (i, p) in deal.products.iter().enumerate() {
-        let Product {
-            name,
-            unit,
-            currency,
-            escalation,
-            deck,
-        } = p;
         let mut r = Rec::new(&mut out, schema::PRICES.name, i);
-        r.text("Product", name);
-        r.choice("Unit", unit, |u| u.label());
-        r.text("Currency", currency);
-        r.number("Escalation", escalation);
-        r.series(deck);
+        r.columns(p, schema::PRICES_COLUMNS, None);
+        r.series(&p.deck);
     }
     for (i, s) in deal.fx.iter().enumerate() {
-        let FxSeries { currency, rates } = s;
         let mut r = Rec::new(&mut out, schema::FX.name, i);
-        r.text("Currency", currency);
-        r.series(rates);
+        r.columns(s, schema::FX_COLUMNS, None);
+        r.series(&s.rates);
     }
     for (i, c) in deal.costs.iter().enumerate() {
-        let CostLine {
-            facility,
-            item,
-            category,
-            basis,
-            phase,
-            amount,
-            escalation,
-            base_year,
-        } = c;
-        let mut r = Rec::new(&mut out, schema::COSTS.name, i);
-        r.text("Facility", facility);
-        r.text("Item", item);
-        r.choice("Category", category, |c| c.label());
-        r.choice("Basis", basis, |b| b.label());
-        r.opt_choice("Phase", phase, |p| p.label());
-        if basis.value == CostBasis::PercentOfRevenue {
-            r.put("Amount", amount, |d| CellValue::Fraction(*d), true);
-        } else {
-            r.number("Amount", amount);
-        }
-        r.number("Escalation", escalation);
-        r.opt_year("Base year", base_year);
+        Rec::new(&mut out, schema::COSTS.name, i).columns(c, schema::COSTS_COLUMNS, None);
     }
     for (i, f) in deal.fiscal.iter().enumerate() {
-        fiscal_values(f, &mut Rec::new(&mut out, schema::FISCAL.name, i));
+        Rec::new(&mut out, schema::FISCAL.name, i).columns(f, schema::FISCAL_COLUMNS, None);
     }
     for (i, p) in deal.parties.iter().enumerate() {
-        let Party {
-            name,
-            kind,
-            country,
-            discount_rate,
-            rate_schedule: _, // on the Discount rates sheet, below
-        } = p;
-        let mut r = Rec::new(&mut out, schema::PARTIES.name, i);
-        r.text("Party", name);
-        r.choice("Kind", kind, |k| k.label());
-        r.opt_text("Country", country);
-        r.number("Discount rate", discount_rate);
+        Rec::new(&mut out, schema::PARTIES.name, i).columns(p, schema::PARTIES_COLUMNS, None);
     }
     for (i, p) in deal
         .parties
@@ -303,61 +260,51 @@ pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
         .enumerate()
     {
         let mut r = Rec::new(&mut out, schema::DISCOUNT_RATES.name, i);
-        r.derived("Party", CellValue::Text(p.name.value.clone()));
+        r.columns(
+            p,
+            schema::DISCOUNT_RATES_COLUMNS,
+            Some(Parent::derived(&p.name)),
+        );
         r.series(&p.rate_schedule);
     }
     for (i, o) in deal.offtakes.iter().enumerate() {
-        offtake_values(o, &mut Rec::new(&mut out, schema::OFFTAKE.name, i));
+        Rec::new(&mut out, schema::OFFTAKE.name, i).columns(o, schema::OFFTAKE_COLUMNS, None);
     }
     for (i, s) in deal.price_supports.iter().enumerate() {
-        let PriceSupport {
-            name,
-            product,
-            supporter,
-            floor,
-            covered_share,
-            upside_share,
-            upside_threshold,
-            start_year,
-            end_year,
-        } = s;
-        let mut r = Rec::new(&mut out, schema::PRICE_SUPPORT.name, i);
-        r.text("Support", name);
-        r.text("Product", product);
-        r.text("Supporter", supporter);
-        r.number("Floor", floor);
-        r.number("Covered share", covered_share);
-        r.number("Upside share", upside_share);
-        r.opt_number("Upside threshold", upside_threshold);
-        r.year("Start year", start_year);
-        r.year("End year", end_year);
+        Rec::new(&mut out, schema::PRICE_SUPPORT.name, i).columns(
+            s,
+            schema::PRICE_SUPPORT_COLUMNS,
+            None,
+        );
     }
     for (i, t) in deal.tranches.iter().enumerate() {
-        tranche_values(t, &mut Rec::new(&mut out, schema::FINANCING.name, i));
+        Rec::new(&mut out, schema::FINANCING.name, i).columns(t, schema::FINANCING_COLUMNS, None);
     }
     let mut record = 0;
     for t in &deal.tranches {
         for p in &t.participants {
-            let Participant { party, share } = p;
-            let mut r = Rec::new(&mut out, schema::PARTICIPANTS.name, record);
-            r.derived("Tranche", CellValue::Text(t.name.value.clone()));
-            r.text("Party", party);
-            r.number("Share", share);
+            Rec::new(&mut out, schema::PARTICIPANTS.name, record).columns(
+                p,
+                schema::PARTICIPANTS_COLUMNS,
+                Some(Parent::derived(&t.name)),
+            );
             record += 1;
         }
     }
     let mut record = 0;
     for s in &deal.scenarios {
-        let Scenario { name, overrides } = s;
-        for (i, o) in overrides.iter().enumerate() {
-            let mut r = Rec::new(&mut out, schema::SCENARIOS.name, record);
+        for (i, o) in s.overrides.iter().enumerate() {
             // The name is read from the scenario's first row; later rows repeat it.
-            if i == 0 {
-                r.text("Scenario", name);
+            let parent = if i == 0 {
+                Parent::read(&s.name)
             } else {
-                r.derived("Scenario", CellValue::Text(name.value.clone()));
-            }
-            override_values(o, &mut r);
+                Parent::derived(&s.name)
+            };
+            Rec::new(&mut out, schema::SCENARIOS.name, record).columns(
+                o,
+                schema::SCENARIOS_COLUMNS,
+                Some(parent),
+            );
             record += 1;
         }
     }
@@ -373,25 +320,11 @@ pub fn input_values(deal: &Deal) -> Vec<InputValue<'_>> {
 fn monte_carlo_values<'d>(mc: &'d MonteCarlo, out: &mut Vec<InputValue<'d>>) {
     let MonteCarlo { processes } = mc;
     for (i, p) in processes.iter().enumerate() {
-        let PriceProcess {
-            product,
-            volatility,
-            reversion,
-            jump_intensity,
-            jump_mean,
-            jump_spread,
-            correlations,
-        } = p;
         let mut r = Rec::new(out, schema::MONTE_CARLO.name, i);
-        r.text("Product", product);
-        r.number("Volatility", volatility);
-        r.number("Reversion", reversion);
-        r.number("Jump intensity", jump_intensity);
-        r.number("Jump mean", jump_mean);
-        r.number("Jump spread", jump_spread);
+        r.columns(p, schema::MONTE_CARLO_COLUMNS, None);
         for k in 0..processes.len() {
             let field = FieldKey::Column(k);
-            if let Some(rho) = correlations.get(k).filter(|_| k < i) {
+            if let Some(rho) = p.correlations.get(k).filter(|_| k < i) {
                 r.push(field, CellValue::Number(rho.value), true, rho.cell.as_ref());
             } else if k == i {
                 r.push(field, CellValue::Number(Decimal::ONE), false, None);
@@ -407,365 +340,21 @@ fn monte_carlo_values<'d>(mc: &'d MonteCarlo, out: &mut Vec<InputValue<'d>>) {
     }
 }
 
-fn deal_values<'d>(deal: &'d Deal, out: &mut Vec<InputValue<'d>>) {
-    let Deal {
-        name,
-        currency,
-        start_date,
-        horizon_years,
-        discounting,
-        discount_rate,
-        project_name,
-        financial_close_year,
-        tax_home_country,
-        subsidy_basis,
-        completion_support,
-        ledger_precision,
-        facilities: _,
-        products: _,
-        fx: _,
-        costs: _,
-        fiscal: _,
-        parties: _,
-        offtakes: _,
-        price_supports: _,
-        tranches: _,
-        scenarios: _,
-        monte_carlo: _, // on the Monte Carlo sheet, below
-    } = deal;
-    let mut r = Rec::new(out, schema::DEAL.name, 0);
-    r.text("Deal name", name);
-    r.text("Currency", currency);
-    r.put(
-        "Model start date",
-        start_date,
-        |d| CellValue::Date(*d),
-        true,
-    );
-    r.integer("Horizon", horizon_years);
-    r.choice("Discounting", discounting, |d| d.label());
-    r.number("Project discount rate", discount_rate);
-    r.text("Project company", project_name);
-    r.opt_year("Financial close year", financial_close_year);
-    r.opt_text("Tax home country", tax_home_country);
-    r.choice("Subsidy cost basis", subsidy_basis, |b| b.label());
-    r.choice("Completion support", completion_support, |c| c.label());
-    r.integer("Ledger precision", ledger_precision);
+/// The name of the record a row belongs to, as its row shows it.
+struct Parent<'d> {
+    name: &'d Sourced<String>,
+    /// Read from this row (a scenario's first), rather than repeated from another.
+    read: bool,
 }
 
-fn facility_values<'d>(f: &'d Facility, r: &mut Rec<'_, 'd>) {
-    let Facility {
-        name,
-        kind,
-        country,
-        product,
-        nameplate,
-        feed,
-        start_year,
-        exploration_years,
-        feasibility_years,
-        permitting_years,
-        construction_years,
-        ramp,
-        operations_years,
-        closure_years,
-        gates,
-    } = f;
-    r.text("Facility", name);
-    r.choice("Kind", kind, |k| k.label());
-    r.text("Country", country);
-    r.text("Product", product);
-    r.number("Nameplate", nameplate);
-    match feed {
-        None => {
-            for field in [
-                "Feed source",
-                "Feed product",
-                "Recovery",
-                "Transfer pricing",
-                "Transfer price",
-                "Feed share",
-            ] {
-                r.absent(field);
-            }
-        }
-        Some(Feed { source, recovery }) => {
-            match source {
-                FeedSource::Market { product } => {
-                    r.derived("Feed source", CellValue::Text("market".to_string()));
-                    r.text("Feed product", product);
-                }
-                FeedSource::Facility { name, .. } => {
-                    r.text("Feed source", name);
-                    r.absent("Feed product");
-                }
-            }
-            r.number("Recovery", recovery);
-            match source {
-                FeedSource::Market { .. } => {
-                    r.absent("Transfer pricing");
-                    r.absent("Transfer price");
-                    r.absent("Feed share");
-                }
-                FeedSource::Facility {
-                    pricing,
-                    price,
-                    share,
-                    ..
-                } => {
-                    r.choice("Transfer pricing", pricing, |p| p.label());
-                    r.opt_number("Transfer price", price);
-                    r.opt_number("Feed share", share);
-                }
-            }
-        }
+impl<'d> Parent<'d> {
+    fn read(name: &'d Sourced<String>) -> Self {
+        Parent { name, read: true }
     }
-    r.year("Start year", start_year);
-    r.integer("Exploration", exploration_years);
-    r.integer("Feasibility", feasibility_years);
-    r.integer("Permitting", permitting_years);
-    r.integer("Construction", construction_years);
-    for (i, field) in ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"]
-        .into_iter()
-        .enumerate()
-    {
-        match ramp.get(i) {
-            Some(v) => r.number(field, v),
-            None => r.absent(field),
-        }
-    }
-    r.integer("Operations", operations_years);
-    r.integer("Closure", closure_years);
-    let StageGates {
-        exploration,
-        feasibility,
-        permitting,
-        construction,
-    } = gates;
-    r.number("P exploration", exploration);
-    r.number("P feasibility", feasibility);
-    r.number("P permitting", permitting);
-    r.number("P construction", construction);
-}
 
-fn fiscal_values<'d>(f: &'d FiscalRegime, r: &mut Rec<'_, 'd>) {
-    let FiscalRegime {
-        country,
-        royalty_concentrate,
-        royalty_refined,
-        royalty_payee,
-        tax_rate,
-        tax_authority,
-        depreciation_years,
-        loss_carry_forward,
-        production_tax_credit,
-    } = f;
-    r.text("Country", country);
-    r.number("Royalty concentrate", royalty_concentrate);
-    r.number("Royalty refined", royalty_refined);
-    r.text("Royalty payee", royalty_payee);
-    r.number("Tax rate", tax_rate);
-    r.text("Tax authority", tax_authority);
-    r.integer("Depreciation", depreciation_years);
-    r.yes_no("Loss carry-forward", loss_carry_forward, true);
-    match production_tax_credit {
-        None => {
-            for field in [
-                "PTC rate",
-                "PTC categories",
-                "PTC facilities",
-                "PTC first year",
-                "PTC last year",
-                "PTC refundable",
-            ] {
-                r.absent(field);
-            }
-        }
-        Some(ProductionTaxCredit {
-            rate,
-            categories,
-            facility_kinds,
-            first_year,
-            last_year,
-            refundable,
-        }) => {
-            r.number("PTC rate", rate);
-            r.put(
-                "PTC categories",
-                categories,
-                |c| CellValue::Text(join_labels(c.iter().map(|c| c.label()))),
-                true,
-            );
-            r.put(
-                "PTC facilities",
-                facility_kinds,
-                |k| CellValue::Text(join_labels(k.iter().map(|k| k.label()))),
-                true,
-            );
-            r.year("PTC first year", first_year);
-            r.year("PTC last year", last_year);
-            r.yes_no("PTC refundable", refundable, true);
-        }
+    fn derived(name: &'d Sourced<String>) -> Self {
+        Parent { name, read: false }
     }
-}
-
-fn join_labels<'a>(labels: impl Iterator<Item = &'a str>) -> String {
-    labels.collect::<Vec<_>>().join(", ")
-}
-
-fn offtake_values<'d>(o: &'d Offtake, r: &mut Rec<'_, 'd>) {
-    let Offtake {
-        name,
-        product,
-        buyer,
-        share,
-        start_year,
-        end_year,
-        pricing,
-        discount,
-        fixed_price,
-        floor,
-        cap,
-        take_or_pay,
-    } = o;
-    r.text("Contract", name);
-    r.text("Product", product);
-    r.text("Buyer", buyer);
-    r.number("Share", share);
-    r.year("Start year", start_year);
-    r.year("End year", end_year);
-    r.choice("Pricing", pricing, |p| p.label());
-    let discounted = pricing.value != PricingKind::Fixed;
-    r.number_unless_default("Discount", discount, Decimal::ZERO, discounted);
-    r.opt_number("Fixed price", fixed_price);
-    r.opt_number("Floor", floor);
-    r.opt_number("Cap", cap);
-    r.number("Take-or-pay", take_or_pay);
-}
-
-fn tranche_values<'d>(t: &'d Tranche, r: &mut Rec<'_, 'd>) {
-    let Tranche {
-        name,
-        kind,
-        rank,
-        commitment,
-        draw_priority,
-        interest_rate,
-        upfront_fee,
-        commitment_fee,
-        capitalise_interest,
-        grace_years,
-        tenor_years,
-        repayment,
-        target_dscr,
-        dsra_months,
-        lockup_dscr,
-        funds_overruns,
-        overrun_cap,
-        covers,
-        coverage,
-        guarantee_kind,
-        shareholding,
-        participants: _, // on the Participants sheet
-    } = t;
-    let k = kind.value;
-    let loan = k.is_loan();
-    let guarantee = k == TrancheKind::Guarantee;
-    let equity = k == TrancheKind::Equity;
-    r.text("Tranche", name);
-    r.choice("Kind", kind, |k| k.label());
-    r.integer("Rank", rank);
-    r.number("Commitment", commitment);
-    let draws = k.is_funding();
-    if draws || draw_priority.value != 1 {
-        r.integer("Draw priority", draw_priority);
-    } else {
-        r.blank_default("Draw priority", draw_priority);
-    }
-    r.number_unless_default("Interest rate", interest_rate, Decimal::ZERO, loan);
-    r.number_unless_default("Upfront fee", upfront_fee, Decimal::ZERO, loan || guarantee);
-    r.number_unless_default(
-        "Commitment fee",
-        commitment_fee,
-        Decimal::ZERO,
-        loan || guarantee,
-    );
-    r.yes_no("Capitalise interest", capitalise_interest, loan);
-    if loan || grace_years.value != 0 {
-        r.integer("Grace", grace_years);
-    } else {
-        r.blank_default("Grace", grace_years);
-    }
-    if loan || tenor_years.value != 0 {
-        r.integer("Tenor", tenor_years);
-    } else {
-        r.blank_default("Tenor", tenor_years);
-    }
-    if loan || repayment.value != Repayment::Annuity {
-        r.choice("Repayment", repayment, |p| p.label());
-    } else {
-        r.blank_default("Repayment", repayment);
-    }
-    r.opt_number("Target DSCR", target_dscr);
-    r.number_unless_default("DSRA", dsra_months, Decimal::ZERO, loan);
-    r.opt_number("Lock-up DSCR", lockup_dscr);
-    r.yes_no("Funds overruns", funds_overruns, draws);
-    r.number_unless_default("Overrun cap", overrun_cap, Decimal::ZERO, equity);
-    r.opt_text("Covers", covers);
-    r.number_unless_default("Coverage", coverage, Decimal::ONE, guarantee);
-    if guarantee || guarantee_kind.value != GuaranteeKind::DebtService {
-        r.choice("Guarantee kind", guarantee_kind, |k| k.label());
-    } else {
-        r.blank_default("Guarantee kind", guarantee_kind);
-    }
-    r.opt_number("Shareholding", shareholding);
-}
-
-fn override_values<'d>(o: &'d Override, r: &mut Rec<'_, 'd>) {
-    let Override {
-        kind,
-        product,
-        facility,
-        phase,
-        party,
-        value,
-        start_year,
-        fall_years,
-        bottom_years,
-        recovery_years,
-        haircut,
-    } = o;
-    let crash = kind.value == OverrideKind::PriceCrash;
-    r.choice("Override", kind, |k| k.label());
-    r.opt_text("Product", product);
-    r.opt_text("Facility", facility);
-    r.opt_choice("Phase", phase, |p| p.label());
-    r.opt_text("Party", party);
-    let fraction = matches!(
-        kind.value,
-        OverrideKind::PriceCrash
-            | OverrideKind::CapexOverrun
-            | OverrideKind::OfftakeUptake
-            | OverrideKind::DiscountRateChange
-    );
-    if fraction {
-        r.put("Value", value, |d| CellValue::Fraction(*d), true);
-    } else {
-        r.number("Value", value);
-    }
-    r.opt_year("Start year", start_year);
-    for (field, v, default) in [
-        ("Fall years", fall_years, 1),
-        ("Bottom years", bottom_years, 0),
-        ("Recovery years", recovery_years, 0),
-    ] {
-        if crash || v.value != default {
-            r.integer(field, v);
-        } else {
-            r.blank_default(field, v);
-        }
-    }
-    r.number_unless_default("Haircut", haircut, Decimal::ZERO, crash);
 }
 
 /// Collects one record's cells.
@@ -797,106 +386,31 @@ impl<'o, 'd> Rec<'o, 'd> {
         });
     }
 
-    /// A model value; written, or left blank when `show` is false (its default, on a record
-    /// it does not apply to).
-    fn put<T>(
+    /// A record's cells, column by column as `schema` declares them.
+    fn columns<R, K>(
         &mut self,
-        name: &'static str,
-        v: &'d Sourced<T>,
-        f: impl Fn(&T) -> CellValue,
-        show: bool,
+        record: &'d R,
+        columns: &[Column<R, K>],
+        parent: Option<Parent<'d>>,
     ) {
-        let value = if show { f(&v.value) } else { CellValue::Blank };
-        self.push(FieldKey::Name(name), value, true, v.cell.as_ref());
-    }
-
-    fn put_opt<T>(
-        &mut self,
-        name: &'static str,
-        v: &'d Option<Sourced<T>>,
-        f: impl Fn(&T) -> CellValue,
-    ) {
-        match v {
-            Some(v) => self.put(name, v, f, true),
-            None => self.absent(name),
+        for column in columns {
+            let field = FieldKey::Name(column.field.name);
+            match column.access.write(record) {
+                Written::Value(value, cell) => self.push(field, value, true, cell),
+                Written::Absent => self.push(field, CellValue::Blank, false, None),
+                Written::Derived(value) => self.push(field, value, false, None),
+                Written::Parent => match &parent {
+                    Some(p) if p.read => self.push(
+                        field,
+                        CellValue::Text(p.name.value.clone()),
+                        true,
+                        p.name.cell.as_ref(),
+                    ),
+                    Some(p) => self.push(field, CellValue::Text(p.name.value.clone()), false, None),
+                    None => self.push(field, CellValue::Blank, false, None),
+                },
+            }
         }
-    }
-
-    fn blank_default<T>(&mut self, name: &'static str, v: &'d Sourced<T>) {
-        self.put(name, v, |_| CellValue::Blank, false);
-    }
-
-    fn absent(&mut self, name: &'static str) {
-        self.push(FieldKey::Name(name), CellValue::Blank, false, None);
-    }
-
-    /// A cell the model derives rather than holds (a participant's tranche name).
-    fn derived(&mut self, name: &'static str, value: CellValue) {
-        self.push(FieldKey::Name(name), value, false, None);
-    }
-
-    fn text(&mut self, name: &'static str, v: &'d Sourced<String>) {
-        self.put(name, v, |s| CellValue::Text(s.clone()), true);
-    }
-
-    fn opt_text(&mut self, name: &'static str, v: &'d Option<Sourced<String>>) {
-        self.put_opt(name, v, |s| CellValue::Text(s.clone()));
-    }
-
-    fn number(&mut self, name: &'static str, v: &'d Sourced<Decimal>) {
-        self.put(name, v, |d| CellValue::Number(*d), true);
-    }
-
-    fn number_unless_default(
-        &mut self,
-        name: &'static str,
-        v: &'d Sourced<Decimal>,
-        default: Decimal,
-        applies: bool,
-    ) {
-        let show = applies || v.value != default;
-        self.put(name, v, |d| CellValue::Number(*d), show);
-    }
-
-    fn opt_number(&mut self, name: &'static str, v: &'d Option<Sourced<Decimal>>) {
-        self.put_opt(name, v, |d| CellValue::Number(*d));
-    }
-
-    fn integer(&mut self, name: &'static str, v: &'d Sourced<u32>) {
-        self.put(name, v, |n| CellValue::Number(Decimal::from(*n)), true);
-    }
-
-    fn year(&mut self, name: &'static str, v: &'d Sourced<i32>) {
-        self.put(name, v, |y| CellValue::Number(Decimal::from(*y)), true);
-    }
-
-    fn opt_year(&mut self, name: &'static str, v: &'d Option<Sourced<i32>>) {
-        self.put_opt(name, v, |y| CellValue::Number(Decimal::from(*y)));
-    }
-
-    fn yes_no(&mut self, name: &'static str, v: &'d Sourced<bool>, applies: bool) {
-        // The schema's defaults: loss carry-forward and PTC refundable default to yes.
-        let default = matches!(name, "Loss carry-forward" | "PTC refundable");
-        let show = applies || v.value != default;
-        self.put(name, v, |b| CellValue::YesNo(*b), show);
-    }
-
-    fn choice<T>(
-        &mut self,
-        name: &'static str,
-        v: &'d Sourced<T>,
-        label: impl Fn(&T) -> &'static str,
-    ) {
-        self.put(name, v, |x| CellValue::Text(label(x).to_string()), true);
-    }
-
-    fn opt_choice<T>(
-        &mut self,
-        name: &'static str,
-        v: &'d Option<Sourced<T>>,
-        label: impl Fn(&T) -> &'static str,
-    ) {
-        self.put_opt(name, v, |x| CellValue::Text(label(x).to_string()));
     }
 
     fn series(&mut self, series: &'d [(Year, Sourced<Decimal>)]) {

@@ -1,10 +1,10 @@
-//! Where each typed input key of the model lives in the deal workbook: the one mapping from
-//! a model field (`TrancheField::InterestRate`) to its schema column ("Interest rate" on
-//! Financing), and from a record of the model to its row (`inputs::input_cell`).
+//! Where each typed input key of the model lives in the deal workbook: from a model field
+//! (`TrancheField::InterestRate`) to its column, through the column declaration in `schema`
+//! that carries the key, and from a record of the model to its row (`inputs::input_cell`).
 //!
-//! Owns that mapping. Every field enum maps onto its schema sheet's fields one to one and
-//! in order, which a test checks, so a field added to the schema and not to its enum (or
-//! the other way round) fails. Must not decide what a value means.
+//! Owns that lookup. Every field enum is the list of its sheet's declared keys, in order,
+//! which a test checks, so a field without a column (or a column without a field) fails.
+//! Must not decide what a value means.
 
 use super::inputs::{self, FieldKey, override_record, participant_record, rate_schedule_record};
 use super::schema::{self, SheetSchema};
@@ -12,190 +12,54 @@ use crate::model::key::*;
 use crate::model::{CellRef, Deal};
 
 /// A model field that is a column (or key) of one schema sheet.
-pub trait Column: Copy + 'static {
+pub trait Column: Copy + PartialEq + 'static {
     /// Every field, in the sheet's column order.
     const ALL: &'static [Self];
     /// The sheet whose records hold this field.
     fn sheet() -> &'static SheetSchema;
+    /// The keys of the sheet's declared columns, in order.
+    fn declared() -> Vec<Self>;
     /// The schema field's name (its header or label).
     fn column(self) -> &'static str;
 }
 
-/// Maps each variant of a field enum to its schema field name, on one sheet.
+/// Ties a field enum to its sheet's column declarations in `schema`: a field's column is the
+/// declaration that carries its key.
 macro_rules! columns {
-    ($ty:ident on $sheet:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+    ($($ty:ident on $sheet:ident via $columns:ident),+ $(,)?) => {$(
         impl Column for $ty {
             const ALL: &'static [Self] = $ty::ALL;
             fn sheet() -> &'static SheetSchema {
                 &schema::$sheet
             }
+            fn declared() -> Vec<Self> {
+                schema::$columns.iter().map(|c| c.key).collect()
+            }
             fn column(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
+                schema::$columns
+                    .iter()
+                    .find(|c| c.key == self)
+                    .map(|c| c.field.name)
+                    .unwrap_or("(undeclared field)")
             }
         }
-    };
+    )+};
 }
 
-columns!(DealField on DEAL {
-    Name => "Deal name",
-    Currency => "Currency",
-    StartDate => "Model start date",
-    Horizon => "Horizon",
-    Discounting => "Discounting",
-    DiscountRate => "Project discount rate",
-    ProjectCompany => "Project company",
-    FinancialCloseYear => "Financial close year",
-    TaxHomeCountry => "Tax home country",
-    SubsidyBasis => "Subsidy cost basis",
-    CompletionSupport => "Completion support",
-    LedgerPrecision => "Ledger precision",
-});
-
-columns!(FacilityField on FACILITIES {
-    Name => "Facility",
-    Kind => "Kind",
-    Country => "Country",
-    Product => "Product",
-    Nameplate => "Nameplate",
-    FeedSource => "Feed source",
-    FeedProduct => "Feed product",
-    Recovery => "Recovery",
-    TransferPricing => "Transfer pricing",
-    TransferPrice => "Transfer price",
-    StartYear => "Start year",
-    Exploration => "Exploration",
-    Feasibility => "Feasibility",
-    Permitting => "Permitting",
-    Construction => "Construction",
-    Ramp1 => "Ramp 1",
-    Ramp2 => "Ramp 2",
-    Ramp3 => "Ramp 3",
-    Ramp4 => "Ramp 4",
-    Ramp5 => "Ramp 5",
-    Operations => "Operations",
-    Closure => "Closure",
-    GateExploration => "P exploration",
-    GateFeasibility => "P feasibility",
-    GatePermitting => "P permitting",
-    GateConstruction => "P construction",
-    FeedShare => "Feed share",
-});
-
-columns!(ProductField on PRICES {
-    Name => "Product",
-    Unit => "Unit",
-    Currency => "Currency",
-    Escalation => "Escalation",
-});
-
-columns!(FxField on FX { Currency => "Currency" });
-
-columns!(CostField on COSTS {
-    Facility => "Facility",
-    Item => "Item",
-    Category => "Category",
-    Basis => "Basis",
-    Phase => "Phase",
-    Amount => "Amount",
-    Escalation => "Escalation",
-    BaseYear => "Base year",
-});
-
-columns!(FiscalField on FISCAL {
-    Country => "Country",
-    RoyaltyConcentrate => "Royalty concentrate",
-    RoyaltyRefined => "Royalty refined",
-    RoyaltyPayee => "Royalty payee",
-    TaxRate => "Tax rate",
-    TaxAuthority => "Tax authority",
-    Depreciation => "Depreciation",
-    LossCarryForward => "Loss carry-forward",
-    PtcRate => "PTC rate",
-    PtcCategories => "PTC categories",
-    PtcFacilities => "PTC facilities",
-    PtcFirstYear => "PTC first year",
-    PtcLastYear => "PTC last year",
-    PtcRefundable => "PTC refundable",
-});
-
-columns!(PartyField on PARTIES {
-    Name => "Party",
-    Kind => "Kind",
-    Country => "Country",
-    DiscountRate => "Discount rate",
-});
-
-columns!(OfftakeField on OFFTAKE {
-    Name => "Contract",
-    Product => "Product",
-    Buyer => "Buyer",
-    Share => "Share",
-    StartYear => "Start year",
-    EndYear => "End year",
-    Pricing => "Pricing",
-    Discount => "Discount",
-    FixedPrice => "Fixed price",
-    Floor => "Floor",
-    Cap => "Cap",
-    TakeOrPay => "Take-or-pay",
-});
-
-columns!(PriceSupportField on PRICE_SUPPORT {
-    Name => "Support",
-    Product => "Product",
-    Supporter => "Supporter",
-    Floor => "Floor",
-    CoveredShare => "Covered share",
-    UpsideShare => "Upside share",
-    UpsideThreshold => "Upside threshold",
-    StartYear => "Start year",
-    EndYear => "End year",
-});
-
-columns!(TrancheField on FINANCING {
-    Name => "Tranche",
-    Kind => "Kind",
-    Rank => "Rank",
-    Commitment => "Commitment",
-    DrawPriority => "Draw priority",
-    InterestRate => "Interest rate",
-    UpfrontFee => "Upfront fee",
-    CommitmentFee => "Commitment fee",
-    CapitaliseInterest => "Capitalise interest",
-    Grace => "Grace",
-    Tenor => "Tenor",
-    Repayment => "Repayment",
-    TargetDscr => "Target DSCR",
-    DsraMonths => "DSRA",
-    LockupDscr => "Lock-up DSCR",
-    FundsOverruns => "Funds overruns",
-    OverrunCap => "Overrun cap",
-    Covers => "Covers",
-    Coverage => "Coverage",
-    GuaranteeKind => "Guarantee kind",
-    Shareholding => "Shareholding",
-});
-
-columns!(ParticipantField on PARTICIPANTS {
-    Tranche => "Tranche",
-    Party => "Party",
-    Share => "Share",
-});
-
-columns!(OverrideField on SCENARIOS {
-    Scenario => "Scenario",
-    Kind => "Override",
-    Product => "Product",
-    Facility => "Facility",
-    Phase => "Phase",
-    Party => "Party",
-    Value => "Value",
-    StartYear => "Start year",
-    FallYears => "Fall years",
-    BottomYears => "Bottom years",
-    RecoveryYears => "Recovery years",
-    Haircut => "Haircut",
-});
+columns!(
+    DealField on DEAL via DEAL_COLUMNS,
+    FacilityField on FACILITIES via FACILITIES_COLUMNS,
+    ProductField on PRICES via PRICES_COLUMNS,
+    FxField on FX via FX_COLUMNS,
+    CostField on COSTS via COSTS_COLUMNS,
+    FiscalField on FISCAL via FISCAL_COLUMNS,
+    PartyField on PARTIES via PARTIES_COLUMNS,
+    OfftakeField on OFFTAKE via OFFTAKE_COLUMNS,
+    PriceSupportField on PRICE_SUPPORT via PRICE_SUPPORT_COLUMNS,
+    TrancheField on FINANCING via FINANCING_COLUMNS,
+    ParticipantField on PARTICIPANTS via PARTICIPANTS_COLUMNS,
+    OverrideField on SCENARIOS via SCENARIOS_COLUMNS,
+);
 
 /// Where an input lives in the canonical layout: (sheet, record on it, field). None for
 /// an input no sheet holds (a simulated price path) or a record the deal does not have.
@@ -247,8 +111,16 @@ pub fn key_cell(deal: &Deal, key: &Key) -> Option<CellRef> {
 mod tests {
     use super::*;
 
-    /// The enum's fields, by their column names, are the schema sheet's fields in order.
+    /// The enum's fields are the keys of the sheet's declared columns, in order (so that a
+    /// field without a column, or a column without a field, fails here), and by their
+    /// column names the schema sheet's fields in order.
     fn check<F: Column + std::fmt::Debug>() {
+        assert_eq!(
+            F::declared(),
+            F::ALL,
+            "the columns declared for {:?}",
+            F::ALL
+        );
         let sheet = F::sheet();
         let mapped: Vec<&str> = F::ALL.iter().map(|f| f.column()).collect();
         let schema: Vec<&str> = sheet.fields.iter().map(|f| f.name).collect();

@@ -2,6 +2,7 @@
 //! opening workbooks within bounds (`book`), reading deals (`read`), writing their input sheets (`inputs`) and templates (`template`).
 //! The only code that touches calamine or rust_xlsxwriter.
 
+pub(crate) mod access;
 pub mod analytics;
 pub mod book;
 pub mod formula;

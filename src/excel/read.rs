@@ -16,6 +16,7 @@ use calamine::Data;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::access::Column;
 use super::book::{self, OpenError, SheetCells};
 use super::headers::{self, HeaderMatch};
 use super::schema::{self, Field, Layout, SHEETS, SheetSchema, ValueType};
@@ -567,7 +568,7 @@ fn is_blank(d: &Data) -> bool {
 /// The reading errors so far, the cells that failed (their values are placeholders), and
 /// the sheets with any error (checks consulting their name lists are not trusted).
 #[derive(Default)]
-struct Log {
+pub(crate) struct Log {
     errors: Vec<((usize, u32, u32), InputError)>,
     failed: HashSet<CellRef>,
     broken: HashSet<&'static str>,
@@ -598,7 +599,7 @@ impl Log {
             .push(((sheet_index(sheet), 0, 0), InputError::new(None, message)));
     }
 
-    fn cell_error(&mut self, sheet: &'static str, cell: CellRef, message: String) {
+    pub(crate) fn cell_error(&mut self, sheet: &'static str, cell: CellRef, message: String) {
         self.broken.insert(sheet);
         self.failed.insert(cell.clone());
         let key = self.sort_key(Some(&cell));
@@ -612,7 +613,7 @@ impl Log {
 
     /// A value that could not be read at all (its sheet or column is missing): a cell no
     /// one will see, marked failed so that checks using the placeholder stay quiet.
-    fn phantom(&mut self, sheet: &'static str) -> CellRef {
+    pub(crate) fn phantom(&mut self, sheet: &'static str) -> CellRef {
         let cell = CellRef::new(format!("{sheet} (missing)"), u32::MAX, u32::MAX);
         self.failed.insert(cell.clone());
         cell
@@ -622,7 +623,7 @@ impl Log {
 // ----- Reading one cell as a type ---------------------------------------------------------
 
 /// Why a cell did not read as its type.
-struct Problem {
+pub(crate) struct Problem {
     /// "is not a number".
     what: String,
     /// "a number (t/yr)".
@@ -664,7 +665,7 @@ fn expectation(field: &Field) -> String {
 }
 
 /// A type a cell can be read as.
-trait FromCell: Sized {
+pub(crate) trait FromCell: Sized {
     fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem>;
     /// Stands in for a value that could not be read.
     fn placeholder() -> Self;
@@ -906,7 +907,7 @@ struct Sheet<'g> {
 
 /// One record (a table row, or the whole of a key/value sheet).
 #[derive(Clone, Copy)]
-struct Rec<'s, 'g> {
+pub(crate) struct Rec<'s, 'g> {
     sheet: &'s Sheet<'g>,
     row: Option<u32>,
 }
@@ -948,7 +949,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// A field that must be filled.
-    fn required<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
+    pub(crate) fn required<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
         match self.read(log, name) {
             Slot::Value(v) => v,
             Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
@@ -974,7 +975,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// A field whose blank means the schema's default.
-    fn defaulted<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
+    pub(crate) fn defaulted<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Sourced<T> {
         match self.read(log, name) {
             Slot::Value(v) => v,
             Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
@@ -1000,7 +1001,12 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// A field whose blank means "another value" that the schema describes in words.
-    fn or<T: FromCell>(&self, log: &mut Log, name: &'static str, blank: T) -> Sourced<T> {
+    pub(crate) fn or<T: FromCell>(
+        &self,
+        log: &mut Log,
+        name: &'static str,
+        blank: T,
+    ) -> Sourced<T> {
         match self.read(log, name) {
             Slot::Value(v) => v,
             Slot::Failed(cell) => Sourced::new(T::placeholder(), cell),
@@ -1013,7 +1019,11 @@ impl<'s, 'g> Rec<'s, 'g> {
 
     /// A field whose blank means none, or a default the model works out (the schema says
     /// which in words: "first construction year").
-    fn optional<T: FromCell>(&self, log: &mut Log, name: &'static str) -> Option<Sourced<T>> {
+    pub(crate) fn optional<T: FromCell>(
+        &self,
+        log: &mut Log,
+        name: &'static str,
+    ) -> Option<Sourced<T>> {
         match self.read(log, name) {
             Slot::Value(v) => Some(v),
             Slot::Failed(cell) => Some(Sourced::new(T::placeholder(), cell)),
@@ -1040,7 +1050,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// The cell of a field, for messages about it (a phantom when it has no place).
-    fn cell(&self, log: &mut Log, name: &'static str) -> CellRef {
+    pub(crate) fn cell(&self, log: &mut Log, name: &'static str) -> CellRef {
         match self.position(name) {
             Some((r, c)) => self.sheet.grid.cell(r, c),
             None => log.phantom(self.sheet.schema.name),
@@ -1048,7 +1058,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     }
 
     /// Reports a value that is there but must not be.
-    fn unwanted(&self, log: &mut Log, name: &'static str, why: &str, because: &str) {
+    pub(crate) fn unwanted(&self, log: &mut Log, name: &'static str, why: &str, because: &str) {
         if !self.is_blank(name) {
             let cell = self.cell(log, name);
             let data = self
@@ -1657,58 +1667,47 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
     let scenarios_sheet = sheet(&schema::SCENARIOS, log);
     let monte_carlo_sheet = sheet(&schema::MONTE_CARLO, log);
 
-    let head = read_deal_sheet(deal_sheet.as_ref(), log);
-    let facilities = records(facilities_sheet.as_ref(), log, read_facility);
-    check_feed_products(facilities_sheet.as_ref(), &facilities, log);
-    let products = records(prices_sheet.as_ref(), log, |r, log| {
-        read_product(r, log, &head.currency.value)
+    let mut deal = read_deal_sheet(deal_sheet.as_ref(), log);
+    deal.facilities = records(facilities_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::FACILITIES_COLUMNS)
     });
-    let fx = records(fx_sheet.as_ref(), log, |r, log| FxSeries {
-        currency: r.required(log, "Currency"),
+    check_feed_products(facilities_sheet.as_ref(), &deal.facilities, log);
+    deal.products = records(prices_sheet.as_ref(), log, |r, log| {
+        let mut product: Product = read_record(r, log, schema::PRICES_COLUMNS);
+        // A blank currency is the deal's (read as "", which no typed currency can be).
+        if product.currency.value.is_empty() {
+            product.currency.value = deal.currency.value.clone();
+        }
+        product.deck = r.series(log, &PRICE_CELL);
+        product
+    });
+    deal.fx = records(fx_sheet.as_ref(), log, |r, log| FxSeries {
         rates: r.series(log, &FX_CELL),
+        ..read_record(r, log, schema::FX_COLUMNS)
     });
-    let costs = records(costs_sheet.as_ref(), log, read_cost);
-    let fiscal = records(fiscal_sheet.as_ref(), log, read_fiscal);
-    let mut parties = records(parties_sheet.as_ref(), log, |r, log| Party {
-        name: r.required(log, "Party"),
-        kind: r.required(log, "Kind"),
-        country: r.optional(log, "Country"),
-        discount_rate: r.required(log, "Discount rate"),
-        rate_schedule: Vec::new(),
+    deal.costs = records(costs_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::COSTS_COLUMNS)
     });
-    attach_rate_schedules(rates_sheet.as_ref(), &mut parties, log);
-    let offtakes = records(offtake_sheet.as_ref(), log, read_offtake);
-    let price_supports = records(support_sheet.as_ref(), log, read_support);
-    let mut tranches = records(financing_sheet.as_ref(), log, read_tranche);
-    attach_participants(participants_sheet.as_ref(), &mut tranches, log);
-    let scenarios = read_scenarios(scenarios_sheet.as_ref(), log);
-    let monte_carlo = read_monte_carlo(monte_carlo_sheet.as_ref(), log);
-
-    Deal {
-        name: head.name,
-        currency: head.currency,
-        start_date: head.start_date,
-        horizon_years: head.horizon_years,
-        discounting: head.discounting,
-        discount_rate: head.discount_rate,
-        project_name: head.project_name,
-        financial_close_year: head.financial_close_year,
-        tax_home_country: head.tax_home_country,
-        subsidy_basis: head.subsidy_basis,
-        completion_support: head.completion_support,
-        ledger_precision: head.ledger_precision,
-        facilities,
-        products,
-        fx,
-        costs,
-        fiscal,
-        parties,
-        offtakes,
-        price_supports,
-        tranches,
-        scenarios,
-        monte_carlo,
-    }
+    deal.fiscal = records(fiscal_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::FISCAL_COLUMNS)
+    });
+    deal.parties = records(parties_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::PARTIES_COLUMNS)
+    });
+    attach_rate_schedules(rates_sheet.as_ref(), &mut deal.parties, log);
+    deal.offtakes = records(offtake_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::OFFTAKE_COLUMNS)
+    });
+    deal.price_supports = records(support_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::PRICE_SUPPORT_COLUMNS)
+    });
+    deal.tranches = records(financing_sheet.as_ref(), log, |r, log| {
+        read_record(r, log, schema::FINANCING_COLUMNS)
+    });
+    attach_participants(participants_sheet.as_ref(), &mut deal.tranches, log);
+    deal.scenarios = read_scenarios(scenarios_sheet.as_ref(), log);
+    deal.monte_carlo = read_monte_carlo(monte_carlo_sheet.as_ref(), log);
+    deal
 }
 
 fn records<T>(
@@ -1732,176 +1731,29 @@ fn records<T>(
     out
 }
 
-/// The Deal sheet's values.
-struct Head {
-    name: Sourced<String>,
-    currency: Sourced<String>,
-    start_date: Sourced<NaiveDate>,
-    horizon_years: Sourced<u32>,
-    discounting: Sourced<Discounting>,
-    discount_rate: Sourced<Rate>,
-    project_name: Sourced<String>,
-    financial_close_year: Option<Sourced<Year>>,
-    tax_home_country: Option<Sourced<String>>,
-    subsidy_basis: Sourced<SubsidyBasis>,
-    completion_support: Sourced<CompletionSupport>,
-    ledger_precision: Sourced<u32>,
+/// A record read column by column, each through its declaration in `schema`.
+fn read_record<R: Default, K>(r: Rec, log: &mut Log, columns: &[Column<R, K>]) -> R {
+    let mut record = R::default();
+    for column in columns {
+        column.access.read(column.field.name, r, log, &mut record);
+    }
+    record
 }
 
-fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Head {
-    let Some(sheet) = sheet else {
-        let p = |log: &mut Log| log.phantom(schema::DEAL.name);
-        return Head {
-            name: Sourced::new(String::new(), p(log)),
-            currency: Sourced::new(String::new(), p(log)),
-            start_date: Sourced::new(NaiveDate::default(), p(log)),
-            horizon_years: Sourced::new(0, p(log)),
-            discounting: Sourced::new(Discounting::EndOfYear, p(log)),
-            discount_rate: Sourced::new(Decimal::ZERO, p(log)),
-            project_name: Sourced::new("Project".to_string(), p(log)),
-            financial_close_year: None,
-            tax_home_country: None,
-            subsidy_basis: Sourced::new(SubsidyBasis::PresentValue, p(log)),
-            completion_support: Sourced::new(CompletionSupport::Shareholding, p(log)),
-            ledger_precision: Sourced::new(2, p(log)),
-        };
-    };
-    let r = Rec { sheet, row: None };
-    Head {
-        name: r.required(log, "Deal name"),
-        currency: r.required(log, "Currency"),
-        start_date: r.required(log, "Model start date"),
-        horizon_years: r.required(log, "Horizon"),
-        discounting: r.defaulted(log, "Discounting"),
-        discount_rate: r.required(log, "Project discount rate"),
-        project_name: r.defaulted(log, "Project company"),
-        financial_close_year: r.optional(log, "Financial close year"),
-        tax_home_country: r.optional(log, "Tax home country"),
-        subsidy_basis: r.defaulted(log, "Subsidy cost basis"),
-        completion_support: r.defaulted(log, "Completion support"),
-        ledger_precision: r.defaulted(log, "Ledger precision"),
-    }
-}
-
-const RAMP_FIELDS: [&str; 5] = ["Ramp 1", "Ramp 2", "Ramp 3", "Ramp 4", "Ramp 5"];
-
-fn read_facility(r: Rec, log: &mut Log) -> Facility {
-    let name: Sourced<String> = r.required(log, "Facility");
-    let kind = r.required(log, "Kind");
-    let country = r.required(log, "Country");
-    let product = r.required(log, "Product");
-    let nameplate = r.required(log, "Nameplate");
-    let feed = read_feed(r, log);
-    let start_year = r.required(log, "Start year");
-    let exploration_years = r.defaulted(log, "Exploration");
-    let feasibility_years = r.defaulted(log, "Feasibility");
-    let permitting_years = r.defaulted(log, "Permitting");
-    let construction_years = r.required(log, "Construction");
-    let mut ramp = Vec::new();
-    let mut gap: Option<&'static str> = None;
-    for field in RAMP_FIELDS {
-        match r.optional::<Decimal>(log, field) {
-            Some(v) => {
-                if let Some(blank) = gap {
-                    let cell = v
-                        .cell
-                        .clone()
-                        .unwrap_or_else(|| log.phantom(schema::FACILITIES.name));
-                    log.cell_error(
-                        schema::FACILITIES.name,
-                        cell,
-                        format!(
-                            "{field} is given but {blank} is blank (found a gap in the ramp-up, expected ramp-up years filled from Ramp 1 without gaps)"
-                        ),
-                    );
-                }
-                ramp.push(v);
+/// The Deal sheet's values; without the sheet (already reported), its defaults, marked as
+/// read from a missing cell so that checks on them stay quiet.
+fn read_deal_sheet(sheet: Option<&Sheet>, log: &mut Log) -> Deal {
+    match sheet {
+        Some(sheet) => read_record(Rec { sheet, row: None }, log, schema::DEAL_COLUMNS),
+        None => {
+            let mut deal = Deal::default();
+            let cell = log.phantom(schema::DEAL.name);
+            for column in schema::DEAL_COLUMNS {
+                column.access.missing(&mut deal, &cell);
             }
-            None => {
-                if gap.is_none() {
-                    gap = Some(field);
-                }
-            }
+            deal
         }
     }
-    let operations_years = r.required(log, "Operations");
-    let closure_years = r.defaulted(log, "Closure");
-    let gates = StageGates {
-        exploration: r.defaulted(log, "P exploration"),
-        feasibility: r.defaulted(log, "P feasibility"),
-        permitting: r.defaulted(log, "P permitting"),
-        construction: r.defaulted(log, "P construction"),
-    };
-    Facility {
-        name,
-        kind,
-        country,
-        product,
-        nameplate,
-        feed,
-        start_year,
-        exploration_years,
-        feasibility_years,
-        permitting_years,
-        construction_years,
-        ramp,
-        operations_years,
-        closure_years,
-        gates,
-    }
-}
-
-fn read_feed(r: Rec, log: &mut Log) -> Option<Feed> {
-    let source: Option<Sourced<String>> = r.optional(log, "Feed source");
-    let Some(source) = source else {
-        for field in [
-            "Feed product",
-            "Recovery",
-            "Transfer pricing",
-            "Transfer price",
-            "Feed share",
-        ] {
-            r.unwanted(
-                log,
-                field,
-                "Feed source is blank",
-                "without a feed source a facility takes no feed",
-            );
-        }
-        return None;
-    };
-    let recovery = r.defaulted(log, "Recovery");
-    let source = if source.value.eq_ignore_ascii_case("market") {
-        for field in ["Transfer pricing", "Transfer price", "Feed share"] {
-            r.unwanted(
-                log,
-                field,
-                "Feed source is market",
-                "transfer pricing and feed shares apply only to feed from a facility of the deal",
-            );
-        }
-        let product = match r.optional(log, "Feed product") {
-            Some(p) => p,
-            None => {
-                let cell = r.cell(log, "Feed product");
-                log.cell_error(
-                    schema::FACILITIES.name,
-                    cell.clone(),
-                    "Feed product is missing (found a blank, expected the product bought at market: a product of the Prices sheet)".to_string(),
-                );
-                Sourced::new(String::new(), cell)
-            }
-        };
-        FeedSource::Market { product }
-    } else {
-        FeedSource::Facility {
-            name: source,
-            pricing: r.defaulted(log, "Transfer pricing"),
-            price: r.optional(log, "Transfer price"),
-            share: r.optional(log, "Feed share"),
-        }
-    };
-    Some(Feed { source, recovery })
 }
 
 /// A Feed product given with feed from a facility must be that facility's product (the
@@ -1941,80 +1793,6 @@ fn check_feed_products(sheet: Option<&Sheet>, facilities: &[Facility], log: &mut
                 ),
             );
         }
-    }
-}
-
-fn read_product(r: Rec, log: &mut Log, deal_currency: &str) -> Product {
-    Product {
-        name: r.required(log, "Product"),
-        unit: r.required(log, "Unit"),
-        currency: r.or(log, "Currency", deal_currency.to_string()),
-        escalation: r.defaulted(log, "Escalation"),
-        deck: r.series(log, &PRICE_CELL),
-    }
-}
-
-fn read_cost(r: Rec, log: &mut Log) -> CostLine {
-    CostLine {
-        facility: r.required(log, "Facility"),
-        item: r.required(log, "Item"),
-        category: r.required(log, "Category"),
-        basis: r.required(log, "Basis"),
-        phase: r.optional(log, "Phase"),
-        amount: r.required(log, "Amount"),
-        escalation: r.defaulted(log, "Escalation"),
-        base_year: r.optional(log, "Base year"),
-    }
-}
-
-const PTC_FIELDS: [&str; 5] = [
-    "PTC categories",
-    "PTC facilities",
-    "PTC first year",
-    "PTC last year",
-    "PTC refundable",
-];
-
-fn read_fiscal(r: Rec, log: &mut Log) -> FiscalRegime {
-    let country = r.required(log, "Country");
-    let royalty_concentrate = r.defaulted(log, "Royalty concentrate");
-    let royalty_refined = r.defaulted(log, "Royalty refined");
-    let royalty_payee = r.required(log, "Royalty payee");
-    let tax_rate = r.defaulted(log, "Tax rate");
-    let tax_authority = r.required(log, "Tax authority");
-    let depreciation_years = r.defaulted(log, "Depreciation");
-    let loss_carry_forward = r.defaulted(log, "Loss carry-forward");
-    let production_tax_credit = match r.optional::<Decimal>(log, "PTC rate") {
-        None => {
-            for field in PTC_FIELDS {
-                r.unwanted(
-                    log,
-                    field,
-                    "PTC rate is blank",
-                    "without a PTC rate there is no production tax credit",
-                );
-            }
-            None
-        }
-        Some(rate) => Some(ProductionTaxCredit {
-            rate,
-            categories: r.defaulted(log, "PTC categories"),
-            facility_kinds: r.defaulted(log, "PTC facilities"),
-            first_year: r.required(log, "PTC first year"),
-            last_year: r.required(log, "PTC last year"),
-            refundable: r.defaulted(log, "PTC refundable"),
-        }),
-    };
-    FiscalRegime {
-        country,
-        royalty_concentrate,
-        royalty_refined,
-        royalty_payee,
-        tax_rate,
-        tax_authority,
-        depreciation_years,
-        loss_carry_forward,
-        production_tax_credit,
     }
 }
 
@@ -2075,72 +1853,11 @@ fn quoted_list<'n>(names: impl Iterator<Item = &'n Sourced<String>>) -> String {
         .join(", ")
 }
 
-fn read_offtake(r: Rec, log: &mut Log) -> Offtake {
-    Offtake {
-        name: r.required(log, "Contract"),
-        product: r.required(log, "Product"),
-        buyer: r.required(log, "Buyer"),
-        share: r.required(log, "Share"),
-        start_year: r.required(log, "Start year"),
-        end_year: r.required(log, "End year"),
-        pricing: r.required(log, "Pricing"),
-        discount: r.defaulted(log, "Discount"),
-        fixed_price: r.optional(log, "Fixed price"),
-        floor: r.optional(log, "Floor"),
-        cap: r.optional(log, "Cap"),
-        take_or_pay: r.defaulted(log, "Take-or-pay"),
-    }
-}
-
-fn read_support(r: Rec, log: &mut Log) -> PriceSupport {
-    PriceSupport {
-        name: r.required(log, "Support"),
-        product: r.required(log, "Product"),
-        supporter: r.required(log, "Supporter"),
-        floor: r.required(log, "Floor"),
-        covered_share: r.defaulted(log, "Covered share"),
-        upside_share: r.defaulted(log, "Upside share"),
-        upside_threshold: r.optional(log, "Upside threshold"),
-        start_year: r.required(log, "Start year"),
-        end_year: r.required(log, "End year"),
-    }
-}
-
-fn read_tranche(r: Rec, log: &mut Log) -> Tranche {
-    Tranche {
-        name: r.required(log, "Tranche"),
-        kind: r.required(log, "Kind"),
-        rank: r.required(log, "Rank"),
-        commitment: r.required(log, "Commitment"),
-        draw_priority: r.defaulted(log, "Draw priority"),
-        interest_rate: r.defaulted(log, "Interest rate"),
-        upfront_fee: r.defaulted(log, "Upfront fee"),
-        commitment_fee: r.defaulted(log, "Commitment fee"),
-        capitalise_interest: r.defaulted(log, "Capitalise interest"),
-        grace_years: r.defaulted(log, "Grace"),
-        tenor_years: r.or(log, "Tenor", 0),
-        repayment: r.defaulted(log, "Repayment"),
-        target_dscr: r.optional(log, "Target DSCR"),
-        dsra_months: r.defaulted(log, "DSRA"),
-        lockup_dscr: r.optional(log, "Lock-up DSCR"),
-        funds_overruns: r.defaulted(log, "Funds overruns"),
-        overrun_cap: r.defaulted(log, "Overrun cap"),
-        covers: r.optional(log, "Covers"),
-        coverage: r.defaulted(log, "Coverage"),
-        guarantee_kind: r.defaulted(log, "Guarantee kind"),
-        shareholding: r.optional(log, "Shareholding"),
-        participants: Vec::new(),
-    }
-}
-
 fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mut Log) {
     let financing_broken = log.broken.contains(schema::FINANCING.name);
     let rows = records(sheet, log, |r, log| {
         let tranche: Sourced<String> = r.required(log, "Tranche");
-        let participant = Participant {
-            party: r.required(log, "Party"),
-            share: r.required(log, "Share"),
-        };
+        let participant = read_record(r, log, schema::PARTICIPANTS_COLUMNS);
         (tranche, participant)
     });
     // Looked up by name (and by name in lower case, for the hint), not scanned per row.
@@ -2185,19 +1902,7 @@ fn attach_participants(sheet: Option<&Sheet>, tranches: &mut [Tranche], log: &mu
 fn read_scenarios(sheet: Option<&Sheet>, log: &mut Log) -> Vec<Scenario> {
     let rows = records(sheet, log, |r, log| {
         let name: Sourced<String> = r.required(log, "Scenario");
-        let o = Override {
-            kind: r.required(log, "Override"),
-            product: r.optional(log, "Product"),
-            facility: r.optional(log, "Facility"),
-            phase: r.optional(log, "Phase"),
-            party: r.optional(log, "Party"),
-            value: r.required(log, "Value"),
-            start_year: r.optional(log, "Start year"),
-            fall_years: r.defaulted(log, "Fall years"),
-            bottom_years: r.defaulted(log, "Bottom years"),
-            recovery_years: r.defaulted(log, "Recovery years"),
-            haircut: r.defaulted(log, "Haircut"),
-        };
+        let o = read_record(r, log, schema::SCENARIOS_COLUMNS);
         (name, o)
     });
     // Rows with the same name make one scenario, in the order names first appear.
@@ -2234,14 +1939,8 @@ static CORRELATION_CELL: Field = Field {
 fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> {
     let sheet = sheet?;
     let sheet_name = schema::MONTE_CARLO.name;
-    let mut processes = records(Some(sheet), log, |r, log| PriceProcess {
-        product: r.required(log, "Product"),
-        volatility: r.required(log, "Volatility"),
-        reversion: r.defaulted(log, "Reversion"),
-        jump_intensity: r.defaulted(log, "Jump intensity"),
-        jump_mean: r.defaulted(log, "Jump mean"),
-        jump_spread: r.defaulted(log, "Jump spread"),
-        correlations: Vec::new(),
+    let mut processes: Vec<PriceProcess> = records(Some(sheet), log, |r, log| {
+        read_record(r, log, schema::MONTE_CARLO_COLUMNS)
     });
     if processes.is_empty() {
         return None;

@@ -35,10 +35,32 @@ macro_rules! labelled_enum {
             }
         }
 
+        /// The first variant: a placeholder before a cell is read (records that default a
+        /// choice to another variant say so in their own `Default`).
+        impl Default for $name {
+            fn default() -> Self {
+                Self::ALL[0]
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.label())
             }
+        }
+    };
+}
+
+/// Declares a field enum with `ALL`, every variant in the order of the record's columns.
+macro_rules! fields {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every field, in the order of the record's columns.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
         }
     };
 }
@@ -294,6 +316,24 @@ pub struct Deal {
     pub monte_carlo: Option<MonteCarlo>,
 }
 
+fields!(
+    /// A key of the deal's own terms.
+    DealField {
+        Name,
+        Currency,
+        StartDate,
+        Horizon,
+        Discounting,
+        DiscountRate,
+        ProjectCompany,
+        FinancialCloseYear,
+        TaxHomeCountry,
+        SubsidyBasis,
+        CompletionSupport,
+        LedgerPrecision,
+    }
+);
+
 impl Deal {
     /// The calendar year the first period starts in; periods are labelled by start year.
     pub fn first_year(&self) -> Year {
@@ -351,6 +391,72 @@ pub struct Facility {
     /// Probability of passing the gate at the end of exploration, feasibility,
     /// permitting and construction.
     pub gates: StageGates,
+}
+
+fields!(
+    /// A field of a facility.
+    FacilityField {
+        Name,
+        Kind,
+        Country,
+        Product,
+        Nameplate,
+        FeedSource,
+        FeedProduct,
+        Recovery,
+        TransferPricing,
+        TransferPrice,
+        StartYear,
+        Exploration,
+        Feasibility,
+        Permitting,
+        Construction,
+        Ramp1,
+        Ramp2,
+        Ramp3,
+        Ramp4,
+        Ramp5,
+        Operations,
+        Closure,
+        GateExploration,
+        GateFeasibility,
+        GatePermitting,
+        GateConstruction,
+        FeedShare,
+    }
+);
+
+/// The ramp-up steps a facility can hold (`FacilityField::ramp`).
+pub const RAMP_STEPS: usize = 5;
+
+impl FacilityField {
+    /// The k-th (from 0) step of the ramp-up profile, if the record has room for it.
+    pub fn ramp(k: usize) -> Option<FacilityField> {
+        use FacilityField::*;
+        [Ramp1, Ramp2, Ramp3, Ramp4, Ramp5].get(k).copied()
+    }
+
+    /// The probability of passing the gate at the end of `phase` (construction's for any
+    /// phase after it).
+    pub fn gate(phase: Phase) -> FacilityField {
+        match phase {
+            Phase::Exploration => FacilityField::GateExploration,
+            Phase::Feasibility => FacilityField::GateFeasibility,
+            Phase::Permitting => FacilityField::GatePermitting,
+            _ => FacilityField::GateConstruction,
+        }
+    }
+
+    /// The phase whose gate this field is the probability of.
+    pub fn gate_phase(self) -> Option<Phase> {
+        match self {
+            FacilityField::GateExploration => Some(Phase::Exploration),
+            FacilityField::GateFeasibility => Some(Phase::Feasibility),
+            FacilityField::GatePermitting => Some(Phase::Permitting),
+            FacilityField::GateConstruction => Some(Phase::Construction),
+            _ => None,
+        }
+    }
 }
 
 impl Facility {
@@ -426,7 +532,7 @@ pub enum FeedSource {
 }
 
 /// A price deck: one product's price by year, flat (or escalated) after the last year.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Product {
     pub name: Sourced<String>,
     pub unit: Sourced<PriceUnit>,
@@ -438,16 +544,26 @@ pub struct Product {
     pub deck: Vec<(Year, Sourced<Decimal>)>,
 }
 
+fields!(
+    /// A field of a product (its price deck's points are `InputKey::PriceDeck`).
+    ProductField { Name, Unit, Currency, Escalation }
+);
+
 /// An exchange-rate series: deal currency per one unit of `currency`, by year, flat after
 /// the last year.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FxSeries {
     pub currency: Sourced<String>,
     pub rates: Vec<(Year, Sourced<Decimal>)>,
 }
 
+fields!(
+    /// A field of an FX series (its points are `InputKey::Fx`).
+    FxField { Currency }
+);
+
 /// One cost line of one facility.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CostLine {
     pub facility: Sourced<String>,
     pub item: Sourced<String>,
@@ -463,6 +579,11 @@ pub struct CostLine {
     /// The year the amount is priced in. None: the model's first year.
     pub base_year: Option<Sourced<Year>>,
 }
+
+fields!(
+    /// A field of a cost line.
+    CostField { Facility, Item, Category, Basis, Phase, Amount, Escalation, BaseYear }
+);
 
 /// A host country's fiscal terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -483,6 +604,26 @@ pub struct FiscalRegime {
     pub production_tax_credit: Option<ProductionTaxCredit>,
 }
 
+fields!(
+    /// A field of a country's fiscal regime.
+    FiscalField {
+        Country,
+        RoyaltyConcentrate,
+        RoyaltyRefined,
+        RoyaltyPayee,
+        TaxRate,
+        TaxAuthority,
+        Depreciation,
+        LossCarryForward,
+        PtcRate,
+        PtcCategories,
+        PtcFacilities,
+        PtcFirstYear,
+        PtcLastYear,
+        PtcRefundable,
+    }
+);
+
 /// A tax credit on eligible processing costs (Australia's 10% production tax incentive).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductionTaxCredit {
@@ -497,7 +638,7 @@ pub struct ProductionTaxCredit {
 }
 
 /// Everyone who pays or receives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Party {
     pub name: Sourced<String>,
     pub kind: Sourced<PartyKind>,
@@ -507,8 +648,13 @@ pub struct Party {
     pub rate_schedule: Vec<(Year, Sourced<Rate>)>,
 }
 
+fields!(
+    /// A field of a party (its rate schedule's points are `InputKey::DiscountRate`).
+    PartyField { Name, Kind, Country, DiscountRate }
+);
+
 /// An offtake contract: a buyer's share of a product's output.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Offtake {
     pub name: Sourced<String>,
     pub product: Sourced<String>,
@@ -528,6 +674,24 @@ pub struct Offtake {
     pub take_or_pay: Sourced<Rate>,
 }
 
+fields!(
+    /// A field of an offtake contract.
+    OfftakeField {
+        Name,
+        Product,
+        Buyer,
+        Share,
+        StartYear,
+        EndYear,
+        Pricing,
+        Discount,
+        FixedPrice,
+        Floor,
+        Cap,
+        TakeOrPay,
+    }
+);
+
 /// A party (usually a government) that pays the gap when market < floor, and may take a
 /// share of the upside above a threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -545,6 +709,21 @@ pub struct PriceSupport {
     pub start_year: Sourced<Year>,
     pub end_year: Sourced<Year>,
 }
+
+fields!(
+    /// A field of a price-floor support.
+    PriceSupportField {
+        Name,
+        Product,
+        Supporter,
+        Floor,
+        CoveredShare,
+        UpsideShare,
+        UpsideThreshold,
+        StartYear,
+        EndYear,
+    }
+);
 
 /// A tranche of the capital structure.
 #[derive(Debug, Clone, PartialEq)]
@@ -591,11 +770,43 @@ pub struct Tranche {
     pub participants: Vec<Participant>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+fields!(
+    /// A field of a financing tranche.
+    TrancheField {
+        Name,
+        Kind,
+        Rank,
+        Commitment,
+        DrawPriority,
+        InterestRate,
+        UpfrontFee,
+        CommitmentFee,
+        CapitaliseInterest,
+        Grace,
+        Tenor,
+        Repayment,
+        TargetDscr,
+        DsraMonths,
+        LockupDscr,
+        FundsOverruns,
+        OverrunCap,
+        Covers,
+        Coverage,
+        GuaranteeKind,
+        Shareholding,
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Participant {
     pub party: Sourced<String>,
     pub share: Sourced<Rate>,
 }
+
+fields!(
+    /// A field of a tranche's participant.
+    ParticipantField { Tranche, Party, Share }
+);
 
 /// A named set of overrides of the base case.
 #[derive(Debug, Clone, PartialEq)]
@@ -628,6 +839,24 @@ pub struct Override {
     pub haircut: Sourced<Rate>,
 }
 
+fields!(
+    /// A field of a scenario's override.
+    OverrideField {
+        Scenario,
+        Kind,
+        Product,
+        Facility,
+        Phase,
+        Party,
+        Value,
+        StartYear,
+        FallYears,
+        BottomYears,
+        RecoveryYears,
+        Haircut,
+    }
+);
+
 /// Monte Carlo settings (the Monte Carlo sheet): a price process per simulated product and
 /// the correlation of their yearly shocks. Products not listed keep their deck.
 #[derive(Debug, Clone, PartialEq)]
@@ -645,7 +874,7 @@ impl MonteCarlo {
 /// One product's simulated price: its log deviation from the deck reverts towards zero, is
 /// shaken each year by a normal shock and, now and then, by a crash (a Poisson number of
 /// jumps, each a normal fall in the log price).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PriceProcess {
     /// A product of the Prices sheet.
     pub product: Sourced<String>,
@@ -689,6 +918,145 @@ impl Scenario {
         Scenario {
             name: Sourced::bare(Self::BASE.to_string()),
             overrides: Vec::new(),
+        }
+    }
+}
+
+// ----- Records before their cells are read ----------------------------------------------------
+//
+// Each record's `Default` is what the reader starts from: every required field a placeholder,
+// every optional one at the schema's default (a test in `excel::schema` checks that each
+// agrees with the default the template documents and the reader applies to a blank), so
+// code that builds records (the examples, tests) writes `..Tranche::default()` and a new
+// field needs no edit there.
+
+impl Default for Deal {
+    fn default() -> Self {
+        Deal {
+            name: Sourced::default(),
+            currency: Sourced::default(),
+            start_date: Sourced::default(),
+            horizon_years: Sourced::default(),
+            discounting: Sourced::bare(Discounting::EndOfYear),
+            discount_rate: Sourced::default(),
+            project_name: Sourced::bare("Project".to_string()),
+            financial_close_year: None,
+            tax_home_country: None,
+            subsidy_basis: Sourced::bare(SubsidyBasis::PresentValue),
+            completion_support: Sourced::bare(CompletionSupport::Shareholding),
+            ledger_precision: Sourced::bare(super::DEFAULT_LEDGER_PRECISION),
+            facilities: Vec::new(),
+            products: Vec::new(),
+            fx: Vec::new(),
+            costs: Vec::new(),
+            fiscal: Vec::new(),
+            parties: Vec::new(),
+            offtakes: Vec::new(),
+            price_supports: Vec::new(),
+            tranches: Vec::new(),
+            scenarios: Vec::new(),
+            monte_carlo: None,
+        }
+    }
+}
+
+impl Default for Facility {
+    fn default() -> Self {
+        Facility {
+            name: Sourced::default(),
+            kind: Sourced::default(),
+            country: Sourced::default(),
+            product: Sourced::default(),
+            nameplate: Sourced::default(),
+            feed: None,
+            start_year: Sourced::default(),
+            exploration_years: Sourced::default(),
+            feasibility_years: Sourced::default(),
+            permitting_years: Sourced::default(),
+            construction_years: Sourced::default(),
+            ramp: Vec::new(),
+            operations_years: Sourced::default(),
+            closure_years: Sourced::default(),
+            gates: StageGates::certain(),
+        }
+    }
+}
+
+impl Default for FiscalRegime {
+    fn default() -> Self {
+        FiscalRegime {
+            country: Sourced::default(),
+            royalty_concentrate: Sourced::default(),
+            royalty_refined: Sourced::default(),
+            royalty_payee: Sourced::default(),
+            tax_rate: Sourced::default(),
+            tax_authority: Sourced::default(),
+            depreciation_years: Sourced::bare(10),
+            loss_carry_forward: Sourced::bare(true),
+            production_tax_credit: None,
+        }
+    }
+}
+
+impl Default for PriceSupport {
+    fn default() -> Self {
+        PriceSupport {
+            name: Sourced::default(),
+            product: Sourced::default(),
+            supporter: Sourced::default(),
+            floor: Sourced::default(),
+            covered_share: Sourced::bare(Decimal::ONE),
+            upside_share: Sourced::default(),
+            upside_threshold: None,
+            start_year: Sourced::default(),
+            end_year: Sourced::default(),
+        }
+    }
+}
+
+impl Default for Tranche {
+    fn default() -> Self {
+        Tranche {
+            name: Sourced::default(),
+            kind: Sourced::default(),
+            rank: Sourced::default(),
+            commitment: Sourced::default(),
+            draw_priority: Sourced::bare(1),
+            interest_rate: Sourced::default(),
+            upfront_fee: Sourced::default(),
+            commitment_fee: Sourced::default(),
+            capitalise_interest: Sourced::default(),
+            grace_years: Sourced::default(),
+            tenor_years: Sourced::default(),
+            repayment: Sourced::bare(Repayment::Annuity),
+            target_dscr: None,
+            dsra_months: Sourced::default(),
+            lockup_dscr: None,
+            funds_overruns: Sourced::default(),
+            overrun_cap: Sourced::default(),
+            covers: None,
+            coverage: Sourced::bare(Decimal::ONE),
+            guarantee_kind: Sourced::bare(GuaranteeKind::DebtService),
+            shareholding: None,
+            participants: Vec::new(),
+        }
+    }
+}
+
+impl Default for Override {
+    fn default() -> Self {
+        Override {
+            kind: Sourced::default(),
+            product: None,
+            facility: None,
+            phase: None,
+            party: None,
+            value: Sourced::default(),
+            start_year: None,
+            fall_years: Sourced::bare(1),
+            bottom_years: Sourced::default(),
+            recovery_years: Sourced::default(),
+            haircut: Sourced::default(),
         }
     }
 }

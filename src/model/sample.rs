@@ -214,23 +214,6 @@ fn tranche(
         kind: s(kind),
         rank: s(1),
         commitment: s(d(commitment)),
-        draw_priority: s(1),
-        interest_rate: s(Decimal::ZERO),
-        upfront_fee: s(Decimal::ZERO),
-        commitment_fee: s(Decimal::ZERO),
-        capitalise_interest: s(false),
-        grace_years: s(0),
-        tenor_years: s(0),
-        repayment: s(Repayment::Annuity),
-        target_dscr: None,
-        dsra_months: s(Decimal::ZERO),
-        lockup_dscr: None,
-        funds_overruns: s(false),
-        overrun_cap: s(Decimal::ZERO),
-        covers: None,
-        coverage: s(Decimal::ONE),
-        guarantee_kind: s(GuaranteeKind::DebtService),
-        shareholding: None,
         participants: participants
             .iter()
             .map(|(p, sh)| Participant {
@@ -238,6 +221,7 @@ fn tranche(
                 share: s(d(sh)),
             })
             .collect(),
+        ..Tranche::default()
     }
 }
 
@@ -292,15 +276,7 @@ pub fn scenario(name: &str, overrides: Vec<Override>) -> Scenario {
 pub fn override_of(kind: OverrideKind, value: &str) -> Override {
     Override {
         kind: s(kind),
-        product: None,
-        facility: None,
-        phase: None,
-        party: None,
         value: s(d(value)),
-        start_year: None,
-        fall_years: s(1),
-        bottom_years: s(0),
-        recovery_years: s(0),
-        haircut: s(Decimal::ZERO),
+        ..Override::default()
     }
 }

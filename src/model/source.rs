@@ -50,7 +50,7 @@ pub fn column_letters(col: u32) -> String {
 
 /// A value with the cell it was read from. Values built in code (tests, examples before
 /// they are written) have no cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sourced<T> {
     pub value: T,
     pub cell: Option<CellRef>,
