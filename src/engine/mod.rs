@@ -442,4 +442,4 @@ fn sculpted_share(
 #[cfg(test)]
 mod conventions_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

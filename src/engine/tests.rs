@@ -1,4 +1,5 @@
-//! Hand-checkable tests of the engine's rules on small deals.
+//! Hand-checkable tests of the engine's rules on small deals. The deals and `row` are
+//! shared with the tests beside each rule (`crate::engine::tests::defaulting_bullet`).
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::MathematicalOps;
@@ -89,7 +90,7 @@ fn one_mine_no_debt_can_be_checked_on_paper() {
 }
 
 /// The values of a row found by its label.
-fn row(r: &Results, label: &str) -> Vec<Decimal> {
+pub(crate) fn row(r: &Results, label: &str) -> Vec<Decimal> {
     let id = r
         .calc
         .rows
@@ -490,7 +491,7 @@ fn a_sculpted_loan_funding_its_own_dsra_hits_its_target_every_year() {
 /// t × (price − 20)): 2031 price 100, 2032 30 (CFADS 10,000: the interest exactly), 2033 25
 /// (CFADS 5,000: half the interest missed, the default), then `after` for 2034 (maturity) and
 /// 2035.
-fn defaulting_bullet(after: [&str; 2]) -> Deal {
+pub(crate) fn defaulting_bullet(after: [&str; 2]) -> Deal {
     let mut deal = financed("100000", Repayment::Bullet);
     deal.facilities[0].operations_years = Sourced::bare(5);
     let d = |v: &str| Sourced::bare(v.parse::<Decimal>().unwrap_or_default());

@@ -669,6 +669,10 @@ pub(crate) trait FromCell: Sized {
     fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem>;
     /// Stands in for a value that could not be read.
     fn placeholder() -> Self;
+    /// The value as a number, for a field's declared range (None: not a number).
+    fn number(&self) -> Option<Decimal> {
+        None
+    }
 }
 
 fn decimal_from_data(data: &Data, field: &Field) -> Result<Decimal, Problem> {
@@ -702,6 +706,9 @@ impl FromCell for Decimal {
     fn placeholder() -> Self {
         Decimal::ZERO
     }
+    fn number(&self) -> Option<Decimal> {
+        Some(*self)
+    }
 }
 
 impl FromCell for u32 {
@@ -727,6 +734,9 @@ impl FromCell for u32 {
     fn placeholder() -> Self {
         0
     }
+    fn number(&self) -> Option<Decimal> {
+        Some(Decimal::from(*self))
+    }
 }
 
 impl FromCell for i32 {
@@ -747,6 +757,9 @@ impl FromCell for i32 {
     }
     fn placeholder() -> Self {
         0
+    }
+    fn number(&self) -> Option<Decimal> {
+        Some(Decimal::from(*self))
     }
 }
 
@@ -1098,6 +1111,7 @@ static UNKNOWN_FIELD: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: schema::Range::Any,
 };
 
 /// The pseudo-fields of time-series year columns.
@@ -1108,6 +1122,7 @@ static PRICE_CELL: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: schema::Range::Any,
 };
 static FX_CELL: Field = Field {
     name: "rate",
@@ -1116,6 +1131,7 @@ static FX_CELL: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: schema::Range::Any,
 };
 static RATE_CELL: Field = Field {
     name: "discount rate",
@@ -1124,6 +1140,7 @@ static RATE_CELL: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: schema::Range::Any,
 };
 
 fn read_cell<T: FromCell>(
@@ -1167,6 +1184,18 @@ fn read_cell<T: FromCell>(
         return Slot::Blank(Some(cell));
     }
     match T::from_cell(data, field) {
+        Ok(v) if v.number().is_some_and(|n| !field.range.holds(n)) => {
+            log.cell_error(
+                sheet.schema.name,
+                cell.clone(),
+                format!(
+                    "{label} is out of range (found {}, expected {})",
+                    value::describe(data),
+                    field.range.expected()
+                ),
+            );
+            Slot::Failed(cell)
+        }
         Ok(v) => Slot::Value(Sourced::new(v, cell)),
         Err(p) => {
             let hint = p.hint.map(|h| format!("; {h}")).unwrap_or_default();
@@ -1931,6 +1960,7 @@ static CORRELATION_CELL: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: schema::Range::Any,
 };
 
 /// The Monte Carlo sheet: a price process per row, then the correlation matrix, whose

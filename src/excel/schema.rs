@@ -67,9 +67,49 @@ pub struct Field {
     /// What a blank cell means, for the documentation ("" when required).
     pub default: &'static str,
     pub meaning: &'static str,
+    /// The values the reader accepts (beyond the type): `Range::Any` for fields whose
+    /// bounds `validate` checks with the rest of the deal.
+    pub range: Range,
+}
+
+/// The numbers a field accepts, checked by the reader on the cell: a declaration's bounds,
+/// so that a new field needs no separate check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    Any,
+    /// 0 to 1 (0% to 100%).
+    Share,
+    /// 0 or more.
+    NonNegative,
+}
+
+impl Range {
+    pub fn holds(self, value: rust_decimal::Decimal) -> bool {
+        match self {
+            Range::Any => true,
+            Range::Share => {
+                value >= rust_decimal::Decimal::ZERO && value <= rust_decimal::Decimal::ONE
+            }
+            Range::NonNegative => value >= rust_decimal::Decimal::ZERO,
+        }
+    }
+
+    /// What a value in range looks like, for messages.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Range::Any => "any number",
+            Range::Share => "0% to 100%",
+            Range::NonNegative => "0 or more",
+        }
+    }
 }
 
 impl Field {
+    /// The field with bounds the reader checks.
+    pub const fn within(self, range: Range) -> Field {
+        Field { range, ..self }
+    }
+
     /// The header as the template writes it: `Nameplate (t/yr)`.
     pub fn header(&self) -> String {
         if self.unit.is_empty() {
@@ -124,6 +164,7 @@ const PLACEHOLDER: Field = Field {
     required: false,
     default: "",
     meaning: "",
+    range: Range::Any,
 };
 
 // When a defaulted field is written even at its default: on the records it applies to.
@@ -162,6 +203,7 @@ const fn req(
         required: true,
         default: "",
         meaning,
+        range: Range::Any,
     }
 }
 
@@ -179,6 +221,7 @@ const fn opt(
         required: false,
         default,
         meaning,
+        range: Range::Any,
     }
 }
 
@@ -1742,6 +1785,27 @@ pub fn markdown_tables() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_holds_its_bounds_and_nothing_past_them() {
+        use rust_decimal_macros::dec;
+        for (range, inside, outside) in [
+            (
+                Range::Share,
+                [dec!(0), dec!(1)],
+                [dec!(-0.0001), dec!(1.0001)],
+            ),
+            (
+                Range::NonNegative,
+                [dec!(0), dec!(1e9)],
+                [dec!(-0.0001), dec!(-1)],
+            ),
+        ] {
+            assert!(inside.iter().all(|v| range.holds(*v)), "{range:?}");
+            assert!(!outside.iter().any(|v| range.holds(*v)), "{range:?}");
+        }
+        assert!(Range::Any.holds(dec!(-1e9)));
+    }
 
     /// Each record's `Default` (what the examples and tests build on) holds, for every
     /// optional column, what the reader gives a blank cell of it.
