@@ -88,6 +88,15 @@ pub struct Required<R, T>(pub Lens<R, Sourced<T>>);
 /// A value whose blank means the schema's default.
 pub struct Defaulted<R, T>(pub Lens<R, Sourced<T>>, pub Shown<R>);
 
+/// A value whose blank means the schema's default and that applies only to the records `.1`
+/// accepts (`.2` names them: "loans"): anywhere else a value other than the default would be
+/// ignored, so the reader refuses it at its cell. Written like `Defaulted` where it applies.
+pub struct Scoped<R, T>(
+    pub Lens<R, Sourced<T>>,
+    pub fn(&R) -> bool,
+    pub &'static str,
+);
+
 /// A value whose blank means `.1`, which the schema describes in words ("deal currency").
 pub struct BlankIs<R, T>(pub Lens<R, Sourced<T>>, pub T, pub Shown<R>);
 
@@ -164,6 +173,44 @@ impl<R: Default, T: FromCell + ToCell + PartialEq + std::fmt::Debug + 'static> A
                 "a blank reads as {blank:?}, the record's Default holds {default:?}"
             ))
         }
+    }
+}
+
+impl<R: Default, T: FromCell + ToCell + PartialEq + std::fmt::Debug + 'static> Access<R>
+    for Scoped<R, T>
+{
+    fn read(&self, name: &'static str, rec: Rec, log: &mut Log, record: &mut R) {
+        let v: Sourced<T> = rec.defaulted(log, name);
+        let unused = !(self.1)(record) && v.value != (self.0.get)(&R::default()).value;
+        if let Some(cell) = v.cell.clone().filter(|c| unused && !log.row_failed(c)) {
+            log.refuse(
+                rec.sheet_name(),
+                cell,
+                format!(
+                    "{name} applies only to {} (found {}, expected a blank on this row)",
+                    self.2,
+                    rec.found(name)
+                ),
+            );
+        }
+        *(self.0.set)(record) = v;
+    }
+    fn write<'d>(&self, record: &'d R) -> Written<'d> {
+        written(record, &self.0, Some(self.1))
+    }
+    fn missing(&self, record: &mut R, cell: &CellRef) {
+        (self.0.set)(record).cell = Some(cell.clone());
+    }
+    #[cfg(test)]
+    fn default_agrees(&self, field: &Field) -> Result<(), String> {
+        Defaulted(
+            Lens {
+                get: self.0.get,
+                set: self.0.set,
+            },
+            None,
+        )
+        .default_agrees(field)
     }
 }
 

@@ -599,6 +599,22 @@ impl Log {
             .push(((sheet_index(sheet), 0, 0), InputError::new(None, message)));
     }
 
+    /// Whether a cell of `cell`'s row has failed to read (a record's placeholders must not
+    /// raise further errors).
+    pub(crate) fn row_failed(&self, cell: &CellRef) -> bool {
+        self.failed
+            .iter()
+            .any(|c| c.sheet == cell.sheet && c.row == cell.row)
+    }
+
+    /// An error about a value that was read as it is (not a placeholder): unlike
+    /// `cell_error`, checks on its row still run.
+    pub(crate) fn refuse(&mut self, sheet: &'static str, cell: CellRef, message: String) {
+        self.broken.insert(sheet);
+        let key = self.sort_key(Some(&cell));
+        self.errors.push((key, InputError::at(cell, message)));
+    }
+
     pub(crate) fn cell_error(&mut self, sheet: &'static str, cell: CellRef, message: String) {
         self.broken.insert(sheet);
         self.failed.insert(cell.clone());
@@ -1068,6 +1084,18 @@ impl<'s, 'g> Rec<'s, 'g> {
             Some((r, c)) => self.sheet.grid.cell(r, c),
             None => log.phantom(self.sheet.schema.name),
         }
+    }
+
+    /// The sheet the record is on, as the schema names it.
+    pub(crate) fn sheet_name(&self) -> &'static str {
+        self.sheet.schema.name
+    }
+
+    /// What the cell of a field holds, for messages ("2%", "the text 'x'").
+    pub(crate) fn found(&self, name: &'static str) -> String {
+        self.position(name)
+            .map(|(r, c)| value::describe(self.sheet.grid.data(r, c)))
+            .unwrap_or_else(|| "nothing".to_string())
     }
 
     /// Reports a value that is there but must not be.

@@ -15,7 +15,7 @@
 
 use super::access::{
     BlankIs, Column, Defaulted, FeedColumn, Optional, ParentName, PtcColumn, RampStep, Required,
-    RequiredShownBy, cost_amount, lens, override_value,
+    RequiredShownBy, Scoped, cost_amount, lens, override_value,
 };
 use crate::model::*;
 
@@ -167,7 +167,8 @@ const PLACEHOLDER: Field = Field {
     range: Range::Any,
 };
 
-// When a defaulted field is written even at its default: on the records it applies to.
+// The records a field applies to: where it is written even at its default, and (for `Scoped`
+// fields) the only records where the reader accepts a value other than the default.
 fn draws(t: &Tranche) -> bool {
     t.kind.value.is_funding()
 }
@@ -1115,7 +1116,11 @@ pub(crate) const OFFTAKE_COLUMNS: &[Column<Offtake, OfftakeField>] = &[
             "0%",
             "Discount to the market price.",
         ),
-        access: &Defaulted(lens!(Offtake: discount), Some(priced_off_market)),
+        access: &Scoped(
+            lens!(Offtake: discount),
+            priced_off_market,
+            "market, floor and collar pricing",
+        ),
     },
     Column {
         key: OfftakeField::FixedPrice,
@@ -1294,7 +1299,11 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "1",
             "Construction uses are met in this order, pro rata within a priority.",
         ),
-        access: &Defaulted(lens!(Tranche: draw_priority), Some(draws)),
+        access: &Scoped(
+            lens!(Tranche: draw_priority),
+            draws,
+            "tranches that fund the project (every kind but guarantees)",
+        ),
     },
     Column {
         key: TrancheField::InterestRate,
@@ -1314,9 +1323,9 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "% of commitment",
             Percent,
             "0%",
-            "Paid at financial close.",
+            "Loans: paid at financial close.",
         ),
-        access: &Defaulted(lens!(Tranche: upfront_fee), Some(charges_fees)),
+        access: &Scoped(lens!(Tranche: upfront_fee), is_loan, "loans"),
     },
     Column {
         key: TrancheField::CommitmentFee,
@@ -1327,7 +1336,11 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "0%",
             "On the undrawn commitment; for a guarantee, the yearly fee on the guaranteed exposure.",
         ),
-        access: &Defaulted(lens!(Tranche: commitment_fee), Some(charges_fees)),
+        access: &Scoped(
+            lens!(Tranche: commitment_fee),
+            charges_fees,
+            "loans and guarantees",
+        ),
     },
     Column {
         key: TrancheField::CapitaliseInterest,
@@ -1409,7 +1422,11 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "no",
             "Standby money, drawn only for costs beyond the other tranches' commitments.",
         ),
-        access: &Defaulted(lens!(Tranche: funds_overruns), Some(draws)),
+        access: &Scoped(
+            lens!(Tranche: funds_overruns),
+            draws,
+            "tranches that fund the project (every kind but guarantees)",
+        ),
     },
     Column {
         key: TrancheField::OverrunCap,
@@ -1805,6 +1822,40 @@ mod tests {
             assert!(!outside.iter().any(|v| range.holds(*v)), "{range:?}");
         }
         assert!(Range::Any.holds(dec!(-1e9)));
+    }
+
+    /// A value other than the default where its field does not apply would be ignored: the
+    /// reader refuses it at its cell (a guarantee's upfront fee, a guarantee's draw priority,
+    /// a fixed-price contract's discount), and accepts the default there.
+    #[test]
+    fn a_value_where_its_field_does_not_apply_is_refused_at_its_cell() {
+        use crate::excel::read::read_deal_bytes;
+        use crate::excel::template::template_bytes;
+        use rust_decimal_macros::dec;
+        let name = "ndpr-joint-facility";
+        let mut deal = crate::examples::example(name).expect("example");
+        let notes = crate::examples::example_notes(name).expect("notes");
+        let bytes = template_bytes(&deal, &notes).expect("template");
+        assert!(read_deal_bytes(&bytes, "deal.xlsx").is_ok(), "as written");
+        let guarantee = 4;
+        assert_eq!(deal.tranches[guarantee].kind.value, TrancheKind::Guarantee);
+        deal.tranches[guarantee].upfront_fee = Sourced::bare(dec!(0.01));
+        deal.tranches[guarantee].draw_priority = Sourced::bare(2);
+        deal.offtakes[0].pricing = Sourced::bare(PricingKind::Fixed);
+        deal.offtakes[0].fixed_price = Some(Sourced::bare(dec!(100)));
+        deal.offtakes[0].discount = Sourced::bare(dec!(0.05));
+        let bytes = template_bytes(&deal, &notes).expect("template");
+        let errors = read_deal_bytes(&bytes, "deal.xlsx")
+            .expect_err("refused")
+            .errors;
+        let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        for want in [
+            "'Financing'!G6: Upfront fee applies only to loans (found 0.01, expected a blank on this row)",
+            "'Financing'!E6: Draw priority applies only to tranches that fund the project",
+            "'Offtake'!H2: Discount applies only to market, floor and collar pricing (found 0.05",
+        ] {
+            assert!(texts.iter().any(|t| t.contains(want)), "{want}\n{texts:#?}");
+        }
     }
 
     /// Each record's `Default` (what the examples and tests build on) holds, for every
