@@ -1477,6 +1477,18 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
         ),
         access: &Optional(lens!(Tranche: shareholding)),
     },
+    Column {
+        key: TrancheField::DefaultMargin,
+        field: opt(
+            "Default margin",
+            "%/yr",
+            Percent,
+            "0%",
+            "Loans: extra yearly interest on what is in arrears (missed interest and principal), on top of the interest rate.",
+        )
+        .within(Range::Share),
+        access: &Scoped(lens!(Tranche: default_margin), is_loan, "loans"),
+    },
 ];
 
 pub const FINANCING: SheetSchema = SheetSchema {
@@ -1853,6 +1865,39 @@ mod tests {
             "'Financing'!G6: Upfront fee applies only to loans (found 0.01, expected a blank on this row)",
             "'Financing'!E6: Draw priority applies only to tranches that fund the project",
             "'Offtake'!H2: Discount applies only to market, floor and collar pricing (found 0.05",
+        ] {
+            assert!(texts.iter().any(|t| t.contains(want)), "{want}\n{texts:#?}");
+        }
+    }
+
+    /// A loan's default margin is read from its column (the last of Financing); a value
+    /// outside 0% to 100%, or on equity, is refused at its cell.
+    #[test]
+    fn a_default_margin_is_read_from_its_cell_within_its_range() {
+        use crate::excel::read::read_deal_bytes;
+        use crate::excel::template::template_bytes;
+        use rust_decimal_macros::dec;
+        let name = "ndpr-joint-facility";
+        let mut deal = crate::examples::example(name).expect("example");
+        let notes = crate::examples::example_notes(name).expect("notes");
+        deal.tranches[1].default_margin = Sourced::bare(dec!(0.02));
+        let bytes = template_bytes(&deal, &notes).expect("template");
+        let read = read_deal_bytes(&bytes, "deal.xlsx").expect("reads");
+        let margin = &read.tranches[1].default_margin;
+        assert_eq!(margin.value, dec!(0.02));
+        let cell = margin.cell.as_ref().map(|c| c.to_string());
+        assert_eq!(cell.as_deref(), Some("'Financing'!V3"));
+
+        deal.tranches[1].default_margin = Sourced::bare(dec!(-0.01));
+        deal.tranches[0].default_margin = Sourced::bare(dec!(0.02));
+        let bytes = template_bytes(&deal, &notes).expect("template");
+        let errors = read_deal_bytes(&bytes, "deal.xlsx")
+            .expect_err("refused")
+            .errors;
+        let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        for want in [
+            "'Financing'!V3: Default margin is out of range (found -0.01, expected 0% to 100%)",
+            "'Financing'!V2: Default margin applies only to loans (found 0.02,",
         ] {
             assert!(texts.iter().any(|t| t.contains(want)), "{want}\n{texts:#?}");
         }

@@ -766,6 +766,8 @@ pub struct Tranche {
     pub guarantee_kind: Sourced<GuaranteeKind>,
     /// Equity only: share of distributions. None: pro rata to commitment.
     pub shareholding: Option<Sourced<Rate>>,
+    /// Loans: extra yearly interest on what is in arrears (missed interest and principal).
+    pub default_margin: Sourced<Rate>,
     /// Who funds it and in what shares (summing to 100%).
     pub participants: Vec<Participant>,
 }
@@ -794,6 +796,7 @@ fields!(
         Coverage,
         GuaranteeKind,
         Shareholding,
+        DefaultMargin,
     }
 );
 
@@ -1038,6 +1041,7 @@ impl Default for Tranche {
             coverage: Sourced::bare(Decimal::ONE),
             guarantee_kind: Sourced::bare(GuaranteeKind::DebtService),
             shareholding: None,
+            default_margin: Sourced::default(),
             participants: Vec::new(),
         }
     }
