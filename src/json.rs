@@ -20,13 +20,13 @@ use crate::model::Deal;
 /// The version of the document's shape. Bump the minor number when a key is added, the
 /// major number when a key is renamed or removed or a value changes its type or meaning;
 /// update `schema/results.schema.json` in the same commit (README, "The JSON").
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// What the document holds beyond the results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Every calculation row per year (`--json-rows`): each tranche's draws, interest,
-    /// principal, DSCR and DSRA; each facility's production; each party's ledger entries;
+    /// principal, DSCR and DSRA; each facility's production, sales value, costs and royalty; each party's ledger entries;
     /// and every row of the calculation as the workbook shows it.
     pub rows: bool,
 }

@@ -303,6 +303,21 @@ pub struct FacilityResult {
     /// What it has to sell: production less the feed its plants take.
     #[serde(serialize_with = "as_text::opt_decs")]
     pub sellable: Option<Vec<Decimal>>,
+    /// Its sales value per year (contracts, market, transfers to its plants); None for a
+    /// facility that sells nothing.
+    #[serde(serialize_with = "as_text::opt_decs")]
+    pub sales_value: Option<Vec<Decimal>>,
+    /// Its costs per year as the calculation sheet books them: operating (feed included),
+    /// capital, and expensed (exploration, rehabilitation…).
+    #[serde(serialize_with = "as_text::decs")]
+    pub operating_costs: Vec<Decimal>,
+    #[serde(serialize_with = "as_text::decs")]
+    pub capital_costs: Vec<Decimal>,
+    #[serde(serialize_with = "as_text::decs")]
+    pub expensed_costs: Vec<Decimal>,
+    /// The royalty on its sales value; None where no royalty applies.
+    #[serde(serialize_with = "as_text::opt_decs")]
+    pub royalty: Option<Vec<Decimal>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -581,6 +596,17 @@ impl Source<'_> {
         r.map(|r| self.row(r))
     }
 
+    /// The sum of rows, period by period (zeros for none).
+    fn sum_rows(&self, rows: &[RowId]) -> Vec<Decimal> {
+        let mut out = vec![Decimal::ZERO; self.values.periods];
+        for r in rows {
+            for (o, v) in out.iter_mut().zip(self.values.row(*r)) {
+                *o += *v;
+            }
+        }
+        out
+    }
+
     /// A row, empty when there is none.
     fn row_or_empty(&self, r: Option<RowId>) -> Vec<Decimal> {
         self.opt_row(r).unwrap_or_default()
@@ -842,6 +868,11 @@ fn facility_results(src: &Source) -> Vec<FacilityResult> {
             name: f.name.clone(),
             production: src.opt_row(f.production),
             sellable: src.opt_row(f.sellable),
+            sales_value: src.opt_row(f.sales_value),
+            operating_costs: src.sum_rows(&f.operating),
+            capital_costs: src.sum_rows(&f.capital),
+            expensed_costs: src.sum_rows(&f.expensed),
+            royalty: src.opt_row(f.royalty),
         })
         .collect()
 }

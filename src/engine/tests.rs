@@ -89,6 +89,38 @@ fn one_mine_no_debt_can_be_checked_on_paper() {
     );
 }
 
+/// Each facility's accounts in the results: the paper mine sells 1,000 t × 100 in 2031–34,
+/// builds for 150,000 in 2030 and spends 20 a tonne; its royalty rows add up to the
+/// project's.
+#[test]
+fn a_facility_reports_its_sales_costs_and_royalty_per_year() {
+    let deal = one_mine_all_equity();
+    let r = run(&deal, &Scenario::base()).expect("runs");
+    let mine = &r.facilities[0];
+    let years = |v: [i64; 6]| v.map(Decimal::from).to_vec();
+    assert_eq!(
+        mine.sales_value.as_deref(),
+        Some(&years([0, 100000, 100000, 100000, 100000, 0])[..])
+    );
+    assert_eq!(mine.capital_costs, years([150000, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        mine.operating_costs,
+        years([0, 20000, 20000, 20000, 20000, 0])
+    );
+    assert_eq!(mine.expensed_costs, years([0; 6]));
+    for name in crate::examples::EXAMPLES {
+        let deal = crate::examples::example(name).expect("example");
+        let r = run(&deal, &Scenario::base()).expect("runs");
+        let mut royalties = vec![Decimal::ZERO; r.values.periods];
+        for f in &r.facilities {
+            for (t, v) in f.royalty.iter().flatten().enumerate() {
+                royalties[t] += *v;
+            }
+        }
+        assert_eq!(royalties, row(&r, "Royalties"), "{name}");
+    }
+}
+
 /// The values of a row found by its label.
 pub(crate) fn row(r: &Results, label: &str) -> Vec<Decimal> {
     let id = r

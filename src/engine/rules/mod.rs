@@ -108,6 +108,14 @@ pub struct FacilityLines {
     pub production: Option<RowId>,
     /// What it has to sell: production less the feed its plants take.
     pub sellable: Option<RowId>,
+    /// Its sales value (contracts, market, transfers to its plants): the royalty base.
+    pub sales_value: Option<RowId>,
+    /// Its cost rows: operating (incl. feed), capital, and expensed (exploration,
+    /// rehabilitation…).
+    pub operating: Vec<RowId>,
+    pub capital: Vec<RowId>,
+    pub expensed: Vec<RowId>,
+    pub royalty: Option<RowId>,
 }
 
 #[derive(Debug, Clone)]
@@ -415,6 +423,7 @@ impl<'a> Builder<'a> {
         self.build_operations()?;
         self.build_financing_costs()?;
         self.build_fiscal()?;
+        self.record_facility_accounts();
         self.build_cash_flow()?;
         self.build_funding()?;
         self.build_waterfall()?;

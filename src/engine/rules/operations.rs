@@ -50,6 +50,26 @@ pub struct Operations {
 }
 
 impl Builder<'_> {
+    /// Each facility's sales value, costs and royalty, for its results (its rows are built
+    /// by then: revenue, costs and the fiscal stage).
+    pub(super) fn record_facility_accounts(&mut self) {
+        for lines in &mut self.lines.facilities {
+            let Some(i) = self
+                .deal
+                .facilities
+                .iter()
+                .position(|f| f.name.value == lines.name)
+            else {
+                continue;
+            };
+            lines.sales_value = self.ops.revenue[i];
+            lines.operating = self.ops.operating[i].clone();
+            lines.capital = self.ops.capital[i].clone();
+            lines.expensed = self.ops.expensed[i].clone();
+            lines.royalty = self.ops.royalty[i];
+        }
+    }
+
     /// Operations in their order: production, prices, costs, revenue, the costs on revenue,
     /// royalties.
     pub(super) fn build_operations(&mut self) -> Result<(), BuildError> {

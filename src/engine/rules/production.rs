@@ -38,7 +38,7 @@ impl Builder<'_> {
             self.lines.facilities.push(super::FacilityLines {
                 name: deal.facilities[i].name.value.clone(),
                 production: Some(production),
-                sellable: None,
+                ..super::FacilityLines::default()
             });
             self.share_feed(i, production, &target, &mut demand, &mut available)?;
         }
