@@ -538,37 +538,21 @@ impl ToCell for NaiveDate {
     }
 }
 
-/// The labelled enums are written by their label, lists of them as "a, b".
-macro_rules! labels_to_cell {
-    ($($t:ty),+) => {$(
-        impl ToCell for $t {
-            fn to_cell(&self) -> CellValue {
-                CellValue::Text(self.label().to_string())
-            }
-        }
-
-        impl ToCell for Vec<$t> {
-            fn to_cell(&self) -> CellValue {
-                CellValue::Text(self.iter().map(|v| v.label()).collect::<Vec<_>>().join(", "))
-            }
-        }
-    )+};
+/// The labelled enums are written by their label (any `Labelled` type).
+impl<T: Labelled> ToCell for T {
+    fn to_cell(&self) -> CellValue {
+        CellValue::Text(self.label().to_string())
+    }
 }
 
-labels_to_cell!(
-    Discounting,
-    SubsidyBasis,
-    FacilityKind,
-    Phase,
-    TransferPricing,
-    PriceUnit,
-    CostCategory,
-    CostBasis,
-    PartyKind,
-    PricingKind,
-    TrancheKind,
-    Repayment,
-    OverrideKind,
-    CompletionSupport,
-    GuaranteeKind
-);
+/// A list of labels as "a, b".
+impl<T: Labelled> ToCell for Vec<T> {
+    fn to_cell(&self) -> CellValue {
+        CellValue::Text(
+            self.iter()
+                .map(|v| v.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }
+}

@@ -841,69 +841,53 @@ impl FromCell for String {
     }
 }
 
-/// The labelled enums are read by their label, forgiving case and `-`/`_`/space.
-macro_rules! choice_from_cell {
-    ($($t:ty),+) => {$(
-        impl FromCell for $t {
-            fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
-                let what = format!("is not a recognised {}", field.name.to_lowercase());
-                match data {
-                    Data::String(s) => <$t>::parse(s).ok_or_else(|| Problem::new(&what, expectation(field))),
-                    _ => Err(Problem::new(&what, expectation(field))),
-                }
-            }
-            fn placeholder() -> Self {
-                <$t>::ALL[0]
-            }
+/// The labelled enums are read by their label, forgiving case and `-`/`_`/space (any
+/// `Labelled` type: a new choice needs nothing here).
+impl<T: Labelled> FromCell for T {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let what = format!("is not a recognised {}", field.name.to_lowercase());
+        match data {
+            Data::String(s) => T::parse(s).ok_or_else(|| Problem::new(&what, expectation(field))),
+            _ => Err(Problem::new(&what, expectation(field))),
         }
-
-        impl FromCell for Vec<$t> {
-            fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
-                let Data::String(s) = data else {
-                    return Err(Problem::new("is not a list", expectation(field)));
-                };
-                let mut out = Vec::new();
-                for part in s.split(',') {
-                    if part.trim().is_empty() {
-                        continue;
-                    }
-                    match <$t>::parse(part) {
-                        Some(v) if !out.contains(&v) => out.push(v),
-                        Some(_) => {}
-                        None => {
-                            return Err(Problem::new(
-                                &format!("names an unknown {} '{}'", field.name.to_lowercase(), part.trim()),
-                                expectation(field),
-                            ))
-                        }
-                    }
-                }
-                Ok(out)
-            }
-            fn placeholder() -> Self {
-                Vec::new()
-            }
-        }
-    )+};
+    }
+    fn placeholder() -> Self {
+        T::all()[0]
+    }
 }
 
-choice_from_cell!(
-    Discounting,
-    SubsidyBasis,
-    FacilityKind,
-    Phase,
-    TransferPricing,
-    PriceUnit,
-    CostCategory,
-    CostBasis,
-    PartyKind,
-    PricingKind,
-    TrancheKind,
-    Repayment,
-    OverrideKind,
-    CompletionSupport,
-    GuaranteeKind
-);
+/// A comma-separated list of labels, each once.
+impl<T: Labelled> FromCell for Vec<T> {
+    fn from_cell(data: &Data, field: &Field) -> Result<Self, Problem> {
+        let Data::String(s) = data else {
+            return Err(Problem::new("is not a list", expectation(field)));
+        };
+        let mut out = Vec::new();
+        for part in s.split(',') {
+            if part.trim().is_empty() {
+                continue;
+            }
+            match T::parse(part) {
+                Some(v) if !out.contains(&v) => out.push(v),
+                Some(_) => {}
+                None => {
+                    return Err(Problem::new(
+                        &format!(
+                            "names an unknown {} '{}'",
+                            field.name.to_lowercase(),
+                            part.trim()
+                        ),
+                        expectation(field),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+    fn placeholder() -> Self {
+        Vec::new()
+    }
+}
 
 /// What reading one field gave.
 enum Slot<T> {

@@ -35,6 +35,18 @@ macro_rules! labelled_enum {
             }
         }
 
+        impl Labelled for $name {
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+            fn label(self) -> &'static str {
+                $name::label(self)
+            }
+            fn parse(text: &str) -> Option<Self> {
+                $name::parse(text)
+            }
+        }
+
         /// The first variant: a placeholder before a cell is read (records that default a
         /// choice to another variant say so in their own `Default`).
         impl Default for $name {
@@ -63,6 +75,17 @@ macro_rules! fields {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
         }
     };
+}
+
+/// A choice a user picks from a dropdown (every `labelled_enum!`): what the reader and the
+/// writer need to read and write any of them.
+pub trait Labelled: Copy + PartialEq + 'static {
+    /// Every variant, in dropdown order.
+    fn all() -> &'static [Self];
+    /// The label a user sees and types.
+    fn label(self) -> &'static str;
+    /// Reads a label, forgiving case and `-`/`_`/space differences.
+    fn parse(text: &str) -> Option<Self>;
 }
 
 /// Lower-cases and folds `-`, `_` and runs of spaces into one space.
