@@ -1572,3 +1572,83 @@ fn parties_outside_the_deal_are_in_the_ledger_and_never_measured() {
         assert_eq!(total, Decimal::ZERO);
     }
 }
+
+/// `DSRA funding`: a senior annuity (100,000 at 10% over 4 years, 31,547.08 a year, a 6-month
+/// DSRA of 15,773.54) above a junior bullet (50,000 at 10%). In 2032 CFADS is 20,000: the
+/// DSRA pays the senior shortfall (11,547.08, leaving 4,226.46) and the junior misses its
+/// 5,000. In 2033 CFADS is 50,000: 18,452.92 is left after senior debt service, and the
+/// junior is due 10,500 (5,000 of arrears and 10% of 55,000). Funding reserves after each
+/// rank refills the senior DSRA first (11,547.08), leaving the junior 6,905.84 (3,594.16
+/// still in arrears); funding them after all debt service pays the junior its 10,500 and
+/// tops the reserve up with the 7,952.92 left (to 12,179.38).
+#[test]
+fn reserves_funded_after_all_debt_service_pay_the_junior_lenders_first() {
+    let deal_with = |funding: ReserveFunding| {
+        let mut deal = financed("100000", Repayment::Annuity);
+        deal.tranches[1].dsra_months = Sourced::bare(dec!(6));
+        deal.tranches.push(loan(
+            "Junior",
+            TrancheKind::SubordinatedDebt,
+            2,
+            "50000",
+            1,
+            "0.1",
+            4,
+            Repayment::Bullet,
+            &[("Bank", "1")],
+        ));
+        deal.reserve_funding = Sourced::bare(funding);
+        let price = |v: i64| Sourced::bare(Decimal::from(v));
+        deal.products[0].deck = [
+            (2030, 100),
+            (2031, 100),
+            (2032, 40),
+            (2033, 70),
+            (2034, 100),
+        ]
+        .map(|(y, p)| (y, price(p)))
+        .to_vec();
+        deal
+    };
+    let in_2033 = |r: &Results, label: &str| row(r, label)[3];
+    for (funding, top_up, junior_paid, junior_arrears, dsra) in [
+        (
+            ReserveFunding::EachRank,
+            dec!(11547.08),
+            dec!(6905.84),
+            dec!(3594.16),
+            dec!(15773.54),
+        ),
+        (
+            ReserveFunding::AllDebtService,
+            dec!(7952.92),
+            dec!(10500),
+            dec!(0),
+            dec!(12179.38),
+        ),
+    ] {
+        let r = run(&deal_with(funding), &Scenario::base()).expect("runs");
+        assert!(r.all_checks_pass(), "{funding:?}: {:?}", r.checks);
+        assert_eq!(
+            row(&r, "CFADS (cash flow available for debt service)")[3],
+            dec!(50000)
+        );
+        assert_eq!(
+            in_2033(&r, "Senior: principal paid"),
+            dec!(26071.97),
+            "{funding:?}"
+        );
+        assert_eq!(in_2033(&r, "Senior: DSRA top-up"), top_up, "{funding:?}");
+        assert_eq!(
+            in_2033(&r, "Junior: interest paid"),
+            junior_paid,
+            "{funding:?}"
+        );
+        assert_eq!(
+            in_2033(&r, "Junior: interest in arrears"),
+            junior_arrears,
+            "{funding:?}"
+        );
+        assert_eq!(in_2033(&r, "Senior: DSRA balance"), dsra, "{funding:?}");
+    }
+}

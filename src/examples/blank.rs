@@ -69,6 +69,7 @@ pub fn deal() -> Deal {
         }],
         scenarios: Vec::new(),
         monte_carlo: None,
+        ..Deal::default()
     }
 }
 

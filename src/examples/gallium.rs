@@ -286,6 +286,7 @@ pub fn deal() -> Deal {
                 process(CRUDE, "35", "0.3", ("0.15", "30", "0.2"), &["0.9"]),
             ],
         }),
+        ..Deal::default()
     }
 }
 

@@ -224,6 +224,7 @@ pub fn deal() -> Deal {
         monte_carlo: Some(MonteCarlo {
             processes: vec![process(NDPR, "40", "0.3", ("0.1", "30", "0.2"), &[])],
         }),
+        ..Deal::default()
     }
 }
 

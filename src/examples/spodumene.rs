@@ -268,6 +268,7 @@ pub fn deal() -> Deal {
         monte_carlo: Some(MonteCarlo {
             processes: vec![process(SC6, "75", "0.5", ("0.1", "35", "0.25"), &[])],
         }),
+        ..Deal::default()
     }
 }
 

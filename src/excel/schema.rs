@@ -407,6 +407,17 @@ pub(crate) const DEAL_COLUMNS: &[Column<Deal, DealField>] = &[
         ),
         access: &Defaulted(lens!(Deal: ledger_precision), None),
     },
+    Column {
+        key: DealField::ReserveFunding,
+        field: opt(
+            "DSRA funding",
+            "",
+            Choice(ReserveFunding::labels),
+            "after each rank",
+            "When the waterfall tops up debt service reserves: after each rank's interest and principal (a senior reserve is refilled before junior debt service is paid), or after all debt service (every rank's interest and principal first, then the reserves, senior first).",
+        ),
+        access: &Defaulted(lens!(Deal: reserve_funding), None),
+    },
 ];
 
 pub const DEAL: SheetSchema = SheetSchema {

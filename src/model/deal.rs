@@ -265,6 +265,13 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// When the operating waterfall tops up the loans' debt service reserves: right after
+    /// each rank's interest and principal (a senior reserve before junior debt service), or
+    /// after every rank's debt service (junior lenders paid before senior reserves).
+    ReserveFunding { EachRank => "after each rank", AllDebtService => "after all debt service" }
+);
+
+labelled_enum!(
     /// Who meets a construction funding gap beyond every committed source: the sponsors by
     /// shareholding (completion support), or nobody, which makes the gap a failed check.
     CompletionSupport { Shareholding => "by shareholding", NoSupport => "none" }
@@ -326,6 +333,8 @@ pub struct Deal {
     /// Decimal places every ledger amount is rounded to (Excel's ROUND, half away from
     /// zero): 2 books to the cent.
     pub ledger_precision: Sourced<u32>,
+    /// Where the waterfall funds debt service reserves.
+    pub reserve_funding: Sourced<ReserveFunding>,
     pub facilities: Vec<Facility>,
     pub products: Vec<Product>,
     pub fx: Vec<FxSeries>,
@@ -354,6 +363,7 @@ fields!(
         SubsidyBasis,
         CompletionSupport,
         LedgerPrecision,
+        ReserveFunding,
     }
 );
 
@@ -971,6 +981,7 @@ impl Default for Deal {
             subsidy_basis: Sourced::bare(SubsidyBasis::PresentValue),
             completion_support: Sourced::bare(CompletionSupport::Shareholding),
             ledger_precision: Sourced::bare(super::DEFAULT_LEDGER_PRECISION),
+            reserve_funding: Sourced::bare(ReserveFunding::EachRank),
             facilities: Vec::new(),
             products: Vec::new(),
             fx: Vec::new(),

@@ -71,6 +71,7 @@ pub fn one_mine_all_equity() -> Deal {
         tranches: vec![equity("Equity", "200000", &[("Sponsor", "1")])],
         scenarios: vec![],
         monte_carlo: None,
+        ..Deal::default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The operating waterfall as data: an ordered list of steps (`WaterfallStep`), the order
-//! every deal runs today in one const (`WATERFALL`), interpreted by one small loop. A step
+//! a deal runs in one const (`WATERFALL`, or `RESERVES_LAST` when its Deal sheet funds
+//! reserves after all debt service), interpreted by one small loop. A step
 //! that works rank by rank runs, together with the rank steps next to it in the list, for
 //! each rank in waterfall order (by rank, first-loss below every other loan) on the cash the
 //! ranks above it left; the other steps run once. A deal could later give its own order:
@@ -14,6 +15,7 @@ use super::{BuildError, Builder};
 use crate::engine::calc::{
     Expr, FlowKind, RowId, Unit, and, div, eq, ge, if_, le, min2, pos, safe_div, sum,
 };
+use crate::model::ReserveFunding;
 use crate::model::key::{InputKey, TrancheField};
 
 /// One step of the operating waterfall.
@@ -51,6 +53,20 @@ pub(super) const WATERFALL: [WaterfallStep; 8] = [
     WaterfallStep::Principal,
     WaterfallStep::FundDsra,
     WaterfallStep::CoverRatios,
+    WaterfallStep::LockUpTest,
+    WaterfallStep::Distribute,
+];
+
+/// The order when the deal funds debt service reserves after all debt service (`DSRA
+/// funding`): every rank's interest and principal, then the reserves in a pass of their own
+/// over the ranks, senior first.
+pub(super) const RESERVES_LAST: [WaterfallStep; 8] = [
+    WaterfallStep::GuaranteeFees,
+    WaterfallStep::DebtServiceDue,
+    WaterfallStep::Interest,
+    WaterfallStep::Principal,
+    WaterfallStep::CoverRatios,
+    WaterfallStep::FundDsra,
     WaterfallStep::LockUpTest,
     WaterfallStep::Distribute,
 ];
@@ -146,9 +162,13 @@ impl Builder<'_> {
     /// The operating waterfall: the steps of `WATERFALL` in order, each run of rank steps
     /// next to each other run for one rank after another.
     pub(super) fn build_waterfall(&mut self) -> Result<(), BuildError> {
-        check_order(&WATERFALL)?;
+        let order: &[WaterfallStep] = match self.deal.reserve_funding.value {
+            ReserveFunding::EachRank => &WATERFALL,
+            ReserveFunding::AllDebtService => &RESERVES_LAST,
+        };
+        check_order(order)?;
         let mut w = self.open_waterfall()?;
-        for run in WATERFALL.chunk_by(|a, b| a.by_rank() == b.by_rank()) {
+        for run in order.chunk_by(|a, b| a.by_rank() == b.by_rank()) {
             let times = if run[0].by_rank() { w.ranks.len() } else { 1 };
             for k in 0..times {
                 for &step in run {
@@ -639,6 +659,7 @@ mod tests {
     #[test]
     fn the_default_order_runs() {
         assert_eq!(check_order(&WATERFALL), Ok(()));
+        assert_eq!(check_order(&RESERVES_LAST), Ok(()));
     }
 
     #[test]
