@@ -1709,9 +1709,7 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
     let monte_carlo_sheet = sheet(&schema::MONTE_CARLO, log);
 
     let mut deal = read_deal_sheet(deal_sheet.as_ref(), log);
-    deal.facilities = records(facilities_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::FACILITIES_COLUMNS)
-    });
+    deal.facilities = table(facilities_sheet.as_ref(), log, schema::FACILITIES_COLUMNS);
     check_feed_products(facilities_sheet.as_ref(), &deal.facilities, log);
     deal.products = records(prices_sheet.as_ref(), log, |r, log| {
         let mut product: Product = read_record(r, log, schema::PRICES_COLUMNS);
@@ -1726,25 +1724,13 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
         rates: r.series(log, &FX_CELL),
         ..read_record(r, log, schema::FX_COLUMNS)
     });
-    deal.costs = records(costs_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::COSTS_COLUMNS)
-    });
-    deal.fiscal = records(fiscal_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::FISCAL_COLUMNS)
-    });
-    deal.parties = records(parties_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::PARTIES_COLUMNS)
-    });
+    deal.costs = table(costs_sheet.as_ref(), log, schema::COSTS_COLUMNS);
+    deal.fiscal = table(fiscal_sheet.as_ref(), log, schema::FISCAL_COLUMNS);
+    deal.parties = table(parties_sheet.as_ref(), log, schema::PARTIES_COLUMNS);
     attach_rate_schedules(rates_sheet.as_ref(), &mut deal.parties, log);
-    deal.offtakes = records(offtake_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::OFFTAKE_COLUMNS)
-    });
-    deal.price_supports = records(support_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::PRICE_SUPPORT_COLUMNS)
-    });
-    deal.tranches = records(financing_sheet.as_ref(), log, |r, log| {
-        read_record(r, log, schema::FINANCING_COLUMNS)
-    });
+    deal.offtakes = table(offtake_sheet.as_ref(), log, schema::OFFTAKE_COLUMNS);
+    deal.price_supports = table(support_sheet.as_ref(), log, schema::PRICE_SUPPORT_COLUMNS);
+    deal.tranches = table(financing_sheet.as_ref(), log, schema::FINANCING_COLUMNS);
     attach_participants(participants_sheet.as_ref(), &mut deal.tranches, log);
     deal.scenarios = read_scenarios(scenarios_sheet.as_ref(), log);
     deal.monte_carlo = read_monte_carlo(monte_carlo_sheet.as_ref(), log);
@@ -1770,6 +1756,11 @@ fn records<T>(
         ));
     }
     out
+}
+
+/// A table's records, each read column by column.
+fn table<R: Default, K>(sheet: Option<&Sheet>, log: &mut Log, columns: &[Column<R, K>]) -> Vec<R> {
+    records(sheet, log, |r, log| read_record(r, log, columns))
 }
 
 /// A record read column by column, each through its declaration in `schema`.
