@@ -1099,7 +1099,7 @@ fn debt_is_drawn_from_financial_close_and_equity_funds_what_comes_before() {
     delay.phase = Some(Sourced::bare(Phase::Permitting));
     let delayed = run(&deal, &scenario("Delay", vec![delay])).expect("runs");
     let close = |r: &Results| {
-        row(r, "Financial close year")
+        row(r, "Financial close (this year)")
             .iter()
             .position(|v| *v == Decimal::ONE)
     };

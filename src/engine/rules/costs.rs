@@ -25,7 +25,7 @@ impl Builder<'_> {
         self.c.section(if revenue_based {
             "Costs on revenue"
         } else {
-            "Costs"
+            "Cost lines"
         });
         for (l, line) in self.deal.costs.iter().enumerate() {
             if (line.basis.value == CostBasis::PercentOfRevenue) != revenue_based {

@@ -32,7 +32,7 @@ impl Builder<'_> {
     /// Tax for each country with fiscal terms; the home country (the deal's tax home, else
     /// the first facility's) is where the financing costs are deducted.
     pub(super) fn build_fiscal(&mut self) -> Result<(), BuildError> {
-        self.c.section("Fiscal");
+        self.c.section("Royalties and tax");
         let deal = self.deal;
         let home = deal
             .tax_home_country

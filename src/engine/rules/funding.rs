@@ -199,7 +199,7 @@ impl Builder<'_> {
             Unit::Money,
             Expr::Row(self.t.last_dev) * pos(Expr::Row(init_total) - surplus),
         );
-        let (draws2, overrun2, gap2) = self.cascade("DSRA", need2, &draws1, &overrun1)?;
+        let (draws2, overrun2, gap2) = self.cascade("initial DSRA", need2, &draws1, &overrun1)?;
         let all_draws = self.book_drawdowns([&draws1, &draws2], [&overrun1, &overrun2])?;
         let gap = self.c.row(
             "Funding gap in development (beyond the committed money)",

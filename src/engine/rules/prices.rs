@@ -12,7 +12,7 @@ use crate::model::key::{InputKey, OverrideAt, OverrideField, ProductField};
 impl Builder<'_> {
     /// Every product's market price, in deal order.
     pub(super) fn build_prices(&mut self) -> Result<(), BuildError> {
-        self.c.section("Prices");
+        self.c.section("Market prices");
         for p in 0..self.deal.products.len() {
             self.product_prices(p)?;
         }

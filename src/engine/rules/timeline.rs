@@ -343,7 +343,7 @@ impl Builder<'_> {
             lt(Expr::Year, self.t.fc.clone()),
         );
         self.t.fc_flag = self.c.row(
-            "Financial close year",
+            "Financial close (this year)",
             Unit::Flag,
             eq(Expr::Year, self.t.fc.clone()),
         );
