@@ -138,6 +138,15 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a misspelt Kind header: the one error, no loan's fee refused on an unread kind",
+            bad: Bad::Patch(NDPR, |x| {
+                x.set_cell("Financing", "B1", Patch::Text("Kinds"))
+            }),
+            want: &[
+                "'Financing'!B1: unknown column 'Kinds' (did you mean 'Kind'? it is a required column)",
+            ],
+        },
+        Case {
             name: "a misspelt header: Corporate tax rate for Tax rate",
             bad: Bad::Patch(NDPR, |x| {
                 x.set_cell("Fiscal", "E1", Patch::Text("Corporate tax rate (%)"))

@@ -1580,7 +1580,11 @@ fn parties_outside_the_deal_are_in_the_ledger_and_never_measured() {
 /// junior is due 10,500 (5,000 of arrears and 10% of 55,000). Funding reserves after each
 /// rank refills the senior DSRA first (11,547.08), leaving the junior 6,905.84 (3,594.16
 /// still in arrears); funding them after all debt service pays the junior its 10,500 and
-/// tops the reserve up with the 7,952.92 left (to 12,179.38).
+/// tops the reserve up with the 7,952.92 left (to 12,179.38). In 2034 (CFADS 50,000 again) the
+/// senior's last payment leaves 18,452.92 and its reserve, no longer needed, is released
+/// right after it in both orders, so the junior's bullet gets the release too: 34,226.46
+/// (15,773.54 released) pays its 8,953.58 of interest and 25,272.88 of principal, or 30,632.30
+/// (12,179.38 released) pays 5,000 and 25,632.30.
 #[test]
 fn reserves_funded_after_all_debt_service_pay_the_junior_lenders_first() {
     let deal_with = |funding: ReserveFunding| {
@@ -1599,25 +1603,21 @@ fn reserves_funded_after_all_debt_service_pay_the_junior_lenders_first() {
         ));
         deal.reserve_funding = Sourced::bare(funding);
         let price = |v: i64| Sourced::bare(Decimal::from(v));
-        deal.products[0].deck = [
-            (2030, 100),
-            (2031, 100),
-            (2032, 40),
-            (2033, 70),
-            (2034, 100),
-        ]
-        .map(|(y, p)| (y, price(p)))
-        .to_vec();
+        deal.products[0].deck = [(2030, 100), (2031, 100), (2032, 40), (2033, 70), (2034, 70)]
+            .map(|(y, p)| (y, price(p)))
+            .to_vec();
         deal
     };
     let in_2033 = |r: &Results, label: &str| row(r, label)[3];
-    for (funding, top_up, junior_paid, junior_arrears, dsra) in [
+    let in_2034 = |r: &Results, label: &str| row(r, label)[4];
+    for (funding, top_up, junior_paid, junior_arrears, dsra, last) in [
         (
             ReserveFunding::EachRank,
             dec!(11547.08),
             dec!(6905.84),
             dec!(3594.16),
             dec!(15773.54),
+            [dec!(15773.54), dec!(8953.58), dec!(25272.88)],
         ),
         (
             ReserveFunding::AllDebtService,
@@ -1625,6 +1625,7 @@ fn reserves_funded_after_all_debt_service_pay_the_junior_lenders_first() {
             dec!(10500),
             dec!(0),
             dec!(12179.38),
+            [dec!(12179.38), dec!(5000), dec!(25632.30)],
         ),
     ] {
         let r = run(&deal_with(funding), &Scenario::base()).expect("runs");
@@ -1650,5 +1651,12 @@ fn reserves_funded_after_all_debt_service_pay_the_junior_lenders_first() {
             "{funding:?}"
         );
         assert_eq!(in_2033(&r, "Senior: DSRA balance"), dsra, "{funding:?}");
+        let paid = [
+            "Senior: DSRA released",
+            "Junior: interest paid",
+            "Junior: principal paid",
+        ]
+        .map(|label| in_2034(&r, label));
+        assert_eq!(paid, last, "{funding:?}: 2034");
     }
 }

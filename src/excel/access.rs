@@ -88,14 +88,20 @@ pub struct Required<R, T>(pub Lens<R, Sourced<T>>);
 /// A value whose blank means the schema's default.
 pub struct Defaulted<R, T>(pub Lens<R, Sourced<T>>, pub Shown<R>);
 
-/// A value whose blank means the schema's default and that applies only to the records `.1`
-/// accepts (`.2` names them: "loans"): anywhere else a value other than the default would be
-/// ignored, so the reader refuses it at its cell. Written like `Defaulted` where it applies.
-pub struct Scoped<R, T>(
-    pub Lens<R, Sourced<T>>,
-    pub fn(&R) -> bool,
-    pub &'static str,
-);
+/// A value whose blank means the schema's default and that applies only to some records
+/// (`.1`: loans): anywhere else a value other than the default would be ignored, so the
+/// reader refuses it at its cell. Written like `Defaulted` where it applies.
+pub struct Scoped<R: 'static, T>(pub Lens<R, Sourced<T>>, pub &'static AppliesTo<R>);
+
+/// The records a `Scoped` field applies to.
+pub struct AppliesTo<R> {
+    pub test: fn(&R) -> bool,
+    /// The cell `test` reads (a tranche's kind): when it could not be read, the test is not
+    /// trusted and nothing is refused.
+    pub by: fn(&R) -> Option<&CellRef>,
+    /// The records, for messages: "loans".
+    pub to: &'static str,
+}
 
 /// A value whose blank means `.1`, which the schema describes in words ("deal currency").
 pub struct BlankIs<R, T>(pub Lens<R, Sourced<T>>, pub T, pub Shown<R>);
@@ -181,14 +187,17 @@ impl<R: Default, T: FromCell + ToCell + PartialEq + std::fmt::Debug + 'static> A
 {
     fn read(&self, name: &'static str, rec: Rec, log: &mut Log, record: &mut R) {
         let v: Sourced<T> = rec.defaulted(log, name);
-        let unused = !(self.1)(record) && v.value != (self.0.get)(&R::default()).value;
-        if let Some(cell) = v.cell.clone().filter(|c| unused && !log.row_failed(c)) {
+        let applies = self.1;
+        let trusted = (applies.by)(record).is_some_and(|c| !log.is_failed(c));
+        let unused =
+            trusted && !(applies.test)(record) && v.value != (self.0.get)(&R::default()).value;
+        if let Some(cell) = v.cell.clone().filter(|_| unused) {
             log.refuse(
                 rec.sheet_name(),
                 cell,
                 format!(
                     "{name} applies only to {} (found {}, expected a blank on this row)",
-                    self.2,
+                    applies.to,
                     rec.found(name)
                 ),
             );
@@ -196,7 +205,7 @@ impl<R: Default, T: FromCell + ToCell + PartialEq + std::fmt::Debug + 'static> A
         *(self.0.set)(record) = v;
     }
     fn write<'d>(&self, record: &'d R) -> Written<'d> {
-        written(record, &self.0, Some(self.1))
+        written(record, &self.0, Some(self.1.test))
     }
     fn missing(&self, record: &mut R, cell: &CellRef) {
         (self.0.set)(record).cell = Some(cell.clone());

@@ -392,7 +392,11 @@ fn lower_first(s: &str) -> String {
 /// error, sorts, and decides.
 fn finish(file: &str, deal: Deal, mut log: Log) -> Reading {
     for f in findings(&deal) {
-        let echoes_failed_cell = f.cells.iter().any(|c| log.failed.contains(c));
+        let echoes_failed_cell = f.cells.iter().any(|c| log.failed.contains(c))
+            || f.error
+                .cell
+                .as_ref()
+                .is_some_and(|c| log.refused.contains(c));
         let echoes_broken_sheet = f.lists.iter().any(|l| log.broken.contains(list_sheet(*l)));
         if echoes_failed_cell || echoes_broken_sheet {
             continue;
@@ -571,6 +575,8 @@ fn is_blank(d: &Data) -> bool {
 pub(crate) struct Log {
     errors: Vec<((usize, u32, u32), InputError)>,
     failed: HashSet<CellRef>,
+    /// Cells read but refused (a value where its field does not apply).
+    refused: HashSet<CellRef>,
     broken: HashSet<&'static str>,
     /// Actual sheet name → schema sheet name.
     actual_names: HashMap<String, &'static str>,
@@ -599,18 +605,18 @@ impl Log {
             .push(((sheet_index(sheet), 0, 0), InputError::new(None, message)));
     }
 
-    /// Whether a cell of `cell`'s row has failed to read (a record's placeholders must not
-    /// raise further errors).
-    pub(crate) fn row_failed(&self, cell: &CellRef) -> bool {
-        self.failed
-            .iter()
-            .any(|c| c.sheet == cell.sheet && c.row == cell.row)
+    /// Whether a cell could not be read (its value is a placeholder that must not raise
+    /// further errors).
+    pub(crate) fn is_failed(&self, cell: &CellRef) -> bool {
+        self.failed.contains(cell)
     }
 
-    /// An error about a value that was read as it is (not a placeholder): unlike
-    /// `cell_error`, checks on its row still run.
+    /// An error about a value that was read as it is (not a placeholder): checks on other
+    /// cells of its row still run; `validate`'s findings about this very cell are dropped
+    /// (one error per cell).
     pub(crate) fn refuse(&mut self, sheet: &'static str, cell: CellRef, message: String) {
         self.broken.insert(sheet);
+        self.refused.insert(cell.clone());
         let key = self.sort_key(Some(&cell));
         self.errors.push((key, InputError::at(cell, message)));
     }
@@ -1078,7 +1084,7 @@ impl<'s, 'g> Rec<'s, 'g> {
     /// What the cell of a field holds, for messages ("2%", "the text 'x'").
     pub(crate) fn found(&self, name: &'static str) -> String {
         self.position(name)
-            .map(|(r, c)| value::describe(self.sheet.grid.data(r, c)))
+            .map(|(r, c)| described(self.sheet.grid.data(r, c), self.field(name)))
             .unwrap_or_else(|| "nothing".to_string())
     }
 
@@ -1202,7 +1208,7 @@ fn read_cell<T: FromCell>(
                 cell.clone(),
                 format!(
                     "{label} is out of range (found {}, expected {})",
-                    value::describe(data),
+                    described(data, field),
                     field.range.expected()
                 ),
             );
@@ -1223,6 +1229,20 @@ fn read_cell<T: FromCell>(
             );
             Slot::Failed(cell)
         }
+    }
+}
+
+/// A cell's value for a message about a field: a number in a percentage field as a
+/// percentage (0.015 as 1.5%), anything else as `value::describe` shows it.
+fn described(data: &Data, field: &Field) -> String {
+    let number = match data {
+        Data::Float(x) => value::decimal_from_f64(*x).ok(),
+        Data::Int(i) => Some(Decimal::from(*i)),
+        _ => None,
+    };
+    match (field.value_type, number) {
+        (ValueType::Percent, Some(d)) => format!("{}%", (d * Decimal::ONE_HUNDRED).normalize()),
+        _ => value::describe(data),
     }
 }
 
@@ -1713,16 +1733,20 @@ fn build_deal(grids: &HashMap<&'static str, Grid>, log: &mut Log) -> Deal {
     check_feed_products(facilities_sheet.as_ref(), &deal.facilities, log);
     deal.products = records(prices_sheet.as_ref(), log, |r, log| {
         let mut product: Product = read_record(r, log, schema::PRICES_COLUMNS);
-        // A blank currency is the deal's (read as "", which no typed currency can be).
+        // A blank currency is the deal's (read as "", which no typed currency can be; a cell
+        // that could not be read is reported and marked failed, and takes it too).
         if product.currency.value.is_empty() {
             product.currency.value = deal.currency.value.clone();
         }
         product.deck = r.series(log, &PRICE_CELL);
         product
     });
-    deal.fx = records(fx_sheet.as_ref(), log, |r, log| FxSeries {
-        rates: r.series(log, &FX_CELL),
-        ..read_record(r, log, schema::FX_COLUMNS)
+    deal.fx = records(fx_sheet.as_ref(), log, |r, log| {
+        let fields: FxSeries = read_record(r, log, schema::FX_COLUMNS);
+        FxSeries {
+            rates: r.series(log, &FX_CELL),
+            ..fields
+        }
     });
     deal.costs = table(costs_sheet.as_ref(), log, schema::COSTS_COLUMNS);
     deal.fiscal = table(fiscal_sheet.as_ref(), log, schema::FISCAL_COLUMNS);

@@ -14,8 +14,8 @@
 //! fixed columns, then one column per calendar year.
 
 use super::access::{
-    BlankIs, Column, Defaulted, FeedColumn, Optional, ParentName, PtcColumn, RampStep, Required,
-    RequiredShownBy, Scoped, cost_amount, lens, override_value,
+    AppliesTo, BlankIs, Column, Defaulted, FeedColumn, Optional, ParentName, PtcColumn, RampStep,
+    Required, RequiredShownBy, Scoped, cost_amount, lens, override_value,
 };
 use crate::model::*;
 
@@ -190,6 +190,31 @@ fn priced_off_market(o: &Offtake) -> bool {
 fn is_crash(o: &Override) -> bool {
     o.kind.value == OverrideKind::PriceCrash
 }
+fn tranche_kind(t: &Tranche) -> Option<&CellRef> {
+    t.kind.cell.as_ref()
+}
+
+// The records a `Scoped` field applies to, and the cell that says so.
+const LOANS: AppliesTo<Tranche> = AppliesTo {
+    test: is_loan,
+    by: tranche_kind,
+    to: "loans",
+};
+const FUNDING: AppliesTo<Tranche> = AppliesTo {
+    test: draws,
+    by: tranche_kind,
+    to: "tranches that fund the project (every kind but guarantees)",
+};
+const FEE_PAYERS: AppliesTo<Tranche> = AppliesTo {
+    test: charges_fees,
+    by: tranche_kind,
+    to: "loans and guarantees",
+};
+const OFF_MARKET: AppliesTo<Offtake> = AppliesTo {
+    test: priced_off_market,
+    by: |o| o.pricing.cell.as_ref(),
+    to: "market, floor and collar pricing",
+};
 
 const fn req(
     name: &'static str,
@@ -1127,11 +1152,7 @@ pub(crate) const OFFTAKE_COLUMNS: &[Column<Offtake, OfftakeField>] = &[
             "0%",
             "Discount to the market price.",
         ),
-        access: &Scoped(
-            lens!(Offtake: discount),
-            priced_off_market,
-            "market, floor and collar pricing",
-        ),
+        access: &Scoped(lens!(Offtake: discount), &OFF_MARKET),
     },
     Column {
         key: OfftakeField::FixedPrice,
@@ -1310,11 +1331,7 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "1",
             "Construction uses are met in this order, pro rata within a priority.",
         ),
-        access: &Scoped(
-            lens!(Tranche: draw_priority),
-            draws,
-            "tranches that fund the project (every kind but guarantees)",
-        ),
+        access: &Scoped(lens!(Tranche: draw_priority), &FUNDING),
     },
     Column {
         key: TrancheField::InterestRate,
@@ -1336,7 +1353,7 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "0%",
             "Loans: paid at financial close.",
         ),
-        access: &Scoped(lens!(Tranche: upfront_fee), is_loan, "loans"),
+        access: &Scoped(lens!(Tranche: upfront_fee), &LOANS),
     },
     Column {
         key: TrancheField::CommitmentFee,
@@ -1347,11 +1364,7 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "0%",
             "On the undrawn commitment; for a guarantee, the yearly fee on the guaranteed exposure.",
         ),
-        access: &Scoped(
-            lens!(Tranche: commitment_fee),
-            charges_fees,
-            "loans and guarantees",
-        ),
+        access: &Scoped(lens!(Tranche: commitment_fee), &FEE_PAYERS),
     },
     Column {
         key: TrancheField::CapitaliseInterest,
@@ -1433,11 +1446,7 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "no",
             "Standby money, drawn only for costs beyond the other tranches' commitments.",
         ),
-        access: &Scoped(
-            lens!(Tranche: funds_overruns),
-            draws,
-            "tranches that fund the project (every kind but guarantees)",
-        ),
+        access: &Scoped(lens!(Tranche: funds_overruns), &FUNDING),
     },
     Column {
         key: TrancheField::OverrunCap,
@@ -1498,7 +1507,7 @@ pub(crate) const FINANCING_COLUMNS: &[Column<Tranche, TrancheField>] = &[
             "Loans: extra yearly interest on what is in arrears (missed interest and principal), on top of the interest rate.",
         )
         .within(Range::Share),
-        access: &Scoped(lens!(Tranche: default_margin), is_loan, "loans"),
+        access: &Scoped(lens!(Tranche: default_margin), &LOANS),
     },
 ];
 
@@ -1746,6 +1755,182 @@ pub const MONTE_CARLO: SheetSchema = SheetSchema {
     fields: fields_of!(MONTE_CARLO_COLUMNS),
 };
 
+/// Every field of every record, by name: a field added to a record does not compile until
+/// it is listed here, next to the columns that must declare it (or, like a tranche's
+/// participants, the sheet that holds it). A list, not a rule: the columns decide.
+#[allow(dead_code, clippy::too_many_arguments)]
+fn every_record_field_has_a_place(
+    deal: &Deal,
+    facility: &Facility,
+    product: &Product,
+    fx_series: &FxSeries,
+    cost_line: &CostLine,
+    fiscal_regime: &FiscalRegime,
+    party: &Party,
+    offtake: &Offtake,
+    price_support: &PriceSupport,
+    tranche: &Tranche,
+    participant: &Participant,
+    overrides: &Override,
+    price_process: &PriceProcess,
+) {
+    let Deal {
+        name: _,
+        currency: _,
+        start_date: _,
+        horizon_years: _,
+        discounting: _,
+        discount_rate: _,
+        project_name: _,
+        financial_close_year: _,
+        tax_home_country: _,
+        subsidy_basis: _,
+        completion_support: _,
+        ledger_precision: _,
+        reserve_funding: _,
+        facilities: _,
+        products: _,
+        fx: _,
+        costs: _,
+        fiscal: _,
+        parties: _,
+        offtakes: _,
+        price_supports: _,
+        tranches: _,
+        scenarios: _,
+        monte_carlo: _,
+    } = deal;
+    let Facility {
+        name: _,
+        kind: _,
+        country: _,
+        product: _,
+        nameplate: _,
+        feed: _,
+        start_year: _,
+        exploration_years: _,
+        feasibility_years: _,
+        permitting_years: _,
+        construction_years: _,
+        ramp: _,
+        operations_years: _,
+        closure_years: _,
+        gates: _,
+    } = facility;
+    let Product {
+        name: _,
+        unit: _,
+        currency: _,
+        escalation: _,
+        deck: _,
+    } = product;
+    let FxSeries {
+        currency: _,
+        rates: _,
+    } = fx_series;
+    let CostLine {
+        facility: _,
+        item: _,
+        category: _,
+        basis: _,
+        phase: _,
+        amount: _,
+        escalation: _,
+        base_year: _,
+    } = cost_line;
+    let FiscalRegime {
+        country: _,
+        royalty_concentrate: _,
+        royalty_refined: _,
+        royalty_payee: _,
+        tax_rate: _,
+        tax_authority: _,
+        depreciation_years: _,
+        loss_carry_forward: _,
+        production_tax_credit: _,
+    } = fiscal_regime;
+    let Party {
+        name: _,
+        kind: _,
+        country: _,
+        discount_rate: _,
+        rate_schedule: _,
+    } = party;
+    let Offtake {
+        name: _,
+        product: _,
+        buyer: _,
+        share: _,
+        start_year: _,
+        end_year: _,
+        pricing: _,
+        discount: _,
+        fixed_price: _,
+        floor: _,
+        cap: _,
+        take_or_pay: _,
+    } = offtake;
+    let PriceSupport {
+        name: _,
+        product: _,
+        supporter: _,
+        floor: _,
+        covered_share: _,
+        upside_share: _,
+        upside_threshold: _,
+        start_year: _,
+        end_year: _,
+    } = price_support;
+    let Tranche {
+        name: _,
+        kind: _,
+        rank: _,
+        commitment: _,
+        draw_priority: _,
+        interest_rate: _,
+        upfront_fee: _,
+        commitment_fee: _,
+        capitalise_interest: _,
+        grace_years: _,
+        tenor_years: _,
+        repayment: _,
+        target_dscr: _,
+        dsra_months: _,
+        lockup_dscr: _,
+        funds_overruns: _,
+        overrun_cap: _,
+        covers: _,
+        coverage: _,
+        guarantee_kind: _,
+        shareholding: _,
+        default_margin: _,
+        participants: _,
+    } = tranche;
+    let Participant { party: _, share: _ } = participant;
+    let Override {
+        kind: _,
+        product: _,
+        facility: _,
+        phase: _,
+        party: _,
+        value: _,
+        start_year: _,
+        fall_years: _,
+        bottom_years: _,
+        recovery_years: _,
+        haircut: _,
+    } = overrides;
+    let PriceProcess {
+        product: _,
+        volatility: _,
+        reversion: _,
+        jump_intensity: _,
+        jump_mean: _,
+        jump_spread: _,
+        correlations: _,
+    } = price_process;
+}
+
 /// Every sheet of the deal workbook, in the order the template writes them.
 pub const SHEETS: &[SheetSchema] = &[
     DEAL,
@@ -1873,12 +2058,29 @@ mod tests {
             .errors;
         let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         for want in [
-            "'Financing'!G6: Upfront fee applies only to loans (found 0.01, expected a blank on this row)",
+            "'Financing'!G6: Upfront fee applies only to loans (found 1%, expected a blank on this row)",
             "'Financing'!E6: Draw priority applies only to tranches that fund the project",
-            "'Offtake'!H2: Discount applies only to market, floor and collar pricing (found 0.05",
+            "'Offtake'!H2: Discount applies only to market, floor and collar pricing (found 5%",
         ] {
             assert!(texts.iter().any(|t| t.contains(want)), "{want}\n{texts:#?}");
         }
+        // Out of range too (150%): one error for the cell, not a second from `validate`.
+        deal.tranches[guarantee].upfront_fee = Sourced::bare(dec!(1.5));
+        let bytes = template_bytes(&deal, &notes).expect("template");
+        let errors = read_deal_bytes(&bytes, "deal.xlsx")
+            .expect_err("refused")
+            .errors;
+        let at_g6: Vec<String> = errors
+            .iter()
+            .map(|e| e.to_string())
+            .filter(|t| t.starts_with("'Financing'!G6"))
+            .collect();
+        assert_eq!(
+            at_g6,
+            [
+                "'Financing'!G6: Upfront fee applies only to loans (found 150%, expected a blank on this row)"
+            ]
+        );
     }
 
     /// A loan's default margin is read from its column (the last of Financing); a value
@@ -1907,8 +2109,8 @@ mod tests {
             .errors;
         let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         for want in [
-            "'Financing'!V3: Default margin is out of range (found -0.01, expected 0% to 100%)",
-            "'Financing'!V2: Default margin applies only to loans (found 0.02,",
+            "'Financing'!V3: Default margin is out of range (found -1%, expected 0% to 100%)",
+            "'Financing'!V2: Default margin applies only to loans (found 2%,",
         ] {
             assert!(texts.iter().any(|t| t.contains(want)), "{want}\n{texts:#?}");
         }

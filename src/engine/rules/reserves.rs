@@ -166,15 +166,14 @@ impl Builder<'_> {
     }
 
     /// Loan `i`'s DSRA after its top-up (`part` of what its rank funded) and release; the
-    /// initial funding in development. Returns what it adds to the cash (release less
-    /// top-up).
+    /// initial funding in development. Returns the top-up's row (the cash it takes).
     pub(super) fn place_dsra(
         &mut self,
         i: usize,
         part: Expr,
         release: RowId,
         before: RowId,
-    ) -> Result<Expr, BuildError> {
+    ) -> Result<RowId, BuildError> {
         let dev = Expr::Row(self.t.dev);
         let name = self.deal.tranches[i].name.value.clone();
         let topup = self
@@ -195,6 +194,6 @@ impl Builder<'_> {
         );
         self.fin.tranches[i].dsra_topup = Some(topup);
         self.fin.tranches[i].dsra_release = Some(release);
-        Ok(Expr::Row(release) - Expr::Row(topup))
+        Ok(topup)
     }
 }

@@ -32,8 +32,11 @@ pub(super) enum WaterfallStep {
     /// then pays what cash did not; the loans' balances after the payments.
     Principal,
     /// A rank's debt service reserves topped up to their targets from the cash left, or
-    /// released.
+    /// released (what `ReleaseDsra` has not released already).
     FundDsra,
+    /// A rank's reserves above their targets released to the cash left (only in orders that
+    /// top reserves up later: a senior's release can then pay junior debt service).
+    ReleaseDsra,
     /// Each loan's DSCR on the debt service of its rank and every rank above it (once).
     CoverRatios,
     /// Distributions locked up when a tested DSCR is below its lock-up or a loan is in
@@ -58,13 +61,15 @@ pub(super) const WATERFALL: [WaterfallStep; 8] = [
 ];
 
 /// The order when the deal funds debt service reserves after all debt service (`DSRA
-/// funding`): every rank's interest and principal, then the reserves in a pass of their own
-/// over the ranks, senior first.
-pub(super) const RESERVES_LAST: [WaterfallStep; 8] = [
+/// funding`): every rank's interest and principal (each rank's excess reserve released right
+/// after them, as in `WATERFALL`), then the top-ups in a pass of their own over the ranks,
+/// senior first.
+pub(super) const RESERVES_LAST: [WaterfallStep; 9] = [
     WaterfallStep::GuaranteeFees,
     WaterfallStep::DebtServiceDue,
     WaterfallStep::Interest,
     WaterfallStep::Principal,
+    WaterfallStep::ReleaseDsra,
     WaterfallStep::CoverRatios,
     WaterfallStep::FundDsra,
     WaterfallStep::LockUpTest,
@@ -75,7 +80,10 @@ impl WaterfallStep {
     /// Does the step run once per rank (else once)?
     fn by_rank(self) -> bool {
         use WaterfallStep::*;
-        matches!(self, DebtServiceDue | Interest | Principal | FundDsra)
+        matches!(
+            self,
+            DebtServiceDue | Interest | Principal | FundDsra | ReleaseDsra
+        )
     }
 
     /// The steps whose rows this one reads: they must come before it in the list (for a
@@ -86,7 +94,7 @@ impl WaterfallStep {
             GuaranteeFees | DebtServiceDue => &[],
             Interest => &[DebtServiceDue],
             Principal => &[Interest],
-            FundDsra | CoverRatios => &[Principal],
+            FundDsra | CoverRatios | ReleaseDsra => &[Principal],
             LockUpTest => &[CoverRatios],
             // The cash left at the end: after every step that pays from it.
             Distribute => &[LockUpTest, GuaranteeFees, FundDsra],
@@ -129,7 +137,20 @@ pub(super) fn check_order(steps: &[WaterfallStep]) -> Result<(), BuildError> {
             )));
         }
     }
-    Ok(())
+    // A release is credited once: before the top-ups that would otherwise credit it.
+    let at = |step| steps.iter().position(|s| *s == step);
+    match (at(WaterfallStep::ReleaseDsra), at(WaterfallStep::FundDsra)) {
+        (Some(r), _) if steps.iter().filter(|s| **s == WaterfallStep::ReleaseDsra).count() > 1 => {
+            Err(BuildError(format!(
+                "the waterfall runs step ReleaseDsra more than once (first at {r})"
+            )))
+        }
+        (Some(r), Some(f)) if r > f => Err(BuildError(
+            "the waterfall runs step ReleaseDsra after step FundDsra, which would credit the release twice"
+                .to_string(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// What the steps hand on to each other.
@@ -143,6 +164,9 @@ struct Waterfall {
     /// Scheduled debt service of the ranks already scheduled: a sculpted loan's budget is
     /// what CFADS over its target leaves after them.
     senior_service: Vec<Expr>,
+    /// Loans whose excess reserve `ReleaseDsra` has released this year: (top-up needed,
+    /// release, balance after draws), for their top-up.
+    released: BTreeMap<usize, (RowId, RowId, RowId)>,
 }
 
 /// One rank's rows, as its steps make them.
@@ -159,8 +183,9 @@ struct Rank {
 }
 
 impl Builder<'_> {
-    /// The operating waterfall: the steps of `WATERFALL` in order, each run of rank steps
-    /// next to each other run for one rank after another.
+    /// The operating waterfall: the steps of the deal's order (`WATERFALL` or
+    /// `RESERVES_LAST`), each run of rank steps next to each other run for one rank after
+    /// another.
     pub(super) fn build_waterfall(&mut self) -> Result<(), BuildError> {
         let order: &[WaterfallStep] = match self.deal.reserve_funding.value {
             ReserveFunding::EachRank => &WATERFALL,
@@ -192,6 +217,7 @@ impl Builder<'_> {
             WaterfallStep::Interest => self.pay_rank_interest(w, k),
             WaterfallStep::Principal => self.pay_rank_principal(w, k),
             WaterfallStep::FundDsra => self.fund_rank_dsra(w, k),
+            WaterfallStep::ReleaseDsra => self.release_rank_dsra(w, k),
             WaterfallStep::CoverRatios => self.build_cover_ratios(&w.loans),
             WaterfallStep::LockUpTest => self.lock_up(),
             WaterfallStep::Distribute => self.distribute(w.available),
@@ -227,6 +253,7 @@ impl Builder<'_> {
             loans,
             ranks,
             senior_service: Vec::new(),
+            released: BTreeMap::new(),
         })
     }
 
@@ -609,6 +636,34 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A rank's reserves above their targets, released to the cash left; their top-ups
+    /// wait for `FundDsra`.
+    fn release_rank_dsra(&mut self, w: &mut Waterfall, k: usize) -> Result<(), BuildError> {
+        let rank = &w.ranks[k];
+        let label = rank.label.clone();
+        let with_dsra: Vec<usize> = rank
+            .members
+            .iter()
+            .copied()
+            .filter(|i| self.rows(*i).dsra.is_some())
+            .collect();
+        if with_dsra.is_empty() {
+            return Ok(());
+        }
+        let mut releases = Vec::new();
+        for i in with_dsra {
+            let need = self.dsra_need(i)?;
+            releases.push(Expr::Row(need.1));
+            w.released.insert(i, need);
+        }
+        w.available = self.c.row(
+            format!("{label}: cash after DSRA releases"),
+            Unit::Money,
+            Expr::Row(w.available) + sum(releases),
+        );
+        Ok(())
+    }
+
     /// A rank's debt service reserves: each loan's top-up need or release, the needs met
     /// from the cash left pro rata, and the cash after them.
     fn fund_rank_dsra(&mut self, w: &mut Waterfall, k: usize) -> Result<(), BuildError> {
@@ -624,7 +679,11 @@ impl Builder<'_> {
         }
         let mut needs = BTreeMap::new();
         for &i in &with_dsra {
-            needs.insert(i, self.dsra_need(i)?);
+            let need = match w.released.get(&i) {
+                Some(need) => *need,
+                None => self.dsra_need(i)?,
+            };
+            needs.insert(i, need);
         }
         let total = self.c.row(
             format!("{}: DSRA top-up needed", rank.label),
@@ -640,7 +699,12 @@ impl Builder<'_> {
         let parts = self.allocate(Expr::Row(funded), &weights, Some(Expr::Row(total)));
         let mut net = Vec::new();
         for ((&i, &(_, release, before)), part) in needs.iter().zip(parts) {
-            net.push(self.place_dsra(i, part, release, before)?);
+            let topup = self.place_dsra(i, part, release, before)?;
+            net.push(if w.released.contains_key(&i) {
+                Expr::zero() - Expr::Row(topup)
+            } else {
+                Expr::Row(release) - Expr::Row(topup)
+            });
         }
         w.available = self.c.row(
             format!("{}: cash after DSRA", rank.label),
@@ -660,6 +724,12 @@ mod tests {
     fn the_default_order_runs() {
         assert_eq!(check_order(&WATERFALL), Ok(()));
         assert_eq!(check_order(&RESERVES_LAST), Ok(()));
+        let mut late = WATERFALL.to_vec();
+        late.insert(5, WaterfallStep::ReleaseDsra);
+        assert!(check_order(&late).is_err(), "a release after the top-ups");
+        let mut twice = RESERVES_LAST.to_vec();
+        twice.insert(5, WaterfallStep::ReleaseDsra);
+        assert!(check_order(&twice).is_err(), "a release twice");
     }
 
     #[test]
