@@ -8,6 +8,7 @@
 
 mod tests;
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::{collections::HashMap, sync::OnceLock};
 
 /// The `Formula` struct is used to define a worksheet formula.
@@ -837,73 +838,65 @@ impl Formula {
     // Prefix any "future" functions in a formula with "_xlfn.". We parse the
     // string to avoid replacements in string literal within the formula.
     fn escape_formula(formula: &str) -> (String, bool) {
+        // Lodestone patch: the state machine below is the original's, char for
+        // char, run over bytes (every byte it looks at is ASCII; the bytes of
+        // other chars are copied in order, as the chars were) into a byte
+        // buffer. The original pushed one char at a time into a String: about
+        // a tenth of the time of writing a workbook of formulas.
+        let bytes = formula.as_bytes();
         let mut start_position = 0;
         let mut in_function = false;
         let mut in_string_literal = false;
         let mut has_dynamic_function = false;
-        let mut escaped_formula = String::with_capacity(formula.len());
+        let mut escaped: Vec<u8> = Vec::with_capacity(bytes.len());
 
-        for (current_position, char) in formula.char_indices() {
-            // Match the start/end of string literals. We track these to avoid
-            // escaping function names in strings. In Excel a double quote in a
-            // string literal is doubled, so this will also match escapes.
-            if char == '"' {
+        for (current_position, &byte) in bytes.iter().enumerate() {
+            if byte == b'"' {
                 in_string_literal = !in_string_literal;
             }
 
-            // Copy the string literal.
             if in_string_literal {
-                escaped_formula.push(char);
+                escaped.push(byte);
                 continue;
             }
 
-            // Function names are comprised of "A-Z", "0-9" and ".".
-            let is_function_char =
-                char.is_ascii_uppercase() || char.is_ascii_digit() || char == '.';
+            let is_function_char = byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'.';
 
-            // Simple state machine where we are either accumulating possible
-            // function names in a buffer for evaluation, or copying non-function
-            // name characters.
             if in_function {
                 if !is_function_char {
                     let token = &formula[start_position..current_position];
 
-                    // If the first non function char is an opening bracket then we
-                    // have found a function name.
-                    if char == '(' {
-                        // Check if function is an Excel "future" function.
+                    if byte == b'(' {
                         if let Some(function_type) = Self::future_functions(token) {
-                            // Add the future function prefix.
-                            escaped_formula.push_str("_xlfn.");
+                            escaped.extend_from_slice(b"_xlfn.");
 
-                            // Some functions have an additional prefix.
                             if *function_type == 2 {
-                                escaped_formula.push_str("_xlws.");
+                                escaped.extend_from_slice(b"_xlws.");
                             }
 
-                            // Check if the function is "dynamic".
                             has_dynamic_function |= *function_type > 0;
                         }
                     }
 
-                    // Copy the token, whether it is a function name or not.
-                    escaped_formula.push_str(token);
-                    escaped_formula.push(char);
+                    escaped.extend_from_slice(token.as_bytes());
+                    escaped.push(byte);
                     in_function = false;
                 }
             } else if is_function_char {
-                // Match the start of a possible function name.
                 start_position = current_position;
                 in_function = true;
             } else {
-                escaped_formula.push(char);
+                escaped.push(byte);
             }
         }
 
-        // Clean up any trailing buffer that wasn't a function.
         if in_function {
-            escaped_formula.push_str(&formula[start_position..]);
+            escaped.extend_from_slice(&bytes[start_position..]);
         }
+
+        // The bytes of `formula`, in its order, with ASCII inserted between
+        // chars: valid UTF-8, checked once.
+        let escaped_formula = String::from_utf8(escaped).expect("escaped formula is UTF-8");
 
         (escaped_formula, has_dynamic_function)
     }
@@ -1018,10 +1011,13 @@ impl Formula {
     //     2 = Dynamic function that require an additional prefix.
     #[allow(clippy::too_many_lines)]
     fn future_functions(function: &str) -> Option<&u8> {
-        static FUTURE_FUNCTIONS: OnceLock<HashMap<&str, u8>> = OnceLock::new();
+        // Lodestone patch: FNV-1a rather than SipHash for these short keys
+        // (the same entries, so the same answers; a few percent of writing).
+        static FUTURE_FUNCTIONS: OnceLock<HashMap<&str, u8, BuildHasherDefault<Fnv>>> =
+            OnceLock::new();
         FUTURE_FUNCTIONS
             .get_or_init(|| {
-                HashMap::from([
+                HashMap::from_iter([
                     // Future functions.
                     ("ACOTH", 0),
                     ("ACOT", 0),
@@ -1201,5 +1197,24 @@ impl From<&str> for Formula {
 impl From<&Formula> for Formula {
     fn from(value: &Formula) -> Formula {
         (*value).clone()
+    }
+}
+
+// Lodestone patch: FNV-1a, for the table of future functions.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
     }
 }

@@ -50,7 +50,7 @@ use std::sync::{Arc, Mutex};
 #[cfg(not(target_arch = "wasm32"))]
 use std::thread;
 
-use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::write::{PreparedZipFile, SimpleFileOptions, StreamWriter, ZipFileBuilder};
 use zip::{DateTime, ZipWriter};
 
 use crate::app::App;
@@ -76,7 +76,7 @@ use crate::{xmlwriter, Comment, DocProperties, Visible, NUM_IMAGE_FORMATS};
 
 // Packager struct to assemble the xlsx file.
 pub struct Packager<W: Write> {
-    zip: ZipWriter<StreamWriter<W>>,
+    zip: ZipWriter<StreamWriter<LocalCrcBlanker<W>>>,
     zip_options: SimpleFileOptions,
     zip_options_for_binary_files: SimpleFileOptions,
 }
@@ -92,7 +92,7 @@ impl<W: Write + Send> Packager<W> {
         use_large_file: bool,
         compression_level: Option<i64>,
     ) -> Packager<W> {
-        let zip = zip::ZipWriter::new_stream(writer);
+        let zip = zip::ZipWriter::new_stream(LocalCrcBlanker::new(writer));
 
         let zip_options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -133,33 +133,77 @@ impl<W: Write + Send> Packager<W> {
         // generally the largest files, and threading can help performance if
         // there are multiple large worksheets. We don't do this in "constant
         // memory" mode because the cell data is already written to disk.
+        //
+        // Lodestone patch: each worksheet's thread also compresses its XML
+        // (zip's ZipFileBuilder, with the very options and level of the
+        // archive), so that deflate runs on every core rather than on one
+        // after the threads; the entries are then added in the same order,
+        // with the same bytes, by add_prepared_file().
         #[cfg(not(target_arch = "wasm32"))]
-        thread::scope(|scope| {
-            for worksheet in &mut workbook.worksheets {
-                if !worksheet.use_constant_memory {
-                    scope.spawn(|| {
-                        worksheet.assemble_xml_file();
-                    });
-                }
-            }
-        });
+        let mut prepared: Vec<Option<Result<PreparedZipFile, XlsxError>>> =
+            thread::scope(|scope| {
+                let zip_options = self.zip_options;
+                let mut index = 0;
+                let handles: Vec<_> = workbook
+                    .worksheets
+                    .iter_mut()
+                    .map(|worksheet| {
+                        if !worksheet.is_chartsheet {
+                            index += 1;
+                        }
+                        if worksheet.use_constant_memory {
+                            return None;
+                        }
+                        let filename = (!worksheet.is_chartsheet)
+                            .then(|| format!("xl/worksheets/sheet{index}.xml"));
+                        Some(scope.spawn(move || {
+                            worksheet.assemble_xml_file();
+                            let filename = filename?;
+                            let compress = || -> Result<PreparedZipFile, XlsxError> {
+                                let mut builder = ZipFileBuilder::new(filename, zip_options)?;
+                                builder.write_all(worksheet.writer.get_ref())?;
+                                Ok(builder.finish()?)
+                            };
+                            Some(compress())
+                        }))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        // A worksheet thread that panicked panics here, as the
+                        // scope would have.
+                        handle.and_then(|h| {
+                            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+                        })
+                    })
+                    .collect()
+            });
 
         // For wasm targets  we don't use threading.
         #[cfg(target_arch = "wasm32")]
-        for worksheet in &mut workbook.worksheets {
-            if !worksheet.use_constant_memory {
-                worksheet.assemble_xml_file();
-            }
-        }
+        let mut prepared: Vec<Option<Result<PreparedZipFile, XlsxError>>> = workbook
+            .worksheets
+            .iter_mut()
+            .map(|worksheet| {
+                if !worksheet.use_constant_memory {
+                    worksheet.assemble_xml_file();
+                }
+                None
+            })
+            .collect();
 
         // Write the worksheet files and associated rel files.
         let mut index = 1;
-        for worksheet in &mut workbook.worksheets {
+        for (worksheet, prepared) in workbook.worksheets.iter_mut().zip(&mut prepared) {
             if worksheet.is_chartsheet {
                 continue;
             }
 
-            self.write_worksheet_file(worksheet, index)?;
+            match prepared.take() {
+                Some(file) => self.add_prepared_file(file?)?,
+                None => self.write_worksheet_file(worksheet, index)?,
+            }
             if worksheet.has_relationships() {
                 self.write_worksheet_rels_file(worksheet, index)?;
             }
@@ -442,6 +486,30 @@ impl<W: Write + Send> Packager<W> {
         self.zip.write_all(rels.writer.get_ref())?;
 
         Ok(())
+    }
+
+    // Lodestone patch: add a worksheet compressed on its own thread. zip's
+    // add_prepared_file() writes the file's CRC into the local header, where
+    // start_file() on a stream leaves it 0 (the CRC is in the data descriptor
+    // and the central directory either way); the header's CRC is blanked so
+    // that the archive is byte for byte what it was.
+    fn add_prepared_file(&mut self, file: PreparedZipFile) -> Result<(), XlsxError> {
+        let crc = file.crc32();
+        self.blanker().armed.set(Some(crc));
+        self.zip.add_prepared_file(file)?;
+        debug_assert!(
+            self.blanker().armed.get().is_none(),
+            "the local header of a prepared file was not found"
+        );
+        self.blanker().armed.set(None);
+        Ok(())
+    }
+
+    fn blanker(&self) -> &LocalCrcBlanker<W> {
+        self.zip
+            .get_ref()
+            .expect("the zip writer is open while files are added")
+            .get_ref()
     }
 
     // Write a worksheet XML file.
@@ -1163,5 +1231,47 @@ impl PackagerOptions {
             has_embedded_image_descriptions: false,
             feature_property_bags: HashSet::new(),
         }
+    }
+}
+
+// Lodestone patch: the writer under the zip stream. When armed with a CRC, the
+// next local file header that carries it (signature, then that CRC at offset
+// 14) is written with a CRC of 0, as a streamed entry's header has it. Every
+// other byte passes through untouched.
+pub(crate) struct LocalCrcBlanker<W> {
+    inner: W,
+    armed: std::cell::Cell<Option<u32>>,
+}
+
+impl<W: Write> LocalCrcBlanker<W> {
+    fn new(inner: W) -> Self {
+        LocalCrcBlanker {
+            inner,
+            armed: std::cell::Cell::new(None),
+        }
+    }
+}
+
+impl<W: Write> Write for LocalCrcBlanker<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(crc) = self.armed.get() {
+            if buf.len() >= 30
+                && buf[..4] == *b"PK\x03\x04"
+                && buf[14..18] == crc.to_le_bytes()
+            {
+                self.armed.set(None);
+                let mut header = [0u8; 30];
+                header.copy_from_slice(&buf[..30]);
+                header[14..18].fill(0);
+                self.inner.write_all(&header)?;
+                self.inner.write_all(&buf[30..])?;
+                return Ok(buf.len());
+            }
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

@@ -1561,8 +1561,8 @@ pub struct Worksheet {
     dxf_indices: HashMap<Format, u32>,
     global_xf_indices: Vec<u32>,
     global_dxf_indices: Vec<u32>,
-    changed_rows: HashMap<RowNum, RowOptions>,
-    changed_cols: HashMap<ColNum, ColOptions>,
+    changed_rows: IntMap<RowNum, RowOptions>,
+    changed_cols: IntMap<ColNum, ColOptions>,
     row_offset_checkpoints: [(RowNum, u32); 2],
     col_offset_checkpoints: [(ColNum, u32); 2],
     page_setup_changed: bool,
@@ -1774,8 +1774,8 @@ impl Worksheet {
             dxf_indices: HashMap::new(),
             global_xf_indices: vec![],
             global_dxf_indices: vec![],
-            changed_rows: HashMap::new(),
-            changed_cols: HashMap::new(),
+            changed_rows: IntMap::default(),
+            changed_cols: IntMap::default(),
             row_offset_checkpoints: [(0, 0); 2],
             col_offset_checkpoints: [(0, 0); 2],
             page_setup_changed: false,
@@ -15635,11 +15635,12 @@ impl Worksheet {
             None => self.row_col_format(row, col),
         };
 
-        // Set the formula result to the default or user defined
+        // Set the formula result to the default or user defined (Lodestone
+        // patch: moved, not cloned).
         let result = if formula.result.is_empty() {
             self.default_result.clone()
         } else {
-            formula.result.clone()
+            formula.result
         };
 
         // Create the appropriate cell type to hold the data.
@@ -19042,12 +19043,12 @@ impl Worksheet {
     #[allow(clippy::too_many_lines)]
     fn write_data_table(&mut self) {
         let spans = self.calculate_spans();
-        let mut col_names = HashMap::new();
+        let mut col_names = IntMap::default();
 
         // Swap out the worksheet data structures so we can iterate over them and
         // still call self.write_*() methods.
         let mut temp_table: BTreeMap<RowNum, BTreeMap<ColNum, CellType>> = BTreeMap::new();
-        let mut temp_changed_rows: HashMap<RowNum, RowOptions> = HashMap::new();
+        let mut temp_changed_rows: IntMap<RowNum, RowOptions> = IntMap::default();
         mem::swap(&mut temp_table, &mut self.data_table);
         mem::swap(&mut temp_changed_rows, &mut self.changed_rows);
 
@@ -19280,7 +19281,7 @@ impl Worksheet {
         // Swap out the worksheet data structures so we can iterate over them and
         // still call self.write_*() methods.
         let mut temp_table: BTreeMap<RowNum, BTreeMap<ColNum, CellType>> = BTreeMap::new();
-        let mut temp_changed_rows: HashMap<RowNum, RowOptions> = HashMap::new();
+        let mut temp_changed_rows: IntMap<RowNum, RowOptions> = IntMap::default();
         mem::swap(&mut temp_table, &mut self.data_table);
         mem::swap(&mut temp_changed_rows, &mut self.changed_rows);
 
@@ -19741,12 +19742,6 @@ impl Worksheet {
         xf_index: u32,
         result: &str,
     ) {
-        let style = if xf_index > 0 {
-            format!(r#" s="{xf_index}""#)
-        } else {
-            String::new()
-        };
-
         // Get the result type attribute.
         let result_type = if result.parse::<f64>().is_err() {
             match result {
@@ -19775,11 +19770,28 @@ impl Worksheet {
             result = Cow::Owned("0".to_string());
         }
 
-        write!(
-            writer,
-            r#"<c r="{col_name}{row}"{style}{result_type}><f>{formula}</f><v>{result}</v></c>"#
-        )
-        .expect(XML_WRITE_ERROR);
+        // Lodestone patch: the same bytes as the original's write!() of one
+        // format string, written piece by piece (a formatted write per cell
+        // was a few percent of writing a workbook of formulas).
+        let mut numbers = [0u8; 20];
+        let mut write = || -> std::io::Result<()> {
+            writer.write_all(b"<c r=\"")?;
+            writer.write_all(col_name.as_bytes())?;
+            writer.write_all(decimal_digits(row, &mut numbers[..10]))?;
+            writer.write_all(b"\"")?;
+            if xf_index > 0 {
+                writer.write_all(b" s=\"")?;
+                writer.write_all(decimal_digits(xf_index, &mut numbers[10..]))?;
+                writer.write_all(b"\"")?;
+            }
+            writer.write_all(result_type.as_bytes())?;
+            writer.write_all(b"><f>")?;
+            writer.write_all(formula.as_bytes())?;
+            writer.write_all(b"</f><v>")?;
+            writer.write_all(result.as_bytes())?;
+            writer.write_all(b"</v></c>")
+        };
+        write().expect(XML_WRITE_ERROR);
     }
 
     // Write the <c> element for an array formula.
@@ -21532,4 +21544,52 @@ pub(crate) enum BorderPosition {
     BottomLeft,
     BottomCenter,
     BottomRight,
+}
+
+// Lodestone patch: the decimal digits of `n`, as `{n}` writes them, in `buffer`
+// (at least 10 bytes).
+fn decimal_digits(mut n: u32, buffer: &mut [u8]) -> &[u8] {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buffer[at..]
+}
+
+// Lodestone patch: the maps of changed rows and columns are looked up for
+// every cell, with SipHash a few percent of writing a workbook. Their order is
+// never relied on (the columns are sorted before they are written), so a
+// multiplicative hash of the row or column number gives the same output.
+type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+#[derive(Default)]
+struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }

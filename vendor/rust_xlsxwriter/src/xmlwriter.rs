@@ -132,6 +132,14 @@ pub(crate) fn escape_attributes(attribute: &str) -> Cow<'_, str> {
 
 // Escape special characters in the data sections of XML tags.
 pub(crate) fn escape_xml_data(data: &str) -> Cow<'_, str> {
+    // Lodestone patch: most data needs no escape; say so from its bytes rather
+    // than matching each char (the first byte of U+FFFE and U+FFFF is 0xEF).
+    let needs_escape = data.bytes().any(|b| {
+        matches!(b, b'&' | b'<' | b'>' | 0xEF) || (b < 0x20 && b != b'\t' && b != b'\n')
+    });
+    if !needs_escape {
+        return Cow::Borrowed(data);
+    }
     escape_string(data, match_xml_char)
 }
 
