@@ -134,51 +134,58 @@ impl<W: Write + Send> Packager<W> {
         // there are multiple large worksheets. We don't do this in "constant
         // memory" mode because the cell data is already written to disk.
         //
-        // Lodestone patch: each worksheet's thread also compresses its XML
-        // (zip's ZipFileBuilder, with the very options and level of the
-        // archive), so that deflate runs on every core rather than on one
-        // after the threads; the entries are then added in the same order,
-        // with the same bytes, by add_prepared_file().
+        // Lodestone patch: the worksheets are assembled by one thread per core
+        // (not one per worksheet), and each thread also compresses the XML it
+        // assembled (zip's ZipFileBuilder, with the very options and level of
+        // the archive) and then frees it, so that deflate runs on every core
+        // rather than on one after the threads, and memory is reused rather
+        // than fresh pages touched for each worksheet. The entries are then
+        // added in the same order, with the same bytes, by add_prepared_file().
         #[cfg(not(target_arch = "wasm32"))]
-        let mut prepared: Vec<Option<Result<PreparedZipFile, XlsxError>>> =
+        let mut prepared: Vec<Option<Result<PreparedZipFile, XlsxError>>> = {
+            let zip_options = self.zip_options;
+            let mut index = 0;
+            let slots: Vec<Mutex<Slot<'_>>> = workbook
+                .worksheets
+                .iter_mut()
+                .map(|worksheet| {
+                    if !worksheet.is_chartsheet {
+                        index += 1;
+                    }
+                    let filename = (!worksheet.is_chartsheet)
+                        .then(|| format!("xl/worksheets/sheet{index}.xml"));
+                    Mutex::new(Slot {
+                        worksheet,
+                        filename,
+                        prepared: None,
+                    })
+                })
+                .collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let threads = thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(slots.len());
             thread::scope(|scope| {
-                let zip_options = self.zip_options;
-                let mut index = 0;
-                let handles: Vec<_> = workbook
-                    .worksheets
-                    .iter_mut()
-                    .map(|worksheet| {
-                        if !worksheet.is_chartsheet {
-                            index += 1;
-                        }
-                        if worksheet.use_constant_memory {
-                            return None;
-                        }
-                        let filename = (!worksheet.is_chartsheet)
-                            .then(|| format!("xl/worksheets/sheet{index}.xml"));
-                        Some(scope.spawn(move || {
-                            worksheet.assemble_xml_file();
-                            let filename = filename?;
-                            let compress = || -> Result<PreparedZipFile, XlsxError> {
-                                let mut builder = ZipFileBuilder::new(filename, zip_options)?;
-                                builder.write_all(worksheet.writer.get_ref())?;
-                                Ok(builder.finish()?)
-                            };
-                            Some(compress())
-                        }))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        // A worksheet thread that panicked panics here, as the
-                        // scope would have.
-                        handle.and_then(|h| {
-                            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-                        })
-                    })
-                    .collect()
+                for _ in 0..threads {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(slot) = slots.get(i) else {
+                            break;
+                        };
+                        let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        slot.prepare(zip_options);
+                    });
+                }
             });
+            slots
+                .into_iter()
+                .map(|slot| {
+                    slot.into_inner()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .prepared
+                })
+                .collect()
+        };
 
         // For wasm targets  we don't use threading.
         #[cfg(target_arch = "wasm32")]
@@ -1273,5 +1280,34 @@ impl<W: Write> Write for LocalCrcBlanker<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+// Lodestone patch: one worksheet to assemble (and, unless it is a chartsheet,
+// compress) on a worker thread.
+struct Slot<'a> {
+    worksheet: &'a mut Worksheet,
+    filename: Option<String>,
+    prepared: Option<Result<PreparedZipFile, XlsxError>>,
+}
+
+impl Slot<'_> {
+    fn prepare(&mut self, zip_options: SimpleFileOptions) {
+        if self.worksheet.use_constant_memory {
+            return;
+        }
+        self.worksheet.assemble_xml_file();
+        let Some(filename) = self.filename.take() else {
+            return;
+        };
+        let compress = || -> Result<PreparedZipFile, XlsxError> {
+            let mut builder = ZipFileBuilder::new(filename, zip_options)?;
+            builder.write_all(self.worksheet.writer.get_ref())?;
+            Ok(builder.finish()?)
+        };
+        self.prepared = Some(compress());
+        // The XML is in the prepared entry now (it is assembled afresh on
+        // another save).
+        self.worksheet.writer = std::io::Cursor::new(Vec::new());
     }
 }
