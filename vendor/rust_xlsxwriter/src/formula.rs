@@ -844,6 +844,14 @@ impl Formula {
         // buffer. The original pushed one char at a time into a String: about
         // a tenth of the time of writing a workbook of formulas.
         let bytes = formula.as_bytes();
+
+        // Without string literals, the state machine below copies every byte
+        // and only inserts a prefix before the future functions: the name
+        // before each '(' is the run of function chars that ends there.
+        if !bytes.contains(&b'"') {
+            return Self::escape_formula_without_strings(formula);
+        }
+
         let mut start_position = 0;
         let mut in_function = false;
         let mut in_string_literal = false;
@@ -898,6 +906,44 @@ impl Formula {
         // chars: valid UTF-8, checked once.
         let escaped_formula = String::from_utf8(escaped).expect("escaped formula is UTF-8");
 
+        (escaped_formula, has_dynamic_function)
+    }
+
+    // Lodestone patch: escape_formula() of a formula without '"'.
+    fn escape_formula_without_strings(formula: &str) -> (String, bool) {
+        let bytes = formula.as_bytes();
+        let is_function_char =
+            |byte: u8| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'.';
+        let mut escaped: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        let mut has_dynamic_function = false;
+        for (open, _) in bytes.iter().enumerate().filter(|(_, &byte)| byte == b'(') {
+            let mut start = open;
+            while start > 0 && is_function_char(bytes[start - 1]) {
+                start -= 1;
+            }
+            if start == open {
+                continue;
+            }
+            let Some(function_type) = Self::future_functions(&formula[start..open]) else {
+                continue;
+            };
+            let out = escaped.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 16));
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(b"_xlfn.");
+            if *function_type == 2 {
+                out.extend_from_slice(b"_xlws.");
+            }
+            has_dynamic_function |= *function_type > 0;
+            copied = start;
+        }
+        let escaped_formula = match escaped {
+            None => formula.to_string(),
+            Some(mut out) => {
+                out.extend_from_slice(&bytes[copied..]);
+                String::from_utf8(out).expect("escaped formula is UTF-8")
+            }
+        };
         (escaped_formula, has_dynamic_function)
     }
 

@@ -140,7 +140,43 @@ pub(crate) fn escape_xml_data(data: &str) -> Cow<'_, str> {
     if !needs_escape {
         return Cow::Borrowed(data);
     }
-    escape_string(data, match_xml_char)
+    Cow::Owned(escape_xml_bytes(data))
+}
+
+// Lodestone patch: escape_string(data, match_xml_char) over bytes, copying the
+// runs between escapes (formulas with comparisons have '<' or '>').
+fn escape_xml_bytes(data: &str) -> String {
+    let bytes = data.as_bytes();
+    let mut escaped = String::with_capacity(bytes.len() + 16);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let (replacement, width): (Cow<'static, str>, usize) = match byte {
+            b'&' => (Cow::Borrowed("&amp;"), 1),
+            b'<' => (Cow::Borrowed("&lt;"), 1),
+            b'>' => (Cow::Borrowed("&gt;"), 1),
+            0x00..=0x1F if byte != b'\t' && byte != b'\n' => {
+                (Cow::Owned(format!("_x{byte:04X}_")), 1)
+            }
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && bytes.get(i + 2) == Some(&0xBE) => {
+                (Cow::Borrowed("_xFFFE_"), 3)
+            }
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && bytes.get(i + 2) == Some(&0xBF) => {
+                (Cow::Borrowed("_xFFFF_"), 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        escaped.push_str(&data[copied..i]);
+        escaped.push_str(&replacement);
+        i += width;
+        copied = i;
+    }
+    escaped.push_str(&data[copied..]);
+    escaped
 }
 
 // Escape non-URL-safe characters in a hyperlink or URL.
@@ -187,6 +223,9 @@ fn match_attribute_html_char(ch: char) -> Option<&'static str> {
 //
 // To mimic Excel, escape control and non-printing characters in the range
 // '\x00' - '\x1F'.
+// Lodestone patch: escape_xml_data() now escapes over bytes (the same
+// escapes); kept as the reference it was checked against.
+#[allow(dead_code)]
 fn match_xml_char(ch: char) -> Option<&'static str> {
     match ch {
         // Standard XML escapes.
