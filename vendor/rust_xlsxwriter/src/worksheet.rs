@@ -1556,7 +1556,7 @@ pub struct Worksheet {
     table_ranges: Vec<CellRange>,
     table_cells: HashMap<(RowNum, ColNum), usize>,
     dimensions: CellRange,
-    xf_indices: HashMap<Format, u32>,
+    xf_indices: HashMap<Format, u32, std::hash::BuildHasherDefault<IntHasher>>,
 
     dxf_indices: HashMap<Format, u32>,
     global_xf_indices: Vec<u32>,
@@ -1770,7 +1770,7 @@ impl Worksheet {
             default_format: Format::default(),
             xf_formats: vec![Format::default()],
             dxf_formats: vec![],
-            xf_indices: HashMap::from([(Format::default(), 0)]),
+            xf_indices: HashMap::from_iter([(Format::default(), 0)]),
             dxf_indices: HashMap::new(),
             global_xf_indices: vec![],
             global_dxf_indices: vec![],
@@ -8568,7 +8568,7 @@ impl Worksheet {
         max_col_width: u32,
     ) -> &mut Worksheet {
         self.xf_formats = vec![format.clone()];
-        self.xf_indices = HashMap::from([(format.clone(), 0)]);
+        self.xf_indices = HashMap::from_iter([(format.clone(), 0)]);
         self.default_format = format.clone();
 
         self.cell_padding = padding;
@@ -21562,9 +21562,11 @@ fn decimal_digits(mut n: u32, buffer: &mut [u8]) -> &[u8] {
 }
 
 // Lodestone patch: the maps of changed rows and columns are looked up for
-// every cell, with SipHash a few percent of writing a workbook. Their order is
-// never relied on (the columns are sorted before they are written), so a
-// multiplicative hash of the row or column number gives the same output.
+// every cell, and the map of a worksheet's formats for every cell written with
+// a format (hashing the whole Format), with SipHash a few percent of writing a
+// workbook. Their order is never relied on (the columns are sorted before they
+// are written, the formats are numbered by xf_formats), so a multiplicative
+// hash gives the same output.
 type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 
 #[derive(Default)]

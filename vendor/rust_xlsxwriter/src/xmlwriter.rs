@@ -134,9 +134,13 @@ pub(crate) fn escape_attributes(attribute: &str) -> Cow<'_, str> {
 pub(crate) fn escape_xml_data(data: &str) -> Cow<'_, str> {
     // Lodestone patch: most data needs no escape; say so from its bytes rather
     // than matching each char (the first byte of U+FFFE and U+FFFF is 0xEF).
-    let needs_escape = data.bytes().any(|b| {
-        matches!(b, b'&' | b'<' | b'>' | 0xEF) || (b < 0x20 && b != b'\t' && b != b'\n')
-    });
+    // Branch-free over blocks of 16 bytes, which the compiler vectorises.
+    let flag = |b: u8| {
+        (b < 0x20) & (b != b'\t') & (b != b'\n') | (b == b'&') | (b == b'<') | (b == b'>') | (b == 0xEF)
+    };
+    let mut blocks = data.as_bytes().chunks_exact(16);
+    let needs_escape = (&mut blocks).any(|block| block.iter().fold(false, |hit, &b| hit | flag(b)))
+        || blocks.remainder().iter().any(|&b| flag(b));
     if !needs_escape {
         return Cow::Borrowed(data);
     }
