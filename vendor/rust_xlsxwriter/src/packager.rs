@@ -165,17 +165,20 @@ impl<W: Write + Send> Packager<W> {
             let threads = thread::available_parallelism()
                 .map_or(1, std::num::NonZero::get)
                 .min(slots.len());
+            let work = || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(slot) = slots.get(i) else {
+                    break;
+                };
+                let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                slot.prepare(zip_options);
+            };
+            // The calling thread is one of the workers: its memory is already in use.
             thread::scope(|scope| {
-                for _ in 0..threads {
-                    scope.spawn(|| loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(slot) = slots.get(i) else {
-                            break;
-                        };
-                        let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        slot.prepare(zip_options);
-                    });
+                for _ in 1..threads {
+                    scope.spawn(work);
                 }
+                work();
             });
             slots
                 .into_iter()
