@@ -19760,19 +19760,11 @@ impl Worksheet {
             ""
         };
 
-        let formula = crate::xmlwriter::escape_xml_data(formula);
-        let mut result = crate::xmlwriter::escape_xml_data(result);
-
-        if result == "TRUE" {
-            result = Cow::Owned("1".to_string());
-        }
-        if result == "FALSE" {
-            result = Cow::Owned("0".to_string());
-        }
-
         // Lodestone patch: the same bytes as the original's write!() of one
         // format string, written piece by piece (a formatted write per cell
-        // was a few percent of writing a workbook of formulas).
+        // was a few percent of writing a workbook of formulas), the formula and
+        // the result escaped straight into the writer rather than into new
+        // strings. (An escaped result is "TRUE" or "FALSE" only when it was.)
         let mut numbers = [0u8; 20];
         let mut write = || -> std::io::Result<()> {
             writer.write_all(b"<c r=\"")?;
@@ -19786,9 +19778,13 @@ impl Worksheet {
             }
             writer.write_all(result_type.as_bytes())?;
             writer.write_all(b"><f>")?;
-            writer.write_all(formula.as_bytes())?;
+            crate::xmlwriter::write_escaped_xml_data(writer, formula)?;
             writer.write_all(b"</f><v>")?;
-            writer.write_all(result.as_bytes())?;
+            match result {
+                "TRUE" => writer.write_all(b"1")?,
+                "FALSE" => writer.write_all(b"0")?,
+                _ => crate::xmlwriter::write_escaped_xml_data(writer, result)?,
+            }
             writer.write_all(b"</v></c>")
         };
         write().expect(XML_WRITE_ERROR);
@@ -21578,9 +21574,14 @@ impl std::hash::Hasher for IntHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.write_u64(u64::from_le_bytes(word.try_into().unwrap_or_default()));
         }
+        let mut last = [0u8; 8];
+        let rest = words.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
     }
 
     fn write_u16(&mut self, n: u16) {
@@ -21593,5 +21594,13 @@ impl std::hash::Hasher for IntHasher {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
     }
 }

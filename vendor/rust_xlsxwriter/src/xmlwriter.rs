@@ -147,6 +147,37 @@ pub(crate) fn escape_xml_data(data: &str) -> Cow<'_, str> {
     Cow::Owned(escape_xml_bytes(data))
 }
 
+// Lodestone patch: escape_xml_data(data) written into `writer` in one pass: the
+// runs between escapes written as they are, each escape as escape_xml_bytes()
+// writes it.
+pub(crate) fn write_escaped_xml_data<W: Write>(writer: &mut W, data: &str) -> std::io::Result<()> {
+    let special = |b: u8| {
+        (b < 0x20) & (b != b'\t') & (b != b'\n') | (b == b'&') | (b == b'<') | (b == b'>') | (b == 0xEF)
+    };
+    let bytes = data.as_bytes();
+    let mut copied = 0;
+    let mut block = 0;
+    while block < bytes.len() {
+        let end = (block + 16).min(bytes.len());
+        // Blocks of 16 bytes without an escape (most) are passed over at once.
+        if !bytes[block..end].iter().fold(false, |hit, &b| hit | special(b)) {
+            block = end;
+            continue;
+        }
+        for i in block..end {
+            if i >= copied && special(bytes[i]) {
+                let to = if bytes[i] == 0xEF { (i + 3).min(bytes.len()) } else { i + 1 };
+                let escaped = escape_xml_bytes(&data[i..to]);
+                writer.write_all(&bytes[copied..i])?;
+                writer.write_all(escaped.as_bytes())?;
+                copied = to;
+            }
+        }
+        block = end;
+    }
+    writer.write_all(&bytes[copied..])
+}
+
 // Lodestone patch: escape_string(data, match_xml_char) over bytes, copying the
 // runs between escapes (formulas with comparisons have '<' or '>').
 fn escape_xml_bytes(data: &str) -> String {
