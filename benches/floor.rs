@@ -7,6 +7,10 @@
 //! taken from the workbook `lodestone run` writes, read back with calamine, so both sides
 //! write the same thing by construction.
 //!
+//! Both sides use the same rust_xlsxwriter: the vendored copy with Lodestone's speed patches
+//! (vendor/README.md), so the floor moves with the writer and the ratio measures what
+//! Lodestone adds to it.
+//!
 //! The two are timed interleaved in one sitting (dump, run, dump, run, ...), so that a change
 //! in the machine's load touches both; the run is the whole process (`lodestone run` on the
 //! bundled example, reading, engine, workbook and JSON), the dump is in-process. Medians go to

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{
     Chart, ChartAxisLabelPosition, ChartType, Color, DocProperties, ExcelDateTime, Format,
@@ -174,9 +175,23 @@ fn unit_text(unit: Unit, currency: &str) -> String {
     }
 }
 
-/// The cached result text of a number: the Decimal's own digits.
+/// The cached result text of a number: the Decimal's own digits. Written on the stack and
+/// then copied into a string of its exact length, which rust_xlsxwriter keeps as a
+/// `Box<str>` without reallocating (`to_string` grew a string and left it with spare room).
 fn cached(v: Decimal) -> String {
-    v.normalize().to_string()
+    use std::io::Write;
+    // A Decimal has at most 29 digits, a sign and a point.
+    let mut buffer = [0u8; 40];
+    let mut free = &mut buffer[..];
+    match write!(free, "{}", v.normalize()) {
+        Ok(()) => {
+            let len = 40 - free.len();
+            std::str::from_utf8(&buffer[..len])
+                .map(String::from)
+                .unwrap_or_else(|_| v.normalize().to_string())
+        }
+        Err(_) => v.normalize().to_string(),
+    }
 }
 
 fn cached_opt(v: Option<Decimal>) -> String {
@@ -326,32 +341,25 @@ pub fn results_bytes_with(
     write_summary(wb.add_worksheet(), deal, runs, warnings, &sheets, &styles)?;
     let charts = wb.add_worksheet();
     charts.set_name("Charts")?;
-    // The calculation sheets are most of the work and independent: build them side by side,
-    // then add them in scenario order (the bytes do not depend on the threads).
-    let built: Vec<Result<Worksheet, WriteError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .iter()
-            .zip(&sheets)
-            .map(|(run, sheet)| {
-                let (inputs, styles) = (&inputs, &styles);
-                scope.spawn(move || {
-                    let mut ws = Worksheet::new();
-                    write_calc_sheet(&mut ws, deal, run, sheet, inputs, styles)?;
-                    Ok(ws)
-                })
+    // The calculation sheets are most of the work and independent: build them side by side
+    // on rayon's threads, one per core (a thread per scenario only added fresh memory), then
+    // add them in scenario order (the bytes do not depend on the threads).
+    let built: Vec<Result<Worksheet, WriteError>> = runs
+        .par_iter()
+        .zip(&sheets)
+        .map(|(run, sheet)| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut ws = Worksheet::new();
+                write_calc_sheet(&mut ws, deal, run, sheet, &inputs, &styles)?;
+                Ok(ws)
+            }))
+            .unwrap_or_else(|_| {
+                Err(WriteError::Formula(
+                    "a calculation sheet could not be built".into(),
+                ))
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(WriteError::Formula(
-                        "a calculation sheet could not be built".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
+        })
+        .collect();
     for ws in built {
         wb.push_worksheet(ws?);
     }
@@ -372,7 +380,12 @@ pub fn results_bytes_with(
     inputs::write_input_sheets(&mut wb, deal, &Notes::default())?;
     write_charts(&mut wb, deal, runs, &sheets, &gov_names, &governments)?;
     define_names(&mut wb, deal, runs, &sheets)?;
-    Ok(wb.save_to_buffer()?)
+    let bytes = wb.save_to_buffer()?;
+    // Freeing the workbook's hundreds of thousands of cells takes several milliseconds: do it
+    // beside the caller's next steps (the JSON, the files) rather than before them.
+    // (Should no thread start, the workbook is dropped here, with the closure.)
+    let _ = std::thread::Builder::new().spawn(move || drop(wb));
+    Ok(bytes)
 }
 
 /// Where each row, scalar and solved value of a run goes on its calculation sheet.
