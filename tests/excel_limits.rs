@@ -246,3 +246,27 @@ fn check_refuses_a_deal_name_over_32767_characters_and_a_name_over_255_naming_th
     assert_within_limits("a deal name of 32,767 characters", &m);
     assert_eq!(m.longest_text, 32_767);
 }
+
+/// A header as long as a cell holds is an unknown column: its warning quotes the start of it,
+/// and the results workbook, which lists the warning, is written (a mutant of the fuzzing
+/// suite made the warning longer than a cell, and the run refused to write).
+#[test]
+fn a_header_as_long_as_a_cell_is_warned_about_briefly_and_the_run_writes() {
+    use common::{Patch, TempDir, Xlsx, example_bytes, lodestone, text};
+    let dir = TempDir::new("limits-header");
+    let mut x = Xlsx::open(&example_bytes("gallium-refinery"));
+    x.set_cell("Parties", "E1", Patch::Text(&"n".repeat(32_767)));
+    let path = dir.write("long-header.xlsx", &x.bytes());
+    let file = path.display().to_string();
+    let out_path = dir.path().join("results.xlsx");
+    let out = lodestone(&["run", &file, "-o", &out_path.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("'Parties'!E1"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(warning.contains(&format!("the column '{}…' is ignored", "n".repeat(60))));
+    assert!(warning.chars().count() < 400, "{warning}");
+    assert!(out_path.exists());
+}

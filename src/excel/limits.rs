@@ -113,6 +113,17 @@ pub fn check_text(sheet: &str, row: u32, col: u32, text: &str) -> Result<(), Str
     Ok(())
 }
 
+/// A message (an input warning quoting what a user typed) within a cell: whole when it
+/// fits, else its start and "…". The readers shorten what they quote; this is the net.
+pub fn clipped(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= MAX_TEXT_CHARS {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        let start: String = text.chars().take(MAX_TEXT_CHARS - 1).collect();
+        std::borrow::Cow::Owned(format!("{start}…"))
+    }
+}
+
 /// The deal's name for a title: whole when short, else its start and "…" (the whole name is
 /// on the Deal sheet).
 pub fn title_name(name: &str) -> String {
@@ -127,6 +138,15 @@ pub fn title_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_longer_than_a_cell_is_clipped_to_it() {
+        let long = "n".repeat(MAX_TEXT_CHARS + 10);
+        let short = clipped(&long);
+        assert_eq!(short.chars().count(), MAX_TEXT_CHARS);
+        assert!(short.ends_with('…'));
+        assert_eq!(clipped(&"n".repeat(MAX_TEXT_CHARS)).len(), MAX_TEXT_CHARS);
+    }
 
     #[test]
     fn formulas_over_the_limits_are_named() {

@@ -1322,14 +1322,18 @@ fn near_message(schema: &SheetSchema, what: &str, text: &str, near: &[&Field]) -
         ),
         _ => format!("{semicolon} typed, it is ignored"),
     };
-    format!("unknown {what} '{text}' ({mean}{expected}{consequence})")
+    format!(
+        "unknown {what} '{}' ({mean}{expected}{consequence})",
+        short(text)
+    )
 }
 
 /// The error for a header whose unit contradicts its field's: the values would be read in
 /// another unit than their label says.
 fn unit_message(text: &str, typed: &str, field: &Field) -> String {
     format!(
-        "the header '{text}' says {typed}, but Lodestone reads {} in {} (expected the header '{}' and values in {}; as it is, every value would be taken as {})",
+        "the header '{}' says {typed}, but Lodestone reads {} in {} (expected the header '{}' and values in {}; as it is, every value would be taken as {})",
+        short(text),
         field.name,
         field.unit,
         field.header(),
@@ -1601,7 +1605,8 @@ fn other_headers(
                 log.warn(
                     Some(at),
                     format!(
-                        "the column '{text}' is ignored: it is not a field of the {} sheet (a column headed Notes, Comment or Source is kept without this warning)",
+                        "the column '{}' is ignored: it is not a field of the {} sheet (a column headed Notes, Comment or Source is kept without this warning)",
+                        short(&text),
                         schema.name
                     ),
                 );
@@ -1687,7 +1692,8 @@ fn key_value_layout(sheet: &mut Sheet, (r0, c0): (u32, u32), (r1, c1): (u32, u32
             HeaderMatch::Unknown => log.warn(
                 Some(at),
                 format!(
-                    "the item '{label}' is ignored: it is not an item of the {} sheet (a row labelled Notes, Comment or Source is kept without this warning)",
+                    "the item '{}' is ignored: it is not an item of the {} sheet (a row labelled Notes, Comment or Source is kept without this warning)",
+                    short(&label),
                     schema.name
                 ),
             ),
@@ -2066,7 +2072,8 @@ fn read_monte_carlo(sheet: Option<&Sheet>, log: &mut Log) -> Option<MonteCarlo> 
                     log.warn(
                         Some(at),
                         format!(
-                            "the column '{name}' is ignored: it is neither a field of the {sheet_name} sheet nor a product of its Product column (a column headed Notes, Comment or Source is kept without this warning)"
+                            "the column '{}' is ignored: it is neither a field of the {sheet_name} sheet nor a product of its Product column (a column headed Notes, Comment or Source is kept without this warning)",
+                            short(name)
                         ),
                     );
                 }

@@ -768,7 +768,8 @@ fn write_alerts(
         )?;
         row += 1;
         for w in warnings {
-            ws.write_string_with_format(row, 0, w.to_string(), &styles.warning)?;
+            let line = w.to_string();
+            ws.write_string_with_format(row, 0, limits::clipped(&line), &styles.warning)?;
             row += 1;
         }
     }
