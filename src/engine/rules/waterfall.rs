@@ -636,17 +636,20 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// A rank's reserves above their targets, released to the cash left; their top-ups
-    /// wait for `FundDsra`.
-    fn release_rank_dsra(&mut self, w: &mut Waterfall, k: usize) -> Result<(), BuildError> {
-        let rank = &w.ranks[k];
-        let label = rank.label.clone();
-        let with_dsra: Vec<usize> = rank
-            .members
+    /// The loans of a rank that keep a debt service reserve.
+    fn with_dsra(&self, rank: &Rank) -> Vec<usize> {
+        rank.members
             .iter()
             .copied()
             .filter(|i| self.rows(*i).dsra.is_some())
-            .collect();
+            .collect()
+    }
+
+    /// A rank's reserves above their targets, released to the cash left; their top-ups
+    /// wait for `FundDsra`.
+    fn release_rank_dsra(&mut self, w: &mut Waterfall, k: usize) -> Result<(), BuildError> {
+        let label = w.ranks[k].label.clone();
+        let with_dsra = self.with_dsra(&w.ranks[k]);
         if with_dsra.is_empty() {
             return Ok(());
         }
@@ -668,12 +671,7 @@ impl Builder<'_> {
     /// from the cash left pro rata, and the cash after them.
     fn fund_rank_dsra(&mut self, w: &mut Waterfall, k: usize) -> Result<(), BuildError> {
         let rank = &w.ranks[k];
-        let with_dsra: Vec<usize> = rank
-            .members
-            .iter()
-            .copied()
-            .filter(|i| self.rows(*i).dsra.is_some())
-            .collect();
+        let with_dsra = self.with_dsra(rank);
         if with_dsra.is_empty() {
             return Ok(());
         }
